@@ -1,0 +1,339 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``[dpm]`` configuration group of nova.conf.
+
+Every option is typed. The types below raise ``ValueError`` with a message
+that names the value and what is expected; :func:`validate` turns any such
+error, a missing required option or an inconsistent combination into
+:class:`nova_dpm.exception.InvalidConfiguration`, naming ``[dpm] <option>``.
+``init_host`` calls :func:`validate` first, so a bad value stops
+nova-compute at startup.
+"""
+
+import collections
+import os
+import re
+
+from oslo_config import cfg
+from oslo_config import types
+
+from nova_dpm import exception
+
+GROUP = 'dpm'
+
+dpm_group = cfg.OptGroup(
+    GROUP,
+    title='DPM options',
+    help="""
+Options for the nova-dpm virt driver (``compute_driver = dpm.DPMDriver``).
+
+One nova-compute service manages one *CPC subset*: a slice of one IBM Z or
+LinuxONE CPC in DPM mode, bounded by ``max_processors``, ``max_memory`` and
+``max_instances``. Several subsets, each with its own nova-compute and its own
+``[DEFAULT] host``, can share a CPC with partitions that OpenStack does not
+manage.
+""")
+
+_OBJECT_ID_RE = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+_WWPN_RE = re.compile(r'^[0-9a-f]{16}$')
+
+AdapterPortMapping = collections.namedtuple(
+    'AdapterPortMapping', ['adapter_id', 'port'])
+
+
+class ObjectId(types.ConfigType):
+    """A DPM object-id (a UUID). Case-insensitive; stored lower-case."""
+
+    def __init__(self, type_name='DPM object-id'):
+        super().__init__(type_name=type_name)
+
+    def __call__(self, value):
+        text = str(value).strip().lower()
+        if not _OBJECT_ID_RE.match(text):
+            raise ValueError(
+                '%r is not a DPM object-id: expected 36 characters in the '
+                'form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits), as '
+                'the HMC shows in the object-id property' % value)
+        return text
+
+    def _formatter(self, value):
+        return value
+
+
+class AdapterPort(types.ConfigType):
+    """``<fcp-adapter-object-id>:<port>`` with a port from 0 to 3."""
+
+    def __init__(self, type_name='FCP adapter port mapping'):
+        super().__init__(type_name=type_name)
+
+    def __call__(self, value):
+        if isinstance(value, AdapterPortMapping):
+            return value
+        expected = ('expected <fcp-adapter-object-id>:<port>, with the '
+                    "adapter's DPM object-id and a port number from 0 to 3")
+        adapter, sep, port = str(value).strip().rpartition(':')
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 3:
+            raise ValueError('%r is not valid: %s' % (value, expected))
+        try:
+            adapter_id = ObjectId()(adapter)
+        except ValueError:
+            raise ValueError('%r is not valid: %s' % (value, expected))
+        return AdapterPortMapping(adapter_id, int(port))
+
+    def _formatter(self, value):
+        if isinstance(value, AdapterPortMapping):
+            return '%s:%d' % value
+        return value
+
+
+class Wwpn(types.ConfigType):
+    """A 16-hex-digit WWPN, optional ``0x``; stored lower-case without it."""
+
+    def __init__(self, type_name='WWPN'):
+        super().__init__(type_name=type_name)
+
+    def __call__(self, value):
+        text = str(value).strip().lower()
+        if text.startswith('0x'):
+            text = text[2:]
+        if not _WWPN_RE.match(text):
+            raise ValueError(
+                '%r is not a WWPN: expected 16 hex digits, optionally '
+                'prefixed with 0x, for example c05076ffe680a590' % value)
+        return text
+
+    def _formatter(self, value):
+        return value
+
+
+class BoundedInt(types.Integer):
+    """An integer with a lower bound whose error names the value."""
+
+    def __init__(self, min, what):
+        super().__init__(min=min)
+        self.what = what
+
+    def __call__(self, value):
+        try:
+            return super().__call__(value)
+        except ValueError:
+            raise ValueError('%r is not valid: expected %s' %
+                             (value, self.what))
+
+
+dpm_opts = [
+    cfg.ListOpt(
+        'hmc',
+        item_type=types.HostAddress(),
+        default=[],
+        help="""
+The HMC (Hardware Management Console) that manages the CPC: an IP address or
+host name, or a comma-separated list of them (a primary HMC and alternates).
+nova-dpm logs on to the first one that answers and moves on to the next one
+when it has to log on again. Required unless ``hmc_mock_file`` is set.
+"""),
+    cfg.PortOpt(
+        'hmc_port',
+        default=6794,
+        help='TCP port of the HMC Web Services API on every ``hmc``.'),
+    cfg.StrOpt(
+        'hmc_username',
+        help="""
+HMC user ID for the Web Services API. The user needs object access to the
+CPC, its adapters and virtual switches, and the task permissions to create,
+start, stop and delete partitions (see the installation guide). Required
+unless ``hmc_mock_file`` is set.
+"""),
+    cfg.StrOpt(
+        'hmc_password',
+        secret=True,
+        help='Password of ``hmc_username``. Never logged.'),
+    cfg.BoolOpt(
+        'hmc_verify_cert',
+        default=True,
+        help="""
+Verify the HMC's TLS certificate. Leave this on: with it off, anybody between
+nova-compute and the HMC can read the HMC password. Turning it off is logged
+as a warning at every start.
+"""),
+    cfg.StrOpt(
+        'hmc_ca_bundle',
+        help="""
+Path of a PEM file with the CA certificate(s) that signed the HMC certificate.
+Unset means the system's trusted CAs. Ignored when ``hmc_verify_cert`` is
+false.
+"""),
+    cfg.Opt(
+        'hmc_connect_timeout',
+        type=BoundedInt(1, 'a timeout in seconds, at least 1'),
+        default=30,
+        help='Seconds to wait for a TCP connection to the HMC.'),
+    cfg.Opt(
+        'hmc_connect_retries',
+        type=BoundedInt(0, 'a retry count, 0 or more'),
+        default=3,
+        help="""
+How often a failed connection to the HMC is retried before the request fails
+(and, with several ``hmc`` entries, before the next HMC is tried at logon).
+"""),
+    cfg.Opt(
+        'hmc_read_timeout',
+        type=BoundedInt(1, 'a timeout in seconds, at least 1'),
+        default=300,
+        help='Seconds to wait for the HMC to answer a request.'),
+    cfg.Opt(
+        'hmc_operation_timeout',
+        type=BoundedInt(1, 'a timeout in seconds, at least 1'),
+        default=900,
+        help="""
+Upper bound in seconds for a partition start or stop, from the request until
+the partition has reached its new status. A start or stop that takes longer
+fails the Nova operation.
+"""),
+    cfg.Opt(
+        'cpc_object_id',
+        type=ObjectId(),
+        help="""
+DPM object-id of the CPC that hosts this CPC subset, as shown by the HMC (the
+CPC's ``object-id`` property; ``zhmc cpc show`` prints it). Case does not
+matter. Required.
+"""),
+    cfg.Opt(
+        'max_processors',
+        type=BoundedInt(1, 'a number of IFL processors, at least 1'),
+        help="""
+Number of IFL processors this CPC subset offers to Nova (the VCPU inventory
+in placement). Must not exceed the CPC's IFLs. Partitions use shared
+processors, so the sum over all subsets may exceed the CPC. Required.
+"""),
+    cfg.Opt(
+        'max_memory',
+        type=BoundedInt(512, 'memory in MiB, at least 512'),
+        help="""
+Memory in MiB this CPC subset offers to Nova (the MEMORY_MB inventory in
+placement). Must not exceed the CPC's customer memory. Required.
+"""),
+    cfg.Opt(
+        'max_instances',
+        type=BoundedInt(1, 'a number of instances, at least 1'),
+        help="""
+Maximum number of instances (partitions) in this CPC subset. A spawn beyond it
+fails before any HMC request. Unset means no limit beyond the CPC's own
+(85 partitions on the largest machines).
+"""),
+    cfg.MultiOpt(
+        'physical_storage_adapter_mappings',
+        item_type=AdapterPort(),
+        default=[],
+        help="""
+An FCP adapter port this CPC subset uses for volumes, as
+``<fcp-adapter-object-id>:<port>`` (port 0 to 3). Repeat the option for each
+path; every instance gets one virtual HBA (one path) per entry, and the first
+entry is the boot path. Required for boot from volume. Example::
+
+    physical_storage_adapter_mappings = 7ae4bb84-4bc1-11e7-9b33-00106f0d81c9:0
+    physical_storage_adapter_mappings = 7ae4bb85-4bc1-11e7-9b33-00106f0d81c9:1
+"""),
+    cfg.ListOpt(
+        'target_wwpn_ignore_list',
+        item_type=Wwpn(),
+        default=[],
+        help="""
+Storage target WWPNs never used to boot from, as a comma-separated list of
+16-hex-digit WWPNs (case does not matter, ``0x`` is optional). Use it for
+target ports that the storage system reports but that are not zoned to the
+CPC.
+"""),
+    cfg.StrOpt(
+        'hmc_mock_file',
+        help="""
+Talk to a simulated HMC instead of a real one: a path to an HMC definition in
+the zhmcclient mock YAML format, or the name of a definition shipped with
+nova-dpm (``z16`` for a current machine with DPM storage management, ``z13``
+for a machine with HBAs). For evaluation, demos and tests only: no partition
+is created on any real machine, and nova-compute says so loudly in its log.
+When set, ``hmc``, ``hmc_username`` and ``hmc_password`` are not needed.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(dpm_group)
+    conf.register_opts(dpm_opts, group=dpm_group)
+
+
+def list_opts():
+    return [(dpm_group, dpm_opts)]
+
+
+def _fail(option, value, expected):
+    raise exception.InvalidConfiguration(
+        option=option,
+        reason='%r is not valid: expected %s' % (value, expected))
+
+
+_OSLO_VALUE_ERROR = re.compile(
+    r'^Value for option \S+ from .*? is not valid: ')
+
+
+def _read(conf, name):
+    """Read ``[dpm] name``; a type error becomes InvalidConfiguration."""
+    try:
+        return getattr(conf.dpm, name)
+    except (cfg.ConfigFileValueError, ValueError) as exc:
+        reason = _OSLO_VALUE_ERROR.sub('', str(exc), count=1)
+        raise exception.InvalidConfiguration(option=name, reason=reason)
+
+
+def validate(conf):
+    """Check every [dpm] option; return them as a plain namespace.
+
+    Raises InvalidConfiguration naming the first bad option, its value and
+    what is expected.
+    """
+    values = {opt.dest: _read(conf, opt.dest) for opt in dpm_opts}
+    simulated = bool(values['hmc_mock_file'])
+    if not simulated:
+        for name in ('hmc', 'hmc_username', 'hmc_password'):
+            if not values[name]:
+                _fail(name, values[name],
+                      'a value (or set hmc_mock_file for a simulated HMC)')
+    for name in ('cpc_object_id', 'max_processors', 'max_memory'):
+        if values[name] is None:
+            _fail(name, None, 'a value; the option is required')
+    ca_bundle = values['hmc_ca_bundle']
+    if ca_bundle and values['hmc_verify_cert'] and not simulated:
+        if not os.path.isfile(ca_bundle):
+            _fail('hmc_ca_bundle', ca_bundle,
+                  'the path of a readable PEM file with the CA certificate')
+    seen = set()
+    for mapping in values['physical_storage_adapter_mappings']:
+        if mapping in seen:
+            _fail('physical_storage_adapter_mappings',
+                  '%s:%d' % mapping, 'each adapter port at most once')
+        seen.add(mapping)
+    return Settings(**values)
+
+
+class Settings(object):
+    """The validated [dpm] options, as plain attributes."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    def __repr__(self):
+        shown = {k: ('***' if k == 'hmc_password' and v else v)
+                 for k, v in sorted(self.__dict__.items())}
+        return 'Settings(%s)' % ', '.join(
+            '%s=%r' % item for item in shown.items())

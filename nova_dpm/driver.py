@@ -1,0 +1,379 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""DPMDriver: Nova's calls mapped onto the nova-dpm modules.
+
+=============  ==========================================================
+module         job
+=============  ==========================================================
+``conf``       the ``[dpm]`` options and their validation
+``hmc``        the HMC session, TLS, retries, waiting, error translation
+``subset``     the CPC subset: validation, resources, inventory, limit
+``partition``  partition naming/ownership, lifecycle, power state
+``storage``    FCP volumes, the volume connector, boot (HBAs or groups)
+``network``    NICs and the boot-parameter MAC contract
+=============  ==========================================================
+
+Every method that touches an instance's partition holds that instance's
+lock, so operations on one partition never interleave, while different
+instances proceed in parallel.
+"""
+
+from nova.compute import task_states
+from nova import conf as nova_conf
+from nova import exception as nova_exception
+from nova.objects import fields as obj_fields
+from nova.virt import driver
+from nova.virt import hardware
+from oslo_log import log as logging
+
+from nova_dpm import conf as dpm_conf
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+from nova_dpm import network
+from nova_dpm import partition as partition_module
+from nova_dpm import storage
+from nova_dpm import subset as subset_module
+
+LOG = logging.getLogger(__name__)
+CONF = nova_conf.CONF
+dpm_conf.register_opts(CONF)
+
+WWPN_METADATA = 'dpm_wwpns'
+
+
+class DPMDriver(driver.ComputeDriver):
+    """The Nova virt driver for IBM Z and LinuxONE CPCs in DPM mode."""
+
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=False,
+        supports_evacuate=False,
+        supports_migrate_to_same_host=False,
+        supports_attach_interface=False,
+        supports_device_tagging=False,
+        supports_multiattach=False,
+        supports_trusted_certs=False,
+    )
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi)
+        self.settings = None
+        self.hmc = None
+        self.subset = None
+        self.partitions = None
+        self.storage = None
+        self.network = None
+        self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
+
+    # -- host ------------------------------------------------------------
+
+    def init_host(self, host):
+        """Validate [dpm] and the CPC subset; refuse to start otherwise."""
+        self.settings = dpm_conf.validate(CONF)
+        self.hmc = hmc_module.HMC(self.settings)
+        self.hmc.logon()
+        self.subset = subset_module.CpcSubset(self.hmc, self.settings,
+                                              CONF.host)
+        self.subset.validate()
+        self.partitions = partition_module.Partitions(
+            self.hmc, self.subset.cpc, CONF.host, self.settings)
+        self.partitions.list()
+        self.storage = storage.backend_for(self.hmc, self.subset,
+                                           self.settings)
+        self.network = network.Networking(self.hmc, self.subset)
+
+    def cleanup_host(self, host):
+        if self.hmc is not None:
+            self.hmc.logoff()
+
+    def get_available_nodes(self, refresh=False):
+        return [CONF.host]
+
+    def node_is_available(self, nodename):
+        return nodename == CONF.host
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    # -- resources -----------------------------------------------------
+
+    def get_available_resource(self, nodename):
+        procs, memory = self.partitions.usage()
+        return self.subset.available_resource(procs, memory)
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        inventory = provider_tree.data(nodename).inventory
+        ratios = self._get_allocation_ratios(inventory)
+        provider_tree.update_inventory(nodename,
+                                       self.subset.inventory(ratios))
+
+    # -- inventory of instances ------------------------------------------
+
+    def list_instance_uuids(self):
+        return list(self.partitions.list())
+
+    def list_instances(self):
+        return [p.name for p in self.partitions.list().values()]
+
+    def instance_exists(self, instance):
+        return instance.uuid in self.partitions.list()
+
+    def get_info(self, instance, use_cache=True):
+        """The partition's power state: at most one HMC request.
+
+        With use_cache (Nova's power-state sync), the status comes from a
+        listing of the whole subset at most a few seconds old, so a sync of
+        any number of instances costs one request.
+        """
+        if use_cache:
+            status = self.partitions.statuses().get(instance.uuid)
+        else:
+            part = self.partitions.get(instance.uuid)
+            status = self.partitions.status(part) if part else None
+        if status is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return hardware.InstanceInfo(
+            state=partition_module.power_state_of(status),
+            internal_id=self.partitions.uri(instance.uuid))
+
+    # -- build -----------------------------------------------------------
+
+    def prepare_for_spawn(self, instance):
+        """Checks that need no HMC: image boot, max_instances."""
+        if instance.image_ref:
+            storage.refuse_image_boot(instance)
+        self._admit(instance)
+
+    def _admit(self, instance):
+        try:
+            self.subset.admit(instance.uuid, self.partitions.known())
+        except exception.DPMError as exc:
+            raise nova_exception.InstanceUnacceptable(
+                instance_id=instance.uuid, reason=exc.format_message())
+
+    def prepare_networks_before_block_device_mapping(self, instance,
+                                                     network_info):
+        """Refuse unusable ports before the partition is created."""
+        try:
+            for nic in network.plan(network_info):
+                self.network.vswitch_port(nic.vswitch_id)
+        except exception.DPMError as exc:
+            raise nova_exception.InstanceUnacceptable(
+                instance_id=instance.uuid, reason=exc.format_message())
+
+    def failed_spawn_cleanup(self, instance):
+        self._remove(instance)
+        self.subset.release(instance.uuid)
+
+    def get_volume_connector(self, instance):
+        """The partition's WWPNs, in the shape Cinder's FC drivers expect.
+
+        Nova asks for it before spawn (to attach the boot volume), so while
+        the instance's block devices are being mapped the partition and its
+        storage paths are created here. After destroy, the WWPNs recorded
+        at creation are returned, so volumes can still be detached.
+        """
+        with self.partitions.lock(instance.uuid):
+            wwpns = self._known_wwpns(instance)
+            if wwpns is None:
+                part = self.partitions.get(instance.uuid)
+                if part is not None:
+                    wwpns = self.storage.wwpns(part)
+                elif instance.task_state == task_states.BLOCK_DEVICE_MAPPING:
+                    wwpns = self._create(instance)
+                else:
+                    LOG.warning('The partition of the instance is gone and '
+                                'its WWPNs are not known: the volume '
+                                'connector carries no WWPN.',
+                                instance=instance)
+                    wwpns = []
+                self._remember_wwpns(instance, wwpns)
+        return {
+            'host': CONF.host,
+            'platform': obj_fields.Architecture.S390X,
+            'os_type': 'linux',
+            'multipath': len(wwpns) > 1,
+            'wwpns': list(wwpns),
+            'do_local_attach': False,
+        }
+
+    def _known_wwpns(self, instance):
+        if instance.uuid in self._wwpns:
+            return self._wwpns[instance.uuid]
+        text = (instance.system_metadata or {}).get(WWPN_METADATA)
+        return text.split(',') if text else None
+
+    def _remember_wwpns(self, instance, wwpns):
+        if wwpns:
+            self._wwpns[instance.uuid] = list(wwpns)
+            instance.system_metadata[WWPN_METADATA] = ','.join(wwpns)
+
+    def _create(self, instance):
+        """Create the partition and its storage paths; nothing on failure."""
+        self._admit(instance)
+        try:
+            part = self.partitions.create(instance)
+        finally:
+            self.subset.release(instance.uuid)
+        try:
+            return self.storage.prepare(instance, part)
+        except Exception:
+            LOG.exception('Creating the storage paths failed; deleting the '
+                          'partition.', instance=instance)
+            self._remove(instance)
+            raise
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        boot_bdm, fc, nics = self._check_build(instance, network_info,
+                                               block_device_info)
+        with self.partitions.lock(instance.uuid):
+            try:
+                part = self.partitions.get(instance.uuid)
+                if part is None:
+                    self._remember_wwpns(instance, self._create(instance))
+                    part = self.partitions.get(instance.uuid)
+                wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
+                if not wwpns:
+                    raise exception.InvalidVolume(
+                        volume=fc.volume_id,
+                        reason='the partition has no storage path; set [dpm] '
+                               'physical_storage_adapter_mappings')
+                target, lun = storage.choose_boot_target(
+                    fc, wwpns[0], self.settings.target_wwpn_ignore_list)
+                boot = storage.BootTarget(
+                    volume_id=fc.volume_id, initiator=wwpns[0],
+                    target=target, fcp_lun=lun,
+                    size_gb=boot_bdm.get('size'))
+                props = self.storage.boot_properties(instance, part, boot)
+                props['boot-os-specific-parameters'] = (
+                    self.network.create_nics(part, nics))
+                self.partitions.update(part, props)
+                LOG.info('Partition %s boots from volume %s: target %s, '
+                         'LUN %s, through %s.', part.name, fc.volume_id,
+                         target, lun, wwpns[0], instance=instance)
+                if power_on:
+                    self.partitions.start(part)
+            except exception.InvalidVolume as exc:
+                self._remove(instance)
+                raise nova_exception.BuildAbortException(
+                    instance_uuid=instance.uuid, reason=exc.format_message())
+            except Exception:
+                LOG.error('Spawn failed; removing the partition.',
+                          instance=instance)
+                self._remove(instance)
+                raise
+
+    def _check_build(self, instance, network_info, block_device_info):
+        """Everything that can be refused without the HMC."""
+        def abort(reason):
+            raise nova_exception.BuildAbortException(
+                instance_uuid=instance.uuid, reason=reason)
+        if instance.image_ref:
+            try:
+                storage.refuse_image_boot(instance)
+            except nova_exception.InstanceUnacceptable as exc:
+                abort(exc.format_message())
+        try:
+            nics = network.plan(network_info)
+        except exception.DPMError as exc:
+            abort(exc.format_message())
+        boot_bdm = storage.root_volume(block_device_info)
+        if boot_bdm is None:
+            abort('the instance has no boot volume (a block device with '
+                  'boot_index 0); nova-dpm boots only from a Fibre Channel '
+                  'volume')
+        try:
+            fc = storage.parse_fc(boot_bdm.get('connection_info'))
+        except exception.DPMError as exc:
+            abort(exc.format_message())
+        return boot_bdm, fc, nics
+
+    # -- teardown --------------------------------------------------------
+
+    def _remove(self, instance):
+        """Delete the instance's partition and storage; gone is success."""
+        part = self.partitions.get(instance.uuid)
+        if part is not None:
+            if instance.uuid not in self._wwpns:
+                try:
+                    self._remember_wwpns(instance, self.storage.wwpns(part))
+                except exception.DPMError:
+                    LOG.warning('Could not read the WWPNs before deleting '
+                                'the partition.', instance=instance)
+            if self.storage.name == 'storage-group':
+                self.partitions.stop(part)
+                self.storage.release(instance, part)
+            self.partitions.delete(instance.uuid, part)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        with self.partitions.lock(instance.uuid):
+            self._remove(instance)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        """Nothing beyond destroy: the partition took its NICs along."""
+
+    # -- power -----------------------------------------------------------
+
+    def _partition(self, instance):
+        part = self.partitions.get(instance.uuid)
+        if part is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return part
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        with self.partitions.lock(instance.uuid):
+            self.partitions.stop(self._partition(instance))
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        with self.partitions.lock(instance.uuid):
+            self.partitions.start(self._partition(instance))
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        """Stop and start the partition (a hard reboot, whatever the type)."""
+        with self.partitions.lock(instance.uuid):
+            part = self._partition(instance)
+            self.partitions.stop(part)
+            self.partitions.start(part)
+
+    # -- volumes and networks ----------------------------------------------
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        fc = storage.parse_fc(connection_info)
+        with self.partitions.lock(instance.uuid):
+            part = self._partition(instance)
+            wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
+            storage.check_maps_partition(fc, wwpns)
+            self.storage.attach_volume(instance, part, fc)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        fc = storage.parse_fc(connection_info)
+        with self.partitions.lock(instance.uuid):
+            part = self.partitions.get(instance.uuid)
+            if part is not None:
+                self.storage.detach_volume(instance, part, fc)
+
+    def plug_vifs(self, instance, network_info):
+        """NICs are created with the partition; nothing to plug later."""
+
+    def unplug_vifs(self, instance, network_info):
+        """NICs go with the partition; nothing to unplug."""

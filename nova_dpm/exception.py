@@ -1,0 +1,52 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Errors nova-dpm raises. Each message names the option or HMC object and
+says what was expected; the troubleshooting guide lists them all."""
+
+from nova import exception as nova_exception
+
+
+class DPMError(nova_exception.NovaException):
+    msg_fmt = 'DPM error: %(reason)s'
+
+
+class InvalidConfiguration(DPMError):
+    msg_fmt = 'Invalid configuration [dpm] %(option)s: %(reason)s'
+
+
+class CpcSubsetInvalid(DPMError):
+    """The CPC named by [dpm] cpc_object_id cannot host this subset."""
+    msg_fmt = ('CPC subset %(host)s cannot be served: [dpm] %(option)s: '
+               '%(reason)s')
+
+
+class HMCUnavailable(DPMError):
+    msg_fmt = 'The HMC is not available: %(reason)s'
+
+
+class HMCOperationFailed(DPMError):
+    msg_fmt = ('HMC operation %(operation)s on %(target)s failed: '
+               '%(reason)s')
+
+
+class HMCTimeout(DPMError):
+    msg_fmt = ('Timed out after %(timeout)s s waiting for %(target)s to '
+               'reach %(wanted)s (last status: %(status)s)')
+
+
+class InvalidVolume(DPMError):
+    msg_fmt = 'Volume %(volume)s cannot be used: %(reason)s'
+
+
+class InvalidNetwork(DPMError):
+    msg_fmt = 'Port %(port)s cannot be used: %(reason)s'

@@ -1,0 +1,190 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Networking: NICs on OSA virtual switches and the MAC contract.
+
+The contract with the networking-dpm agent (which wires the Neutron port)
+and with the guest image tools (which configure the interface):
+
+* A VIF of type ``dpm_vswitch`` carries the object-id of an OSA virtual
+  switch in its details (``object_id``). nova-dpm creates one NIC on it.
+* The NIC is named ``OpenStack_Port_<port-id>``; its description starts with
+  ``OpenStack``, and holds ``mac=<mac>`` and ``CPCSubset=<host>``.
+* The partition's ``boot-os-specific-parameters`` (appended by the firmware
+  to the guest kernel's command line) hold one entry per NIC,
+  ``<devno>,<port>,<mac>;``: the NIC's device number (4 lower-case hex
+  digits), the virtual switch's adapter port (0-3), and the MAC as 12
+  lower-case hex digits. The guest tools read exactly this.
+"""
+
+import collections
+import re
+
+from oslo_log import log as logging
+import zhmcclient
+
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+
+LOG = logging.getLogger(__name__)
+
+VIF_TYPE = 'dpm_vswitch'
+# hmc-rules D3: boot-os-specific-parameters holds at most 256 characters.
+BOOT_PARAMETERS_MAX = 256
+ENTRY_LENGTH = len('0001,0,fa163e000001;')
+MAX_NICS = BOOT_PARAMETERS_MAX // ENTRY_LENGTH      # 12
+# An OSA NIC occupies three consecutive device numbers (hmc-rules H2).
+NIC_DEVNO_BASE = 0x0001
+NIC_DEVNO_STEP = 3
+
+_MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+_OBJECT_ID = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+
+Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vswitch_id',
+                                     'devno'])
+
+
+def nic_name(port_id):
+    return 'OpenStack_Port_%s' % port_id
+
+
+def nic_description(mac, host):
+    return 'OpenStack mac=%s, CPCSubset=%s' % (mac, host)
+
+
+def device_number(index):
+    return '%04x' % (NIC_DEVNO_BASE + NIC_DEVNO_STEP * index)
+
+
+def boot_entry(devno, port, mac):
+    return '%s,%d,%s;' % (devno, port, mac.replace(':', '').lower())
+
+
+def boot_parameters(entries):
+    """The boot-os-specific-parameters value for (devno, port, mac)."""
+    value = ''.join(boot_entry(*e) for e in entries)
+    if len(value) > BOOT_PARAMETERS_MAX:
+        raise exception.InvalidNetwork(
+            port='(all)',
+            reason='%d NICs need %d characters of boot-os-specific-'
+                   'parameters; the HMC allows %d, so a partition can have '
+                   'at most %d NICs' % (len(entries), len(value),
+                                        BOOT_PARAMETERS_MAX, MAX_NICS))
+    return value
+
+
+def _vlan(vif):
+    details = vif.get('details') or {}
+    network = vif.get('network') or {}
+    meta = network.get('meta') or {}
+    return details.get('vlan') or meta.get('vlan')
+
+
+def plan(network_info):
+    """Validate the VIFs before any HMC request; a list of Nic.
+
+    Raises InvalidNetwork naming the port and the problem.
+    """
+    nics = []
+    for index, vif in enumerate(network_info or []):
+        port = vif.get('id')
+        vif_type = vif.get('type')
+        if vif_type != VIF_TYPE:
+            raise exception.InvalidNetwork(
+                port=port,
+                reason='its VIF type is %r; nova-dpm supports only %r ports '
+                       'bound by the networking-dpm agent' %
+                       (vif_type, VIF_TYPE))
+        if _vlan(vif):
+            raise exception.InvalidNetwork(
+                port=port,
+                reason='it is on VLAN %s; nova-dpm supports flat networks '
+                       'only' % _vlan(vif))
+        vswitch = str((vif.get('details') or {}).get('object_id', '')).lower()
+        if not _OBJECT_ID.match(vswitch):
+            raise exception.InvalidNetwork(
+                port=port,
+                reason="its binding details carry no virtual switch "
+                       "object_id (got %r)" % vswitch)
+        mac = str(vif.get('address') or '').lower()
+        if not _MAC.match(mac):
+            raise exception.InvalidNetwork(
+                port=port, reason='its MAC address %r is not a MAC' % mac)
+        nics.append(Nic(port, mac, vswitch, device_number(index)))
+    if len(nics) > MAX_NICS:
+        raise exception.InvalidNetwork(
+            port=nics[MAX_NICS].port_id,
+            reason='the instance has %d ports; the %d-character limit of '
+                   'boot-os-specific-parameters allows at most %d' %
+                   (len(nics), BOOT_PARAMETERS_MAX, MAX_NICS))
+    return nics
+
+
+class Networking(object):
+    """NICs of this subset's partitions."""
+
+    def __init__(self, hmc, subset):
+        self.hmc = hmc
+        self.subset = subset
+        self._vswitch_ports = {}     # vswitch uri -> adapter port
+
+    def vswitch_port(self, vswitch_id):
+        """The adapter port behind a virtual switch of this CPC.
+
+        Virtual switches do not change: each is read once and kept.
+        """
+        uri = '/api/virtual-switches/%s' % vswitch_id
+        port = self._vswitch_ports.get(uri)
+        if port is None:
+            vswitch = zhmcclient.VirtualSwitch(
+                self.subset.cpc.virtual_switches, uri)
+            with hmc_module.translated('read virtual switch', vswitch_id):
+                try:
+                    vswitch.pull_properties(['parent', 'port', 'name'])
+                except zhmcclient.HTTPError as exc:
+                    if exc.http_status != 404:
+                        raise
+                    raise exception.InvalidNetwork(
+                        port=vswitch_id,
+                        reason='the HMC knows no virtual switch with '
+                               'object-id %s' % vswitch_id)
+            if vswitch.get_property('parent') != self.subset.cpc.uri:
+                raise exception.InvalidNetwork(
+                    port=vswitch_id,
+                    reason='virtual switch %s is not on CPC %s' %
+                           (vswitch.get_property('name'),
+                            self.subset.cpc.name))
+            port = int(vswitch.get_property('port') or 0)
+            self._vswitch_ports[uri] = port
+        return port
+
+    def create_nics(self, partition, nics):
+        """Create the NICs; return the boot-os-specific-parameters."""
+        entries = []
+        for nic in nics:
+            port = self.vswitch_port(nic.vswitch_id)
+            entries.append((nic.devno, port, nic.mac))
+        value = boot_parameters(entries)
+        for nic in nics:
+            props = {
+                'name': nic_name(nic.port_id),
+                'description': nic_description(nic.mac, self.subset.host),
+                'virtual-switch-uri': '/api/virtual-switches/%s' %
+                                      nic.vswitch_id,
+                'device-number': nic.devno,
+            }
+            with hmc_module.translated('create NIC', partition.name):
+                partition.nics.create(props)
+            LOG.debug('Created NIC %s (device %s) on virtual switch %s.',
+                      props['name'], nic.devno, nic.vswitch_id)
+        return value

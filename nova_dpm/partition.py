@@ -1,0 +1,373 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Partitions: naming and ownership, create/start/stop/delete, power state.
+
+Ownership rule
+--------------
+The partition of instance ``U`` in the subset of ``[DEFAULT] host`` ``H`` is
+named ``OpenStack-<token>-<U>``. ``<token>`` is ``H`` itself when ``H`` has
+at most 17 characters, all of them allowed in HMC names, and does not look
+like a hashed token; otherwise it is the first four characters of ``H``
+(with disallowed characters replaced by ``x``), ``_`` and the first 12 hex
+digits of SHA-256(``H``). The name therefore never exceeds the HMC's 64
+characters, and for short host names it is the name the original nova-dpm
+gave, so its partitions stay recognised.
+
+A partition belongs to the subset only when its name is *exactly*
+``OpenStack-<token>-`` followed by a canonical lower-case UUID. The UUID has
+a fixed length, so the token is fully determined by the name: a host that is
+a prefix of another host, hosts with ``-`` or ``.``, and regex
+metacharacters cannot make one subset claim another's partition.
+"""
+
+import hashlib
+import re
+import threading
+import time
+
+from nova.compute import power_state
+from oslo_log import log as logging
+import zhmcclient
+
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+
+LOG = logging.getLogger(__name__)
+
+PREFIX = 'OpenStack-'
+NAME_MAX = 64
+UUID_LEN = 36
+TOKEN_MAX = NAME_MAX - len(PREFIX) - 1 - UUID_LEN   # 17
+_NAME_CHARS = re.compile(r'^[A-Za-z0-9._@#-]+$')
+_HASHED_TOKEN = re.compile(r'^.{4}_[0-9a-f]{12}$')
+_UUID = re.compile(
+    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+
+# Partition status -> Nova power state (hmc-rules E1). The mapping is
+# documented in the support matrix and the troubleshooting guide.
+POWER_STATES = {
+    'active': power_state.RUNNING,
+    'degraded': power_state.RUNNING,       # running, some resource lost
+    'starting': power_state.NOSTATE,       # transitional
+    'stopping': power_state.NOSTATE,       # transitional
+    'stopped': power_state.SHUTDOWN,
+    'reservation-error': power_state.SHUTDOWN,  # not running, can start
+    'paused': power_state.PAUSED,          # OS stopped itself or no boot
+    'terminated': power_state.CRASHED,     # OS ended abnormally
+    'communications-not-active': power_state.NOSTATE,  # SE lost contact
+    'status-check': power_state.NOSTATE,   # SE is checking status
+}
+
+# Statuses from which Start Partition is valid (hmc-rules E2), from which
+# Stop is valid (E4), and in which Delete is valid (E5).
+STARTABLE = ('stopped', 'reservation-error')
+STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
+DELETABLE = ('stopped', 'reservation-error')
+RUNNING = ('active', 'degraded')
+TRANSITIONAL = ('starting', 'stopping')
+
+
+def host_token(host):
+    """The part of partition names that identifies the subset's host."""
+    if (len(host) <= TOKEN_MAX and _NAME_CHARS.match(host) and
+            not _HASHED_TOKEN.match(host)):
+        return host
+    head = ''.join(c if _NAME_CHARS.match(c) else 'x' for c in host[:4])
+    head = head.ljust(4, 'x')
+    digest = hashlib.sha256(host.encode('utf-8')).hexdigest()[:12]
+    return '%s_%s' % (head, digest)
+
+
+class Naming(object):
+    """Names of this subset's partitions, and the test for ownership."""
+
+    def __init__(self, host):
+        self.host = host
+        self.token = host_token(host)
+        self.prefix = '%s%s-' % (PREFIX, self.token)
+        # Server-side filter for List Partitions; the exact test below is
+        # applied to every result, so this only has to be a superset.
+        self.list_filter = '^%s.{%d}$' % (re.escape(self.prefix), UUID_LEN)
+
+    def name(self, instance_uuid):
+        return self.prefix + instance_uuid
+
+    def description(self):
+        return 'OpenStack CPC subset %s' % self.host
+
+    def owner_uuid(self, name):
+        """The instance UUID if ``name`` is a partition of this subset."""
+        if (name and len(name) == len(self.prefix) + UUID_LEN and
+                name.startswith(self.prefix)):
+            candidate = name[len(self.prefix):]
+            if _UUID.match(candidate):
+                return candidate
+        return None
+
+
+def power_state_of(status):
+    return POWER_STATES.get(status, power_state.NOSTATE)
+
+
+class Partitions(object):
+    """This subset's partitions on the CPC.
+
+    Keeps the instance UUID -> partition URI map (URIs never change) and the
+    status of every partition from the last listing, so that Nova's
+    power-state sync costs one request for the whole subset.
+    """
+
+    STATUS_CACHE_SECONDS = 5.0
+
+    def __init__(self, hmc, cpc, host, settings):
+        self.hmc = hmc
+        self.cpc = cpc
+        self.naming = Naming(host)
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._uris = {}          # instance uuid -> partition uri
+        self._status = {}        # instance uuid -> status (last listing)
+        self._listed_at = 0.0
+        self._sizes = {}         # uri -> (ifl-processors, initial-memory)
+        self._instance_locks = {}
+
+    # -- per-instance serialisation ------------------------------------
+
+    def lock(self, instance_uuid):
+        """The lock of one instance.
+
+        Operations on one partition never interleave; different instances
+        never wait for each other.
+        """
+        with self._lock:
+            return self._instance_locks.setdefault(instance_uuid,
+                                                   threading.RLock())
+
+    def forget_lock(self, instance_uuid):
+        with self._lock:
+            self._instance_locks.pop(instance_uuid, None)
+
+    # -- listing --------------------------------------------------------
+
+    def list(self):
+        """{uuid: Partition} of this subset (1 request); refreshes caches."""
+        with hmc_module.translated('list partitions', self.cpc.name):
+            found = self.cpc.partitions.list(
+                filter_args={'name': self.naming.list_filter})
+        own = {}
+        for part in found:
+            uuid = self.naming.owner_uuid(part.name)
+            if uuid:
+                own[uuid] = part
+        with self._lock:
+            self._uris = {u: p.uri for u, p in own.items()}
+            self._status = {u: p.get_property('status')
+                            for u, p in own.items()}
+            self._listed_at = time.monotonic()
+            for uri in list(self._sizes):
+                if uri not in self._uris.values():
+                    del self._sizes[uri]
+        return own
+
+    def statuses(self, max_age=None):
+        """{uuid: status}, from a listing at most ``max_age`` s old."""
+        max_age = self.STATUS_CACHE_SECONDS if max_age is None else max_age
+        with self._lock:
+            fresh = time.monotonic() - self._listed_at <= max_age
+            if fresh:
+                return dict(self._status)
+        self.list()
+        with self._lock:
+            return dict(self._status)
+
+    def known(self):
+        """UUIDs of the partitions this service knows (no request)."""
+        with self._lock:
+            return set(self._uris)
+
+    def uri(self, instance_uuid):
+        with self._lock:
+            return self._uris.get(instance_uuid)
+
+    def get(self, instance_uuid):
+        """The Partition of an instance, or None (no request if known)."""
+        uri = self.uri(instance_uuid)
+        if uri is None:
+            self.list()
+            uri = self.uri(instance_uuid)
+            if uri is None:
+                return None
+        return zhmcclient.Partition(self.cpc.partitions, uri,
+                                    name=self.naming.name(instance_uuid))
+
+    def status(self, partition):
+        """The partition's current status (1 request), or None if gone."""
+        try:
+            partition.pull_properties(['status'])
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status == 404:
+                self._forget(partition)
+                return None
+            raise
+        return partition.get_property('status')
+
+    def _forget(self, partition):
+        uuid = self.naming.owner_uuid(partition.name)
+        with self._lock:
+            self._uris.pop(uuid, None)
+            self._status.pop(uuid, None)
+            self._sizes.pop(partition.uri, None)
+
+    def usage(self):
+        """(processors, memory MiB) used by this subset's partitions.
+
+        One List Partitions request; sizes are read once per partition and
+        then kept, since nova-dpm never resizes a partition.
+        """
+        own = self.list()
+        procs = memory = 0
+        for part in own.values():
+            with self._lock:
+                size = self._sizes.get(part.uri)
+            if size is None:
+                try:
+                    part.pull_properties(['ifl-processors', 'initial-memory'])
+                except zhmcclient.HTTPError as exc:
+                    if exc.http_status == 404:
+                        continue
+                    raise
+                size = (part.get_property('ifl-processors') or 0,
+                        part.get_property('initial-memory') or 0)
+                with self._lock:
+                    self._sizes[part.uri] = size
+            procs += size[0]
+            memory += size[1]
+        return procs, memory
+
+    # -- lifecycle -------------------------------------------------------
+
+    def create(self, instance):
+        """Create the partition of an instance from its flavor."""
+        flavor = instance.flavor
+        props = {
+            'name': self.naming.name(instance.uuid),
+            'description': self.naming.description(),
+            'ifl-processors': flavor.vcpus,
+            'initial-memory': flavor.memory_mb,
+            'maximum-memory': flavor.memory_mb,
+            'processor-mode': 'shared',
+        }
+        with hmc_module.translated('create partition', props['name']):
+            part = self.cpc.partitions.create(props)
+        with self._lock:
+            self._uris[instance.uuid] = part.uri
+            self._status[instance.uuid] = 'stopped'
+            self._sizes[part.uri] = (flavor.vcpus, flavor.memory_mb)
+        LOG.info('Created partition %s (%d IFLs, %d MiB).', props['name'],
+                 flavor.vcpus, flavor.memory_mb, instance=instance)
+        return part
+
+    def update(self, partition, properties):
+        with hmc_module.translated('update partition', partition.name):
+            partition.update_properties(properties)
+
+    def _timeout(self):
+        return self.settings.hmc_operation_timeout
+
+    def start(self, partition):
+        """Start and wait until active or degraded.
+
+        Optimistic: the start is requested without reading the status
+        first. If the HMC refuses it for the partition's state, the status
+        decides: already running is success; paused or terminated is
+        stopped first (the HMC only starts a stopped partition); a
+        transition is waited out.
+        """
+        with hmc_module.translated('start partition', partition.name):
+            try:
+                job = partition.start(wait_for_completion=False)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 409:
+                    raise
+                status = self._settle(partition)
+                if status in RUNNING:
+                    return status
+                if status in STOPPABLE:
+                    self._stop(partition)
+                job = partition.start(wait_for_completion=False)
+            self.hmc.wait_for_job(job, 'start of %s' % partition.name,
+                                  self._timeout())
+            status = self.hmc.wait_for_status(
+                partition, RUNNING + ('paused', 'terminated'),
+                self._timeout(), partition.name)
+        if status not in RUNNING:
+            raise exception.HMCOperationFailed(
+                operation='start partition', target=partition.name,
+                reason='the partition ended in status %r instead of active: '
+                       'the operating system did not boot (check the boot '
+                       'volume and the partition messages on the HMC)' %
+                       status)
+        return status
+
+    def stop(self, partition):
+        """Stop and wait until stopped; a stopped partition is success."""
+        with hmc_module.translated('stop partition', partition.name):
+            self._stop(partition)
+
+    def _stop(self, partition):
+        try:
+            job = partition.stop(wait_for_completion=False)
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status != 409:
+                raise
+            status = self._settle(partition)
+            if status in DELETABLE or status is None:
+                return
+            job = partition.stop(wait_for_completion=False)
+        self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
+                              self._timeout())
+        self.hmc.wait_for_status(partition, DELETABLE, self._timeout(),
+                                 partition.name)
+
+    def _settle(self, partition):
+        """Wait out a starting/stopping transition; return the status."""
+        status = self.status(partition)
+        if status in TRANSITIONAL:
+            status = self.hmc.wait_for_status(
+                partition, set(POWER_STATES) - set(TRANSITIONAL),
+                self._timeout(), partition.name)
+        return status
+
+    def delete(self, instance_uuid, partition):
+        """Stop if needed and delete. A partition already gone is success.
+
+        Optimistic: the delete is tried first (a stopped partition goes in
+        one request); only a 409 costs a stop.
+        """
+        with hmc_module.translated('delete partition', partition.name):
+            try:
+                partition.delete()
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status == 404:
+                    self._forget(partition)
+                    return
+                if exc.http_status != 409:
+                    raise
+                self._stop(partition)
+                try:
+                    partition.delete()
+                except zhmcclient.HTTPError as exc2:
+                    if exc2.http_status != 404:
+                        raise
+        self._forget(partition)
+        LOG.info('Deleted partition %s.', partition.name)

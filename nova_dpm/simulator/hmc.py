@@ -1,0 +1,460 @@
+# Copyright 2025 nova-dpm developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The strict simulated HMC.
+
+:class:`SimulatedHmc` sits in front of the faked HMC of ``zhmcclient.mock``
+(its resource tree and its URI handler) and makes it behave like a real HMC
+where the mock is lenient (see /work/shared/hmc-rules.md, cited below by
+rule id, e.g. "hmc-rules C3").
+
+It has one entry point, :meth:`SimulatedHmc.request`, which knows nothing
+about the transport: :class:`~nova_dpm.simulator.session.SimulatedSession`
+calls it for zhmcclient, and an HTTP server can call it for real clients.
+A request goes through these steps:
+
+1. fault injection check (:meth:`inject_fault`);
+2. per-request latency (``time.sleep`` outside any lock, so concurrent
+   requests overlap);
+3. request accounting (:attr:`requests`, :meth:`count`);
+4. under a lock: advance due start/stop transitions, strict validation,
+   the operation itself (own handler or the mock's URI handler),
+   post-processing; the result is deep-copied before the lock is released;
+5. for an asynchronous operation with ``wait_for_completion=True``: wait
+   (outside the lock) until its job has ended and return the job's result.
+"""
+
+import copy
+import fnmatch
+import itertools
+import re
+import threading
+import time
+import uuid
+
+import zhmcclient
+from zhmcclient.mock._urihandler import FakedConnectionError
+from zhmcclient.mock._urihandler import FakedHTTPError
+from zhmcclient.mock._urihandler import UriHandler
+from zhmcclient.mock._urihandler import URIS
+
+from nova_dpm.simulator import errors
+from nova_dpm.simulator import jobs
+from nova_dpm.simulator import partitions
+from nova_dpm.simulator import storage
+
+FAULT_KINDS = ('connection', 'http500', 'busy', 'timeout')
+
+# Path segments that follow a collection name but are not object ids.
+_NOT_IDS = frozenset(('operations', 'this-session'))
+
+
+def uri_pattern(uri):
+    """Return the accounting pattern of a URI.
+
+    The query string is dropped and each object id (the segment that follows
+    a collection name such as ``partitions`` or ``hbas``) becomes ``{id}``:
+    ``/api/partitions/42/hbas/7?x=1`` -> ``/api/partitions/{id}/hbas/{id}``.
+    """
+    path = uri.split('?', 1)[0]
+    segments = path.split('/')
+    out = []
+    prev = ''
+    for seg in segments:
+        if (prev.endswith('s') and prev not in ('api', 'operations') and
+                seg not in _NOT_IDS and seg and prev != '' and
+                not _is_collection(seg, prev)):
+            out.append('{id}')
+            prev = '{id}'
+            continue
+        out.append(seg)
+        prev = seg
+    return '/'.join(out)
+
+
+def _is_collection(seg, prev):
+    # 'metrics/context' style singletons and the console's own operations;
+    # everything after a plural collection name is an id otherwise.
+    return prev == 'metrics'
+
+
+class _Request:
+    """One request being processed (the handlers' view of it)."""
+
+    def __init__(self, method, uri, body, wait_for_completion):
+        self.method = method
+        self.uri = uri
+        self.path = uri.split('?', 1)[0]
+        self.body = body
+        self.wait_for_completion = wait_for_completion
+        self.groups = ()
+        self.err = errors.HmcErrorFactory(method, uri)
+
+
+class _Fault:
+    def __init__(self, kind, method, pattern, nth):
+        self.kind = kind
+        self.method = method
+        self.pattern = pattern
+        self.nth = nth
+        self.seen = 0
+
+    def matches(self, method, pattern):
+        if self.method not in (None, '*') and self.method != method:
+            return False
+        return (pattern == self.pattern or
+                fnmatch.fnmatchcase(pattern, self.pattern))
+
+
+def _routes():
+    """(method, path regex, handler) of the operations we handle ourselves.
+
+    Anything else goes straight to the mock's URI handler.
+    """
+    p = r'/api/partitions/([^/?]+)'
+    sg = r'/api/storage-groups/([^/?]+)'
+    table = [
+        ('POST', r'/api/cpcs/([^/?]+)/partitions', partitions.create),
+        ('POST', p, partitions.update),
+        ('DELETE', p, partitions.delete),
+        ('POST', p + '/operations/start', partitions.start),
+        ('POST', p + '/operations/stop', partitions.stop),
+        ('POST', p + '/hbas', partitions.hba_create),
+        ('POST', p + r'/hbas/([^/?]+)', partitions.hba_update),
+        ('DELETE', p + r'/hbas/([^/?]+)', partitions.hba_delete),
+        ('POST', p + r'/hbas/([^/?]+)/operations/'
+         r'reassign-storage-adapter-port', partitions.hba_reassign),
+        ('POST', p + '/nics', partitions.nic_create),
+        ('POST', p + r'/nics/([^/?]+)', partitions.nic_update),
+        ('DELETE', p + r'/nics/([^/?]+)', partitions.nic_delete),
+        ('POST', p + '/operations/attach-storage-group', storage.attach),
+        ('POST', p + '/operations/detach-storage-group', storage.detach),
+        ('POST', r'/api/storage-groups', storage.sg_create),
+        ('POST', sg + '/operations/modify', storage.sg_modify),
+        ('POST', sg + '/operations/delete', storage.sg_delete),
+        ('GET', sg + '/operations/get-partitions', storage.sg_partitions),
+        ('POST', sg + '/operations/add-candidate-adapter-ports',
+         storage.sg_add_ports),
+        ('POST', sg + '/operations/remove-candidate-adapter-ports',
+         storage.sg_remove_ports),
+        ('POST', sg + r'/storage-volumes/([^/?]+)/operations/'
+         r'fulfill-fcp-storage-volume', storage.sv_fulfill),
+        ('POST', sg + r'/virtual-storage-resources/([^/?]+)',
+         storage.vsr_update),
+        ('GET', r'/api/jobs/([^/?]+)', jobs.query),
+        ('DELETE', r'/api/jobs/([^/?]+)', jobs.delete),
+        ('POST', r'/api/jobs/([^/?]+)/operations/cancel', jobs.cancel),
+    ]
+    return [(m, re.compile('^' + rx + '$'), h) for m, rx, h in table]
+
+
+class SimulatedHmc:
+    """A strict, thread-safe simulated HMC on top of zhmcclient's mock.
+
+    :param faked_hmc: the ``zhmcclient.mock.FakedHmc`` holding the resources
+        (``FakedSession.hmc``).
+    :param latency: seconds added to every request.
+    :param transition_time: seconds that a partition start or stop takes.
+    """
+
+    def __init__(self, faked_hmc, latency=0.0, transition_time=0.0):
+        self.faked = faked_hmc
+        self.latency = latency
+        self.transition_time = transition_time
+        self._urihandler = UriHandler(URIS)
+        self._routes = _routes()
+        # The big lock: all state of the faked HMC is read and changed
+        # under it.
+        self._lock = threading.RLock()
+        # A small lock for accounting and faults, so that requests that
+        # wait for their latency do not hold the big lock.
+        self._acct_lock = threading.Lock()
+        self._requests = []
+        self._faults = []
+        self.fired_faults = []
+        # Start/stop transitions: partition URI -> dict(kind, job_id, end).
+        self.transitions = {}
+        # Jobs: job id -> dict (see jobs.py).
+        self.jobs = {}
+        # One-shot start outcomes forced by tests: partition URI -> status.
+        self.forced_start_outcomes = {}
+        # Storage volume details the mock has no place for
+        # (element-uri -> dict(wwpn, lun, adapter-port-uri)).
+        self.volume_targets = {}
+        self._serial = itertools.count(1)
+
+    # ------------------------------------------------------------------
+    # Clock and generated values
+    # ------------------------------------------------------------------
+
+    @staticmethod
+    def now():
+        return time.monotonic()
+
+    def serial(self):
+        """A number unique within this simulated HMC."""
+        return next(self._serial)
+
+    def new_wwpn(self):
+        """A WWPN as a real HMC shows it: 16 lower-case hex (hmc-rules G3)."""
+        return 'c05076ff%08x' % (0xe6800000 + self.serial())
+
+    def new_mac(self):
+        n = self.serial()
+        return '02:00:00:%02x:%02x:%02x' % (
+            (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
+
+    @staticmethod
+    def new_job_id():
+        return str(uuid.uuid4())
+
+    # ------------------------------------------------------------------
+    # Request accounting
+    # ------------------------------------------------------------------
+
+    @property
+    def requests(self):
+        """List of (method, pattern) of the requests seen so far."""
+        with self._acct_lock:
+            return list(self._requests)
+
+    def count(self, method=None, pattern=None):
+        """Number of requests matching method and pattern (exact/fnmatch)."""
+        if method is not None:
+            method = method.upper()
+        n = 0
+        for m, p in self.requests:
+            if method is not None and m != method:
+                continue
+            if pattern is not None and p != pattern and \
+                    not fnmatch.fnmatchcase(p, pattern):
+                continue
+            n += 1
+        return n
+
+    def count_by_method(self):
+        result = {}
+        for m, _ in self.requests:
+            result[m] = result.get(m, 0) + 1
+        return result
+
+    def reset_counts(self):
+        with self._acct_lock:
+            del self._requests[:]
+
+    # ------------------------------------------------------------------
+    # Fault injection
+    # ------------------------------------------------------------------
+
+    def inject_fault(self, kind, method, pattern, nth=1):
+        """Make the nth matching request (counted from now) fail once.
+
+        kind: 'connection' (zhmcclient.ConnectionError, not performed),
+        'http500' (HTTPError 500,0, not performed), 'busy' (HTTPError 409,2,
+        not performed), 'timeout' (zhmcclient.ReadTimeout; a POST or DELETE
+        is performed first, as a real HMC may have done it; a GET is not).
+        method: HTTP method, or '*' for any.  pattern: an accounting pattern
+        such as 'POST /api/partitions/{id}/operations/start' uses, exact or
+        with fnmatch wildcards.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError("Unknown fault kind %r; valid kinds: %s"
+                             % (kind, ', '.join(FAULT_KINDS)))
+        if nth < 1:
+            raise ValueError("nth must be >= 1")
+        if method not in (None, '*'):
+            method = method.upper()
+        with self._acct_lock:
+            self._faults.append(_Fault(kind, method, pattern, nth))
+
+    def clear_faults(self):
+        with self._acct_lock:
+            del self._faults[:]
+
+    def _take_fault(self, method, pattern):
+        with self._acct_lock:
+            for fault in list(self._faults):
+                if fault.matches(method, pattern):
+                    fault.seen += 1
+                    if fault.seen == fault.nth:
+                        self._faults.remove(fault)
+                        self.fired_faults.append(
+                            (fault.kind, method, pattern))
+                        return fault.kind
+        return None
+
+    @staticmethod
+    def _fault_error(kind, method, uri):
+        if kind == 'connection':
+            return zhmcclient.ConnectionError(
+                "Simulated connection failure for %s %s" % (method, uri),
+                None)
+        if kind == 'http500':
+            return errors.http_error(
+                method, uri, 500, 0,
+                "Simulated internal server error")
+        if kind == 'busy':
+            return errors.http_error(
+                method, uri, 409, errors.BUSY,
+                "Simulated: the target object is busy performing another "
+                "operation")
+        return zhmcclient.ReadTimeout(
+            "Simulated read timeout for %s %s" % (method, uri), None,
+            read_timeout=0, read_retries=0)
+
+    # ------------------------------------------------------------------
+    # The entry point
+    # ------------------------------------------------------------------
+
+    def request(self, method, uri, body=None, wait_for_completion=False,
+                operation_timeout=None):
+        """Perform one HMC Web Services API request.
+
+        Returns the response body (a deep copy; None for 204) or, for an
+        asynchronous operation, ``{'job-uri': ...}`` (202).  With
+        ``wait_for_completion=True`` an asynchronous operation is waited
+        for and the job's result is returned (an HTTPError is raised if
+        the job failed).  Errors are zhmcclient.HTTPError with an HMC error
+        body, zhmcclient.ConnectionError or zhmcclient.ReadTimeout.
+        """
+        method = method.upper()
+        pattern = uri_pattern(uri)
+        fault = self._take_fault(method, pattern)
+        if fault is not None and (fault != 'timeout' or method == 'GET'):
+            raise self._fault_error(fault, method, uri)
+
+        if self.latency:
+            time.sleep(self.latency)
+
+        with self._acct_lock:
+            self._requests.append((method, pattern))
+
+        # The HMC never shares objects with its client: neither the body
+        # given to it nor the result it returns.
+        body = copy.deepcopy(body)
+        req = _Request(method, uri, body, wait_for_completion)
+
+        if fault == 'timeout':
+            # The operation is performed, but the client never sees the
+            # response.
+            try:
+                self._perform(req)
+            except zhmcclient.HTTPError:
+                pass
+            raise self._fault_error(fault, method, uri)
+
+        result = self._perform(req)
+        if wait_for_completion and isinstance(result, dict) and \
+                'job-uri' in result and jobs.is_async(req):
+            result = jobs.wait(self, req, result['job-uri'],
+                               operation_timeout)
+        return result
+
+    def _perform(self, req):
+        with self._lock:
+            self.advance()
+            result = self._dispatch(req)
+            # With transition_time 0 a start or stop is over at once.
+            self.advance()
+            return copy.deepcopy(result)
+
+    def _dispatch(self, req):
+        for method, regex, handler in self._routes:
+            if method != req.method:
+                continue
+            m = regex.match(req.path)
+            if m:
+                req.groups = m.groups()
+                return handler(self, req)
+        return self.delegate(req)
+
+    def delegate(self, req, body=None):
+        """Perform the request with the mock's URI handler.
+
+        ``body`` replaces the request body if given.  The mock's errors are
+        converted to zhmcclient errors.
+        """
+        if body is None:
+            body = req.body
+        try:
+            if req.method == 'GET':
+                return self._urihandler.get(self.faked, req.uri, True)
+            if req.method == 'POST':
+                # The mock's handlers are all synchronous and assert this.
+                return self._urihandler.post(self.faked, req.uri, body,
+                                             True, True)
+            if req.method == 'DELETE':
+                return self._urihandler.delete(self.faked, req.uri, True)
+        except FakedHTTPError as exc:
+            raise zhmcclient.HTTPError(exc.response()) from None
+        except FakedConnectionError as exc:
+            raise zhmcclient.ConnectionError(exc.message, None) from None
+        raise req.err.error(405, 0, "Method %s is not supported"
+                            % req.method)
+
+    # ------------------------------------------------------------------
+    # Transitions and test helpers
+    # ------------------------------------------------------------------
+
+    def advance(self):
+        """Finish the start/stop transitions that are due by now."""
+        with self._lock:
+            jobs.advance(self, self.now())
+
+    def set_status(self, partition_uri, status):
+        """Change a partition's status out of band (for tests).
+
+        A start or stop in progress for the partition is abandoned; its job
+        ends with 409,1.
+        """
+        with self._lock:
+            partition = self.lookup(partition_uri)
+            if partition is None or \
+                    partition.manager.class_value != 'partition':
+                raise ValueError("No partition %s" % partition_uri)
+            jobs.abandon(self, partition_uri,
+                         "The partition status was changed to %r while the "
+                         "operation was in progress" % status)
+            partition.properties['status'] = status
+
+    def force_start_outcome(self, partition_uri, status):
+        """Make the next start of the partition end in ``status``.
+
+        hmc-rules E3: the outcome of a start is not deterministic on a real
+        HMC (active, degraded, reservation-error, terminated, paused).
+        """
+        with self._lock:
+            self.forced_start_outcomes[partition_uri] = status
+
+    def lookup(self, uri):
+        """The faked resource for a URI, or None."""
+        try:
+            return self.faked.lookup_by_uri(uri)
+        except KeyError:
+            return None
+
+    def cpcs(self):
+        return self.faked.cpcs.list()
+
+    def storage_groups(self):
+        return self.faked.consoles.console.storage_groups.list()
+
+    def properties(self, uri):
+        """A deep copy of the properties of the resource (for tests)."""
+        with self._lock:
+            self.advance()
+            resource = self.lookup(uri)
+            if resource is None:
+                raise KeyError(uri)
+            return copy.deepcopy(resource.properties)

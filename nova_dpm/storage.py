@@ -1,0 +1,387 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Storage: FCP volumes, the volume connector and boot from volume.
+
+Two backends sit behind one interface (:class:`StorageBackend`):
+
+* :class:`HbaBackend` where the CPC's ``dpm-storage-management`` firmware
+  feature is off (z13 and the first z14 models): one virtual HBA per
+  ``[dpm] physical_storage_adapter_mappings`` entry, boot from the first one
+  (``boot-device = storage-adapter``).
+* :class:`StorageGroupBackend` where the feature is on (every later
+  machine): a non-shared FCP storage group per instance, attached to its
+  partition; the attachment's virtual storage resources carry the WWPNs; the
+  boot volume is a storage volume of that group whose fulfillment nova-dpm
+  indicates (``boot-device = storage-volume``).
+
+Cinder's view of a volume (``connection_info``) is parsed here once, into a
+:class:`FcTarget`.
+"""
+
+import collections
+
+from nova import exception as nova_exception
+from nova.virt import driver as virt_driver
+from os_brick.initiator.connectors import fibre_channel_s390x
+from oslo_log import log as logging
+import zhmcclient
+
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+
+LOG = logging.getLogger(__name__)
+
+FC_TYPE = 'fibre_channel'
+MAX_LUN = 0xffffffff
+
+# Device numbers nova-dpm gives its HBAs; NICs start at 0001 (network.py),
+# so the two never meet in a partition nova-dpm created.
+HBA_DEVNO_BASE = 0xb000
+
+FcTarget = collections.namedtuple(
+    'FcTarget', ['volume_id', 'initiators', 'targets', 'lun', 'fcp_lun'])
+BootTarget = collections.namedtuple(
+    'BootTarget', ['volume_id', 'initiator', 'target', 'fcp_lun', 'size_gb'])
+
+
+# os-brick's s390x Fibre Channel connector already knows how Linux on Z
+# addresses a Cinder LUN: LUN n becomes the 64-bit FCP LUN with n in its
+# first level (0x%04x000000000000 below 2**16, 0x%08x00000000 up to 2**32).
+# It exposes that only as a private method; we call it rather than repeat
+# the rule so both stay identical, and refuse LUNs above 2**32 - 1, for
+# which it has no answer (it returns 0).
+_S390X_FC = fibre_channel_s390x.FibreChannelConnectorS390X(root_helper=None)
+
+
+def fcp_lun(lun):
+    """Cinder's integer target_lun -> the HMC's 16-hex-digit FCP LUN."""
+    if isinstance(lun, bool) or not isinstance(lun, int) or lun < 0:
+        raise ValueError('target_lun %r is not a LUN: expected an integer '
+                         '>= 0' % (lun,))
+    if lun > MAX_LUN:
+        raise ValueError('target_lun %d is above %d, the largest LUN an FCP '
+                         'LUN can address here' % (lun, MAX_LUN))
+    return _S390X_FC._get_lun_string(lun)[2:]
+
+
+def parse_fc(connection_info, volume_id=None):
+    """Validate Cinder's connection_info of an FC volume; an FcTarget.
+
+    Raises InvalidVolume naming the volume and the problem.
+    """
+    volume_id = volume_id or (connection_info or {}).get('serial') or '?'
+    if not isinstance(connection_info, dict):
+        raise exception.InvalidVolume(volume=volume_id,
+                                      reason='no connection info')
+    vtype = connection_info.get('driver_volume_type')
+    if vtype != FC_TYPE:
+        raise exception.InvalidVolume(
+            volume=volume_id,
+            reason='its driver_volume_type is %r; nova-dpm attaches only '
+                   'Fibre Channel (%s) volumes' % (vtype, FC_TYPE))
+    data = dict(connection_info.get('data') or {})
+    volume_id = data.get('volume_id') or volume_id
+    # os-brick normalises target_wwn/target_wwns/target_lun(s) and the
+    # initiator_target_map (lower case), and pairs targets with LUNs. Its
+    # helper is private too; we use it for the same reason as above.
+    try:
+        props = _S390X_FC._add_targets_to_connection_properties(data)
+    except Exception as exc:
+        raise exception.InvalidVolume(
+            volume=volume_id,
+            reason='its connection info has no usable target WWPNs and LUNs '
+                   '(%s)' % exc)
+    targets = props.get('targets') or []
+    if not targets:
+        raise exception.InvalidVolume(
+            volume=volume_id, reason='its connection info names no target '
+                                     'WWPN (target_wwn)')
+    itmap = props.get('initiator_target_lun_map') or {}
+    luns = {lun for _wwpn, lun in targets}
+    try:
+        fcp_luns = {lun: fcp_lun(lun) for lun in luns}
+    except ValueError as exc:
+        raise exception.InvalidVolume(volume=volume_id, reason=str(exc))
+    return FcTarget(volume_id=volume_id,
+                    initiators=itmap,
+                    targets=targets,
+                    lun=targets[0][1],
+                    fcp_lun=fcp_luns)
+
+
+def root_volume(block_device_info):
+    """The boot volume's BDM entry (boot_index 0); BuildAbort if none."""
+    for bdm in virt_driver.block_device_info_get_mapping(block_device_info):
+        if bdm.get('boot_index') == 0:
+            return bdm
+    return None
+
+
+def choose_boot_target(fc, initiator, ignore):
+    """(target WWPN, FCP LUN) for booting through ``initiator``.
+
+    The first of the initiator's targets in Cinder's initiator_target_map
+    that is not in [dpm] target_wwpn_ignore_list; without a map, the first
+    target WWPN not ignored.
+    """
+    if fc.initiators:
+        if initiator not in fc.initiators:
+            raise exception.InvalidVolume(
+                volume=fc.volume_id,
+                reason="Cinder's initiator_target_map does not map the boot "
+                       "path's WWPN %s; it maps %s. Check the zoning and "
+                       "host mapping of the volume" %
+                       (initiator, ', '.join(sorted(fc.initiators))))
+        candidates = fc.initiators[initiator]
+    else:
+        candidates = fc.targets
+    for wwpn, lun in candidates:
+        if wwpn not in ignore:
+            return wwpn, fc.fcp_lun[lun]
+    raise exception.InvalidVolume(
+        volume=fc.volume_id,
+        reason='every target WWPN for the boot path %s is in [dpm] '
+               'target_wwpn_ignore_list (%s)' %
+               (initiator, ', '.join(w for w, _l in candidates)))
+
+
+def check_maps_partition(fc, wwpns):
+    """A data volume must be mapped to at least one of the WWPNs."""
+    if fc.initiators and not set(fc.initiators) & set(wwpns):
+        raise exception.InvalidVolume(
+            volume=fc.volume_id,
+            reason="Cinder's initiator_target_map maps %s, none of the "
+                   "partition's WWPNs %s" %
+                   (', '.join(sorted(fc.initiators)), ', '.join(wwpns)))
+
+
+class StorageBackend(object):
+    """What the driver needs from a storage backend."""
+
+    name = None
+
+    def __init__(self, hmc, subset, settings):
+        self.hmc = hmc
+        self.subset = subset
+        self.settings = settings
+
+    def prepare(self, instance, partition):
+        """Give a new partition its storage paths; return their WWPNs."""
+        raise NotImplementedError()
+
+    def wwpns(self, partition):
+        """The WWPNs of an existing partition, in mapping order."""
+        raise NotImplementedError()
+
+    def boot_properties(self, instance, partition, boot):
+        """Partition properties that make it boot from ``boot``."""
+        raise NotImplementedError()
+
+    def attach_volume(self, instance, partition, fc):
+        pass
+
+    def detach_volume(self, instance, partition, fc):
+        pass
+
+    def release(self, instance, partition):
+        """Free what the partition's deletion does not free itself."""
+
+
+class HbaBackend(StorageBackend):
+    """Virtual HBAs on the mapped FCP adapter ports (feature off)."""
+
+    name = 'hba'
+
+    @staticmethod
+    def hba_name(index):
+        return 'OpenStack-HBA-%d' % index
+
+    def prepare(self, instance, partition):
+        wwpns = []
+        for index, (_adapter, port_uri, _port) in enumerate(
+                self.subset.adapter_ports):
+            props = {
+                'name': self.hba_name(index),
+                'description': 'OpenStack path %d of CPC subset %s' % (
+                    index, self.subset.host),
+                'adapter-port-uri': port_uri,
+                'device-number': '%04x' % (HBA_DEVNO_BASE + index),
+            }
+            with hmc_module.translated('create HBA', partition.name):
+                hba = partition.hbas.create(props)
+                hba.pull_properties(['wwpn'])
+            wwpns.append(hba.get_property('wwpn').lower())
+        return wwpns
+
+    def _hbas(self, partition):
+        with hmc_module.translated('list HBAs', partition.name):
+            partition.pull_properties(['hba-uris'])
+            hbas = [zhmcclient.Hba(partition.hbas, uri)
+                    for uri in partition.get_property('hba-uris') or []]
+            for hba in hbas:
+                hba.pull_properties(['name', 'wwpn'])
+        order = {self.hba_name(i): i
+                 for i in range(len(self.subset.adapter_ports))}
+        return sorted((h for h in hbas if h.name in order),
+                      key=lambda h: order[h.name])
+
+    def wwpns(self, partition):
+        return [h.get_property('wwpn').lower() for h in self._hbas(partition)]
+
+    def boot_properties(self, instance, partition, boot):
+        hbas = self._hbas(partition)
+        boot_hba = next((h for h in hbas
+                         if h.get_property('wwpn').lower() == boot.initiator),
+                        None)
+        if boot_hba is None:
+            raise exception.DPMError(
+                reason='partition %s has no HBA with WWPN %s to boot from' %
+                       (partition.name, boot.initiator))
+        return {
+            'boot-device': 'storage-adapter',
+            'boot-storage-device': boot_hba.uri,
+            'boot-world-wide-port-name': boot.target,
+            'boot-logical-unit-number': boot.fcp_lun,
+        }
+
+
+class StorageGroupBackend(StorageBackend):
+    """A storage group per instance (feature dpm-storage-management on)."""
+
+    name = 'storage-group'
+
+    def _console(self):
+        return self.hmc.client.consoles.console
+
+    def group_name(self, partition):
+        # The partition's name: unique per CPC, and as unambiguous.
+        return partition.name
+
+    def _group(self, partition):
+        with hmc_module.translated('find storage group', partition.name):
+            groups = self._console().storage_groups.list(
+                filter_args={'name': self.group_name(partition),
+                             'cpc-uri': self.subset.cpc.uri})
+        return groups[0] if groups else None
+
+    def prepare(self, instance, partition):
+        ports = [port_uri for _a, port_uri, _p in self.subset.adapter_ports]
+        props = {
+            'name': self.group_name(partition),
+            'description': 'OpenStack CPC subset %s instance %s' % (
+                self.subset.host, instance.uuid),
+            'cpc-uri': self.subset.cpc.uri,
+            'type': 'fcp',
+            'shared': False,
+            'max-partitions': 1,
+            'connectivity': len(ports),
+        }
+        with hmc_module.translated('create storage group', partition.name):
+            group = self._console().storage_groups.create(props)
+            try:
+                group.add_candidate_adapter_ports(
+                    [zhmcclient.Port(None, uri) for uri in ports])
+                partition.attach_storage_group(group)
+            except zhmcclient.Error:
+                group.delete()
+                raise
+        return self._wwpns(group, partition)
+
+    def _wwpns(self, group, partition):
+        with hmc_module.translated('list virtual storage resources',
+                                   group.name):
+            vsrs = group.virtual_storage_resources.list(full_properties=True)
+        ports = [p for _a, p, _i in self.subset.adapter_ports]
+
+        def order(vsr):
+            port = vsr.get_property('adapter-port-uri')
+            return ports.index(port) if port in ports else len(ports)
+        return [v.get_property('world-wide-port-name').lower()
+                for v in sorted(vsrs, key=order)
+                if v.get_property('partition-uri') == partition.uri]
+
+    def wwpns(self, partition):
+        group = self._group(partition)
+        return self._wwpns(group, partition) if group else []
+
+    def boot_properties(self, instance, partition, boot):
+        group = self._group(partition)
+        if group is None:
+            raise exception.DPMError(
+                reason='partition %s has no storage group %s to boot from' %
+                       (partition.name, self.group_name(partition)))
+        boot_port = self.subset.adapter_ports[0][1]
+        with hmc_module.translated('define boot volume', group.name):
+            volume = group.storage_volumes.create({
+                'name': boot.volume_id,
+                'description': 'Cinder volume %s (boot)' % boot.volume_id,
+                'usage': 'boot',
+                'size': float(boot.size_gb or 1),
+            })
+            volume.indicate_fulfillment_fcp(
+                wwpn=boot.target, lun=boot.fcp_lun,
+                host_port=zhmcclient.Port(None, boot_port))
+        return {
+            'boot-device': 'storage-volume',
+            'boot-storage-volume': volume.uri,
+        }
+
+    def attach_volume(self, instance, partition, fc):
+        group = self._group(partition)
+        if group is None:
+            raise exception.DPMError(
+                reason='partition %s has no storage group %s' %
+                       (partition.name, self.group_name(partition)))
+        with hmc_module.translated('define data volume', group.name):
+            group.storage_volumes.create({
+                'name': fc.volume_id,
+                'description': 'Cinder volume %s' % fc.volume_id,
+                'usage': 'data',
+                'size': 1.0,
+            })
+
+    def detach_volume(self, instance, partition, fc):
+        group = self._group(partition)
+        if group is None:
+            return
+        with hmc_module.translated('remove data volume', group.name):
+            for volume in group.storage_volumes.list(
+                    filter_args={'name': fc.volume_id}):
+                volume.delete()
+
+    def release(self, instance, partition):
+        group = self._group(partition)
+        if group is None:
+            return
+        with hmc_module.translated('delete storage group', group.name):
+            try:
+                partition.detach_storage_group(group)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status not in (404, 409):
+                    raise
+            group.delete()
+
+
+def backend_for(hmc, subset, settings):
+    cls = StorageGroupBackend if subset.storage_management else HbaBackend
+    return cls(hmc, subset, settings)
+
+
+def refuse_image_boot(instance):
+    raise nova_exception.InstanceUnacceptable(
+        instance_id=instance.uuid,
+        reason='nova-dpm boots partitions only from a Fibre Channel volume; '
+               'create the server with a boot volume (for example '
+               '"openstack server create --volume <volume>" or '
+               '--block-device source_type=image,destination_type=volume,'
+               'boot_index=0) instead of booting from an image')

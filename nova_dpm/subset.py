@@ -1,0 +1,229 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The CPC subset: its validation against the CPC, its resources, its
+placement inventory and the max_instances limit."""
+
+import threading
+
+from nova import conf as nova_conf
+from nova.objects import fields as obj_fields
+import os_resource_classes as orc
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+import zhmcclient
+
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+
+LOG = logging.getLogger(__name__)
+CONF = nova_conf.CONF
+
+# hmc-rules B2: the CPC states in which the HMC accepts partition
+# operations; the original nova-dpm accepted the same four.
+CPC_UP_STATES = ('active', 'service-required', 'degraded', 'exceptions')
+STORAGE_MANAGEMENT_FEATURE = 'dpm-storage-management'
+
+SUPPORTED_INSTANCES = [(obj_fields.Architecture.S390X,
+                        obj_fields.HVType.PRSM,
+                        obj_fields.VMMode.HVM)]
+
+
+def version_int(text):
+    """'2.15.0' -> 2015000, the form Nova expects for hypervisor_version."""
+    parts = [int(p) for p in str(text).split('.') if p.isdigit()]
+    parts = (parts + [0, 0, 0])[:3]
+    return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
+
+
+class CpcSubset(object):
+    """This service's slice of one CPC."""
+
+    def __init__(self, hmc, settings, host):
+        self.hmc = hmc
+        self.settings = settings
+        self.host = host
+        self.cpc = None
+        self.storage_management = False
+        self.adapter_ports = []   # [(adapter uri, port uri, port index)]
+        self._lock = threading.Lock()
+        self._reserved = set()    # uuids admitted, partition not yet made
+
+    # -- validation at init_host -------------------------------------------
+
+    def _refuse(self, option, reason):
+        raise exception.CpcSubsetInvalid(host=self.host, option=option,
+                                         reason=reason)
+
+    def validate(self):
+        """Find the CPC and check that it can host this subset."""
+        s = self.settings
+        with hmc_module.translated('read CPC', s.cpc_object_id):
+            cpc = self.hmc.cpc(s.cpc_object_id)
+        if cpc is None:
+            self._refuse('cpc_object_id',
+                         'the HMC knows no CPC with object-id %s' %
+                         s.cpc_object_id)
+        name = cpc.get_property('name')
+        if not cpc.get_property('dpm-enabled'):
+            self._refuse('cpc_object_id',
+                         'CPC %s (%s) is not in DPM mode' %
+                         (name, s.cpc_object_id))
+        status = cpc.get_property('status')
+        if status not in CPC_UP_STATES:
+            self._refuse('cpc_object_id',
+                         'CPC %s has status %r; partitions can only be '
+                         'managed in status %s' %
+                         (name, status, ', '.join(CPC_UP_STATES)))
+        ifls = int(cpc.get_property('processor-count-ifl') or 0)
+        if s.max_processors > ifls:
+            self._refuse('max_processors',
+                         '%d exceeds the %d IFL processors of CPC %s' %
+                         (s.max_processors, ifls, name))
+        memory = int(cpc.get_property('storage-customer') or 0)
+        if s.max_memory > memory:
+            self._refuse('max_memory',
+                         '%d MiB exceeds the %d MiB customer memory of CPC '
+                         '%s' % (s.max_memory, memory, name))
+        self.cpc = cpc
+        self.storage_management = any(
+            f.get('name') == STORAGE_MANAGEMENT_FEATURE and f.get('state')
+            for f in cpc.get_property('available-features-list') or [])
+        with hmc_module.translated('read FCP adapters', name):
+            self.adapter_ports = self._validate_adapter_ports(name)
+        LOG.info('CPC subset %(host)s on CPC %(cpc)s (%(id)s): '
+                 '%(procs)d IFLs, %(mem)d MiB, max_instances %(inst)s, '
+                 '%(paths)d storage path(s); storage backend: %(backend)s.',
+                 {'host': self.host, 'cpc': name, 'id': s.cpc_object_id,
+                  'procs': s.max_processors, 'mem': s.max_memory,
+                  'inst': s.max_instances or 'unlimited',
+                  'paths': len(self.adapter_ports),
+                  'backend': ('storage groups (dpm-storage-management)'
+                              if self.storage_management else 'HBAs')})
+
+    def _validate_adapter_ports(self, cpc_name):
+        option = 'physical_storage_adapter_mappings'
+        found = []
+        for mapping in self.settings.physical_storage_adapter_mappings:
+            entry = '%s:%d' % mapping
+            uri = '/api/adapters/%s' % mapping.adapter_id
+            adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
+            try:
+                adapter.pull_properties(
+                    ['name', 'type', 'parent', 'storage-port-uris'])
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 404:
+                    raise
+                self._refuse(option, 'entry %s: the HMC knows no adapter '
+                             'with object-id %s' % (entry, mapping.adapter_id))
+            if adapter.get_property('parent') != self.cpc.uri:
+                self._refuse(option, 'entry %s: adapter %s is not an adapter '
+                             'of CPC %s' % (entry,
+                                            adapter.get_property('name'),
+                                            cpc_name))
+            if adapter.get_property('type') != 'fcp':
+                self._refuse(option, 'entry %s: adapter %s has type %r; an '
+                             'FCP adapter (type fcp) is expected' %
+                             (entry, adapter.get_property('name'),
+                              adapter.get_property('type')))
+            port_uris = adapter.get_property('storage-port-uris') or []
+            port_uri = '%s/storage-ports/%d' % (uri, mapping.port)
+            if port_uri not in port_uris:
+                self._refuse(option, 'entry %s: adapter %s has no port %d '
+                             '(it has %d port(s))' %
+                             (entry, adapter.get_property('name'),
+                              mapping.port, len(port_uris)))
+            found.append((uri, port_uri, mapping.port))
+        return found
+
+    # -- max_instances ---------------------------------------------------
+
+    def admit(self, uuid, members):
+        """Reserve a place for a new instance; refuse beyond max_instances.
+
+        ``members`` are the instance UUIDs that have a partition (as the
+        partition module knows them); admitted instances count until
+        :meth:`release`. No HMC request.
+        """
+        limit = self.settings.max_instances
+        with self._lock:
+            if uuid in members or uuid in self._reserved:
+                return
+            used = len(set(members) | self._reserved)
+            if limit is not None and used >= limit:
+                raise exception.DPMError(
+                    reason='CPC subset %s is full: it holds %d of at most %d '
+                           'instances ([dpm] max_instances)' %
+                           (self.host, used, limit))
+            self._reserved.add(uuid)
+
+    def release(self, uuid):
+        with self._lock:
+            self._reserved.discard(uuid)
+
+    # -- resources -------------------------------------------------------
+
+    def available_resource(self, used_processors, used_memory):
+        s = self.settings
+        cpc = self.cpc
+        cpu_info = {
+            'arch': obj_fields.Architecture.S390X,
+            'model': cpc.get_property('machine-model') or '',
+            'vendor': 'IBM',
+            'machine_type': cpc.get_property('machine-type') or '',
+            'topology': {'sockets': 1, 'cores': s.max_processors,
+                         'threads': 1},
+            'features': [],
+        }
+        return {
+            'vcpus': s.max_processors,
+            'memory_mb': s.max_memory,
+            'local_gb': 0,
+            'vcpus_used': used_processors,
+            'memory_mb_used': used_memory,
+            'local_gb_used': 0,
+            'hypervisor_type': obj_fields.HVType.PRSM,
+            'hypervisor_version': version_int(
+                cpc.get_property('se-version') or '0'),
+            'hypervisor_hostname': self.host,
+            'cpu_info': jsonutils.dumps(cpu_info),
+            'disk_available_least': 0,
+            'supported_instances': SUPPORTED_INSTANCES,
+            'numa_topology': None,
+            'pci_passthrough_devices': None,
+        }
+
+    def inventory(self, ratios):
+        """VCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
+
+        ``ratios`` are nova's allocation ratios for this provider, as
+        ComputeDriver._get_allocation_ratios computes them.
+        """
+        s = self.settings
+        return {
+            orc.VCPU: {
+                'total': s.max_processors,
+                'min_unit': 1,
+                'max_unit': s.max_processors,
+                'step_size': 1,
+                'allocation_ratio': ratios[orc.VCPU],
+                'reserved': CONF.reserved_host_cpus,
+            },
+            orc.MEMORY_MB: {
+                'total': s.max_memory,
+                'min_unit': 1,
+                'max_unit': s.max_memory,
+                'step_size': 1,
+                'allocation_ratio': ratios[orc.MEMORY_MB],
+                'reserved': CONF.reserved_host_memory_mb,
+            },
+        }
