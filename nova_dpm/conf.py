@@ -118,10 +118,10 @@ class Wwpn(types.ConfigType):
 
 
 class BoundedInt(types.Integer):
-    """An integer with a lower bound whose error names the value."""
+    """An integer within bounds whose error names the value."""
 
-    def __init__(self, min, what):
-        super().__init__(min=min)
+    def __init__(self, min, what, max=None):
+        super().__init__(min=min, max=max)
         self.what = what
 
     def __call__(self, value):
@@ -143,8 +143,9 @@ host name, or a comma-separated list of them (a primary HMC and alternates).
 nova-dpm logs on to the first one that answers and moves on to the next one
 when it has to log on again. Required unless ``hmc_mock_file`` is set.
 """),
-    cfg.PortOpt(
+    cfg.Opt(
         'hmc_port',
+        type=BoundedInt(1, 'a TCP port from 1 to 65535', max=65535),
         default=6794,
         help='TCP port of the HMC Web Services API on every ``hmc``.'),
     cfg.StrOpt(
@@ -235,7 +236,6 @@ fails before any HMC request. Unset means no limit beyond the CPC's own
     cfg.MultiOpt(
         'physical_storage_adapter_mappings',
         item_type=AdapterPort(),
-        default=[],
         help="""
 An FCP adapter port this CPC subset uses for volumes, as
 ``<fcp-adapter-object-id>:<port>`` (port 0 to 3). Repeat the option for each
@@ -303,6 +303,8 @@ def validate(conf):
     what is expected.
     """
     values = {opt.dest: _read(conf, opt.dest) for opt in dpm_opts}
+    values['physical_storage_adapter_mappings'] = list(
+        values['physical_storage_adapter_mappings'] or [])
     simulated = bool(values['hmc_mock_file'])
     if not simulated:
         for name in ('hmc', 'hmc_username', 'hmc_password'):

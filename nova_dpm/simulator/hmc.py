@@ -56,7 +56,9 @@ from nova_dpm.simulator import storage
 
 FAULT_KINDS = ('connection', 'http500', 'busy', 'timeout')
 
-# Path segments that follow a collection name but are not object ids.
+# Segments that end with "s" but are not collections, and segments that
+# follow a collection name but are not object ids.
+_NOT_COLLECTIONS = frozenset(('operations', 'services', 'metrics'))
 _NOT_IDS = frozenset(('operations', 'this-session'))
 
 
@@ -68,25 +70,15 @@ def uri_pattern(uri):
     ``/api/partitions/42/hbas/7?x=1`` -> ``/api/partitions/{id}/hbas/{id}``.
     """
     path = uri.split('?', 1)[0]
-    segments = path.split('/')
     out = []
     prev = ''
-    for seg in segments:
-        if (prev.endswith('s') and prev not in ('api', 'operations') and
-                seg not in _NOT_IDS and seg and prev != '' and
-                not _is_collection(seg, prev)):
-            out.append('{id}')
-            prev = '{id}'
-            continue
-        out.append(seg)
-        prev = seg
+    for seg in path.split('/'):
+        is_id = seg and seg not in _NOT_IDS and (
+            (prev.endswith('s') and prev not in _NOT_COLLECTIONS) or
+            prev == 'context')
+        out.append('{id}' if is_id else seg)
+        prev = '{id}' if is_id else seg
     return '/'.join(out)
-
-
-def _is_collection(seg, prev):
-    # 'metrics/context' style singletons and the console's own operations;
-    # everything after a plural collection name is an id otherwise.
-    return prev == 'metrics'
 
 
 class _Request:
@@ -176,7 +168,7 @@ class SimulatedHmc:
         self._routes = _routes()
         # The big lock: all state of the faked HMC is read and changed
         # under it.
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         # A small lock for accounting and faults, so that requests that
         # wait for their latency do not hold the big lock.
         self._acct_lock = threading.Lock()
@@ -362,7 +354,7 @@ class SimulatedHmc:
         return result
 
     def _perform(self, req):
-        with self._lock:
+        with self.lock:
             self.advance()
             result = self._dispatch(req)
             # With transition_time 0 a start or stop is over at once.
@@ -409,7 +401,7 @@ class SimulatedHmc:
 
     def advance(self):
         """Finish the start/stop transitions that are due by now."""
-        with self._lock:
+        with self.lock:
             jobs.advance(self, self.now())
 
     def set_status(self, partition_uri, status):
@@ -418,7 +410,7 @@ class SimulatedHmc:
         A start or stop in progress for the partition is abandoned; its job
         ends with 409,1.
         """
-        with self._lock:
+        with self.lock:
             partition = self.lookup(partition_uri)
             if partition is None or \
                     partition.manager.class_value != 'partition':
@@ -434,7 +426,7 @@ class SimulatedHmc:
         hmc-rules E3: the outcome of a start is not deterministic on a real
         HMC (active, degraded, reservation-error, terminated, paused).
         """
-        with self._lock:
+        with self.lock:
             self.forced_start_outcomes[partition_uri] = status
 
     def lookup(self, uri):
@@ -452,7 +444,7 @@ class SimulatedHmc:
 
     def properties(self, uri):
         """A deep copy of the properties of the resource (for tests)."""
-        with self._lock:
+        with self.lock:
             self.advance()
             resource = self.lookup(uri)
             if resource is None:
