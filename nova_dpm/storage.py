@@ -101,11 +101,7 @@ def parse_fc(connection_info, volume_id=None):
             volume=volume_id,
             reason='its connection info has no usable target WWPNs and LUNs '
                    '(%s)' % exc)
-    targets = props.get('targets') or []
-    if not targets:
-        raise exception.InvalidVolume(
-            volume=volume_id, reason='its connection info names no target '
-                                     'WWPN (target_wwn)')
+    targets = props['targets']
     itmap = props.get('initiator_target_lun_map') or {}
     luns = {lun for _wwpn, lun in targets}
     try:

@@ -208,8 +208,11 @@ class SimulatedHmc:
             (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff)
 
     @staticmethod
-    def new_job_id():
+    def new_id():
+        """An object or element id, a UUID like a real HMC's."""
         return str(uuid.uuid4())
+
+    new_job_id = new_id
 
     # ------------------------------------------------------------------
     # Request accounting
@@ -403,6 +406,13 @@ class SimulatedHmc:
         """Finish the start/stop transitions that are due by now."""
         with self.lock:
             jobs.advance(self, self.now())
+
+    def complete_transitions(self):
+        """Finish all start/stop transitions now (for tests)."""
+        with self.lock:
+            for trans in self.transitions.values():
+                trans['end'] = self.now()
+            self.advance()
 
     def set_status(self, partition_uri, status):
         """Change a partition's status out of band (for tests).

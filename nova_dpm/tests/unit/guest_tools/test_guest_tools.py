@@ -579,7 +579,7 @@ class PackagingTestCase(testtools.TestCase):
         self.assertEqual(1, len(rules))
         rule = rules[0]
         for part in ('ACTION=="add"', 'SUBSYSTEM=="net"', 'DRIVERS=="qeth"',
-                     'RUN+="/usr/bin/setmac.sh %k"'):
+                     'RUN+="/usr/bin/setmac.sh $name"'):
             self.assertIn(part, rule)
 
     def test_unit_ordering(self):

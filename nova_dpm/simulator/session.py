@@ -1,0 +1,143 @@
+# Copyright 2025 nova-dpm developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""zhmcclient transport for the simulated HMC.
+
+:class:`SimulatedSession` is a ``zhmcclient.mock.FakedSession`` whose
+``get``/``post``/``delete`` go to :meth:`SimulatedHmc.request`.  What a
+real ``zhmcclient.Session`` does on top of HTTP lives here, not in the
+simulator: turning a 202 into a :class:`zhmcclient.Job` and retrying on
+409,1/409,2 when ``busy_retries`` is given.
+"""
+
+import os
+import time
+
+import zhmcclient
+from zhmcclient.mock import FakedSession
+
+from nova_dpm.simulator.hmc import SimulatedHmc
+
+DEFINITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               'definitions')
+
+
+def shipped_definitions():
+    """Names of the HMC definitions shipped with the simulator."""
+    return sorted(f[:-len('.yaml')] for f in os.listdir(DEFINITIONS_DIR)
+                  if f.endswith('.yaml'))
+
+
+def definition_path(name):
+    """Path of a shipped HMC definition ('z16', 'z13') or of a file.
+
+    Raises ValueError naming the file and listing the shipped names if the
+    file does not exist.
+    """
+    shipped = os.path.join(DEFINITIONS_DIR, '%s.yaml' % name)
+    if os.path.isfile(shipped):
+        return shipped
+    if os.path.isfile(name):
+        return name
+    raise ValueError(
+        "HMC definition %r not found: it is neither a shipped definition "
+        "(%s) nor an existing file" % (name, ', '.join(shipped_definitions())))
+
+
+class SimulatedSession(FakedSession):
+    """A FakedSession whose requests go through a strict SimulatedHmc.
+
+    Build one with :func:`load_session` or :meth:`from_hmc_yaml_file`.
+    ``session.simulator`` is the :class:`SimulatedHmc`; ``session.hmc`` is
+    still the mock's FakedHmc with the resources.
+    """
+
+    simulator = None
+
+    @classmethod
+    def _promote(cls, faked, latency, transition_time):
+        # FakedSession.from_hmc_yaml() always builds a FakedSession; we
+        # promote that object to this subclass (a plain __class__ change,
+        # both classes have the same instance layout) and add the
+        # simulator.
+        faked.__class__ = cls
+        faked.simulator = SimulatedHmc(faked.hmc, latency=latency,
+                                       transition_time=transition_time)
+        return faked
+
+    @classmethod
+    def from_hmc_yaml_file(cls, filepath, userid=None, password=None,
+                           latency=0.0, transition_time=0.0):
+        faked = FakedSession.from_hmc_yaml_file(filepath, userid, password)
+        return cls._promote(faked, latency, transition_time)
+
+    @classmethod
+    def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
+                      password=None, latency=0.0, transition_time=0.0):
+        faked = FakedSession.from_hmc_yaml(hmc_yaml, filepath, userid,
+                                           password)
+        return cls._promote(faked, latency, transition_time)
+
+    def get(self, uri, resource=None, logon_required=True,
+            renew_session=True):
+        return self.simulator.request('GET', uri)
+
+    def post(self, uri, resource=None, body=None, logon_required=True,
+             wait_for_completion=True, operation_timeout=None,
+             renew_session=True, busy_retries=0, busy_wait=0):
+        while True:
+            try:
+                result = self.simulator.request(
+                    'POST', uri, body=body,
+                    wait_for_completion=wait_for_completion,
+                    operation_timeout=operation_timeout)
+            except zhmcclient.HTTPError as exc:
+                if not self._retry_busy(exc, busy_retries, busy_wait):
+                    raise
+                busy_retries -= 1
+                continue
+            if not wait_for_completion and isinstance(result, dict) and \
+                    'job-uri' in result:
+                # What zhmcclient.Session.post() does with a 202.
+                return zhmcclient.Job(self, result['job-uri'], 'POST', uri)
+            return result
+
+    def delete(self, uri, resource=None, logon_required=True,
+               renew_session=True, busy_retries=0, busy_wait=0):
+        while True:
+            try:
+                self.simulator.request('DELETE', uri)
+                return None
+            except zhmcclient.HTTPError as exc:
+                if not self._retry_busy(exc, busy_retries, busy_wait):
+                    raise
+                busy_retries -= 1
+
+    @staticmethod
+    def _retry_busy(exc, busy_retries, busy_wait):
+        # zhmcclient.Session retries 409,1 and 409,2 busy_retries times.
+        if exc.http_status == 409 and exc.reason in (1, 2) and \
+                busy_retries > 0:
+            if busy_wait > 0:
+                time.sleep(busy_wait)
+            return True
+        return False
+
+
+def load_session(name_or_path, latency=0.0, transition_time=0.0,
+                 userid=None, password=None):
+    """A SimulatedSession for a shipped definition name or a YAML file."""
+    return SimulatedSession.from_hmc_yaml_file(
+        definition_path(name_or_path), userid=userid, password=password,
+        latency=latency, transition_time=transition_time)

@@ -1,0 +1,616 @@
+# Copyright 2025 nova-dpm developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""DPM storage management: storage groups, volumes and VSRs.
+
+hmc-rules B3, I1-I6, J1-J2, K1-K4 and L1.  The mock only lists and shows
+these objects; creation, modification, deletion, attach/detach and
+fulfillment are implemented here.
+
+Choices on points the rules leave open:
+
+* A new storage group has no candidate adapter ports [UNCERTAIN];
+  Add/Remove Candidate Adapter Ports (hmc-rules I6) change the list, and
+  attach uses it.
+* Attach creates one VSR per candidate port, up to ``connectivity``, each
+  with a WWPN that is immediately 'validated' (a simplification: a real
+  HMC validates WWPNs in the SAN).
+* Boot volumes (usage 'boot') stay 'pending' until Fulfill FCP Storage
+  Volume (hmc-rules J2).  Data volumes are discovered automatically on a
+  real HMC: here a data volume becomes 'complete' as soon as its group is
+  attached to at least one partition (at attach, or at once when it is
+  created in an attached group), with a generated target WWPN and LUN.
+* A group is 'complete' when it has volumes and all are 'complete'
+  (hmc-rules I4); otherwise 'pending'.  The reset to 'pending' on a
+  change of connectivity or max-partitions is not simulated.
+"""
+
+import re
+import uuid
+
+from nova_dpm.simulator import errors
+from nova_dpm.simulator import partitions as part
+from nova_dpm.simulator import validation as v
+
+# [UNCERTAIN] default connectivity of a new FCP storage group.
+DEFAULT_CONNECTIVITY = 2
+
+# Target port of the simulated storage subsystem for discovered volumes.
+TARGET_WWPN = '5005076810%06x'
+
+
+def _console(sim):
+    return sim.faked.consoles.console
+
+
+def get_storage_group(sim, req):
+    sg = sim.lookup('/api/storage-groups/' + req.groups[0])
+    if sg is None:
+        raise req.err.not_found()
+    return sg
+
+
+def attached_partitions(sim, sg):
+    result = []
+    for cpc in sim.cpcs():
+        for partition in cpc.partitions.list():
+            if sg.uri in partition.properties.get('storage-group-uris', []):
+                result.append(partition)
+    return result
+
+
+def _same_cpc_groups(sim, cpc_uri):
+    return [sg for sg in _console(sim).storage_groups.list()
+            if sg.properties.get('cpc-uri') == cpc_uri]
+
+
+def _check_group_props(sim, req, body, sg_type, this=None):
+    """Value checks shared by create and modify (hmc-rules I1, I2)."""
+    err = req.err
+    if 'name' in body:
+        v.check_name(err, 'name', body['name'])
+    if 'description' in body:
+        v.check_description(err, body['description'],
+                            v.SG_DESCRIPTION_MAX)               # A6
+    if 'shared' in body:
+        v.check_bool(err, 'shared', body['shared'])
+    if 'connectivity' in body:
+        v.check_int(err, 'connectivity', body['connectivity'], 1, 64)
+    for field in ('max-partitions', 'direct-connection-count'):
+        if field in body and sg_type != 'fcp':
+            # hmc-rules I1: only for FCP storage groups.
+            raise err.bad_request(
+                errors.INVALID_VALUE,
+                "Field '%s' is only valid for storage groups of type fcp"
+                % field)
+    if 'max-partitions' in body:
+        v.check_int(err, 'max-partitions', body['max-partitions'], 1, 1000)
+    if 'direct-connection-count' in body:
+        v.check_int(err, 'direct-connection-count',
+                    body['direct-connection-count'], 0, 1000)
+    for field in ('email-to-addresses', 'email-cc-addresses'):
+        if field in body and body[field] is not None and (
+                not isinstance(body[field], list) or
+                not all(isinstance(a, str) for a in body[field])):
+            raise err.bad_request(
+                errors.INVALID_VALUE,
+                "Field '%s' must be an array of strings" % field)
+    if 'email-insert' in body:
+        v.check_string(err, 'email-insert', body['email-insert'],
+                       nullable=True)
+
+
+def _check_shared(req, shared, max_partitions, sg_type):
+    # hmc-rules I2: shared must be false for nvme and for max-partitions=1.
+    # The reason code is [UNCERTAIN].
+    if shared and (sg_type == 'nvme' or max_partitions == 1):
+        raise req.err.bad_request(
+            errors.INVALID_VALUE,
+            "Field 'shared' must be false when type is nvme or "
+            "max-partitions is 1")
+
+
+def _check_volume_requests(sim, req, sg_type, requests, sg=None,
+                           create_only=False):
+    """Validate storage-volumes request-info objects (hmc-rules J1)."""
+    err = req.err
+    if not isinstance(requests, list):
+        raise err.bad_request(
+            errors.INVALID_VALUE,
+            "Field 'storage-volumes' is not the expected type. Expected an "
+            "array")
+    names = set(sv.properties.get('name')
+                for sv in (sg.storage_volumes.list() if sg else []))
+    for item in requests:
+        v.check_body_is_object(err, item)
+        v.check_fields(err, item, v.SV_FIELDS)
+        v.check_required(err, item, ('operation',))
+        operation = item['operation']
+        allowed = ('create',) if create_only else \
+            ('create', 'modify', 'delete')
+        v.check_enum(err, 'operation', operation, allowed)
+        if operation == 'create':
+            if 'element-uri' in item:
+                raise err.bad_request(
+                    errors.INVALID_VALUE,
+                    "Field 'element-uri' is not valid for the create "
+                    "operation")
+            if sg_type == 'fcp':
+                # [INFER] an FCP volume needs its size.
+                v.check_required(err, item, ('size',))
+        else:
+            v.check_required(err, item, ('element-uri',))
+            sv = sim.lookup(item['element-uri'])
+            if sv is None or sg is None or sv.manager.parent is not sg:
+                raise part.ref_not_found(req, 'element-uri',
+                                         item['element-uri'])
+        if 'size' in item:
+            v.check_number(err, 'size', item['size'], lo=0.01)
+        if 'usage' in item:
+            v.check_enum(err, 'usage', item['usage'], v.SV_USAGES)
+        if 'description' in item:
+            v.check_description(err, item['description'])
+        if 'name' in item:
+            v.check_name(err, 'name', item['name'])
+            # [UNCERTAIN] volume names are unique within their group.
+            if item['name'] in names:
+                raise err.bad_request(
+                    errors.DUPLICATE,
+                    "The name '%s' is already used by another storage "
+                    "volume of the storage group" % item['name'])
+            names.add(item['name'])
+
+
+def _create_volume(sim, sg, item):
+    props = dict(item)
+    props.pop('operation', None)
+    props['element-id'] = sim.new_id()
+    props.setdefault('name', '%s_vol%d' % (sg.properties['name'],
+                                           sim.serial()))
+    props.setdefault('description', '')
+    props.setdefault('usage', 'data')                            # J1
+    props['fulfillment-state'] = 'pending'                       # I4
+    props['uuid'] = None
+    props['paths'] = []
+    return sg.storage_volumes.add(props)
+
+
+def _delete_volume(sim, sg, sv):
+    uris = sg.properties.get('storage-volume-uris', [])
+    if sv.uri in uris:
+        uris.remove(sv.uri)
+    sim.volume_targets.pop(sv.uri, None)
+    sg.storage_volumes.remove(sv.oid)
+
+
+def _fulfil(sim, sv, wwpn, lun, port_uri):
+    sim.volume_targets[sv.uri] = {
+        'wwpn': wwpn, 'lun': lun, 'adapter-port-uri': port_uri}
+    sv.properties['fulfillment-state'] = 'complete'
+    if not sv.properties.get('uuid'):
+        # Real volumes carry a 32 upper-case hex uuid (hmc-rules J2).
+        sv.properties['uuid'] = uuid.uuid4().hex.upper()
+
+
+def refresh(sim, sg):
+    """Discover data volumes, recompute paths and the group's state."""
+    attached = attached_partitions(sim, sg)
+    if attached:
+        for sv in sg.storage_volumes.list():
+            if sv.properties.get('usage', 'data') == 'data' and \
+                    sv.properties.get('fulfillment-state') != 'complete':
+                n = sim.serial()
+                _fulfil(sim, sv, TARGET_WWPN % n, '%016x' % (0x40000000 + n),
+                        None)
+    vsrs = sg.virtual_storage_resources.list()
+    volumes = sg.storage_volumes.list()
+    for sv in volumes:
+        target = sim.volume_targets.get(sv.uri)
+        paths = []
+        if target and sv.properties.get('fulfillment-state') == 'complete':
+            for vsr in vsrs:
+                paths.append({
+                    'device-number': vsr.properties.get('device-number'),
+                    'logical-unit-number': target['lun'],
+                    'partition-uri': vsr.properties.get('partition-uri'),
+                    'target-world-wide-port-name': target['wwpn'],
+                })
+        sv.properties['paths'] = paths
+    complete = bool(volumes) and all(
+        sv.properties.get('fulfillment-state') == 'complete'
+        for sv in volumes)
+    sg.properties['fulfillment-state'] = 'complete' if complete else \
+        'pending'
+
+
+# ---------------------------------------------------------------------------
+# Storage group operations
+# ---------------------------------------------------------------------------
+
+def sg_create(sim, req):
+    """Create Storage Group (hmc-rules I1-I3, J1)."""
+    err = req.err
+    body = req.body
+    v.check_body_is_object(err, body)
+    v.check_fields(err, body, v.SG_CREATE,
+                   v.SG_READ_ONLY - {'cpc-uri', 'type'})
+    v.check_required(err, body, ('cpc-uri', 'name', 'type'))     # I1
+    cpc = sim.lookup(body['cpc-uri']) if isinstance(
+        body['cpc-uri'], str) else None
+    if cpc is None or cpc.manager.class_value != 'cpc':
+        raise part.ref_not_found(req, 'cpc-uri', body['cpc-uri'])
+    part.check_cpc(req, cpc)
+    # hmc-rules B3: storage groups need dpm-storage-management.  The reason
+    # code is [UNCERTAIN].
+    if not part.storage_management_enabled(cpc):
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "CPC %s does not have the dpm-storage-management feature"
+            % cpc.properties.get('name'))
+    v.check_enum(err, 'type', body['type'], v.SG_TYPES)          # I1
+    sg_type = body['type']
+    _check_group_props(sim, req, body, sg_type)
+    shared = body.get('shared', True)                            # I1
+    _check_shared(req, shared, body.get('max-partitions'), sg_type)
+    # hmc-rules I3 [UNCERTAIN]: names are unique per CPC.
+    part.check_unique_name(req, _same_cpc_groups(sim, cpc.uri),
+                           body['name'], 'storage group')
+    volume_requests = body.get('storage-volumes', [])
+    _check_volume_requests(sim, req, sg_type, volume_requests,
+                           create_only=True)
+
+    props = {
+        'object-id': sim.new_id(),
+        'cpc-uri': cpc.uri,
+        'name': body['name'],
+        'description': body.get('description', ''),
+        'type': sg_type,
+        'shared': shared,
+        'fulfillment-state': 'pending',
+        'storage-volume-uris': [],
+        'virtual-storage-resource-uris': [],
+        'unassigned-world-wide-port-names': [],
+        'candidate-adapter-port-uris': [],
+    }
+    if sg_type == 'fcp':
+        props['connectivity'] = body.get('connectivity',
+                                         DEFAULT_CONNECTIVITY)
+        props['direct-connection-count'] = \
+            body.get('direct-connection-count', 0)
+        if 'max-partitions' in body:
+            props['max-partitions'] = body['max-partitions']
+    elif 'connectivity' in body:
+        props['connectivity'] = body['connectivity']
+    sg = _console(sim).storage_groups.add(props)
+    uris = [_create_volume(sim, sg, item).uri for item in volume_requests]
+    refresh(sim, sg)
+    return {'object-uri': sg.uri, 'element-uris': uris}
+
+
+def sg_modify(sim, req):
+    """Modify Storage Group Properties (hmc-rules I2, I4, J1)."""
+    sg = get_storage_group(sim, req)
+    props = sg.properties
+    err = req.err
+    body = req.body
+    v.check_body_is_object(err, body)
+    v.check_fields(err, body, v.SG_MODIFY, v.SG_READ_ONLY)
+    sg_type = props.get('type')
+    _check_group_props(sim, req, body, sg_type)
+    if 'name' in body:
+        part.check_unique_name(
+            req, _same_cpc_groups(sim, props.get('cpc-uri')), body['name'],
+            'storage group', this=sg)
+    shared = body.get('shared', props.get('shared'))
+    max_partitions = body.get('max-partitions', props.get('max-partitions'))
+    _check_shared(req, shared, max_partitions, sg_type)
+    n_attached = len(attached_partitions(sim, sg))
+    # hmc-rules I2: shared cannot become false while attached to more than
+    # one partition (409,1 [UNCERTAIN]); nor can max-partitions drop below
+    # the number of attachments ([INFER]).
+    if not shared and n_attached > 1:
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Field 'shared' cannot be false while the storage group is "
+            "attached to %d partitions" % n_attached)
+    if max_partitions is not None and n_attached > max_partitions:
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Field 'max-partitions' cannot be less than the %d partitions "
+            "the storage group is attached to" % n_attached)
+    volume_requests = body.get('storage-volumes', [])
+    _check_volume_requests(sim, req, sg_type, volume_requests, sg=sg)
+
+    for field in ('name', 'description', 'shared', 'connectivity',
+                  'max-partitions', 'direct-connection-count'):
+        if field in body:
+            props[field] = body[field]
+    uris = []
+    for item in volume_requests:
+        if item['operation'] == 'create':
+            uris.append(_create_volume(sim, sg, item).uri)
+            continue
+        sv = sim.lookup(item['element-uri'])
+        if item['operation'] == 'delete':
+            _delete_volume(sim, sg, sv)
+        else:
+            for field in ('name', 'description', 'size', 'usage', 'model',
+                          'cylinders', 'device-number'):
+                if field in item:
+                    sv.properties[field] = item[field]
+    refresh(sim, sg)
+    return {'element-uris': uris}
+
+
+def sg_delete(sim, req):
+    """Delete Storage Group (hmc-rules I5)."""
+    sg = get_storage_group(sim, req)
+    body = req.body or {}
+    v.check_body_is_object(req.err, body)
+    v.check_fields(req.err, body, ('email-to-addresses',
+                                   'email-cc-addresses', 'email-insert'))
+    attached = attached_partitions(sim, sg)
+    if attached:
+        # [INFER] clients detach before they delete.
+        raise req.err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is attached to partition(s) %s"
+            % (sg.properties['name'],
+               ', '.join(p.properties['name'] for p in attached)))
+    for sv in sg.storage_volumes.list():
+        _delete_volume(sim, sg, sv)
+    for vsr in sg.virtual_storage_resources.list():
+        sg.virtual_storage_resources.remove(vsr.oid)
+    sg.manager.remove(sg.oid)
+    return None
+
+
+def sg_partitions(sim, req):
+    """Get Partitions for a Storage Group."""
+    sg = get_storage_group(sim, req)
+    query = {}
+    if '?' in req.uri:
+        for item in req.uri.split('?', 1)[1].split('&'):
+            if '=' in item:
+                key, value = item.split('=', 1)
+                query[key] = value
+    result = []
+    for partition in attached_partitions(sim, sg):
+        props = partition.properties
+        if 'name' in query and not re.match(query['name'] + '$',
+                                            props.get('name', '')):
+            continue
+        if 'status' in query and props.get('status') != query['status']:
+            continue
+        result.append({'object-uri': partition.uri,
+                       'object-id': partition.oid,
+                       'name': props.get('name'),
+                       'status': props.get('status')})
+    return {'partitions': result}
+
+
+def _check_fcp_ports_request(sim, req, sg):
+    """hmc-rules I6 ([UNCERTAIN] reason codes)."""
+    err = req.err
+    if sg.properties.get('type') != 'fcp':
+        raise err.conflict(errors.WRONG_STATE,
+                           "The storage group is not of type fcp")
+    v.check_body_is_object(err, req.body)
+    v.check_fields(err, req.body, ('adapter-port-uris',))
+    v.check_required(err, req.body, ('adapter-port-uris',))
+    ports = req.body['adapter-port-uris']
+    if not isinstance(ports, list):
+        raise err.bad_request(
+            errors.INVALID_VALUE,
+            "Field 'adapter-port-uris' is not the expected type. Expected "
+            "an array")
+    cpc = sim.lookup(sg.properties.get('cpc-uri'))
+    for port_uri in ports:
+        part.lookup_storage_port(sim, req, 'adapter-port-uris', port_uri,
+                                 cpc)
+
+
+def sg_add_ports(sim, req):
+    sg = get_storage_group(sim, req)
+    _check_fcp_ports_request(sim, req, sg)
+    # hmc-rules I6: only before any WWPN of the group is validated; ours
+    # are validated as soon as VSRs exist.
+    if sg.virtual_storage_resources.list():
+        raise req.err.conflict(
+            errors.WRONG_STATE,
+            "Candidate ports cannot be added after WWPNs of the storage "
+            "group have been validated")
+    return sim.delegate(req)
+
+
+def sg_remove_ports(sim, req):
+    sg = get_storage_group(sim, req)
+    _check_fcp_ports_request(sim, req, sg)
+    return sim.delegate(req)
+
+
+# ---------------------------------------------------------------------------
+# Attach / detach (hmc-rules K1-K4)
+# ---------------------------------------------------------------------------
+
+def _attach_body(sim, req):
+    v.check_body_is_object(req.err, req.body)
+    v.check_fields(req.err, req.body, ('storage-group-uri',))
+    v.check_required(req.err, req.body, ('storage-group-uri',))
+    uri = req.body['storage-group-uri']
+    v.check_string(req.err, 'storage-group-uri', uri)
+    sg = sim.lookup(uri)
+    if sg is None or sg.manager.class_value != 'storage-group':
+        raise part.ref_not_found(req, 'storage-group-uri', uri)
+    return sg
+
+
+def _next_vsr_index(sg):
+    names = set(vsr.properties.get('name')
+                for vsr in sg.virtual_storage_resources.list())
+    n = 1
+    while 'vhba_%s%d' % (sg.properties['name'], n) in names:
+        n += 1
+    return n
+
+
+def attach(sim, req):
+    """Attach Storage Group to Partition (hmc-rules K1, K2, K4)."""
+    partition = part.get_partition(sim, req)
+    err = req.err
+    part.check_not_transitional(req, partition)                 # E6
+    sg = _attach_body(sim, req)
+    props = partition.properties
+    cpc = partition.manager.parent
+    # The reason codes of all these conflicts are [UNCERTAIN].
+    if sg.properties.get('cpc-uri') != cpc.uri:
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is associated with another CPC"
+            % sg.properties['name'])
+    if sg.uri in props.get('storage-group-uris', []):
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is already attached to partition %s"
+            % (sg.properties['name'], props['name']))
+    attached = attached_partitions(sim, sg)
+    if attached and not sg.properties.get('shared'):
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is not shared and is already attached to "
+            "partition %s" % (sg.properties['name'],
+                              attached[0].properties['name']))
+    max_partitions = sg.properties.get('max-partitions')
+    if max_partitions is not None and len(attached) >= max_partitions:
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is already attached to its maximum of %d "
+            "partitions" % (sg.properties['name'], max_partitions))
+
+    if sg.properties.get('type') == 'fcp':
+        ports = sg.properties.get('candidate-adapter-port-uris', [])
+        count = sg.properties.get('connectivity', DEFAULT_CONNECTIVITY)
+        index = _next_vsr_index(sg)
+        new_devnos = []
+        for port_uri in ports[:count]:
+            devno = part.alloc_devno(sim, req, partition)
+            new_devnos.append(devno)
+            sg.virtual_storage_resources.add({
+                'element-id': sim.new_id(),
+                'name': 'vhba_%s%d' % (sg.properties['name'], index),
+                'description': '',
+                'device-number': devno,                          # K4
+                'adapter-port-uri': port_uri,
+                'partition-uri': partition.uri,
+                'world-wide-port-name': sim.new_wwpn(),
+                'world-wide-port-name-info': {'status': 'validated'},
+            })
+            index += 1
+    props.setdefault('storage-group-uris', []).append(sg.uri)
+    refresh(sim, sg)
+    return None
+
+
+def detach(sim, req):
+    """Detach Storage Group from Partition (hmc-rules K1, K3)."""
+    partition = part.get_partition(sim, req)
+    err = req.err
+    sg = _attach_body(sim, req)
+    props = partition.properties
+    if sg.uri not in props.get('storage-group-uris', []):
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s is not attached to partition %s"
+            % (sg.properties['name'], props['name']))
+    # hmc-rules K3 [INFER]: no detach while the partition has resources
+    # allocated or is in a transition.
+    if props.get('status') not in part.STOPPED_STATUSES:
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "The storage group cannot be detached while partition %s has "
+            "status %s" % (props['name'], props.get('status')))
+    part.remove_vsrs(sg, partition)
+    props['storage-group-uris'].remove(sg.uri)
+    refresh(sim, sg)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Volumes and VSRs
+# ---------------------------------------------------------------------------
+
+def sv_fulfill(sim, req):
+    """Fulfill FCP Storage Volume (hmc-rules J2)."""
+    sg = get_storage_group(sim, req)
+    sv = sim.lookup('%s/storage-volumes/%s' % (sg.uri, req.groups[1]))
+    if sv is None:
+        raise req.err.not_found()
+    err = req.err
+    if sg.properties.get('type') != 'fcp':
+        raise err.conflict(errors.WRONG_STATE,
+                           "The storage group is not of type fcp")
+    body = req.body
+    v.check_body_is_object(err, body)
+    fields = ('world-wide-port-name', 'logical-unit-number',
+              'adapter-port-uri')
+    v.check_fields(err, body, fields)
+    v.check_required(err, body, fields)
+    v.check_hex16(err, 'world-wide-port-name', body['world-wide-port-name'])
+    v.check_hex16(err, 'logical-unit-number', body['logical-unit-number'])
+    port_uri = body['adapter-port-uri']
+    part.lookup_storage_port(sim, req, 'adapter-port-uri', port_uri,
+                             sim.lookup(sg.properties['cpc-uri']))
+    if port_uri not in sg.properties.get('candidate-adapter-port-uris', []):
+        # [UNCERTAIN] reason
+        raise err.conflict(
+            errors.WRONG_STATE,
+            "Adapter port %s is not a candidate port of storage group %s"
+            % (port_uri, sg.properties['name']))
+    _fulfil(sim, sv, body['world-wide-port-name'],
+            body['logical-unit-number'], port_uri)
+    refresh(sim, sg)
+    return None
+
+
+def vsr_update(sim, req):
+    """Update Virtual Storage Resource Properties (hmc-rules K4)."""
+    sg = get_storage_group(sim, req)
+    vsr = sim.lookup('%s/virtual-storage-resources/%s'
+                     % (sg.uri, req.groups[1]))
+    if vsr is None:
+        raise req.err.not_found()
+    err = req.err
+    body = req.body
+    v.check_body_is_object(err, body)
+    v.check_fields(err, body, v.VSR_WRITABLE)
+    new = dict(body)
+    if 'name' in body:
+        v.check_name(err, 'name', body['name'])
+        part.check_unique_name(req, sg.virtual_storage_resources.list(),
+                               body['name'], 'virtual storage resource',
+                               this=vsr)
+    if 'description' in body:
+        v.check_description(err, body['description'])
+    if 'device-number' in body:
+        partition = sim.lookup(vsr.properties.get('partition-uri') or '')
+        if partition is not None:
+            part.check_not_transitional(req, partition)
+            new['device-number'] = part.check_devno(
+                sim, req, partition, body['device-number'], exclude=vsr)
+        else:
+            new['device-number'] = v.check_devno(err, 'device-number',
+                                                 body['device-number'])
+    vsr.properties.update(new)
+    refresh(sim, sg)
+    return None

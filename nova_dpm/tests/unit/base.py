@@ -1,0 +1,195 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A DPMDriver on a simulated HMC built from an HMC definition.
+
+Every test gets its own simulated HMC, loaded from one of the definitions
+shipped with nova-dpm (optionally edited: ``edit_definition``), so the
+driver runs its real code against HMC state, never against hand mocks.
+"""
+
+import os
+import tempfile
+import uuid
+
+import fixtures
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
+from nova.tests.unit import fake_instance
+from oslo_config import fixture as config_fixture
+import testtools
+import yaml
+
+from nova_dpm import driver
+from nova_dpm import simulator
+
+objects.register_all()
+
+HOST = 'subset1'
+CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
+CPC_URI = '/api/cpcs/' + CPC_ID
+FCP_A = 'fc000001-0000-4000-8000-000000000001'
+FCP_B = 'fc000002-0000-4000-8000-000000000002'
+OSA = '05a00001-0000-4000-8000-000000000001'
+VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'
+VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'
+TARGETS = ['500507680b214ac1', '500507680b224ac1']
+PASSWORD = 'Never-Log-Me-0xC0FFEE'
+
+
+class DriverTestCase(testtools.TestCase):
+    """Base: a driver after init_host on a fresh simulated HMC."""
+
+    definition = 'z13'
+    start_driver = True
+
+    def setUp(self):
+        super().setUp()
+        self.conf = self.useFixture(config_fixture.Config(driver.CONF))
+        self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        self.context = nova_context.get_admin_context()
+        self.flags(host=HOST)
+        self.dpm_flags(
+            hmc_mock_file=self.definition,
+            cpc_object_id=CPC_ID,
+            max_processors=8,
+            max_memory=32768,
+            physical_storage_adapter_mappings=['%s:0' % FCP_A,
+                                               '%s:0' % FCP_B],
+            target_wwpn_ignore_list=[],
+            hmc_password=PASSWORD)
+        self.driver = None
+        if self.start_driver:
+            self.start()
+
+    def flags(self, **kw):
+        for name, value in kw.items():
+            self.conf.config(**{name: value})
+
+    def dpm_flags(self, **kw):
+        for name, value in kw.items():
+            self.conf.config(group='dpm', **{name: value})
+
+    def start(self):
+        self.driver = driver.DPMDriver(virtapi=None)
+        self.driver.init_host(HOST)
+        self.session = self.driver.hmc.session
+        self.sim = self.session.simulator
+        self.sim.reset_counts()
+        return self.driver
+
+    # -- HMC definitions -------------------------------------------------
+
+    def edit_definition(self, edit, name=None):
+        """Write an edited copy of a shipped definition; use it."""
+        with open(simulator.definition_path(name or self.definition)) as f:
+            data = yaml.safe_load(f)
+        edit(data)
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            yaml.safe_dump(data, f)
+        self.addCleanup(os.unlink, path)
+        self.dpm_flags(hmc_mock_file=path)
+        return path
+
+    @staticmethod
+    def cpc_definition(data):
+        return data['hmc_definition']['cpcs'][0]
+
+    # -- the HMC's own state (not through the driver) ----------------------
+
+    @property
+    def faked_cpc(self):
+        return self.session.hmc.cpcs.lookup_by_oid(CPC_ID)
+
+    def faked_partitions(self):
+        return {p.properties['name']: p
+                for p in self.faked_cpc.partitions.list()}
+
+    def faked_partition(self, instance):
+        name = self.driver.partitions.naming.name(instance.uuid)
+        return self.faked_partitions().get(name)
+
+    # -- Nova objects ------------------------------------------------------
+
+    def instance(self, vcpus=2, memory_mb=4096, image_ref='', **kw):
+        flavor = objects.Flavor(id=1, name='dpm.small', vcpus=vcpus,
+                                memory_mb=memory_mb, root_gb=0,
+                                ephemeral_gb=0, flavorid='1', swap=0,
+                                rxtx_factor=1.0, vcpu_weight=1,
+                                disabled=False, is_public=True,
+                                extra_specs={}, projects=[])
+        values = dict(uuid=str(uuid.uuid4()), host=HOST, node=HOST,
+                      image_ref=image_ref, vm_state=vm_states.BUILDING,
+                      task_state=task_states.BLOCK_DEVICE_MAPPING,
+                      system_metadata={})
+        values.update(kw)
+        return fake_instance.fake_instance_obj(self.context, flavor=flavor,
+                                               **values)
+
+    @staticmethod
+    def vif(port_id, mac, vswitch=VSWITCH_0, vif_type='dpm_vswitch'):
+        return network_model.VIF(
+            id=port_id, address=mac, type=vif_type,
+            details={'object_id': vswitch},
+            network=network_model.Network(id='net1', bridge=None,
+                                          label='flat', subnets=[]))
+
+    def two_vifs(self):
+        return network_model.NetworkInfo([
+            self.vif('port-a', 'fa:16:3e:00:00:0a', VSWITCH_0),
+            self.vif('port-b', 'fa:16:3e:00:00:0b', VSWITCH_1)])
+
+    @staticmethod
+    def fc_connection(wwpns, lun=1, targets=TARGETS, volume_id='vol-boot'):
+        """Connection info as a Cinder FC driver gives it."""
+        return {
+            'driver_volume_type': 'fibre_channel',
+            'serial': volume_id,
+            'data': {
+                'volume_id': volume_id,
+                'target_discovered': False,
+                'target_wwn': list(targets),
+                'target_lun': lun,
+                'initiator_target_map': {w: list(targets) for w in wwpns},
+            },
+        }
+
+    def block_device_info(self, connection_info, size=10):
+        return {'root_device_name': '/dev/sda', 'ephemerals': [],
+                'swap': None,
+                'block_device_mapping': [{
+                    'boot_index': 0, 'mount_device': '/dev/sda',
+                    'connection_info': connection_info,
+                    'delete_on_termination': False, 'size': size,
+                    'disk_bus': None, 'device_type': 'disk'}]}
+
+    def build(self, instance=None, network_info=None, lun=1, power_on=True):
+        """Nova's build sequence: checks, connector, spawn."""
+        instance = instance or self.instance()
+        network_info = (self.two_vifs() if network_info is None
+                        else network_info)
+        self.driver.prepare_for_spawn(instance)
+        self.driver.prepare_networks_before_block_device_mapping(
+            instance, network_info)
+        connector = self.driver.get_volume_connector(instance)
+        bdi = self.block_device_info(
+            self.fc_connection(connector['wwpns'], lun=lun))
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          network_info, bdi, power_on=power_on)
+        instance.vm_state = vm_states.ACTIVE
+        instance.task_state = None
+        return instance, connector

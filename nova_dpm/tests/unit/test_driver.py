@@ -1,0 +1,468 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""DPMDriver against HMC definitions: subset, partitions, storage, network.
+
+The HBA (z13) and storage-group (z16) backends run the same driver-level
+tests: every class here runs once per definition.
+"""
+
+import os
+
+from nova.compute import power_state
+from nova.compute import provider_tree
+from nova.compute import task_states
+from nova import exception as nova_exception
+import os_resource_classes as orc
+from oslo_serialization import jsonutils
+
+from nova_dpm import exception
+from nova_dpm.tests.unit import base
+
+
+def _foreign(name, status='active', ifl=2, memory=4096):
+    return {'properties': {'name': name, 'status': status,
+                           'ifl-processors': ifl, 'initial-memory': memory,
+                           'maximum-memory': memory}}
+
+
+class InitHostTest(base.DriverTestCase):
+    start_driver = False
+
+    def assert_refused(self, option, *words):
+        exc = self.assertRaises(exception.DPMError, self.start)
+        message = exc.format_message()
+        self.assertIn('[dpm] %s' % option, message)
+        for word in words:
+            self.assertIn(word, message)
+        return message
+
+    def test_starts_and_logs_the_backend(self):
+        self.start()
+        self.assertEqual(self.definition == 'z16',
+                         self.driver.subset.storage_management)
+        self.assertEqual(2, len(self.driver.subset.adapter_ports))
+
+    def test_cpc_not_found(self):
+        other = 'c1a2b3c4-d5e6-4f70-8a91-000000000000'
+        self.dpm_flags(cpc_object_id=other)
+        self.assert_refused('cpc_object_id', other, 'knows no CPC')
+
+    def test_cpc_not_in_dpm_mode(self):
+        self.edit_definition(lambda d: self.cpc_definition(d)[
+            'properties'].update({'dpm-enabled': False}))
+        self.assert_refused('cpc_object_id', 'not in DPM mode')
+
+    def test_cpc_not_up(self):
+        self.edit_definition(lambda d: self.cpc_definition(d)[
+            'properties'].update({'status': 'not-operating'}))
+        self.assert_refused('cpc_object_id', "'not-operating'", 'active')
+
+    def test_cpc_up_states_are_accepted(self):
+        for status in ('service-required', 'degraded', 'exceptions'):
+            self.edit_definition(lambda d: self.cpc_definition(d)[
+                'properties'].update({'status': status}))
+            self.start()
+
+    def test_too_many_processors(self):
+        self.dpm_flags(max_processors=1000)
+        self.assert_refused('max_processors', '1000 exceeds', 'IFL')
+
+    def test_too_much_memory(self):
+        self.dpm_flags(max_memory=100 * 1024 * 1024)
+        self.assert_refused('max_memory', 'customer memory')
+
+    def test_mapping_names_missing_adapter(self):
+        missing = 'fc0000ff-0000-4000-8000-0000000000ff'
+        self.dpm_flags(physical_storage_adapter_mappings=['%s:0' % missing])
+        self.assert_refused('physical_storage_adapter_mappings', missing,
+                            'knows no adapter')
+
+    def test_mapping_names_non_fcp_adapter(self):
+        self.dpm_flags(physical_storage_adapter_mappings=[
+            '%s:0' % base.OSA])
+        self.assert_refused('physical_storage_adapter_mappings',
+                            "type 'osd'", 'FCP adapter')
+
+    def test_mapping_names_missing_port(self):
+        self.dpm_flags(physical_storage_adapter_mappings=[
+            '%s:3' % base.FCP_A])
+        self.assert_refused('physical_storage_adapter_mappings',
+                            'has no port 3')
+
+    def test_invalid_option_stops_init_host(self):
+        self.dpm_flags(hmc_mock_file=None, hmc=[])
+        self.assert_refused('hmc', 'hmc_mock_file')
+
+    def test_no_sys_exit_in_the_driver(self):
+        package = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        for name in os.listdir(package):
+            if name.endswith('.py'):
+                with open(os.path.join(package, name)) as f:
+                    self.assertNotIn('sys.exit', f.read(), name)
+
+
+class ResourcesTest(base.DriverTestCase):
+
+    def setUp(self):
+        self.start_driver = False
+        super().setUp()
+        other = 'OpenStack-subset10-6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'
+
+        def add(data):
+            parts = self.cpc_definition(data).setdefault('partitions', [])
+            parts.append(_foreign(other, ifl=6, memory=8192))
+            parts.append(_foreign(
+                'OpenStack-subset1-1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e',
+                status='stopped', ifl=3, memory=2048))
+            parts.append(_foreign('OpenStack-subset1-not-a-uuid'))
+        self.edit_definition(add)
+        self.start()
+
+    def test_available_resource(self):
+        res = self.driver.get_available_resource(base.HOST)
+        for key in ('vcpus', 'memory_mb', 'local_gb', 'vcpus_used',
+                    'memory_mb_used', 'local_gb_used', 'hypervisor_type',
+                    'hypervisor_version', 'hypervisor_hostname', 'cpu_info',
+                    'disk_available_least', 'supported_instances',
+                    'numa_topology'):
+            self.assertIn(key, res)
+        self.assertEqual(8, res['vcpus'])
+        self.assertEqual(32768, res['memory_mb'])
+        # Only this subset's partition counts; not the other subset's,
+        # not the look-alike, not the foreign ones.
+        self.assertEqual(3, res['vcpus_used'])
+        self.assertEqual(2048, res['memory_mb_used'])
+        self.assertEqual('prsm', res['hypervisor_type'])
+        se = self.faked_cpc.properties['se-version']
+        major, minor, patch = (int(x) for x in se.split('.'))
+        self.assertEqual(major * 1000000 + minor * 1000 + patch,
+                         res['hypervisor_version'])
+        self.assertEqual([('s390x', 'prsm', 'hvm')],
+                         res['supported_instances'])
+        self.assertEqual('s390x', jsonutils.loads(res['cpu_info'])['arch'])
+
+    def test_provider_tree_inventory(self):
+        self.flags(cpu_allocation_ratio=2.0, reserved_host_memory_mb=512)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(base.HOST, 'rp-uuid')
+        self.driver.update_provider_tree(tree, base.HOST)
+        inv = tree.data(base.HOST).inventory
+        self.assertEqual({orc.VCPU, orc.MEMORY_MB}, set(inv))
+        self.assertEqual(8, inv[orc.VCPU]['total'])
+        self.assertEqual(2.0, inv[orc.VCPU]['allocation_ratio'])
+        self.assertEqual(32768, inv[orc.MEMORY_MB]['total'])
+        self.assertEqual(512, inv[orc.MEMORY_MB]['reserved'])
+
+    def test_lists_only_own_partitions(self):
+        self.assertEqual(['1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
+                         self.driver.list_instance_uuids())
+        self.assertEqual(
+            ['OpenStack-subset1-1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
+            self.driver.list_instances())
+
+
+class LifecycleTest(base.DriverTestCase):
+
+    def test_connector_before_spawn_creates_partition_and_paths(self):
+        instance = self.instance()
+        connector = self.driver.get_volume_connector(instance)
+        part = self.faked_partition(instance)
+        self.assertIsNotNone(part)
+        self.assertEqual(2, len(connector['wwpns']))
+        for wwpn in connector['wwpns']:
+            self.assertRegex(wwpn, r'^[0-9a-f]{16}$')
+        self.assertEqual(base.HOST, connector['host'])
+        self.assertEqual('s390x', connector['platform'])
+        self.assertEqual('linux', connector['os_type'])
+        self.assertTrue(connector['multipath'])
+        self.assertEqual(sorted(connector['wwpns']),
+                         sorted(self.hmc_wwpns(part)))
+        # Asked again: the same WWPNs, nothing created twice.
+        self.assertEqual(connector,
+                         self.driver.get_volume_connector(instance))
+        self.assertEqual(0, self.sim.count('POST'))
+
+    def hmc_wwpns(self, part):
+        if self.definition == 'z13':
+            return [h.properties['wwpn'] for h in part.hbas.list()]
+        wwpns = []
+        for sg in self.session.hmc.consoles.console.storage_groups.list():
+            for vsr in sg.virtual_storage_resources.list():
+                if vsr.properties.get('partition-uri') == part.uri:
+                    wwpns.append(vsr.properties['world-wide-port-name'])
+        return wwpns
+
+    def test_partition_from_flavor(self):
+        instance, _c = self.build(self.instance(vcpus=3, memory_mb=6144))
+        props = self.faked_partition(instance).properties
+        self.assertEqual(3, props['ifl-processors'])
+        self.assertEqual(6144, props['initial-memory'])
+        self.assertEqual(6144, props['maximum-memory'])
+        self.assertEqual('shared', props['processor-mode'])
+        self.assertEqual('OpenStack CPC subset subset1', props['description'])
+        self.assertEqual('active', props['status'])
+
+    def test_full_cycle_with_two_paths_and_two_nics(self):
+        instance, connector = self.build(lun=0x4001)
+        part = self.faked_partition(instance)
+        props = part.properties
+        boot_wwpn = connector['wwpns'][0]
+        if self.definition == 'z13':
+            self.assertEqual('storage-adapter', props['boot-device'])
+            hba = [h for h in part.hbas.list()
+                   if h.properties['wwpn'] == boot_wwpn][0]
+            self.assertEqual(hba.uri, props['boot-storage-device'])
+            self.assertEqual('/api/adapters/%s/storage-ports/0' % base.FCP_A,
+                             hba.properties['adapter-port-uri'])
+            self.assertEqual(base.TARGETS[0],
+                             props['boot-world-wide-port-name'])
+            self.assertEqual('4001000000000000',
+                             props['boot-logical-unit-number'])
+        else:
+            self.assertEqual('storage-volume', props['boot-device'])
+            volume = self.sim.lookup(props['boot-storage-volume'])
+            self.assertEqual('boot', volume.properties['usage'])
+            self.assertEqual('complete',
+                             volume.properties['fulfillment-state'])
+        nics = sorted(part.nics.list(),
+                      key=lambda n: n.properties['device-number'])
+        self.assertEqual(['0001', '0004'],
+                         [n.properties['device-number'] for n in nics])
+        self.assertEqual(['OpenStack_Port_port-a', 'OpenStack_Port_port-b'],
+                         [n.properties['name'] for n in nics])
+        self.assertEqual(
+            'OpenStack mac=fa:16:3e:00:00:0b, CPCSubset=subset1',
+            nics[1].properties['description'])
+        self.assertEqual('/api/virtual-switches/%s' % base.VSWITCH_1,
+                         nics[1].properties['virtual-switch-uri'])
+        # The virtual switch's real port (1), not always 0.
+        self.assertEqual('0001,0,fa163e00000a;0004,1,fa163e00000b;',
+                         props['boot-os-specific-parameters'])
+        info = self.driver.get_info(instance, use_cache=False)
+        self.assertEqual(power_state.RUNNING, info.state)
+
+        self.driver.power_off(instance)
+        self.assertEqual('stopped', part.properties['status'])
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.driver.get_info(instance, False).state)
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active', part.properties['status'])
+        self.driver.reboot(self.context, instance, None, 'HARD')
+        self.assertEqual('active', part.properties['status'])
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/partitions/{id}/operations/stop') - 1)
+
+        instance.task_state = task_states.DELETING
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual([], self.instance_leftovers(instance))
+        # Nova detaches the volumes after destroy: the WWPNs are still known
+        # and nothing is created again.
+        self.sim.reset_counts()
+        self.assertEqual(connector['wwpns'],
+                         self.driver.get_volume_connector(instance)['wwpns'])
+        self.assertEqual(0, self.sim.count())
+        # destroy is idempotent.
+        self.driver.destroy(self.context, instance, None)
+
+    def instance_leftovers(self, instance):
+        name = self.driver.partitions.naming.name(instance.uuid)
+        left = [n for n in self.faked_partitions() if n == name]
+        if self.definition == 'z16':
+            left += [sg.properties['name'] for sg in
+                     self.session.hmc.consoles.console.storage_groups.list()
+                     if instance.uuid in sg.properties['name']]
+        return left
+
+    def test_get_info_maps_statuses_and_missing(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        for status, state in (('paused', power_state.PAUSED),
+                              ('terminated', power_state.CRASHED),
+                              ('degraded', power_state.RUNNING),
+                              ('reservation-error', power_state.SHUTDOWN)):
+            self.sim.set_status(part.uri, status)
+            self.assertEqual(state,
+                             self.driver.get_info(instance, False).state)
+        self.assertTrue(self.driver.instance_exists(instance))
+        self.sim.set_status(part.uri, 'stopped')
+        self.faked_cpc.partitions.remove(part.oid)
+        self.assertRaises(nova_exception.InstanceNotFound,
+                          self.driver.get_info, instance, False)
+        self.assertFalse(self.driver.instance_exists(instance))
+        self.assertNotIn(instance.uuid, self.driver.list_instance_uuids())
+
+    def test_power_on_from_paused_and_terminated(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        for status in ('paused', 'terminated'):
+            self.sim.set_status(part.uri, status)
+            self.driver.power_on(self.context, instance, None)
+            self.assertEqual('active', part.properties['status'])
+
+    def test_power_off_of_stopped_partition_is_success(self):
+        instance, _c = self.build(power_on=False)
+        part = self.faked_partition(instance)
+        self.assertEqual('stopped', part.properties['status'])
+        self.driver.power_off(instance)
+        self.assertEqual('stopped', part.properties['status'])
+
+    def test_destroy_of_unknown_instance_is_success(self):
+        instance = self.instance(task_state=task_states.DELETING)
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual(0, self.sim.count('DELETE'))
+
+    def test_get_info_cached_costs_one_request_for_all(self):
+        instances = [self.build(network_info=[])[0] for _i in range(3)]
+        self.driver.partitions._listed_at = 0
+        self.sim.reset_counts()
+        for instance in instances:
+            self.assertEqual(power_state.RUNNING,
+                             self.driver.get_info(instance).state)
+        self.assertEqual(1, self.sim.count())
+
+    def test_attach_and_detach_data_volume(self):
+        instance, connector = self.build()
+        info = self.fc_connection(connector['wwpns'], lun=2,
+                                  volume_id='vol-data')
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        self.driver.detach_volume(self.context, info, instance, '/dev/sdb')
+
+    def test_attach_refuses_unmapped_and_non_fc_volumes(self):
+        instance, _c = self.build()
+        info = self.fc_connection(['c05076ffe6800000'], volume_id='vol-x')
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn("none of the partition's WWPNs", exc.format_message())
+        info['driver_volume_type'] = 'iscsi'
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn("'iscsi'", exc.format_message())
+
+
+class BuildRefusalTest(base.DriverTestCase):
+    """Refusals that happen before any HMC request."""
+
+    def test_image_boot_is_refused(self):
+        instance = self.instance(
+            image_ref='155d900f-4e14-4e4c-a73d-069cbf4541e6')
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.driver.prepare_for_spawn, instance)
+        self.assertIn('boot volume', exc.format_message())
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, [], {})
+        self.assertIn('only from a Fibre Channel volume',
+                      exc.format_message())
+        self.assertEqual(0, self.sim.count())
+
+    def test_max_instances(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        self.build()
+        self.sim.reset_counts()
+        second = self.instance()
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.driver.prepare_for_spawn, second)
+        self.assertIn('max_instances', exc.format_message())
+        self.assertIn('1 of at most 1', exc.format_message())
+        self.assertEqual(0, self.sim.count())
+        self.assertIsNone(self.faked_partition(second))
+
+    def test_unsupported_vifs_are_refused_before_the_hmc(self):
+        instance = self.instance()
+        for vif, words in (
+                (self.vif('p1', 'fa:16:3e:00:00:01', vif_type='ovs'),
+                 "'ovs'"),
+                (self.vif('p1', 'fa:16:3e:00:00:01',
+                          vswitch='5e0000ff-0000-4000-8000-0000000000ff'),
+                 'knows no virtual switch')):
+            exc = self.assertRaises(
+                nova_exception.InstanceUnacceptable,
+                self.driver.prepare_networks_before_block_device_mapping,
+                instance, [vif])
+            self.assertIn(words, exc.format_message())
+        self.assertEqual(0, self.sim.count('POST'))
+
+    def test_missing_and_non_fc_boot_volume(self):
+        instance = self.instance()
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, [], {})
+        self.assertIn('no boot volume', exc.format_message())
+        bdi = self.block_device_info({'driver_volume_type': 'rbd',
+                                      'data': {}})
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, [], bdi)
+        self.assertIn("'rbd'", exc.format_message())
+        self.assertEqual(0, self.sim.count())
+
+
+class FailedSpawnTest(base.DriverTestCase):
+    """A failed spawn leaves nothing of the instance on the HMC."""
+
+    def assert_nothing_left(self, instance):
+        self.assertIsNone(self.faked_partition(instance))
+        groups = self.session.hmc.consoles.console.storage_groups.list()
+        self.assertEqual([], [g for g in groups
+                              if instance.uuid in g.properties['name']])
+
+    def test_fault_at_each_spawn_request(self):
+        patterns = [('POST', '/api/partitions/{id}/nics'),
+                    ('POST', '/api/partitions/{id}'),
+                    ('POST', '/api/partitions/{id}/operations/start')]
+        for method, pattern in patterns:
+            instance = self.instance()
+            self.driver.prepare_for_spawn(instance)
+            connector = self.driver.get_volume_connector(instance)
+            bdi = self.block_device_info(
+                self.fc_connection(connector['wwpns']))
+            instance.task_state = task_states.SPAWNING
+            self.sim.inject_fault('http500', method, pattern)
+            self.assertRaises(exception.HMCOperationFailed,
+                              self.driver.spawn, self.context,
+                              instance, None, [], None, {},
+                              self.two_vifs(), bdi)
+            self.sim.clear_faults()
+            self.driver.failed_spawn_cleanup(instance)
+            self.assert_nothing_left(instance)
+
+    def test_boot_target_all_ignored_aborts_and_cleans_up(self):
+        self.dpm_flags(target_wwpn_ignore_list=base.TARGETS)
+        self.start()
+        instance = self.instance()
+        exc = self.assertRaises(nova_exception.BuildAbortException,
+                                self.build, instance)
+        self.assertIn('target_wwpn_ignore_list', exc.format_message())
+        self.assert_nothing_left(instance)
+
+
+def load_tests(loader, tests, pattern):
+    """Run every test class once per HMC definition (z13 HBAs, z16 groups)."""
+    import testscenarios
+    scenarios = [('z13', {'definition': 'z13'}),
+                 ('z16', {'definition': 'z16'})]
+    result = loader.suiteClass()
+    for test in testscenarios.generate_scenarios(tests):
+        result.addTests(testscenarios.generate_scenarios(
+            _with_scenarios(test, scenarios)))
+    return result
+
+
+def _with_scenarios(test, scenarios):
+    test.scenarios = scenarios
+    return test

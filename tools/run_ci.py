@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Run every check CI runs, in this environment; print one summary line.
+
+Used by ``tox -e ci``: the unit suite and the functional suite in nova's
+threading mode (as nova-compute 34 runs) and in eventlet mode, flake8 with
+hacking, bashate on the shell scripts, the docs, the release notes and the
+sample configuration. Each suite's tests count one by one; each other check
+counts as one test. The last line printed (and written to .ci/summary.txt)
+is ``N passed, N failed``; the exit code is non-zero on any failure.
+"""
+
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUMMARY = os.path.join(ROOT, '.ci', 'summary.txt')
+
+
+def run(cmd, env=None):
+    print('\n=== %s' % ' '.join(cmd), flush=True)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(cmd, cwd=ROOT, env=full_env).returncode
+
+
+def stestr_suite(path, mode):
+    env = {'OS_NOVA_DISABLE_EVENTLET_PATCHING':
+           '1' if mode == 'threading' else '0'}
+    rc = run([sys.executable, '-m', 'stestr', '--test-path', path, 'run',
+              '--concurrency', '2'], env)
+    out = subprocess.run([sys.executable, '-m', 'stestr', 'last'], cwd=ROOT,
+                         capture_output=True, text=True).stdout
+    passed = _total(out, 'Passed')
+    failed = _total(out, 'Failed')
+    if rc != 0 and failed == 0:
+        failed = 1     # the runner itself failed (import error, crash)
+    if passed + failed == 0:
+        failed = 1     # a suite that runs no test is a failure
+    return passed, failed
+
+
+def _total(text, word):
+    match = re.search(r' - %s: (\d+)' % word, text)
+    return int(match.group(1)) if match else 0
+
+
+def check(cmd):
+    return (1, 0) if run(cmd) == 0 else (0, 1)
+
+
+def shell_scripts():
+    found = []
+    for pattern in ('dpm_guest_tools/**/*.sh',
+                    'dpm_guest_tools/**/dpm_guest_image_tools_common',
+                    '.ci/run', 'tools/*.sh'):
+        found += glob.glob(os.path.join(ROOT, pattern), recursive=True)
+    return sorted(found)
+
+
+def main():
+    started = time.monotonic()
+    py = sys.executable
+    results = [
+        ('unit (threading)',
+         stestr_suite('./nova_dpm/tests/unit', 'threading')),
+        ('unit (eventlet)',
+         stestr_suite('./nova_dpm/tests/unit', 'eventlet')),
+        ('functional (threading)',
+         stestr_suite('./nova_dpm/tests/functional', 'threading')),
+        ('functional (eventlet)',
+         stestr_suite('./nova_dpm/tests/functional', 'eventlet')),
+        ('pep8 (flake8 + hacking)', check([py, '-m', 'flake8'])),
+        ('bashate', check([py, '-m', 'bashate', '-i', 'E006'] +
+                          shell_scripts())),
+        ('docs', check([py, '-m', 'sphinx', '-W', '--keep-going', '-q',
+                        '-b', 'html', '-d', 'doc/build/doctrees',
+                        'doc/source', 'doc/build/html'])),
+        ('release notes', check([py, '-m', 'sphinx', '-W', '--keep-going',
+                                 '-q', '-b', 'html', '-d',
+                                 'releasenotes/build/doctrees',
+                                 'releasenotes/source',
+                                 'releasenotes/build/html'])),
+        ('sample config', check(['oslo-config-generator', '--config-file',
+                                 'etc/nova/nova-dpm-config-generator.conf'])),
+    ]
+    print('\n%-28s %8s %8s' % ('check', 'passed', 'failed'))
+    for name, (passed, failed) in results:
+        print('%-28s %8d %8d' % (name, passed, failed))
+    passed = sum(p for _n, (p, _f) in results)
+    failed = sum(f for _n, (_p, f) in results)
+    print('(%.0f s)' % (time.monotonic() - started))
+    line = '%d passed, %d failed' % (passed, failed)
+    os.makedirs(os.path.dirname(SUMMARY), exist_ok=True)
+    with open(SUMMARY, 'w') as f:
+        f.write(line + '\n')
+    print(line)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
