@@ -199,7 +199,6 @@ class CpcSubset(object):
             'disk_available_least': 0,
             'supported_instances': SUPPORTED_INSTANCES,
             'numa_topology': None,
-            'pci_passthrough_devices': None,
         }
 
     def inventory(self, ratios):

@@ -81,6 +81,19 @@ def uri_pattern(uri):
     return '/'.join(out)
 
 
+def _split(method, pattern):
+    """Accept 'GET /api/x' as pattern too (method taken from it)."""
+    if pattern is not None and ' ' in pattern:
+        word, rest = pattern.split(' ', 1)
+        if word.upper() in ('GET', 'POST', 'DELETE', 'PUT', '*'):
+            if method is None or method == '*':
+                method = word
+            pattern = rest.strip()
+    if method is not None:
+        method = method.upper()
+    return method, pattern
+
+
 class _Request:
     """One request being processed (the handlers' view of it)."""
 
@@ -225,9 +238,13 @@ class SimulatedHmc:
             return list(self._requests)
 
     def count(self, method=None, pattern=None):
-        """Number of requests matching method and pattern (exact/fnmatch)."""
-        if method is not None:
-            method = method.upper()
+        """Number of requests matching method and pattern (exact/fnmatch).
+
+        ``pattern`` may also be given as 'METHOD /api/...'.
+        """
+        method, pattern = _split(method, pattern)
+        if method == '*':
+            method = None
         n = 0
         for m, p in self.requests:
             if method is not None and m != method:
@@ -260,16 +277,15 @@ class SimulatedHmc:
         not performed), 'timeout' (zhmcclient.ReadTimeout; a POST or DELETE
         is performed first, as a real HMC may have done it; a GET is not).
         method: HTTP method, or '*' for any.  pattern: an accounting pattern
-        such as 'POST /api/partitions/{id}/operations/start' uses, exact or
-        with fnmatch wildcards.
+        such as '/api/partitions/{id}/operations/start' (exact or with
+        fnmatch wildcards); 'POST /api/...' is accepted as well.
         """
         if kind not in FAULT_KINDS:
             raise ValueError("Unknown fault kind %r; valid kinds: %s"
                              % (kind, ', '.join(FAULT_KINDS)))
         if nth < 1:
             raise ValueError("nth must be >= 1")
-        if method not in (None, '*'):
-            method = method.upper()
+        method, pattern = _split(method, pattern)
         with self._acct_lock:
             self._faults.append(_Fault(kind, method, pattern, nth))
 

@@ -234,11 +234,14 @@ def wait(sim, req, job_uri, operation_timeout=None):
                     'request-uri': job['op-uri'],
                 })
             remaining = job['end'] - sim.now()
-        if operation_timeout and \
-                time.monotonic() - started > operation_timeout:
-            raise zhmcclient.OperationTimeout(
-                "Waiting for completion of job %s timed out (operation "
-                "timeout: %s s)" % (job_uri, operation_timeout),
-                operation_timeout)
+        nap = min(max(remaining, 0.0005), 0.5)
+        if operation_timeout:
+            left = started + operation_timeout - time.monotonic()
+            if left <= 0:
+                raise zhmcclient.OperationTimeout(
+                    "Waiting for completion of job %s timed out (operation "
+                    "timeout: %s s)" % (job_uri, operation_timeout),
+                    operation_timeout)
+            nap = min(nap, left)
         # Sleep outside the lock, so other requests go on meanwhile.
-        time.sleep(min(max(remaining, 0.0005), 0.5))
+        time.sleep(nap)

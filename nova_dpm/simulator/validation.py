@@ -180,7 +180,7 @@ def check_fields(err, body, writable, read_only=()):
     hmc-rules C9 (read-only) and C10 (unsupported field).
     """
     for field in body:
-        if field in read_only:
+        if field in read_only and field not in writable:
             raise err.bad_request(
                 errors.READ_ONLY,
                 "Field '%s' is read-only and cannot be provided as input"

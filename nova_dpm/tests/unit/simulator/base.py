@@ -92,9 +92,15 @@ class Env:
                                        for v in volumes]
         sg = self.console.storage_groups.create(body)
         if ports:
-            sg.add_candidate_adapter_ports(
-                [zhmcclient.Port(None, uri) for uri in ports])
+            sg.add_candidate_adapter_ports([self.port(uri) for uri in ports])
         return sg
+
+    def port(self, uri):
+        """The zhmcclient Port object for a storage/network port URI."""
+        adapter_uri = uri.split('/storage-ports/')[0].split(
+            '/network-ports/')[0]
+        adapter = self.cpc.adapters.resource_object(adapter_uri)
+        return adapter.ports.resource_object(uri)
 
     def begin(self, partition, op='start'):
         """Leave the partition in starting/stopping."""
