@@ -54,6 +54,26 @@ def describe_error(exc):
     return '%s: %s' % (type(exc).__name__, exc)
 
 
+def pull(resource, properties=None):
+    """Refresh properties of a resource; False if the HMC says it is gone.
+
+    zhmcclient reports a missing object as CeasedExistence when it pulls
+    properties, and as HTTPError 404 elsewhere; both mean "gone" here.
+    """
+    try:
+        if properties is None:
+            resource.pull_full_properties()
+        else:
+            resource.pull_properties(properties)
+    except zhmcclient.CeasedExistence:
+        return False
+    except zhmcclient.HTTPError as exc:
+        if exc.http_status == 404:
+            return False
+        raise
+    return True
+
+
 @contextlib.contextmanager
 def translated(operation, target):
     """Turn zhmcclient errors into nova-dpm errors naming what failed."""
@@ -173,13 +193,7 @@ class HMC(object):
         Returns None when the HMC does not know it.
         """
         cpc = zhmcclient.Cpc(self.client.cpcs, '/api/cpcs/%s' % object_id)
-        try:
-            cpc.pull_full_properties()
-        except zhmcclient.HTTPError as exc:
-            if exc.http_status == 404:
-                return None
-            raise
-        return cpc
+        return cpc if pull(cpc) else None
 
     # -- waiting ----------------------------------------------------------
 

@@ -149,15 +149,12 @@ class Networking(object):
             vswitch = zhmcclient.VirtualSwitch(
                 self.subset.cpc.virtual_switches, uri)
             with hmc_module.translated('read virtual switch', vswitch_id):
-                try:
-                    vswitch.pull_properties(['parent', 'port', 'name'])
-                except zhmcclient.HTTPError as exc:
-                    if exc.http_status != 404:
-                        raise
-                    raise exception.InvalidNetwork(
-                        port=vswitch_id,
-                        reason='the HMC knows no virtual switch with '
-                               'object-id %s' % vswitch_id)
+                found = hmc_module.pull(vswitch, ['parent', 'port', 'name'])
+            if not found:
+                raise exception.InvalidNetwork(
+                    port=vswitch_id,
+                    reason='the HMC knows no virtual switch with object-id '
+                           '%s' % vswitch_id)
             if vswitch.get_property('parent') != self.subset.cpc.uri:
                 raise exception.InvalidNetwork(
                     port=vswitch_id,

@@ -212,13 +212,9 @@ class Partitions(object):
 
     def status(self, partition):
         """The partition's current status (1 request), or None if gone."""
-        try:
-            partition.pull_properties(['status'])
-        except zhmcclient.HTTPError as exc:
-            if exc.http_status == 404:
-                self._forget(partition)
-                return None
-            raise
+        if not hmc_module.pull(partition, ['status']):
+            self._forget(partition)
+            return None
         return partition.get_property('status')
 
     def _forget(self, partition):
@@ -240,12 +236,9 @@ class Partitions(object):
             with self._lock:
                 size = self._sizes.get(part.uri)
             if size is None:
-                try:
-                    part.pull_properties(['ifl-processors', 'initial-memory'])
-                except zhmcclient.HTTPError as exc:
-                    if exc.http_status == 404:
-                        continue
-                    raise
+                if not hmc_module.pull(part, ['ifl-processors',
+                                              'initial-memory']):
+                    continue
                 size = (part.get_property('ifl-processors') or 0,
                         part.get_property('initial-memory') or 0)
                 with self._lock:

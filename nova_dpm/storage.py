@@ -259,6 +259,11 @@ class StorageGroupBackend(StorageBackend):
     def _console(self):
         return self.hmc.client.consoles.console
 
+    def _port(self, adapter_uri, port_uri):
+        """The zhmcclient Port of a mapped adapter port (no request)."""
+        adapter = self.subset.cpc.adapters.resource_object(adapter_uri)
+        return adapter.ports.resource_object(port_uri)
+
     def group_name(self, partition):
         # The partition's name: unique per CPC, and as unambiguous.
         return partition.name
@@ -271,7 +276,7 @@ class StorageGroupBackend(StorageBackend):
         return groups[0] if groups else None
 
     def prepare(self, instance, partition):
-        ports = [port_uri for _a, port_uri, _p in self.subset.adapter_ports]
+        paths = self.subset.adapter_ports
         props = {
             'name': self.group_name(partition),
             'description': 'OpenStack CPC subset %s instance %s' % (
@@ -280,13 +285,13 @@ class StorageGroupBackend(StorageBackend):
             'type': 'fcp',
             'shared': False,
             'max-partitions': 1,
-            'connectivity': len(ports),
+            'connectivity': len(paths),
         }
         with hmc_module.translated('create storage group', partition.name):
             group = self._console().storage_groups.create(props)
             try:
                 group.add_candidate_adapter_ports(
-                    [zhmcclient.Port(None, uri) for uri in ports])
+                    [self._port(a, p) for a, p, _i in paths])
                 partition.attach_storage_group(group)
             except zhmcclient.Error:
                 group.delete()
@@ -316,7 +321,7 @@ class StorageGroupBackend(StorageBackend):
             raise exception.DPMError(
                 reason='partition %s has no storage group %s to boot from' %
                        (partition.name, self.group_name(partition)))
-        boot_port = self.subset.adapter_ports[0][1]
+        boot_adapter, boot_port, _i = self.subset.adapter_ports[0]
         with hmc_module.translated('define boot volume', group.name):
             volume = group.storage_volumes.create({
                 'name': boot.volume_id,
@@ -326,7 +331,7 @@ class StorageGroupBackend(StorageBackend):
             })
             volume.indicate_fulfillment_fcp(
                 wwpn=boot.target, lun=boot.fcp_lun,
-                host_port=zhmcclient.Port(None, boot_port))
+                host_port=self._port(boot_adapter, boot_port))
         return {
             'boot-device': 'storage-volume',
             'boot-storage-volume': volume.uri,

@@ -117,12 +117,8 @@ class CpcSubset(object):
             entry = '%s:%d' % mapping
             uri = '/api/adapters/%s' % mapping.adapter_id
             adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
-            try:
-                adapter.pull_properties(
-                    ['name', 'type', 'parent', 'storage-port-uris'])
-            except zhmcclient.HTTPError as exc:
-                if exc.http_status != 404:
-                    raise
+            if not hmc_module.pull(adapter, ['name', 'type', 'parent',
+                                             'storage-port-uris']):
                 self._refuse(option, 'entry %s: the HMC knows no adapter '
                              'with object-id %s' % (entry, mapping.adapter_id))
             if adapter.get_property('parent') != self.cpc.uri:

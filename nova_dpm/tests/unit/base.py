@@ -17,6 +17,7 @@ shipped with nova-dpm (optionally edited: ``edit_definition``), so the
 driver runs its real code against HMC state, never against hand mocks.
 """
 
+import logging
 import os
 import tempfile
 import uuid
@@ -58,7 +59,9 @@ class DriverTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.conf = self.useFixture(config_fixture.Config(driver.CONF))
-        self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        self.logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        # zhmcclient traces every API call at DEBUG; keep ours readable.
+        logging.getLogger('zhmcclient').setLevel(logging.INFO)
         self.context = nova_context.get_admin_context()
         self.flags(host=HOST)
         self.dpm_flags(
@@ -134,7 +137,8 @@ class DriverTestCase(testtools.TestCase):
         values = dict(uuid=str(uuid.uuid4()), host=HOST, node=HOST,
                       image_ref=image_ref, vm_state=vm_states.BUILDING,
                       task_state=task_states.BLOCK_DEVICE_MAPPING,
-                      system_metadata={})
+                      system_metadata={},
+                      expected_attrs=['system_metadata'])
         values.update(kw)
         return fake_instance.fake_instance_obj(self.context, flavor=flavor,
                                                **values)

@@ -189,6 +189,7 @@ class LifecycleTest(base.DriverTestCase):
         self.assertEqual(sorted(connector['wwpns']),
                          sorted(self.hmc_wwpns(part)))
         # Asked again: the same WWPNs, nothing created twice.
+        self.sim.reset_counts()
         self.assertEqual(connector,
                          self.driver.get_volume_connector(instance))
         self.assertEqual(0, self.sim.count('POST'))
