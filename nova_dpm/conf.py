@@ -171,9 +171,11 @@ as a warning at every start.
     cfg.StrOpt(
         'hmc_ca_bundle',
         help="""
-Path of a PEM file with the CA certificate(s) that signed the HMC certificate.
-Unset means the system's trusted CAs. Ignored when ``hmc_verify_cert`` is
-false.
+Path of a PEM file (or a directory prepared with ``c_rehash``) with the CA
+certificate(s) that signed the HMC certificate. Unset means the CA bundle of
+the Python ``requests`` library (``certifi``, or the file named by the
+``REQUESTS_CA_BUNDLE`` environment variable). Ignored when ``hmc_verify_cert``
+is false.
 """),
     cfg.Opt(
         'hmc_connect_timeout',
@@ -187,6 +189,8 @@ false.
         help="""
 How often a failed connection to the HMC is retried before the request fails
 (and, with several ``hmc`` entries, before the next HMC is tried at logon).
+At startup the logon is attempted three times, 5 seconds apart, each attempt
+with these retries.
 """),
     cfg.Opt(
         'hmc_read_timeout',
@@ -201,6 +205,16 @@ How often a failed connection to the HMC is retried before the request fails
 Upper bound in seconds for a partition start or stop, from the request until
 the partition has reached its new status. A start or stop that takes longer
 fails the Nova operation.
+"""),
+    cfg.StrOpt(
+        'guest_shutdown_command',
+        default='shutdown -h now',
+        help="""
+Operating-system command that asks the guest to shut down, sent through the
+HMC's operating-system message interface (the "Operating System Messages"
+task) for a graceful stop (``openstack server stop``, or a soft reboot). When
+the partition has not stopped (or paused, as a Linux that halts itself
+leaves it) within Nova's shutdown timeout, nova-dpm stops it hard.
 """),
     cfg.Opt(
         'cpc_object_id',
@@ -316,9 +330,10 @@ def validate(conf):
             _fail(name, None, 'a value; the option is required')
     ca_bundle = values['hmc_ca_bundle']
     if ca_bundle and values['hmc_verify_cert'] and not simulated:
-        if not os.path.isfile(ca_bundle):
+        if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
             _fail('hmc_ca_bundle', ca_bundle,
-                  'the path of a readable PEM file with the CA certificate')
+                  'the path of a PEM file (or c_rehash directory) with the '
+                  'CA certificate')
     seen = set()
     for mapping in values['physical_storage_adapter_mappings']:
         if mapping in seen:

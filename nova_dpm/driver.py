@@ -49,6 +49,12 @@ CONF = nova_conf.CONF
 dpm_conf.register_opts(CONF)
 
 WWPN_METADATA = 'dpm_wwpns'
+# Task states in which Nova asks for the volume connector of an instance
+# whose partition is to be created.
+CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
+                        task_states.REBUILD_BLOCK_DEVICE_MAPPING)
+# As nova's libvirt driver: the console log is bounded to 100 KiB.
+CONSOLE_LOG_MAX_BYTES = 100 * 1024
 
 
 class DPMDriver(driver.ComputeDriver):
@@ -90,7 +96,8 @@ class DPMDriver(driver.ComputeDriver):
         self.partitions.list()
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings)
-        self.network = network.Networking(self.hmc, self.subset)
+        self.network = network.Networking(self.hmc, self.subset,
+                                          self.hmc.api_version())
 
     def cleanup_host(self, host):
         if self.hmc is not None:
@@ -165,14 +172,15 @@ class DPMDriver(driver.ComputeDriver):
                                                      network_info):
         """Refuse unusable ports before the partition is created."""
         try:
-            for nic in network.plan(network_info):
-                self.network.vswitch_port(nic.vswitch_id)
+            for nic in self.network.plan(network_info):
+                self.network.vswitch_port(nic.vswitch_id, nic.port_id)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
 
     def failed_spawn_cleanup(self, instance):
-        self._remove(instance)
+        with self.partitions.lock(instance.uuid):
+            self._remove(instance)
         self.subset.release(instance.uuid)
 
     def get_volume_connector(self, instance):
@@ -185,13 +193,15 @@ class DPMDriver(driver.ComputeDriver):
         """
         with self.partitions.lock(instance.uuid):
             wwpns = self._known_wwpns(instance)
-            if wwpns is None:
+            if instance.task_state in CREATING_TASK_STATES or wwpns is None:
                 part = self.partitions.get(instance.uuid)
                 if part is not None:
-                    wwpns = self.storage.wwpns(part)
-                elif instance.task_state == task_states.BLOCK_DEVICE_MAPPING:
+                    wwpns = wwpns or self.storage.wwpns(part)
+                elif instance.task_state in CREATING_TASK_STATES:
+                    # A build, or a rebuild after destroy: a new partition
+                    # with new WWPNs, to which Cinder maps the volumes now.
                     wwpns = self._create(instance)
-                else:
+                elif wwpns is None:
                     LOG.warning('The partition of the instance is gone and '
                                 'its WWPNs are not known: the volume '
                                 'connector carries no WWPN.',
@@ -218,6 +228,10 @@ class DPMDriver(driver.ComputeDriver):
             self._wwpns[instance.uuid] = list(wwpns)
             instance.system_metadata[WWPN_METADATA] = ','.join(wwpns)
 
+    def _forget_wwpns(self, instance):
+        self._wwpns.pop(instance.uuid, None)
+        instance.system_metadata.pop(WWPN_METADATA, None)
+
     def _create(self, instance):
         """Create the partition and its storage paths; nothing on failure."""
         self._admit(instance)
@@ -225,6 +239,7 @@ class DPMDriver(driver.ComputeDriver):
             part = self.partitions.create(instance)
         finally:
             self.subset.release(instance.uuid)
+        self._forget_wwpns(instance)
         try:
             return self.storage.prepare(instance, part)
         except Exception:
@@ -286,7 +301,7 @@ class DPMDriver(driver.ComputeDriver):
             except nova_exception.InstanceUnacceptable as exc:
                 abort(exc.format_message())
         try:
-            nics = network.plan(network_info)
+            nics = self.network.plan(network_info)
         except exception.DPMError as exc:
             abort(exc.format_message())
         boot_bdm = storage.root_volume(block_device_info)
@@ -336,8 +351,13 @@ class DPMDriver(driver.ComputeDriver):
         return part
 
     def power_off(self, instance, timeout=0, retry_interval=0):
+        """Stop; with a timeout, ask the guest OS to shut down first."""
         with self.partitions.lock(instance.uuid):
-            self.partitions.stop(self._partition(instance))
+            part = self._partition(instance)
+            if timeout and timeout > 0:
+                self.partitions.shutdown(part, timeout, retry_interval)
+            else:
+                self.partitions.stop(part)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
@@ -347,17 +367,40 @@ class DPMDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
-        """Stop and start the partition (a hard reboot, whatever the type)."""
+        """HARD: stop and start. SOFT: graceful shutdown, then start.
+
+        A soft reboot waits up to [DEFAULT] shutdown_timeout for the guest
+        OS to shut down, then stops the partition hard.
+        """
         with self.partitions.lock(instance.uuid):
             part = self._partition(instance)
-            self.partitions.stop(part)
+            if reboot_type == 'SOFT':
+                self.partitions.shutdown(part, CONF.shutdown_timeout)
+            else:
+                self.partitions.stop(part)
             self.partitions.start(part)
+
+    def get_console_output(self, context, instance):
+        """The partition's recent operating-system messages (bytes)."""
+        part = self._partition(instance)
+        return self.partitions.os_messages(part, CONSOLE_LOG_MAX_BYTES)
+
+    def trigger_crash_dump(self, instance):
+        """PSW restart: starts kdump in a Linux guest."""
+        with self.partitions.lock(instance.uuid):
+            self.partitions.psw_restart(instance.uuid,
+                                        self._partition(instance))
 
     # -- volumes and networks ----------------------------------------------
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
         fc = storage.parse_fc(connection_info)
+        if encryption:
+            raise exception.InvalidVolume(
+                volume=fc.volume_id,
+                reason='it is encrypted; the partition reaches its volumes '
+                       'directly over FCP, so nova-dpm cannot decrypt them')
         with self.partitions.lock(instance.uuid):
             part = self._partition(instance)
             wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)

@@ -185,6 +185,13 @@ class HMC(object):
             with contextlib.suppress(zhmcclient.Error):
                 self._session.logoff()
 
+    def api_version(self):
+        """(major, minor) of the HMC's Web Services API (1 request)."""
+        with translated('query API version', 'HMC'):
+            info = self.client.query_api_version()
+        return (int(info['api-major-version']),
+                int(info['api-minor-version']))
+
     # -- objects ----------------------------------------------------------
 
     def cpc(self, object_id):

@@ -17,6 +17,9 @@ and with the guest image tools (which configure the interface):
 
 * A VIF of type ``dpm_vswitch`` carries the object-id of an OSA virtual
   switch in its details (``object_id``). nova-dpm creates one NIC on it.
+  A VLAN id in the details (``vlan``) makes it a NIC with ``vlan-id`` and
+  ``vlan-type = enforced``: the OSA adapter tags and filters the traffic,
+  so the guest sees an untagged interface.
 * The NIC is named ``OpenStack_Port_<port-id>``; its description starts with
   ``OpenStack``, and holds ``mac=<mac>`` and ``CPCSubset=<host>``.
 * The partition's ``boot-os-specific-parameters`` (appended by the firmware
@@ -46,12 +49,18 @@ MAX_NICS = BOOT_PARAMETERS_MAX // ENTRY_LENGTH      # 12
 NIC_DEVNO_BASE = 0x0001
 NIC_DEVNO_STEP = 3
 
+# hmc-rules H3: a NIC's vlan-id needs vlan-type 'enforced'. Both came with
+# the z14 generation; we require the HMC API version of HMC 2.14.0 (2.23),
+# the first to document them [UNCERTAIN: the exact version].
+VLAN_MIN_API = (2, 23)
+VLAN_RANGE = (1, 4094)
+
 _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 _OBJECT_ID = re.compile(
     r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
 Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vswitch_id',
-                                     'devno'])
+                                     'devno', 'vlan'])
 
 
 def nic_name(port_id):
@@ -84,16 +93,33 @@ def boot_parameters(entries):
 
 
 def _vlan(vif):
+    """The VLAN id of a port, from its binding details (or network)."""
     details = vif.get('details') or {}
     network = vif.get('network') or {}
     meta = network.get('meta') or {}
-    return details.get('vlan') or meta.get('vlan')
+    for value in (details.get('vlan'), meta.get('vlan')):
+        if value not in (None, ''):
+            return value
+    return None
 
 
-def plan(network_info):
+def _vlan_id(port, value):
+    try:
+        vlan = int(value)
+    except (TypeError, ValueError):
+        vlan = None
+    if vlan is None or not VLAN_RANGE[0] <= vlan <= VLAN_RANGE[1]:
+        raise exception.InvalidNetwork(
+            port=port, reason='its VLAN id %r is not an integer from %d to '
+                              '%d' % ((value,) + VLAN_RANGE))
+    return vlan
+
+
+def plan(network_info, api_version=None):
     """Validate the VIFs before any HMC request; a list of Nic.
 
-    Raises InvalidNetwork naming the port and the problem.
+    VLAN ports need an HMC with ``VLAN_MIN_API``; without ``api_version``
+    they are refused. Raises InvalidNetwork naming the port and the problem.
     """
     nics = []
     for index, vif in enumerate(network_info or []):
@@ -105,11 +131,18 @@ def plan(network_info):
                 reason='its VIF type is %r; nova-dpm supports only %r ports '
                        'bound by the networking-dpm agent' %
                        (vif_type, VIF_TYPE))
-        if _vlan(vif):
-            raise exception.InvalidNetwork(
-                port=port,
-                reason='it is on VLAN %s; nova-dpm supports flat networks '
-                       'only' % _vlan(vif))
+        vlan = None
+        if _vlan(vif) is not None:
+            vlan = _vlan_id(port, _vlan(vif))
+            if api_version is None or tuple(api_version) < VLAN_MIN_API:
+                raise exception.InvalidNetwork(
+                    port=port,
+                    reason='it is on VLAN %d, and NICs with a VLAN id need '
+                           'HMC Web Services API %d.%d or later (HMC 2.14.0, '
+                           'z14); this HMC has %s' %
+                           ((vlan,) + VLAN_MIN_API +
+                            ('.'.join(map(str, api_version))
+                             if api_version else 'an unknown version',)))
         vswitch = str((vif.get('details') or {}).get('object_id', '')).lower()
         if not _OBJECT_ID.match(vswitch):
             raise exception.InvalidNetwork(
@@ -120,7 +153,7 @@ def plan(network_info):
         if not _MAC.match(mac):
             raise exception.InvalidNetwork(
                 port=port, reason='its MAC address %r is not a MAC' % mac)
-        nics.append(Nic(port, mac, vswitch, device_number(index)))
+        nics.append(Nic(port, mac, vswitch, device_number(index), vlan))
     if len(nics) > MAX_NICS:
         raise exception.InvalidNetwork(
             port=nics[MAX_NICS].port_id,
@@ -133,15 +166,20 @@ def plan(network_info):
 class Networking(object):
     """NICs of this subset's partitions."""
 
-    def __init__(self, hmc, subset):
+    def __init__(self, hmc, subset, api_version):
         self.hmc = hmc
         self.subset = subset
+        self.api_version = api_version
         self._vswitch_ports = {}     # vswitch uri -> adapter port
 
-    def vswitch_port(self, vswitch_id):
+    def plan(self, network_info):
+        return plan(network_info, self.api_version)
+
+    def vswitch_port(self, vswitch_id, port_id=None):
         """The adapter port behind a virtual switch of this CPC.
 
         Virtual switches do not change: each is read once and kept.
+        ``port_id`` (the Neutron port) is named in errors.
         """
         uri = '/api/virtual-switches/%s' % vswitch_id
         port = self._vswitch_ports.get(uri)
@@ -152,13 +190,13 @@ class Networking(object):
                 found = hmc_module.pull(vswitch, ['parent', 'port', 'name'])
             if not found:
                 raise exception.InvalidNetwork(
-                    port=vswitch_id,
-                    reason='the HMC knows no virtual switch with object-id '
-                           '%s' % vswitch_id)
+                    port=port_id or vswitch_id,
+                    reason='its binding names virtual switch %s, which the '
+                           'HMC does not know' % vswitch_id)
             if vswitch.get_property('parent') != self.subset.cpc.uri:
                 raise exception.InvalidNetwork(
-                    port=vswitch_id,
-                    reason='virtual switch %s is not on CPC %s' %
+                    port=port_id or vswitch_id,
+                    reason='its virtual switch %s is not on CPC %s' %
                            (vswitch.get_property('name'),
                             self.subset.cpc.name))
             port = int(vswitch.get_property('port') or 0)
@@ -169,7 +207,7 @@ class Networking(object):
         """Create the NICs; return the boot-os-specific-parameters."""
         entries = []
         for nic in nics:
-            port = self.vswitch_port(nic.vswitch_id)
+            port = self.vswitch_port(nic.vswitch_id, nic.port_id)
             entries.append((nic.devno, port, nic.mac))
         value = boot_parameters(entries)
         for nic in nics:
@@ -180,6 +218,9 @@ class Networking(object):
                                       nic.vswitch_id,
                 'device-number': nic.devno,
             }
+            if nic.vlan is not None:
+                props['vlan-id'] = nic.vlan
+                props['vlan-type'] = 'enforced'
             with hmc_module.translated('create NIC', partition.name):
                 partition.nics.create(props)
             LOG.debug('Created NIC %s (device %s) on virtual switch %s.',

@@ -36,6 +36,7 @@ import threading
 import time
 
 from nova.compute import power_state
+from nova import exception as nova_exception
 from oslo_log import log as logging
 import zhmcclient
 
@@ -331,6 +332,76 @@ class Partitions(object):
                               self._timeout())
         self.hmc.wait_for_status(partition, DELETABLE, self._timeout(),
                                  partition.name)
+
+    def shutdown(self, partition, timeout, retry_interval=0):
+        """Ask the guest OS to shut down; stop hard if it does not.
+
+        The command is sent through the HMC's operating-system message
+        interface and re-sent every ``retry_interval`` seconds (if > 0).
+        The partition counts as shut down when it is stopped, or paused or
+        terminated (a Linux that halts itself stops its CPUs: the partition
+        is then stopped hard, which is immediate). After ``timeout``
+        seconds the partition is stopped hard.
+        """
+        command = self.settings.guest_shutdown_command
+        done = DELETABLE + ('paused', 'terminated')
+        with hmc_module.translated('shut down partition', partition.name):
+            try:
+                partition.send_os_command(command)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 409:
+                    raise
+                # The OS is not running: nothing to ask; stop hard.
+                self._stop(partition)
+                return
+            LOG.info('Asked the operating system of %s to shut down (%r); '
+                     'waiting up to %d s.', partition.name, command, timeout)
+            deadline = time.monotonic() + timeout
+            resend = (time.monotonic() + retry_interval if retry_interval > 0
+                      else None)
+            status = None
+            for interval in hmc_module.poll_intervals():
+                status = self.status(partition)
+                if status is None or status in DELETABLE:
+                    return
+                if status in done:
+                    break
+                now = time.monotonic()
+                if now >= deadline:
+                    LOG.warning('The operating system of %s did not shut '
+                                'down within %d s; stopping the partition.',
+                                partition.name, timeout)
+                    break
+                if resend is not None and now >= resend:
+                    partition.send_os_command(command)
+                    resend = now + retry_interval
+                time.sleep(min(interval, max(0.0, deadline - now)))
+            self._stop(partition)
+
+    def os_messages(self, partition, max_bytes):
+        """The newest operating-system messages, as bytes, newest last."""
+        with hmc_module.translated('list OS messages', partition.name):
+            result = partition.list_os_messages()
+        if isinstance(result, dict):
+            result = result.get('os-messages') or []
+        result = sorted(result, key=lambda m: m.get('sequence-number', 0))
+        text = ''.join('%s\n' % (m.get('message-text') or '').rstrip('\n')
+                       for m in result)
+        data = text.encode('utf-8', 'replace')
+        return data[-max_bytes:] if len(data) > max_bytes else data
+
+    def psw_restart(self, instance_uuid, partition):
+        """PSW restart (starts kdump in a Linux guest); running only."""
+        with hmc_module.translated('PSW restart', partition.name):
+            try:
+                job = partition.psw_restart(wait_for_completion=False)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 409:
+                    raise
+                raise nova_exception.InstanceNotRunning(
+                    instance_id=instance_uuid)
+            self.hmc.wait_for_job(job, 'PSW restart of %s' % partition.name,
+                                  self._timeout())
 
     def _settle(self, partition):
         """Wait out a starting/stopping transition; return the status."""

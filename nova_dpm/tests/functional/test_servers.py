@@ -137,9 +137,7 @@ class ServerLifecycleTests(object):
         ports = self.create_ports()
         server = self.boot(ports=ports, **kwargs)
         self.assertEqual('ACTIVE', server['status'])
-        # It was scheduled; nova-compute's build is what failed.
-        self._wait_for_action_fail_completion(
-            server, 'create', 'compute__do_build_and_run_instance')
+        self.assertEqual(base.HOST, server['OS-EXT-SRV-ATTR:host'])
         part = self.hmc.partition_of(server['id'])
         self.assertIsNotNone(part, 'no partition %s on the HMC' %
                              base.partition_name(server['id']))
@@ -313,14 +311,23 @@ class ServerLifecycleTests(object):
         # ... and the driver refuses it to an admin, naming the way out.
         server = self.boot(expected_status='ERROR', image_id=self.image,
                            api=self.admin_api)
-        # It was scheduled; nova-compute's build is what failed.
-        self._wait_for_action_fail_completion(
-            server, 'create', 'compute__do_build_and_run_instance')
+        # It was scheduled to the DPM host; nova-compute aborted the build
+        # there (nova records the handled abort as a finished event).
+        event = self._wait_for_instance_action_event(
+            server, 'create', 'compute__do_build_and_run_instance',
+            'Success')
+        self.assertEqual(base.HOST, event['host'])
         message = server['fault']['message']
-        self.assertIn('nova-dpm boots partitions only from a Fibre Channel '
-                      'volume', message)
-        self.assertIn('create the server with a boot volume', message)
-        self.assertIn('source_type=image,destination_type=volume', message)
+        self.assertEqual(
+            'Build of instance %(id)s aborted: Instance %(id)s is '
+            'unacceptable: nova-dpm boots partitions only from a Fibre '
+            'Channel volume; create the server with a boot volume' %
+            server, message[:message.index(' (for example')])
+        # Nova cuts fault messages at 255 characters; the whole advice is
+        # in the details an admin sees.
+        self.assertIn('--block-device source_type=image,destination_type='
+                      'volume,boot_index=0) instead of booting from an image',
+                      server['fault']['details'])
         # Refused before the HMC was asked to create anything.
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
         self.assertEqual([], self.hmc.openstack_partition_names())

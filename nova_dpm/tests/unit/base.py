@@ -30,6 +30,7 @@ from nova.network import model as network_model
 from nova import objects
 from nova.tests.unit import fake_instance
 from oslo_config import fixture as config_fixture
+import testscenarios
 import testtools
 import yaml
 
@@ -197,3 +198,17 @@ class DriverTestCase(testtools.TestCase):
         instance.vm_state = vm_states.ACTIVE
         instance.task_state = None
         return instance, connector
+
+
+def load_tests_per_definition(loader, tests, pattern):
+    """Run each test once per HMC definition: z13 (HBAs), z16 (groups).
+
+    Use as ``load_tests = base.load_tests_per_definition`` in a module.
+    """
+    scenarios = [('z13', {'definition': 'z13'}),
+                 ('z16', {'definition': 'z16'})]
+    result = loader.suiteClass()
+    for test in testscenarios.generate_scenarios(tests):
+        test.scenarios = scenarios
+        result.addTests(testscenarios.generate_scenarios(test))
+    return result

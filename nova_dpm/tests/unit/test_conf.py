@@ -125,7 +125,7 @@ class InvalidValueTest(testtools.TestCase):
     def test_missing_ca_bundle_file(self):
         options = dict(GOOD, hmc_ca_bundle='/nonexistent/ca.pem')
         self.assert_refused(load(options), 'hmc_ca_bundle',
-                            ['/nonexistent/ca.pem', 'readable PEM file'])
+                            ['/nonexistent/ca.pem', 'PEM file'])
 
     def test_simulated_hmc_needs_no_credentials(self):
         options = dict(GOOD, hmc=None, hmc_username=None, hmc_password=None,

@@ -390,7 +390,7 @@ class BuildRefusalTest(base.DriverTestCase):
                  "'ovs'"),
                 (self.vif('p1', 'fa:16:3e:00:00:01',
                           vswitch='5e0000ff-0000-4000-8000-0000000000ff'),
-                 'knows no virtual switch')):
+                 'which the HMC does not know')):
             exc = self.assertRaises(
                 nova_exception.InstanceUnacceptable,
                 self.driver.prepare_networks_before_block_device_mapping,
@@ -452,18 +452,4 @@ class FailedSpawnTest(base.DriverTestCase):
         self.assert_nothing_left(instance)
 
 
-def load_tests(loader, tests, pattern):
-    """Run every test class once per HMC definition (z13 HBAs, z16 groups)."""
-    import testscenarios
-    scenarios = [('z13', {'definition': 'z13'}),
-                 ('z16', {'definition': 'z16'})]
-    result = loader.suiteClass()
-    for test in testscenarios.generate_scenarios(tests):
-        result.addTests(testscenarios.generate_scenarios(
-            _with_scenarios(test, scenarios)))
-    return result
-
-
-def _with_scenarios(test, scenarios):
-    test.scenarios = scenarios
-    return test
+load_tests = base.load_tests_per_definition
