@@ -159,10 +159,9 @@ class HMC(object):
         for attempt in range(1, attempts + 1):
             try:
                 self.session.logon()
-                LOG.info('Logged on to HMC %s as %s (API version %s).',
+                LOG.info('Logged on to HMC %s as %s.',
                          self.session.actual_host,
-                         self.settings.hmc_username,
-                         self.session.api_version)
+                         self.settings.hmc_username)
                 return
             except zhmcclient.ClientAuthError as exc:
                 raise exception.HMCUnavailable(

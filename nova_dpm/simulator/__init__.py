@@ -21,6 +21,8 @@ Usage::
     client = zhmcclient.Client(session)
     hmc = session.simulator          # the SimulatedHmc
     hmc.count('POST', '/api/partitions/{id}/operations/start')
+    hmc.set_guest(partition_uri, honours_shutdown=False)  # guest.py
+    hmc.os_messages(partition_uri)   # the console log
 """
 
 from nova_dpm.simulator.hmc import SimulatedHmc

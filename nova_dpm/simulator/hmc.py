@@ -28,7 +28,8 @@ A request goes through these steps:
 2. per-request latency (``time.sleep`` outside any lock, so concurrent
    requests overlap);
 3. request accounting (:attr:`requests`, :meth:`count`);
-4. under a lock: advance due start/stop transitions, strict validation,
+4. under a lock: advance due start/stop transitions (and guest
+   shutdowns and PSW restarts, see guest.py), strict validation,
    the operation itself (own handler or the mock's URI handler),
    post-processing; the result is deep-copied before the lock is released;
 5. for an asynchronous operation with ``wait_for_completion=True``: wait
@@ -50,6 +51,7 @@ from zhmcclient.mock._urihandler import UriHandler
 from zhmcclient.mock._urihandler import URIS
 
 from nova_dpm.simulator import errors
+from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import storage
@@ -135,6 +137,9 @@ def _routes():
         ('DELETE', p, partitions.delete),
         ('POST', p + '/operations/start', partitions.start),
         ('POST', p + '/operations/stop', partitions.stop),
+        ('POST', p + '/operations/send-os-cmd', guest.send_os_cmd),
+        ('GET', p + '/operations/list-os-messages', guest.list_os_messages),
+        ('POST', p + '/operations/psw-restart', guest.psw_restart),
         ('POST', p + '/hbas', partitions.hba_create),
         ('POST', p + r'/hbas/([^/?]+)', partitions.hba_update),
         ('DELETE', p + r'/hbas/([^/?]+)', partitions.hba_delete),
@@ -171,12 +176,16 @@ class SimulatedHmc:
         (``FakedSession.hmc``).
     :param latency: seconds added to every request.
     :param transition_time: seconds that a partition start or stop takes.
+    :param restart_time: seconds that a PSW restart takes (None: the
+        transition time).
     """
 
-    def __init__(self, faked_hmc, latency=0.0, transition_time=0.0):
+    def __init__(self, faked_hmc, latency=0.0, transition_time=0.0,
+                 restart_time=None):
         self.faked = faked_hmc
         self.latency = latency
         self.transition_time = transition_time
+        self.restart_time = restart_time
         self._urihandler = UriHandler(URIS)
         self._routes = _routes()
         # The big lock: all state of the faked HMC is read and changed
@@ -197,6 +206,10 @@ class SimulatedHmc:
         # Storage volume details the mock has no place for
         # (element-uri -> dict(wwpn, lun, adapter-port-uri)).
         self.volume_targets = {}
+        # The guest OS of each partition: partition URI -> guest.Guest,
+        # and the settings of guests that tests did not configure.
+        self.guests = {}
+        self.guest_defaults = dict(guest.DEFAULTS)
         self._serial = itertools.count(1)
 
     # ------------------------------------------------------------------
@@ -419,15 +432,25 @@ class SimulatedHmc:
     # ------------------------------------------------------------------
 
     def advance(self):
-        """Finish the start/stop transitions that are due by now."""
+        """Finish the transitions and guest events that are due by now."""
         with self.lock:
-            jobs.advance(self, self.now())
+            now = self.now()
+            jobs.advance(self, now)
+            guest.advance(self, now)
+
+    def transition_ended(self, partition, kind, status):
+        """Called by jobs.advance when a start or stop has ended."""
+        guest.transition_ended(self, partition, kind, status)
 
     def complete_transitions(self):
-        """Finish all start/stop transitions now (for tests)."""
+        """Finish all start/stop transitions now (for tests).
+
+        Guest shutdowns and PSW restarts in progress are finished too.
+        """
         with self.lock:
             for trans in self.transitions.values():
                 trans['end'] = self.now()
+            guest.complete_all(self)
             self.advance()
 
     def set_status(self, partition_uri, status):
@@ -444,6 +467,7 @@ class SimulatedHmc:
             jobs.abandon(self, partition_uri,
                          "The partition status was changed to %r while the "
                          "operation was in progress" % status)
+            guest.interrupted(self, partition_uri)
             partition.properties['status'] = status
 
     def force_start_outcome(self, partition_uri, status):
@@ -454,6 +478,59 @@ class SimulatedHmc:
         """
         with self.lock:
             self.forced_start_outcomes[partition_uri] = status
+
+    # ------------------------------------------------------------------
+    # The guest operating systems (guest.py), for tests
+    # ------------------------------------------------------------------
+
+    def _partition(self, partition_uri):
+        partition = self.lookup(partition_uri)
+        if partition is None or \
+                partition.manager.class_value != 'partition':
+            raise ValueError("No partition %s" % partition_uri)
+        return partition
+
+    def set_guest(self, partition_uri, honours_shutdown=True,
+                  shutdown_outcome='paused', shutdown_delay=0.0,
+                  kdump=True):
+        """Configure the guest OS of a partition.
+
+        honours_shutdown: the guest acts on a shutdown command sent with
+        Send OS Command ('shutdown -h now', 'poweroff', 'halt', ...); if
+        False it only echoes it.  shutdown_outcome: the status the
+        partition ends in ('paused', 'stopped' or 'terminated').
+        shutdown_delay: seconds from the command to that status.  kdump:
+        a PSW restart runs the crash kernel and the partition stays
+        active; without it the partition ends 'terminated'.
+        Partitions not configured here use :attr:`guest_defaults`.
+        """
+        settings = {'honours_shutdown': honours_shutdown,
+                    'shutdown_outcome': shutdown_outcome,
+                    'shutdown_delay': shutdown_delay, 'kdump': kdump}
+        guest.check_settings(settings)
+        with self.lock:
+            self._partition(partition_uri)
+            guest.get(self, partition_uri).settings = settings
+
+    def set_guest_defaults(self, **settings):
+        """Change the guest settings of partitions not set by set_guest."""
+        guest.check_settings(settings)
+        with self.lock:
+            self.guest_defaults.update(settings)
+
+    def os_messages(self, partition_uri):
+        """The texts of the partition's OS messages, oldest first."""
+        with self.lock:
+            self.advance()
+            self._partition(partition_uri)
+            return guest.texts(guest.get(self, partition_uri))
+
+    def add_os_message(self, partition_uri, text):
+        """Let the partition's OS write a message (in any status)."""
+        with self.lock:
+            self.advance()
+            self._partition(partition_uri)
+            guest.log(self, guest.get(self, partition_uri), text)
 
     def lookup(self, uri):
         """The faked resource for a URI, or None."""

@@ -18,7 +18,8 @@ hmc-rules E2-E4 and F1-F4.  Start and Stop Partition return 202 with a
 ``job-uri``.  The partition is ``starting``/``stopping`` for
 ``SimulatedHmc.transition_time`` seconds.  Nothing runs in the background:
 every request first finishes the transitions whose time is up
-(:func:`advance`), so the state only moves when somebody looks.
+(:func:`advance`), so the state only moves when somebody looks.  Perform
+PSW Restart has its own jobs, driven the same way by guest.py.
 """
 
 import copy
@@ -32,11 +33,12 @@ JOBS_BASE = '/api/jobs/'
 
 
 def is_async(req):
-    """Only POST operations start jobs (Start/Stop Partition here)."""
+    """Only POST operations start jobs (Start/Stop Partition, PSW Restart)."""
     return req.method == 'POST'
 
 
-def _new_job(sim, req, end):
+def new_job(sim, req, end, cancelable=True):
+    """Register a running job for the request; ``end``: when it is due."""
     job_id = sim.new_job_id()
     job = {
         'id': job_id,
@@ -45,6 +47,7 @@ def _new_job(sim, req, end):
         'op-uri': req.uri,
         'status': 'running',
         'end': end,
+        'cancelable': cancelable,
         'status-code': None,
         'reason-code': None,
         'results': None,
@@ -53,8 +56,8 @@ def _new_job(sim, req, end):
     return job
 
 
-def _finish(job, status_code, reason_code=0, message=None,
-            status='complete'):
+def finish(job, status_code, reason_code=0, message=None,
+           status='complete'):
     job['status'] = status
     job['status-code'] = status_code
     job['reason-code'] = reason_code
@@ -66,7 +69,7 @@ def _finish(job, status_code, reason_code=0, message=None,
 def begin(sim, req, partition, kind):
     """Put the partition into starting/stopping and return the 202 body."""
     end = sim.now() + sim.transition_time
-    job = _new_job(sim, req, end)
+    job = new_job(sim, req, end)
     previous = partition.properties.get('status')
     partition.properties['status'] = \
         'starting' if kind == 'start' else 'stopping'
@@ -85,8 +88,8 @@ def advance(sim, now):
         partition = sim.lookup(uri)
         if partition is None:
             if job:
-                _finish(job, 404, errors.NOT_FOUND,
-                        "The partition no longer exists")
+                finish(job, 404, errors.NOT_FOUND,
+                       "The partition no longer exists")
             continue
         if trans['kind'] == 'start':
             status = sim.forced_start_outcomes.pop(uri, None) or \
@@ -95,10 +98,12 @@ def advance(sim, now):
             # hmc-rules E4: stop ends in 'stopped' (or 'terminated').
             status = 'stopped'
         partition.properties['status'] = status
+        # The guest OS model reacts (boot messages, see guest.py).
+        sim.transition_ended(partition, trans['kind'], status)
         if job:
             # Start/Stop Partition has no response body: the job ends with
             # 204 (zhmcclient then returns None for the job result).
-            _finish(job, 204)
+            finish(job, 204)
 
 
 def abandon(sim, partition_uri, message):
@@ -108,7 +113,7 @@ def abandon(sim, partition_uri, message):
         return
     job = sim.jobs.get(trans['job'])
     if job is not None and job['status'] == 'running':
-        _finish(job, 409, errors.WRONG_STATE, message)
+        finish(job, 409, errors.WRONG_STATE, message)
 
 
 def start_outcome(sim, partition):
@@ -188,6 +193,10 @@ def cancel(sim, req):
     phase); the partition goes back to the status it had before.
     """
     job = _job(sim, req)
+    if not job.get('cancelable', True):
+        raise req.err.not_found(
+            "The operation of job %s does not support cancellation"
+            % job['uri'], reason=errors.JOB_NOT_CANCELABLE)
     if job['status'] == 'cancel-pending':
         raise req.err.conflict(42, "A cancel is already pending")
     if job['status'] != 'running':
@@ -198,8 +207,8 @@ def cancel(sim, req):
             partition = sim.lookup(uri)
             if partition is not None:
                 partition.properties['status'] = trans['previous']
-    _finish(job, 409, errors.WRONG_STATE, "The job was canceled",
-            status='canceled')
+    finish(job, 409, errors.WRONG_STATE, "The job was canceled",
+           status='canceled')
     return None
 
 

@@ -107,6 +107,8 @@ class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
         super().__init__(test)
         self.luns = {}
         self._next_lun = itertools.count(FIRST_LUN)
+        #: Volumes served over iSCSI instead (which nova-dpm refuses).
+        self.iscsi_volumes = set()
 
     def lun_of(self, volume_id):
         if volume_id not in self.luns:
@@ -124,6 +126,14 @@ class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
         attachment = self.volume_to_attachment[volume_id].get(
             attachment_id) or {}
         connector = attachment.get('connector') or {}
+        if volume_id in self.iscsi_volumes:
+            return {
+                'driver_volume_type': 'iscsi',
+                'data': {'target_iqn': 'iqn.2010-10.org.openstack:%s' %
+                         volume_id, 'target_portal': '192.0.2.5:3260',
+                         'target_lun': 1, 'volume_id': volume_id,
+                         'attachment_id': attachment_id},
+            }
         targets = list(TARGET_WWPNS)
         return {
             'driver_volume_type': 'fibre_channel',
@@ -274,6 +284,16 @@ class HmcState(object):
         with self.simulator.lock:
             return copy.deepcopy(self._cpc().properties)
 
+    def resource(self, uri):
+        """Properties of any HMC object by URI (adapter, port, ...)."""
+        return self.simulator.properties(uri)
+
+    def port_label(self, port_uri):
+        """'FCP-A port 0' for an adapter port URI."""
+        port = self.resource(port_uri)
+        adapter = self.resource(port['parent'])
+        return '%s port %s' % (adapter['name'], port['index'])
+
     def partition_names(self):
         with self.simulator.lock:
             self.simulator.advance()
@@ -333,8 +353,10 @@ class HmcState(object):
             return self._copy(self._group(group_name).storage_volumes.list())
 
     def volume_target(self, volume_uri):
-        """The (wwpn, lun, adapter-port-uri) a boot volume was fulfilled
-        with, as the simulator recorded it; None if never fulfilled."""
+        """Where a boot volume was fulfilled (wwpn, lun, port), or None.
+
+        As the simulator recorded it from Fulfill FCP Storage Volume.
+        """
         with self.simulator.lock:
             target = self.simulator.volume_targets.get(volume_uri)
             return copy.deepcopy(target)
@@ -512,8 +534,11 @@ class DPMCloudTestCase(test.TestCase,
         return self.admin_api.get_server(server['id'])
 
     def wait_for_status(self, server, status, timeout=30.0):
-        """Poll until the server has ``status`` (and, for ERROR, a fault)
-        and no task."""
+        """Poll until the server has ``status`` and no task.
+
+        ERROR counts only once the fault is recorded; an unexpected ERROR
+        fails at once.
+        """
         deadline = time.monotonic() + timeout
         while True:
             server = self.get_server(server)
@@ -525,12 +550,11 @@ class DPMCloudTestCase(test.TestCase,
             failed = (server['status'] == 'ERROR' and status != 'ERROR' and
                       'fault' in server)
             if failed or time.monotonic() > deadline:
-                self.fail('server %s did not reach %s in %ss: status %s, '
-                          'task %s, fault %s' % (
-                              server['id'], status, timeout,
-                              server['status'],
+                self.fail('server %s did not reach %s: status %s, task %s, '
+                          'fault: %s' % (
+                              server['id'], status, server['status'],
                               server.get('OS-EXT-STS:task_state'),
-                              server.get('fault')))
+                              (server.get('fault') or {}).get('message')))
             time.sleep(0.05)
 
     def action(self, server, body, status):
@@ -576,6 +600,22 @@ class DPMCloudTestCase(test.TestCase,
 
     def provider_uuid(self):
         return self._get_provider_uuid_by_name(HOST)
+
+    def wait_for_allocations(self, server, expected, timeout=10.0):
+        """Poll the server's allocations until they are ``expected``.
+
+        ``expected`` maps provider UUIDs to resources. Nova frees the
+        allocations of a failed build after it records the fault.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {rp: alloc['resources'] for rp, alloc in
+                     self._get_allocations_by_server_uuid(
+                         server['id']).items()}
+            if found == expected or time.monotonic() > deadline:
+                self.assertEqual(expected, found)
+                return
+            time.sleep(0.05)
 
     # -- HMC checks ----------------------------------------------------------
 

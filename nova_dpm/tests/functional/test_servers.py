@@ -26,6 +26,8 @@ from nova_dpm.tests.functional import base
 START = '/api/partitions/{id}/operations/start'
 STOP = '/api/partitions/{id}/operations/stop'
 CREATE_PARTITION = '/api/cpcs/{id}/partitions'
+UPDATE_PARTITION = '/api/partitions/{id}'
+OS_COMMAND = '/api/partitions/{id}/operations/send-os-cmd'
 
 
 class Z13(object):
@@ -132,8 +134,7 @@ class ServerLifecycleTests(object):
     """Boot from volume, power actions, volumes and delete."""
 
     def boot_and_check(self, **kwargs):
-        """Boot a server with two ports; return (server, partition, ports).
-        """
+        """Boot with two ports; return (server, partition, ports)."""
         ports = self.create_ports()
         server = self.boot(ports=ports, **kwargs)
         self.assertEqual('ACTIVE', server['status'])
@@ -199,8 +200,12 @@ class ServerLifecycleTests(object):
 
     def test_boot_from_image_backed_volume(self):
         # Nova creates the boot volume from an image, then boots from it.
+        flavor = self.create_flavor(3, 6144)
         server, part, _ports = self.boot_and_check(
-            image_to_volume=self.image)
+            image_to_volume=self.image, flavor_id=flavor)
+        self.assertEqual((3, 6144, 6144),
+                         (part['ifl-processors'], part['initial-memory'],
+                          part['maximum-memory']))
         created = list(self.cinder.volumes)
         self.assertEqual(1, len(created))
         self.assertEqual(10, self.cinder.volumes[created[0]]['size'])
@@ -208,40 +213,46 @@ class ServerLifecycleTests(object):
         self.assertEqual(self.storage_wwpns(part),
                          self.cinder.connector_of(created[0])['wwpns'])
 
+    def power_requests(self):
+        """(Send OS Command, Stop, Start) requests since the last reset."""
+        return (self.simulator.count('POST', OS_COMMAND),
+                self.simulator.count('POST', STOP),
+                self.simulator.count('POST', START))
+
     def test_stop_start_reboot(self):
         server, part, _ports = self.boot_and_check()
         uri = part['object-uri']
         self.simulator.reset_counts()
 
+        # Nova stops cleanly: the driver asks the guest to shut down (the
+        # simulated Linux halts, its partition pauses) and then stops the
+        # partition.
         server = self.stop(server)
         self.assertEqual('stopped', self.hmc.partition(part['name'])['status'])
         self.assertEqual(power_state.SHUTDOWN,
                          server['OS-EXT-STS:power_state'])
-        self.assertEqual((1, 0), (self.simulator.count('POST', STOP),
-                                  self.simulator.count('POST', START)))
+        self.assertEqual((1, 1, 0), self.power_requests())
 
         server = self.start(server)
         self.assertEqual('active', self.hmc.partition(part['name'])['status'])
         self.assertEqual(power_state.RUNNING,
                          server['OS-EXT-STS:power_state'])
-        self.assertEqual((1, 1), (self.simulator.count('POST', STOP),
-                                  self.simulator.count('POST', START)))
+        self.assertEqual((1, 1, 1), self.power_requests())
 
-        # A soft reboot and a hard reboot each stop and start the
-        # partition once.
+        # A soft reboot shuts the guest down first; a hard one does not.
+        # Each stops and starts the partition once.
         server = self.reboot(server, hard=False)
         self.assertEqual('active', self.hmc.partition(part['name'])['status'])
-        self.assertEqual((2, 2), (self.simulator.count('POST', STOP),
-                                  self.simulator.count('POST', START)))
+        self.assertEqual((2, 2, 2), self.power_requests())
         server = self.reboot(server, hard=True)
         self.assertEqual('active', self.hmc.partition(part['name'])['status'])
-        self.assertEqual((3, 3), (self.simulator.count('POST', STOP),
-                                  self.simulator.count('POST', START)))
+        self.assertEqual((2, 3, 3), self.power_requests())
         self.assertEqual(power_state.RUNNING,
                          server['OS-EXT-STS:power_state'])
 
         # Power actions never recreate or reconfigure the partition.
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
+        self.assertEqual(0, self.simulator.count('POST', UPDATE_PARTITION))
         after = self.hmc.partition(part['name'])
         self.assertEqual(uri, after['object-uri'])
         for key in ('boot-device', 'boot-os-specific-parameters',
@@ -295,8 +306,7 @@ class ServerLifecycleTests(object):
         # The volumes were disconnected and the resources given back.
         self.assertEqual({}, dict(
             self.cinder.volume_to_attachment[boot_volume]))
-        self.assertEqual({}, self._get_allocations_by_server_uuid(
-            server['id']))
+        self.wait_for_allocations(server, {})
         self.assertForeignPartitionsUntouched()
 
     def test_image_boot_is_refused(self):
@@ -332,6 +342,38 @@ class ServerLifecycleTests(object):
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
         self.assertEqual([], self.hmc.openstack_partition_names())
         self.assertEqual([], self.hmc.storage_group_names())
+
+    def test_port_not_bound_by_networking_dpm_is_refused(self):
+        ports = [self.neutron.create_dpm_port(base.VSWITCH_0),
+                 self.neutron.create_dpm_port(base.VSWITCH_1,
+                                              vif_type='ovs')]
+        server = self.boot(expected_status='ERROR', ports=ports)
+        # (Nova keeps the first 255 characters of a fault message.)
+        self.assertEqual(
+            ("Build of instance %s aborted: Instance %s is unacceptable: "
+             "Port %s cannot be used: its VIF type is 'ovs'; nova-dpm "
+             "supports only 'dpm_vswitch' ports bound by the networking-dpm "
+             "agent" % (server['id'], server['id'], ports[1]['id']))[:255],
+            server['fault']['message'])
+        self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
+        self.assertNothingOnHmc(server['id'])
+        self.wait_for_allocations(server, {})
+
+    def test_volume_that_is_not_fibre_channel_is_refused(self):
+        volume_id = self.new_volume_id(7)
+        self.cinder.iscsi_volumes.add(volume_id)
+        server = self.boot(expected_status='ERROR', volume_id=volume_id)
+        self.assertIn(
+            "Volume %s cannot be used: its driver_volume_type is 'iscsi'; "
+            "nova-dpm attaches only Fibre Channel (fibre_channel) volumes" %
+            volume_id, server['fault']['message'])
+        # The partition made for the volume's connector is gone again.
+        self.assertNothingOnHmc(server['id'])
+        self.assertEqual([], self.hmc.openstack_partition_names())
+        self.assertEqual({}, dict(
+            self.cinder.volume_to_attachment[volume_id]))
+        self.wait_for_allocations(server, {})
+        self.assertForeignPartitionsUntouched()
 
     def test_flavor_larger_than_the_subset_gets_no_valid_host(self):
         for vcpus, ram in ((self.MAX_PROCESSORS + 1, 1024),
@@ -401,8 +443,7 @@ class MaxInstancesTests(object):
                          self.hmc.openstack_partition_names())
         self.assertEqual('active', self.hmc.partition_of(first['id'])[
             'status'])
-        self.assertEqual({}, self._get_allocations_by_server_uuid(
-            second['id']))
+        self.wait_for_allocations(second, {})
 
         # Once the first is gone there is room again.
         self.delete(first)

@@ -73,7 +73,8 @@ class DriverTestCase(testtools.TestCase):
             physical_storage_adapter_mappings=['%s:0' % FCP_A,
                                                '%s:0' % FCP_B],
             target_wwpn_ignore_list=[],
-            hmc_password=PASSWORD)
+            hmc_password=PASSWORD,
+            hmc_operation_timeout=20)
         self.driver = None
         if self.start_driver:
             self.start()

@@ -1,0 +1,504 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""nova-dpm-check: check a CPC subset's nova.conf against its CPC.
+
+Usage::
+
+    nova-dpm-check --config-file /etc/nova/nova.conf [--config-file ...]
+
+It reads nova.conf as nova-compute does (``[DEFAULT] host`` names the CPC
+subset, ``[dpm]`` describes it), connects to the HMC (or to the simulated
+HMC when ``[dpm] hmc_mock_file`` is set, and says so) and prints one row
+per check that ``init_host`` makes, each with what it found:
+
+=================  ==========================================================
+check              passes when
+=================  ==========================================================
+configuration      every ``[dpm]`` option is valid (``conf.validate``)
+TLS verification   (info) certificate verification on/off, CA bundle
+HMC logon          the HMC answers and accepts the user (or is simulated)
+CPC found          the HMC knows ``[dpm] cpc_object_id``
+DPM mode           the CPC is in DPM mode
+CPC status         the CPC is in a status that allows partition operations
+processors         ``max_processors`` <= the CPC's IFLs
+memory             ``max_memory`` <= the CPC's customer memory
+storage backend    (info) HBAs or storage groups (dpm-storage-management)
+adapter mapping N  entry N of ``physical_storage_adapter_mappings``: the
+                   adapter exists on the CPC, is FCP and has the port
+init_host          ``CpcSubset.validate()``, the driver's own verdict
+virtual switch     (info) each virtual switch of the CPC and its port
+partitions         this subset's partitions can be listed; their count
+                   against ``max_instances``
+=================  ==========================================================
+
+Each row is PASS, FAIL, WARN (nova-compute starts, but something is likely
+wrong), INFO or ``skipped`` (an earlier check it depends on failed). The
+exit code is 1 when any check failed, 0 otherwise. The HMC password is
+never printed.
+
+The checks of ``CpcSubset.validate()`` are repeated here one by one, with
+the same facts and the same limits, so that every problem is reported and
+not only the first; the ``init_host`` row then runs ``validate()`` itself,
+so the tool can never pass a subset that nova-compute would refuse.
+"""
+
+import logging
+import sys
+
+from nova.conf import netconf
+from oslo_config import cfg
+import zhmcclient
+
+from nova_dpm import conf as dpm_conf
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+from nova_dpm import network
+from nova_dpm import partition as partition_module
+from nova_dpm import subset as subset_module
+
+PASS = 'PASS'
+FAIL = 'FAIL'
+WARN = 'WARN'
+INFO = 'INFO'
+SKIPPED = 'skipped'
+
+NAME_WIDTH = 20
+RESULT_WIDTH = 7
+MASK = '***'
+
+
+class Failed(Exception):
+    """A check found a problem; the message says what and where."""
+
+
+class Row(object):
+
+    def __init__(self, check, result, detail):
+        self.check = check
+        self.result = result
+        self.detail = detail
+
+
+class Report(object):
+    """The rows of the table, and the runner that fills them."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, check, result, detail):
+        self.rows.append(Row(check, result, detail))
+        return result
+
+    def skip(self, check, reason):
+        return self.add(check, SKIPPED, reason)
+
+    def run(self, check, func, *args):
+        """Run one check; True unless it failed.
+
+        ``func`` returns the detail (the check passed), or a
+        ``(result, detail)`` pair, or ``(result, detail, rows)`` with
+        ``(check, result, detail)`` rows to show below it; it raises
+        :class:`Failed` (or any nova-dpm or zhmcclient error) when the
+        check fails.
+        """
+        try:
+            outcome = func(*args)
+        except Failed as exc:
+            return self.add(check, FAIL, str(exc)) != FAIL
+        except exception.DPMError as exc:
+            return self.add(check, FAIL, exc.format_message()) != FAIL
+        except zhmcclient.Error as exc:
+            return self.add(check, FAIL,
+                            hmc_module.describe_error(exc)) != FAIL
+        except Exception as exc:
+            # A diagnostic tool reports what broke instead of a traceback.
+            return self.add(check, FAIL, 'unexpected error: %s: %s' %
+                            (type(exc).__name__, exc)) != FAIL
+        if not isinstance(outcome, tuple):
+            outcome = (PASS, outcome)
+        result, detail, more = (outcome + ((),))[:3]
+        self.add(check, result, detail)
+        for row in more:
+            self.add(*row)
+        return result != FAIL
+
+    def count(self, result):
+        return sum(1 for row in self.rows if row.result == result)
+
+    @property
+    def failed(self):
+        return self.count(FAIL) > 0
+
+
+class Checker(object):
+    """The checks of one CPC subset, in the order init_host makes them."""
+
+    def __init__(self, conf, host):
+        self.conf = conf
+        self.host = host
+        self.report = Report()
+        self.settings = None
+        self.hmc = None
+        self.cpc = None
+
+    # -- running ---------------------------------------------------------
+
+    def run(self):
+        report = self.report
+        if not report.run('configuration', self.check_configuration):
+            self.skip_rest('configuration failed', connection=True)
+            return report
+        report.run('TLS verification', self.check_tls)
+        if not report.run('HMC logon', self.check_logon):
+            self.skip_rest('no HMC connection')
+            return report
+        if not report.run('CPC found', self.check_cpc_found):
+            self._skip_cpc('the CPC was not found')
+            report.run('init_host', self.check_init_host)
+            self._skip_dpm('the CPC was not found')
+            return report
+        dpm = report.run('DPM mode', self.check_dpm_mode)
+        report.run('CPC status', self.check_status)
+        report.run('processors', self.check_processors)
+        report.run('memory', self.check_memory)
+        report.run('storage backend', self.check_storage_backend)
+        mappings = self.settings.physical_storage_adapter_mappings
+        if not mappings:
+            report.add('adapter mapping', WARN,
+                       'no [dpm] physical_storage_adapter_mappings: '
+                       'instances cannot boot (nova-dpm boots partitions '
+                       'only from Fibre Channel volumes)')
+        for index, mapping in enumerate(mappings, 1):
+            name = 'adapter mapping %d' % index
+            if dpm:
+                report.run(name, self.check_mapping, mapping)
+            else:
+                report.skip(name, 'entry %s: the CPC is not in DPM mode' %
+                            ('%s:%d' % mapping))
+        report.run('init_host', self.check_init_host)
+        if dpm:
+            report.run('virtual switch', self.check_vswitches)
+            report.run('partitions', self.check_partitions)
+        else:
+            self._skip_dpm('the CPC is not in DPM mode')
+        return report
+
+    def skip_rest(self, reason, connection=False):
+        if connection:
+            self.report.skip('TLS verification', reason)
+            self.report.skip('HMC logon', reason)
+        self.report.skip('CPC found', reason)
+        self._skip_cpc(reason)
+        self.report.skip('init_host', reason)
+        self._skip_dpm(reason)
+
+    def _skip_cpc(self, reason):
+        for check in ('DPM mode', 'CPC status', 'processors', 'memory',
+                      'storage backend'):
+            self.report.skip(check, reason)
+        if self.settings is None:
+            self.report.skip('adapter mapping', reason)
+            return
+        mappings = self.settings.physical_storage_adapter_mappings
+        for index, mapping in enumerate(mappings, 1):
+            self.report.skip('adapter mapping %d' % index,
+                             'entry %s: %s' % ('%s:%d' % mapping, reason))
+
+    def _skip_dpm(self, reason):
+        self.report.skip('virtual switch', reason)
+        self.report.skip('partitions', reason)
+
+    # -- configuration and connection ---------------------------------------
+
+    def check_configuration(self):
+        s = self.settings = dpm_conf.validate(self.conf)
+        if s.hmc_mock_file:
+            where = 'simulated HMC %s' % s.hmc_mock_file
+        else:
+            where = 'HMC %s port %d as user %s' % (
+                ', '.join(s.hmc), s.hmc_port, s.hmc_username)
+        return ('[dpm] options valid: %s; CPC %s; max_processors %d, '
+                'max_memory %d MiB, max_instances %s, %d storage path(s)' %
+                (where, s.cpc_object_id, s.max_processors, s.max_memory,
+                 s.max_instances or 'unlimited',
+                 len(s.physical_storage_adapter_mappings)))
+
+    def check_tls(self):
+        s = self.settings
+        if s.hmc_mock_file:
+            return INFO, 'not applicable: simulated HMC'
+        if not s.hmc_verify_cert:
+            return WARN, ('off ([dpm] hmc_verify_cert = false): the HMC '
+                          'certificate is not verified, so the connection '
+                          'and the HMC password can be intercepted')
+        if s.hmc_ca_bundle:
+            return 'on, CA bundle %s' % s.hmc_ca_bundle
+        return "on, CA bundle: the system's trusted CAs"
+
+    def check_logon(self):
+        s = self.settings
+        self.hmc = hmc_module.HMC(s)
+        if self.hmc.simulated:
+            try:
+                self.hmc.session  # noqa: B018 (loads the definition)
+            except Exception as exc:
+                raise Failed('[dpm] hmc_mock_file %s cannot be loaded: %s'
+                             % (s.hmc_mock_file, exc))
+        self.hmc.logon(attempts=1)
+        api = self.hmc.api_version()
+        with hmc_module.translated('query API version', 'HMC'):
+            version = self.hmc.client.query_api_version()
+        about = 'HMC %s version %s, API version %d.%d (NICs with a VLAN ' \
+            'id %s)' % (version.get('hmc-name'), version.get('hmc-version'),
+                        api[0], api[1],
+                        'supported' if api >= network.VLAN_MIN_API else
+                        'need API %d.%d' % network.VLAN_MIN_API)
+        if self.hmc.simulated:
+            return ('simulated HMC from [dpm] hmc_mock_file %s (no real '
+                    'HMC contacted): %s' % (s.hmc_mock_file, about))
+        return 'logged on to %s as user %s: %s' % (
+            self.hmc.session.actual_host, s.hmc_username, about)
+
+    # -- the CPC ---------------------------------------------------------
+
+    def check_cpc_found(self):
+        object_id = self.settings.cpc_object_id
+        with hmc_module.translated('read CPC', object_id):
+            self.cpc = self.hmc.cpc(object_id)
+        if self.cpc is None:
+            raise Failed('the HMC knows no CPC with object-id %s '
+                         '([dpm] cpc_object_id)' % object_id)
+        prop = self.cpc.get_property
+        return '%s (%s): machine type %s model %s, SE version %s' % (
+            prop('name'), object_id, prop('machine-type'),
+            prop('machine-model'), prop('se-version'))
+
+    @property
+    def cpc_name(self):
+        return self.cpc.get_property('name')
+
+    def check_dpm_mode(self):
+        if not self.cpc.get_property('dpm-enabled'):
+            raise Failed('CPC %s (%s) is not in DPM mode' %
+                         (self.cpc_name, self.settings.cpc_object_id))
+        return 'CPC %s is in DPM mode' % self.cpc_name
+
+    def check_status(self):
+        status = self.cpc.get_property('status')
+        if status not in subset_module.CPC_UP_STATES:
+            raise Failed('CPC %s has status %r; partitions can only be '
+                         'managed in status %s' %
+                         (self.cpc_name, status,
+                          ', '.join(subset_module.CPC_UP_STATES)))
+        return 'CPC %s has status %s' % (self.cpc_name, status)
+
+    def check_processors(self):
+        wanted = self.settings.max_processors
+        ifls = int(self.cpc.get_property('processor-count-ifl') or 0)
+        if wanted > ifls:
+            raise Failed('[dpm] max_processors %d exceeds the %d IFL '
+                         'processors of CPC %s' %
+                         (wanted, ifls, self.cpc_name))
+        return '[dpm] max_processors %d <= %d IFL processors of CPC %s' % (
+            wanted, ifls, self.cpc_name)
+
+    def check_memory(self):
+        wanted = self.settings.max_memory
+        memory = int(self.cpc.get_property('storage-customer') or 0)
+        if wanted > memory:
+            raise Failed('[dpm] max_memory %d MiB exceeds the %d MiB '
+                         'customer memory of CPC %s' %
+                         (wanted, memory, self.cpc_name))
+        return ('[dpm] max_memory %d MiB <= %d MiB customer memory of '
+                'CPC %s' % (wanted, memory, self.cpc_name))
+
+    def check_storage_backend(self):
+        feature = subset_module.STORAGE_MANAGEMENT_FEATURE
+        features = self.cpc.get_property('available-features-list') or []
+        if any(f.get('name') == feature and f.get('state')
+               for f in features):
+            return INFO, ('storage groups: the %s feature is on' % feature)
+        if any(f.get('name') == feature for f in features):
+            return INFO, 'HBAs: the %s feature is off' % feature
+        return INFO, ('HBAs: the CPC does not have the %s feature' %
+                      feature)
+
+    def check_mapping(self, mapping):
+        entry = '%s:%d' % mapping
+        uri = '/api/adapters/%s' % mapping.adapter_id
+        adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
+        with hmc_module.translated('read adapter', mapping.adapter_id):
+            found = hmc_module.pull(adapter, [
+                'name', 'type', 'parent', 'adapter-id',
+                'storage-port-uris'])
+        if not found:
+            raise Failed('entry %s: the HMC knows no adapter with '
+                         'object-id %s' % (entry, mapping.adapter_id))
+        prop = adapter.get_property
+        if prop('parent') != self.cpc.uri:
+            raise Failed('entry %s: adapter %s is not an adapter of CPC %s'
+                         % (entry, prop('name'), self.cpc_name))
+        if prop('type') != 'fcp':
+            raise Failed('entry %s: adapter %s has type %r; an FCP adapter '
+                         '(type fcp) is expected' %
+                         (entry, prop('name'), prop('type')))
+        port_uris = prop('storage-port-uris') or []
+        if '%s/storage-ports/%d' % (uri, mapping.port) not in port_uris:
+            raise Failed('entry %s: adapter %s has no port %d (it has %d '
+                         'port(s))' % (entry, prop('name'), mapping.port,
+                                       len(port_uris)))
+        return 'entry %s: adapter %s (type fcp, adapter-id %s), port %d' % (
+            entry, prop('name'), prop('adapter-id'), mapping.port)
+
+    def check_init_host(self):
+        subset = subset_module.CpcSubset(self.hmc, self.settings, self.host)
+        try:
+            subset.validate()
+        except exception.DPMError as exc:
+            raise Failed('nova-compute would refuse to start: %s' %
+                         exc.format_message())
+        return ('CpcSubset.validate() accepts CPC subset %s: nova-compute '
+                'would start with %s and %d storage path(s)' %
+                (self.host, 'storage groups' if subset.storage_management
+                 else 'HBAs', len(subset.adapter_ports)))
+
+    # -- information -------------------------------------------------------
+
+    def check_vswitches(self):
+        with hmc_module.translated('list adapters', self.cpc_name):
+            adapters = {a.uri: a.name for a in self.cpc.adapters.list()}
+        with hmc_module.translated('list virtual switches', self.cpc_name):
+            vswitches = self.cpc.virtual_switches.list(full_properties=True)
+        if not vswitches:
+            return INFO, ('CPC %s has no virtual switches: instances '
+                          'cannot have network ports' % self.cpc_name)
+        rows = []
+        for vswitch in sorted(vswitches, key=lambda v: v.name):
+            prop = vswitch.get_property
+            backing = prop('backing-adapter-uri')
+            rows.append(('virtual switch', INFO, (
+                '%s (%s): adapter %s port %s, type %s' % (
+                    vswitch.name, prop('object-id'),
+                    adapters.get(backing, backing), prop('port'),
+                    prop('type')))))
+        return INFO, '%d virtual switch(es) on CPC %s:' % (
+            len(vswitches), self.cpc_name), rows
+
+    def check_partitions(self):
+        partitions = partition_module.Partitions(
+            self.hmc, self.cpc, self.host, self.settings)
+        processors, memory = partitions.usage()
+        statuses = partitions.statuses(max_age=float('inf'))
+        rows = [('partition', INFO, '%s: %s' % (
+            partitions.naming.name(uuid), statuses[uuid]))
+            for uuid in sorted(statuses)]
+        limit = self.settings.max_instances
+        detail = ('%d partition(s) of CPC subset %s (named %s<instance '
+                  'uuid>), %s; they use %d IFL(s), %d MiB' % (
+                      len(statuses), self.host, partitions.naming.prefix,
+                      'of at most %d ([dpm] max_instances)' % limit
+                      if limit is not None else
+                      'no [dpm] max_instances limit', processors, memory))
+        if limit is not None and len(statuses) > limit:
+            return WARN, detail + (': more than max_instances, every spawn '
+                                   'is refused'), rows
+        return PASS, detail, rows
+
+
+def print_table(report, out, header=(), secret=None):
+    """Print the header lines, the table and the verdict.
+
+    Every line goes through ``write``, which masks ``secret`` (the HMC
+    password): it is never formatted into a line, and would be masked if
+    an error message quoted it.
+    """
+    def write(line):
+        if secret:
+            line = line.replace(secret, MASK)
+        out.write(line.rstrip() + '\n')
+
+    for line in header:
+        write(line)
+    if header:
+        write('')
+    row_format = '%%-%ds %%-%ds %%s' % (NAME_WIDTH, RESULT_WIDTH)
+    write(row_format % ('CHECK', 'RESULT', 'DETAILS'))
+    write(row_format % ('-' * NAME_WIDTH, '-' * RESULT_WIDTH, '-' * 7))
+    for row in report.rows:
+        write(row_format % (row.check, row.result, row.detail))
+    counts = ', '.join('%d %s' % (report.count(r), r.lower()) for r in
+                       (PASS, FAIL, WARN, INFO, SKIPPED) if report.count(r))
+    write('')
+    if report.failed:
+        write('FAILED (%s): nova-compute cannot serve this CPC subset as '
+              'configured.' % counts)
+    else:
+        write('OK (%s).' % counts)
+
+
+def load_conf(argv):
+    """A fresh ConfigOpts with [DEFAULT] host and [dpm], parsed from argv.
+
+    Fresh, rather than nova's global CONF: nothing is left behind, and the
+    options of other services in nova.conf are ignored.
+    """
+    conf = cfg.ConfigOpts()
+    netconf.register_opts(conf)
+    dpm_conf.register_opts(conf)
+    conf(argv, project='nova', prog='nova-dpm-check',
+         description='Check the CPC subset of a nova-compute with the '
+                     'nova-dpm driver against its CPC, as init_host does.')
+    return conf
+
+
+def _password(conf):
+    try:
+        return conf.dpm.hmc_password
+    except cfg.Error:
+        return None
+
+
+def main(argv=None):
+    """The console script; returns the exit code (1 if a check failed)."""
+    argv = sys.argv[1:] if argv is None else argv
+    out = sys.stdout
+    # Warnings (simulated HMC, TLS off) to stderr; no-op if already set up.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format='%(levelname)s %(name)s: %(message)s')
+    try:
+        conf = load_conf(argv)
+    except cfg.Error as exc:
+        checker = Checker(None, None)
+        checker.report.add('configuration', FAIL, str(exc))
+        checker.skip_rest('configuration failed', connection=True)
+        print_table(checker.report, out)
+        return 1
+    secret = _password(conf)
+    header = ['nova-dpm-check: CPC subset %s ([DEFAULT] host); '
+              'configuration files: %s' %
+              (conf.host, ', '.join(conf.config_file) or '(none found)')]
+    if conf.dpm.hmc_mock_file:
+        header.append('*** [dpm] hmc_mock_file is set: checking a '
+                      'SIMULATED HMC (%s), not a real one ***' %
+                      conf.dpm.hmc_mock_file)
+    checker = Checker(conf, conf.host)
+    checker.run()
+    if checker.hmc is not None:
+        checker.hmc.logoff()
+    print_table(checker.report, out, header,
+                secret if secret and len(secret) >= 4 else None)
+    return 1 if checker.report.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,289 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The exact HMC requests of the driver's main operations.
+
+Every operation's requests are compared, by method and URI pattern, with
+the list below, on both HMC definitions (z13: HBAs, z16: storage groups),
+with no latency and instant starts and stops (so that each wait costs
+exactly one job query and one status query). A change that adds a request
+fails here: update the expectation only together with the reason, and
+check tools/bench.py for the targets.
+
+Requests that the simulator makes to itself while answering a request (the
+mock answers POST /api/services/aggregation/submit by issuing the GETs it
+aggregates) are not counted: a real HMC answers that POST alone.
+"""
+
+import collections
+import threading
+
+import fixtures
+from nova.compute import provider_tree
+
+from nova_dpm import simulator
+from nova_dpm.tests.unit import base
+
+LIST = 'GET /api/cpcs/{id}/partitions'
+PART_GET = 'GET /api/partitions/{id}'
+JOB_GET = 'GET /api/jobs/{id}'
+JOB_DELETE = 'DELETE /api/jobs/{id}'
+START = 'POST /api/partitions/{id}/operations/start'
+STOP = 'POST /api/partitions/{id}/operations/stop'
+
+# A start or stop with instant transitions: request, one job query, the
+# job's deletion (zhmcclient), one status query.
+START_WAIT = {START: 1, JOB_GET: 1, JOB_DELETE: 1, PART_GET: 1}
+STOP_WAIT = {STOP: 1, JOB_GET: 1, JOB_DELETE: 1, PART_GET: 1}
+
+
+def _plus(*counts):
+    total = collections.Counter()
+    for c in counts:
+        total.update(c)
+    return dict(total)
+
+
+# definition -> operation -> {'METHOD pattern': count}
+EXPECTED = {
+    'z13': {
+        'init_host': {
+            'GET /api/version': 1,
+            'GET /api/cpcs/{id}': 1,
+            'GET /api/adapters/{id}': 2,
+            LIST: 1,
+        },
+        # The first build after init_host also reads the two virtual
+        # switches (kept afterwards).
+        'first build': _plus({'GET /api/virtual-switches/{id}': 2},
+                             {
+            LIST: 1,
+            'POST /api/cpcs/{id}/partitions': 1,
+            'POST /api/partitions/{id}/hbas': 2,
+            'GET /api/partitions/{id}/hbas/{id}': 4,
+            PART_GET: 1,
+            'POST /api/partitions/{id}/nics': 2,
+            'POST /api/partitions/{id}': 1,
+        }, START_WAIT),
+        'build': _plus({
+            LIST: 1,
+            'POST /api/cpcs/{id}/partitions': 1,
+            'POST /api/partitions/{id}/hbas': 2,
+            'GET /api/partitions/{id}/hbas/{id}': 4,
+            PART_GET: 1,
+            'POST /api/partitions/{id}/nics': 2,
+            'POST /api/partitions/{id}': 1,
+        }, START_WAIT),
+        # Optimistic delete: 409 while active, stop, delete again.
+        'destroy': _plus({'DELETE /api/partitions/{id}': 2}, STOP_WAIT),
+    },
+    'z16': {
+        'init_host': {
+            'GET /api/version': 1,
+            'GET /api/cpcs/{id}': 1,
+            'GET /api/adapters/{id}': 2,
+            LIST: 1,
+        },
+        'first build': _plus({'GET /api/virtual-switches/{id}': 2}, {
+            LIST: 1,
+            'POST /api/cpcs/{id}/partitions': 1,
+            'POST /api/storage-groups': 1,
+            'GET /api/adapters/{id}': 3,
+            'POST /api/storage-groups/{id}/operations/'
+            'add-candidate-adapter-ports': 1,
+            'POST /api/partitions/{id}/operations/attach-storage-group': 1,
+            'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
+            'POST /api/services/aggregation/submit': 1,
+            'GET /api/storage-groups': 1,
+            'POST /api/storage-groups/{id}/operations/modify': 1,
+            'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
+            'fulfill-fcp-storage-volume': 1,
+            'POST /api/partitions/{id}/nics': 2,
+            'POST /api/partitions/{id}': 1,
+        }, START_WAIT),
+        'build': _plus({
+            LIST: 1,
+            'POST /api/cpcs/{id}/partitions': 1,
+            'POST /api/storage-groups': 1,
+            'GET /api/adapters/{id}': 3,
+            'POST /api/storage-groups/{id}/operations/'
+            'add-candidate-adapter-ports': 1,
+            'POST /api/partitions/{id}/operations/attach-storage-group': 1,
+            'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
+            'POST /api/services/aggregation/submit': 1,
+            'GET /api/storage-groups': 1,
+            'POST /api/storage-groups/{id}/operations/modify': 1,
+            'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
+            'fulfill-fcp-storage-volume': 1,
+            'POST /api/partitions/{id}/nics': 2,
+            'POST /api/partitions/{id}': 1,
+        }, START_WAIT),
+        # Stop first (the group is detached from a stopped partition),
+        # detach and delete the group, delete the partition.
+        'destroy': _plus({
+            'GET /api/storage-groups': 1,
+            'POST /api/partitions/{id}/operations/detach-storage-group': 1,
+            'POST /api/storage-groups/{id}/operations/delete': 1,
+            'DELETE /api/partitions/{id}': 1,
+        }, STOP_WAIT),
+    },
+}
+
+# The same on both definitions.
+COMMON = {
+    # Steady state: one listing; partition sizes are known.
+    'resources': {LIST: 1},
+    'list_instance_uuids': {LIST: 1},
+    'get_info, no cache': {PART_GET: 1},
+    'get_info, cache expired': {LIST: 1},
+    'get_info, cache fresh': {},
+    # get_num_instances lists the subset; every get_info uses that listing.
+    'power sync': {LIST: 1},
+    'power_off': STOP_WAIT,
+    'power_on': START_WAIT,
+    'reboot HARD': _plus(STOP_WAIT, START_WAIT),
+}
+
+
+class _Recorder(object):
+    """Top-level requests of a SimulatedHmc, as 'METHOD pattern'."""
+
+    def __init__(self, sim):
+        self.log = []
+        self._orig = sim.request
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        sim.request = self._request
+
+    def _request(self, method, uri, *args, **kwargs):
+        depth = getattr(self._local, 'depth', 0)
+        if depth == 0:
+            with self._lock:
+                self.log.append('%s %s' % (method.upper(),
+                                           simulator.uri_pattern(uri)))
+        self._local.depth = depth + 1
+        try:
+            return self._orig(method, uri, *args, **kwargs)
+        finally:
+            self._local.depth = depth
+
+    def take(self):
+        with self._lock:
+            log, self.log = self.log, []
+        return dict(collections.Counter(log))
+
+
+class RequestCountTest(base.DriverTestCase):
+    start_driver = False
+
+    def setUp(self):
+        super().setUp()
+        self.recorders = []
+        load = simulator.load_session
+
+        def load_session(*args, **kwargs):
+            session = load(*args, **kwargs)
+            self.recorders.append(_Recorder(session.simulator))
+            return session
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_dpm.simulator.load_session', load_session))
+
+    def expected(self, operation):
+        if operation in COMMON:
+            return COMMON[operation]
+        return EXPECTED[self.definition][operation]
+
+    def assertRequests(self, operation, fn, *args, **kwargs):
+        self.recorders[-1].take()
+        result = fn(*args, **kwargs)
+        self.assertEqual(self.expected(operation), self.recorders[-1].take(),
+                         'HMC requests of %s on %s' % (operation,
+                                                       self.definition))
+        return result
+
+    def resources(self):
+        self.driver.get_available_resource(base.HOST)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(base.HOST, base.CPC_ID)
+        self.driver.update_provider_tree(tree, base.HOST)
+
+    def test_init_host(self):
+        self.start()
+        self.assertEqual(1, len(self.recorders))
+        self.assertEqual(self.expected('init_host'),
+                         self.recorders[0].take())
+
+    def test_operations(self):
+        self.start()
+        first = self.assertRequests('first build', self.build)[0]
+        instance = self.assertRequests('build', self.build)[0]
+        self.resources()
+        self.assertRequests('resources', self.resources)
+        self.assertRequests('list_instance_uuids',
+                            self.driver.list_instance_uuids)
+        self.assertRequests('get_info, no cache', self.driver.get_info,
+                            instance, use_cache=False)
+        self.driver.partitions.STATUS_CACHE_SECONDS = -1.0
+        self.assertRequests('get_info, cache expired', self.driver.get_info,
+                            instance)
+        del self.driver.partitions.STATUS_CACHE_SECONDS
+        self.assertRequests('get_info, cache fresh', self.driver.get_info,
+                            instance)
+        self.assertRequests('power_off', self.driver.power_off, instance)
+        self.assertRequests('power_on', self.driver.power_on, self.context,
+                            instance, None)
+        self.assertRequests('reboot HARD', self.driver.reboot, self.context,
+                            instance, None, 'HARD')
+        self.assertRequests('destroy', self.driver.destroy, self.context,
+                            instance, None)
+        self.assertRequests('destroy', self.driver.destroy, self.context,
+                            first, None)
+
+    def test_power_sync_costs_one_request_for_the_subset(self):
+        self.start()
+        instances = [self.build()[0] for _ in range(6)]
+
+        def sync():
+            # nova's _sync_power_states.
+            self.assertEqual(len(instances), self.driver.get_num_instances())
+            for instance in instances:
+                self.driver.get_info(instance)
+        self.assertRequests('power sync', sync)
+
+    def test_resources_do_not_grow_with_partitions(self):
+        def add(data):
+            parts = self.cpc_definition(data).setdefault('partitions', [])
+            for i in range(20):
+                parts.append({'properties': {
+                    'name': 'OTHER-%02d' % i, 'status': 'active',
+                    'ifl-processors': 1, 'initial-memory': 1024,
+                    'maximum-memory': 1024}})
+        self.edit_definition(add)
+        self.start()
+        for _ in range(4):
+            self.build()
+        self.resources()
+        self.assertRequests('resources', self.resources)
+        self.assertRequests('list_instance_uuids',
+                            self.driver.list_instance_uuids)
+
+
+def load_tests(loader, tests, pattern):
+    """Run every test once per HMC definition (z13 HBAs, z16 groups)."""
+    import testscenarios
+    scenarios = [('z13', {'definition': 'z13'}),
+                 ('z16', {'definition': 'z16'})]
+    result = loader.suiteClass()
+    for test in testscenarios.generate_scenarios(tests):
+        test.scenarios = scenarios
+        result.addTests(testscenarios.generate_scenarios(test))
+    return result

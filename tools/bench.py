@@ -1,0 +1,851 @@
+#!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Performance benchmark of the nova-dpm driver on the simulated HMC.
+
+Runs the driver's operations, as nova-compute calls them, against a
+simulated HMC with a per-request latency and a partition start/stop
+duration, and prints for every operation the HMC requests it made (by
+method, with status polling apart) and its wall time, then how this scales
+with foreign partitions on the CPC, with instances in the subset and with
+concurrent spawns, and what nova's periodic tasks cost per minute.
+Targets are marked PASS or FAIL; the exit status is 1 if any fails.
+
+    python tools/bench.py                   # z16, 50 ms latency, 2 s start
+    python tools/bench.py --definition z13
+    python tools/bench.py --quick           # latency 0, fewer points
+
+Counting rules:
+
+* "polling" is GET /api/jobs/{id} and the GETs of a partition's status
+  made while waiting for a start or stop to end; everything else (the
+  job deletion zhmcclient does once a job has ended included) is counted
+  as a request of the operation.
+* Requests that the simulator makes to itself while handling a request
+  (zhmcclient's mock answers POST /api/services/aggregation/submit by
+  issuing the aggregated GETs) are not counted: a real HMC answers that
+  POST alone.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import functools
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+# As nova-compute does (and nova's test package requires): decide on
+# eventlet or native threads before anything imports eventlet.
+from nova import monkey_patch  # noqa: E402
+monkey_patch.patch()
+
+from nova.compute import provider_tree  # noqa: E402
+from nova.compute import task_states  # noqa: E402
+from nova.compute import vm_states  # noqa: E402
+from nova import context as nova_context  # noqa: E402
+from nova.network import model as network_model  # noqa: E402
+from nova import objects  # noqa: E402
+from nova.tests.unit import fake_instance  # noqa: E402
+import yaml  # noqa: E402
+
+from nova_dpm import driver as dpm_driver  # noqa: E402
+from nova_dpm import hmc as hmc_module  # noqa: E402
+from nova_dpm import partition as partition_module  # noqa: E402
+from nova_dpm import simulator  # noqa: E402
+
+objects.register_all()
+CONF = dpm_driver.CONF
+
+HOST = 'subset1'
+CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
+FCP_PORTS = ['fc000001-0000-4000-8000-000000000001:0',
+             'fc000002-0000-4000-8000-000000000002:0']
+VSWITCHES = ['5e000000-0000-4000-8000-000000000000',
+             '5e000001-0000-4000-8000-000000000001']
+TARGET_WWPNS = ['500507680b214ac1', '500507680b224ac1']
+
+# Nova's default intervals (nova/conf/compute.py, oslo.service periodic
+# tasks): update_available_resource runs at the default periodic spacing
+# (update_resources_interval = 0 -> 60 s), _sync_power_states every
+# sync_power_state_interval = 600 s, _cleanup_running_deleted_instances
+# every running_deleted_instance_poll_interval = 1800 s.
+RESOURCE_INTERVAL = 60.0
+SYNC_INTERVAL = 600.0
+CLEANUP_INTERVAL = 1800.0
+# nova's [DEFAULT] sync_power_state_pool_size.
+SYNC_POOL = 5
+
+SPAWN_LABEL = 'spawn path (connector + spawn)'
+
+
+# ---------------------------------------------------------------------------
+# Request accounting
+# ---------------------------------------------------------------------------
+
+class Recorder(object):
+    """Wraps SimulatedHmc.request: logs every top-level request.
+
+    A request is tagged as polling when it is GET /api/jobs/{id}, or a GET
+    of a partition's status while this thread waits for a start or stop.
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+        self._orig = sim.request
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.log = []
+        self.nested = 0
+        sim.request = self._request
+
+    def waiting(self):
+        return getattr(self._local, 'waiting', 0) > 0
+
+    def set_waiting(self, delta):
+        self._local.waiting = getattr(self._local, 'waiting', 0) + delta
+
+    def last_transition(self):
+        return getattr(self._local, 'transition_at', None)
+
+    def _request(self, method, uri, body=None, wait_for_completion=False,
+                 operation_timeout=None):
+        depth = getattr(self._local, 'depth', 0)
+        method = method.upper()
+        if depth == 0:
+            pattern = simulator.uri_pattern(uri)
+            poll = (method == 'GET' and
+                    (pattern == '/api/jobs/{id}' or
+                     (self.waiting() and pattern == '/api/partitions/{id}'
+                      and 'properties=status' in uri)))
+            with self._lock:
+                self.log.append((method, pattern, poll))
+        else:
+            with self._lock:
+                self.nested += 1
+        self._local.depth = depth + 1
+        try:
+            result = self._orig(method, uri, body=body,
+                                wait_for_completion=wait_for_completion,
+                                operation_timeout=operation_timeout)
+        finally:
+            self._local.depth = depth
+        if depth == 0 and method == 'POST' and (
+                uri.endswith('/operations/start') or
+                uri.endswith('/operations/stop')):
+            self._local.transition_at = time.monotonic()
+        return result
+
+    def take(self):
+        with self._lock:
+            log, self.log = self.log, []
+        return log
+
+
+RECORDERS = {}          # id(SimulatedHmc) -> Recorder
+WAITS = collections.defaultdict(list)   # thread id -> [seconds]
+
+
+def recorder_for(sim):
+    rec = RECORDERS.get(id(sim))
+    if rec is None:
+        rec = RECORDERS[id(sim)] = Recorder(sim)
+    return rec
+
+
+def _instrument_waits():
+    """Tag the status GETs of the driver's waits as polling; time waits.
+
+    A wait is timed from the start/stop request's answer to the moment the
+    driver sees the partition's new status.
+    """
+    orig_job = hmc_module.HMC.wait_for_job
+    orig_status = hmc_module.HMC.wait_for_status
+
+    def rec_of(hmc):
+        return RECORDERS.get(id(hmc.session.simulator))
+
+    @functools.wraps(orig_job)
+    def wait_for_job(self, *args, **kwargs):
+        rec = rec_of(self)
+        rec.set_waiting(1)
+        try:
+            return orig_job(self, *args, **kwargs)
+        finally:
+            rec.set_waiting(-1)
+
+    @functools.wraps(orig_status)
+    def wait_for_status(self, *args, **kwargs):
+        rec = rec_of(self)
+        rec.set_waiting(1)
+        try:
+            return orig_status(self, *args, **kwargs)
+        finally:
+            rec.set_waiting(-1)
+            began = rec.last_transition()
+            if began is not None:
+                WAITS[threading.get_ident()].append(
+                    time.monotonic() - began)
+
+    hmc_module.HMC.wait_for_job = wait_for_job
+    hmc_module.HMC.wait_for_status = wait_for_status
+
+    # A graceful shutdown (where the driver has one) polls the status
+    # itself while the guest shuts down.
+    orig_shutdown = getattr(partition_module.Partitions, 'shutdown', None)
+    if orig_shutdown is not None:
+        @functools.wraps(orig_shutdown)
+        def shutdown(self, *args, **kwargs):
+            rec = RECORDERS.get(id(self.hmc.session.simulator))
+            rec.set_waiting(1)
+            try:
+                return orig_shutdown(self, *args, **kwargs)
+            finally:
+                rec.set_waiting(-1)
+        partition_module.Partitions.shutdown = shutdown
+
+
+class Row(object):
+    """One measured operation."""
+
+    def __init__(self, label, log, wall, waits=(), error=None, calls=1):
+        self.label = label
+        self.wall = wall
+        self.waits = list(waits)
+        self.error = error
+        self.calls = calls
+        self.by_method = collections.Counter()
+        self.by_pattern = collections.Counter()
+        self.poll = 0
+        for method, pattern, poll in log:
+            if poll:
+                self.poll += 1
+            else:
+                self.by_method[method] += 1
+                self.by_pattern['%s %s' % (method, pattern)] += 1
+
+    @property
+    def total(self):
+        return sum(self.by_method.values())
+
+    @property
+    def all(self):
+        return self.total + self.poll
+
+
+def measure(rec, label, fn, *args, **kwargs):
+    """Run fn, return a Row with the requests it made and its wall time."""
+    rec.take()
+    WAITS.pop(threading.get_ident(), None)
+    error = None
+    start = time.monotonic()
+    try:
+        fn(*args, **kwargs)
+    except Exception as exc:   # reported in the table, not fatal
+        error = '%s: %s' % (type(exc).__name__, exc)
+    wall = time.monotonic() - start
+    waits = WAITS.pop(threading.get_ident(), [])
+    return Row(label, rec.take(), wall, waits, error)
+
+
+# ---------------------------------------------------------------------------
+# Configuration, definitions, driver
+# ---------------------------------------------------------------------------
+
+def configure():
+    CONF([], project='nova', default_config_files=[])
+    CONF.set_override('host', HOST)
+    for name, value in (('cpc_object_id', CPC_ID),
+                        ('max_processors', 8),
+                        ('max_memory', 32768),
+                        ('physical_storage_adapter_mappings', FCP_PORTS),
+                        ('target_wwpn_ignore_list', [])):
+        CONF.set_override(name, value, group='dpm')
+
+
+def write_definition(name, foreign, tmpdir):
+    """A copy of a shipped definition with ``foreign`` more partitions.
+
+    Dumped with sort_keys=False so that the CPC's children keep their
+    order (virtual switches before partitions).
+    """
+    with open(simulator.definition_path(name)) as f:
+        data = yaml.safe_load(f)
+    cpc = data['hmc_definition']['cpcs'][0]
+    parts = cpc.setdefault('partitions', [])
+    for i in range(foreign):
+        parts.append({'properties': {
+            'object-id': str(uuid.uuid4()),
+            'name': 'FOREIGN-%03d' % i,
+            'description': 'Not managed by OpenStack',
+            'type': 'linux',
+            'status': 'active' if i % 2 else 'stopped',
+            'ifl-processors': 1,
+            'initial-memory': 1024,
+            'maximum-memory': 1024,
+        }})
+    path = os.path.join(tmpdir, '%s-%d.yaml' % (name, foreign))
+    with open(path, 'w') as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+    return path
+
+
+class Bench(object):
+    """Drivers on simulated HMCs, and Nova's calls into them."""
+
+    def __init__(self, args):
+        self.args = args
+        self.context = nova_context.get_admin_context()
+        self._reuse = None
+        self._orig_load = simulator.load_session
+        simulator.load_session = self._load_session
+
+    def _load_session(self, name_or_path, latency=0.0, transition_time=0.0,
+                      **kwargs):
+        """What the driver calls: our latency, or the session to reuse."""
+        if self._reuse is not None:
+            return self._reuse
+        session = self._orig_load(
+            name_or_path, latency=self.args.latency,
+            transition_time=self.args.transition_time, **kwargs)
+        recorder_for(session.simulator)
+        return session
+
+    def new_driver(self, path, session=None):
+        """A DPMDriver (init_host not called yet).
+
+        With ``session``, the driver's HMC is that simulated HMC (a
+        nova-compute restart: the HMC keeps its state).
+        """
+        CONF.set_override('hmc_mock_file', path, group='dpm')
+        self._reuse = session
+        return dpm_driver.DPMDriver(virtapi=None)
+
+    def init_host(self, drv):
+        drv.init_host(HOST)
+        self._reuse = None
+
+    @staticmethod
+    def sim(drv):
+        return drv.hmc.session.simulator
+
+    def rec(self, drv):
+        return recorder_for(self.sim(drv))
+
+    @staticmethod
+    def fast(drv):
+        """Latency and transition time 0 for setup and cleanup."""
+        class Fast(object):
+            def __enter__(self):
+                sim = drv.hmc.session.simulator
+                self.saved = sim.latency, sim.transition_time
+                sim.latency = sim.transition_time = 0.0
+                sim.complete_transitions()
+
+            def __exit__(self, *exc):
+                sim = drv.hmc.session.simulator
+                sim.latency, sim.transition_time = self.saved
+        return Fast()
+
+    # -- Nova objects ------------------------------------------------------
+
+    def instance(self):
+        flavor = objects.Flavor(id=1, name='dpm.small', vcpus=1,
+                                memory_mb=2048, root_gb=0, ephemeral_gb=0,
+                                flavorid='1', swap=0, rxtx_factor=1.0,
+                                vcpu_weight=1, disabled=False,
+                                is_public=True, extra_specs={}, projects=[])
+        return fake_instance.fake_instance_obj(
+            self.context, flavor=flavor, uuid=str(uuid.uuid4()), host=HOST,
+            node=HOST, image_ref='', vm_state=vm_states.BUILDING,
+            task_state=task_states.BLOCK_DEVICE_MAPPING, system_metadata={},
+            expected_attrs=['system_metadata'])
+
+    @staticmethod
+    def network_info(instance):
+        vifs = []
+        for i, vswitch in enumerate(VSWITCHES):
+            vifs.append(network_model.VIF(
+                id='port-%s-%d' % (instance.uuid[:8], i),
+                address='fa:16:3e:%02x:%s:%s' % (
+                    i, instance.uuid[:2], instance.uuid[2:4]),
+                type='dpm_vswitch', details={'object_id': vswitch},
+                network=network_model.Network(id='net%d' % i, bridge=None,
+                                              label='flat', subnets=[])))
+        return network_model.NetworkInfo(vifs)
+
+    @staticmethod
+    def block_device_info(wwpns):
+        connection_info = {
+            'driver_volume_type': 'fibre_channel',
+            'serial': 'vol-boot',
+            'data': {
+                'volume_id': 'vol-boot',
+                'target_discovered': False,
+                'target_wwn': list(TARGET_WWPNS),
+                'target_lun': 1,
+                'initiator_target_map': {w: list(TARGET_WWPNS)
+                                         for w in wwpns},
+            },
+        }
+        return {'root_device_name': '/dev/sda', 'ephemerals': [],
+                'swap': None,
+                'block_device_mapping': [{
+                    'boot_index': 0, 'mount_device': '/dev/sda',
+                    'connection_info': connection_info,
+                    'delete_on_termination': False, 'size': 10,
+                    'disk_bus': None, 'device_type': 'disk'}]}
+
+    # -- Nova's calls -------------------------------------------------------
+
+    def build(self, drv, instance):
+        """Nova's build sequence (_build_and_run_instance)."""
+        network_info = self.network_info(instance)
+        drv.prepare_for_spawn(instance)
+        drv.prepare_networks_before_block_device_mapping(instance,
+                                                         network_info)
+        connector = drv.get_volume_connector(instance)
+        bdi = self.block_device_info(connector['wwpns'])
+        instance.task_state = task_states.SPAWNING
+        drv.spawn(self.context, instance, None, [], None, {}, network_info,
+                  bdi, power_on=True)
+        instance.vm_state = vm_states.ACTIVE
+        instance.task_state = None
+        return instance
+
+    @staticmethod
+    def resources(drv):
+        """update_available_resource: resources, then the provider tree."""
+        drv.get_available_resource(HOST)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(HOST, uuid.uuid4())
+        drv.update_provider_tree(tree, HOST)
+
+    @staticmethod
+    def sync_power_states(drv, instances):
+        """Nova's _sync_power_states.
+
+        get_num_instances, then get_info of every instance on a pool of
+        sync_power_state_pool_size threads.
+        """
+        drv.get_num_instances()
+        with concurrent.futures.ThreadPoolExecutor(SYNC_POOL) as pool:
+            for future in [pool.submit(drv.get_info, i) for i in instances]:
+                future.result()
+
+    @staticmethod
+    def get_info_cold(drv, instance):
+        """get_info(use_cache=True) with the status listing expired."""
+        drv.partitions.STATUS_CACHE_SECONDS = -1.0
+        try:
+            drv.get_info(instance, use_cache=True)
+        finally:
+            del drv.partitions.STATUS_CACHE_SECONDS
+
+    def destroy(self, drv, instance):
+        drv.destroy(self.context, instance, self.network_info(instance))
+
+    def power_on(self, drv, instance):
+        drv.power_on(self.context, instance, self.network_info(instance))
+
+    def reboot(self, drv, instance, kind):
+        drv.reboot(self.context, instance, self.network_info(instance),
+                   kind)
+
+
+# ---------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------
+
+class Scenario(object):
+    def __init__(self, foreign, instances):
+        self.foreign = foreign
+        self.instances = instances
+        self.rows = collections.OrderedDict()
+
+    @property
+    def name(self):
+        return '%d foreign / %d inst' % (self.foreign, self.instances)
+
+    def add(self, row):
+        self.rows[row.label] = row
+        return row
+
+
+def run_scenario(bench, definition, foreign, n_instances, tmpdir,
+                 extras=False):
+    """All the rows, with ``foreign`` partitions and ``n_instances``."""
+    sc = Scenario(foreign, n_instances)
+    path = write_definition(definition, foreign, tmpdir)
+
+    # Setup: a first nova-compute fills the subset (fast), then a restart.
+    first = bench.new_driver(path)
+    bench.init_host(first)
+    fillers = []
+    with bench.fast(first):
+        for _ in range(n_instances):
+            fillers.append(bench.build(first, bench.instance()))
+    session = first.hmc.session
+    rec = recorder_for(session.simulator)
+
+    drv = bench.new_driver(path, session=session)
+    sc.add(measure(rec, 'init_host', bench.init_host, drv))
+    sc.add(measure(rec, 'resources, 1st after init_host', bench.resources,
+                   drv))
+    sc.add(measure(rec, 'get_available_resource + update_provider_tree',
+                   bench.resources, drv))
+    sc.add(measure(rec, 'list_instance_uuids', drv.list_instance_uuids))
+
+    a, b = bench.instance(), bench.instance()
+    sc.add(measure(rec, 'spawn path, 1st after init_host', bench.build,
+                   drv, a))
+    sc.add(measure(rec, SPAWN_LABEL, bench.build, drv, b))
+    sc.add(measure(rec, 'resources after spawns', bench.resources, drv))
+    sc.add(measure(rec, 'get_info (use_cache=False)', drv.get_info, b,
+                   use_cache=False))
+    sc.add(measure(rec, 'get_info (use_cache=True, expired)',
+                   bench.get_info_cold, drv, b))
+    sc.add(measure(rec, 'get_info (use_cache=True, fresh)', drv.get_info,
+                   b, use_cache=True))
+    sc.add(measure(rec, 'power_off', drv.power_off, b))
+    sc.add(measure(rec, 'power_on', bench.power_on, drv, b))
+    sc.add(measure(rec, 'reboot (HARD)', bench.reboot, drv, b, 'HARD'))
+    if extras:
+        # Informational: a graceful stop and a soft reboot (the guest of
+        # the simulator never shuts down by itself: these wait for the
+        # timeout, then stop hard).
+        timeout = bench.args.shutdown_timeout
+        CONF.set_override('shutdown_timeout', timeout)
+        sc.add(measure(rec, 'reboot (SOFT, shutdown_timeout=%ds)' % timeout,
+                       bench.reboot, drv, b, 'SOFT'))
+        sc.add(measure(rec, 'power_off (clean, timeout=%ds)' % timeout,
+                       drv.power_off, b, timeout, 1))
+        CONF.clear_override('shutdown_timeout')
+        with bench.fast(drv):
+            bench.power_on(drv, b)
+    subset = fillers + [a, b]
+    row = sc.add(measure(rec, 'power-state sync (%d inst)' % len(subset),
+                         bench.sync_power_states, drv, subset))
+    row.calls = len(subset)
+    sc.add(measure(rec, 'destroy (running)', bench.destroy, drv, b))
+    with bench.fast(drv):
+        bench.destroy(drv, a)
+        for inst in fillers:
+            bench.destroy(drv, inst)
+    return sc
+
+
+def run_concurrency(bench, definition, tmpdir, sizes):
+    """Wall time of batches of concurrent spawns vs one spawn."""
+    path = write_definition(definition, 0, tmpdir)
+    drv = bench.new_driver(path)
+    bench.init_host(drv)
+    rec = bench.rec(drv)
+    with bench.fast(drv):       # warm the virtual switch cache
+        bench.destroy(drv, bench.build(drv, bench.instance()))
+    results = []
+    for size in sizes:
+        batch = [bench.instance() for _ in range(size)]
+        rec.take()
+        start = time.monotonic()
+        errors = []
+        with concurrent.futures.ThreadPoolExecutor(size) as pool:
+            for future in [pool.submit(bench.build, drv, i) for i in batch]:
+                try:
+                    future.result()
+                except Exception as exc:
+                    errors.append('%s: %s' % (type(exc).__name__, exc))
+        wall = time.monotonic() - start
+        row = Row('%d concurrent spawn(s)' % size, rec.take(), wall,
+                  error='; '.join(errors) or None, calls=size)
+        results.append(row)
+        with bench.fast(drv):
+            for inst in batch:
+                bench.destroy(drv, inst)
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Targets and output
+# ---------------------------------------------------------------------------
+
+class Verdicts(object):
+    def __init__(self):
+        self.results = []
+
+    def check(self, name, ok, detail):
+        self.results.append((name, bool(ok), detail))
+        return 'PASS' if ok else 'FAIL'
+
+    @property
+    def failed(self):
+        return [r for r in self.results if not r[1]]
+
+
+# label -> (maximum requests besides polling, description)
+ROW_TARGETS = {
+    'get_info (use_cache=False)': (1, '<= 1 request'),
+    'get_info (use_cache=True, expired)': (1, '<= 1 request'),
+    'get_info (use_cache=True, fresh)': (1, '<= 1 request'),
+    'list_instance_uuids': (1, '1 request'),
+    'get_available_resource + update_provider_tree': (2, '<= 2 requests'),
+    SPAWN_LABEL: (12, '<= 12 besides polling'),
+    'destroy (running)': (4, '<= 4 besides polling'),
+    'power_off': (3, '<= 3 besides polling'),
+    'power_on': (3, '<= 3 besides polling'),
+    'reboot (HARD)': (3, '<= 3 besides polling'),
+}
+
+
+def row_verdict(verdicts, sc, row):
+    target = ROW_TARGETS.get(row.label)
+    if row.error:
+        if target is None and not row.label.startswith('power-state'):
+            return 'ERROR'
+        return verdicts.check('%s [%s]' % (row.label, sc.name), False,
+                              row.error)
+    if row.label.startswith('power-state sync'):
+        limit = 2 if row.calls >= 40 else None
+        if limit is None:
+            return ''
+        return verdicts.check(
+            'power-state sync of %d instances [%s]' % (row.calls, sc.name),
+            row.all <= limit, '%d requests, target <= %d' % (row.all, limit))
+    if target is None:
+        return ''
+    limit, text = target
+    return verdicts.check('%s [%s]' % (row.label, sc.name),
+                          row.total <= limit,
+                          '%d requests (+%d polling), target %s' %
+                          (row.total, row.poll, text))
+
+
+def fmt_wait(row, transition):
+    if not row.waits:
+        return ''
+    worst = max(row.waits)
+    return '%.2f' % (worst - transition)
+
+
+def print_table(sc, verdicts, transition, detail=False):
+    print()
+    print('Scenario: %s' % sc.name)
+    head = '%-46s %4s %4s %4s %5s %5s %7s %6s  %s' % (
+        'operation', 'GET', 'POST', 'DEL', 'total', 'poll', 'wall s',
+        'wait+', 'target')
+    print(head)
+    print('-' * len(head))
+    for row in sc.rows.values():
+        verdict = row_verdict(verdicts, sc, row)
+        print('%-46s %4d %4d %4d %5d %5d %7.2f %6s  %s' % (
+            row.label[:46], row.by_method['GET'], row.by_method['POST'],
+            row.by_method['DELETE'], row.total, row.poll, row.wall,
+            fmt_wait(row, transition), verdict))
+        if row.error:
+            print('    ERROR: %s' % row.error[:200])
+        if detail and row.total:
+            for key, n in sorted(row.by_pattern.items()):
+                print('    %3d  %s' % (n, key))
+
+
+def _key(label):
+    return ('power-state sync' if label.startswith('power-state sync')
+            else label)
+
+
+def print_scaling(scenarios):
+    print()
+    print('Scaling: requests besides polling + polling, and wall time (s); '
+          'columns: foreign partitions f / instances i')
+    labels = []
+    for sc in scenarios:
+        for label in sc.rows:
+            if _key(label) not in labels:
+                labels.append(_key(label))
+    head = '%-40s' % 'operation' + ''.join(
+        ' %13s' % ('%d f/%d i' % (sc.foreign, sc.instances))
+        for sc in scenarios)
+    print(head)
+    print('-' * len(head))
+    for key in labels:
+        cells = []
+        for sc in scenarios:
+            rows = {_key(label): r for label, r in sc.rows.items()}
+            row = rows.get(key)
+            cells.append(' %13s' % ('-' if row is None else '%d+%d %5.2f' % (
+                row.total, row.poll, row.wall)))
+        print('%-40s' % key[:40] + ''.join(cells))
+
+
+def periodic_rpm(sc):
+    """Requests per minute of nova's periodic tasks in this scenario."""
+    res = sc.rows['get_available_resource + update_provider_tree'].all
+    sync = next(r for label, r in sc.rows.items()
+                if label.startswith('power-state sync')).all
+    cleanup = sc.rows['list_instance_uuids'].all
+    return (res * 60.0 / RESOURCE_INTERVAL + sync * 60.0 / SYNC_INTERVAL +
+            cleanup * 60.0 / CLEANUP_INTERVAL), res, sync, cleanup
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--definition', default='z16',
+                        help='shipped HMC definition (z16, z13) or a YAML '
+                             'file (default z16)')
+    parser.add_argument('--latency', type=float, default=None,
+                        help='seconds per HMC request (default 0.05; '
+                             '0 with --quick)')
+    parser.add_argument('--transition-time', type=float, default=None,
+                        help='seconds a start or stop takes (default 2; '
+                             '0.2 with --quick)')
+    parser.add_argument('--shutdown-timeout', type=int, default=3,
+                        help='timeout of the graceful-stop rows (default 3)')
+    parser.add_argument('--quick', action='store_true',
+                        help='latency 0, transition 0.2 s, fewer scaling '
+                             'points')
+    parser.add_argument('--detail', action='store_true',
+                        help='list the requests of each operation by URI')
+    args = parser.parse_args(argv)
+    if args.latency is None:
+        args.latency = 0.0 if args.quick else 0.05
+    if args.transition_time is None:
+        args.transition_time = 0.2 if args.quick else 2.0
+
+    logging.basicConfig(level=logging.ERROR)
+    configure()
+    _instrument_waits()
+    bench = Bench(args)
+    verdicts = Verdicts()
+    began = time.monotonic()
+
+    if args.quick:
+        points = [(0, 0), (20, 0), (0, 10), (0, 40)]
+        sizes = [1, 5, 10]
+    else:
+        points = [(0, 0), (20, 0), (80, 0), (0, 10), (0, 40), (80, 40)]
+        sizes = [1, 5, 10]
+
+    print('nova-dpm benchmark: definition %s, latency %.0f ms per request, '
+          'start/stop %.1f s' % (
+              args.definition, args.latency * 1000, args.transition_time))
+    print('Counts are HMC requests; "poll" = GET /api/jobs/{id} and status '
+          'GETs while waiting; "wait+" = worst time from a start/stop '
+          'request to the driver seeing the new status, minus the '
+          'transition time.')
+    scenarios = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for foreign, n in points:
+            sc = run_scenario(bench, args.definition, foreign, n, tmpdir,
+                              extras=(foreign, n) == (0, 0))
+            scenarios.append(sc)
+            print_table(sc, verdicts, args.transition_time,
+                        detail=args.detail or (foreign, n) == (0, 0))
+            sys.stdout.flush()
+        batches = run_concurrency(bench, args.definition, tmpdir, sizes)
+
+    print_scaling(scenarios)
+
+    # Steady-state cost of resources and list across partition/instances.
+    print()
+    print('Targets across scenarios')
+    res_counts = {sc.name: sc.rows['get_available_resource + '
+                                   'update_provider_tree'].all
+                  for sc in scenarios}
+    print('  get_available_resource + update_provider_tree (steady) <= 2 '
+          'whatever the partitions/instances: %s  %s' % (
+              verdicts.check('resources constant', all(
+                  v <= 2 for v in res_counts.values()), res_counts),
+              ', '.join('%s: %d' % kv for kv in res_counts.items())))
+
+    waits = [(sc.name, label, w) for sc in scenarios
+             for label, row in sc.rows.items() for w in row.waits
+             if label in ('power_off', 'power_on', 'reboot (HARD)')]
+    worst = max(waits, key=lambda x: x[2]) if waits else None
+    if worst:
+        over = worst[2] - args.transition_time
+        print('  waiting for a start/stop <= transition + 1 s: worst %.2f s '
+              'beyond the %.1f s transition (%s, %s)  %s' % (
+                  over, args.transition_time, worst[1], worst[0],
+                  verdicts.check('wait overhead', over <= 1.0,
+                                 '%.2f s' % over)))
+
+    print()
+    print('Concurrent spawns (the whole build sequence per instance)')
+    one = batches[0]
+    print('%-24s %6s %6s %6s %8s %9s' % ('batch', 'total', 'poll',
+                                         'req/ea', 'wall s', 'x 1 spawn'))
+    for row in batches:
+        print('%-24s %6d %6d %6.1f %8.2f %9.2f' % (
+            row.label, row.total, row.poll, row.total / float(row.calls),
+            row.wall, row.wall / one.wall))
+        if row.error:
+            print('    ERROR: %s' % row.error[:300])
+    ten = [r for r in batches if r.calls == 10]
+    if ten:
+        ratio = ten[0].wall / one.wall
+        print('  10 concurrent spawns within 1.5 x one spawn: %.2f x  %s' % (
+            ratio, verdicts.check('concurrency', ratio <= 1.5 and
+                                  not ten[0].error, '%.2f x' % ratio)))
+
+    print()
+    print("Steady state: nova's periodic tasks at their default intervals")
+    print('  update_available_resource every %ds (get_available_resource + '
+          'update_provider_tree),' % RESOURCE_INTERVAL)
+    print('  _sync_power_states every %ds (get_num_instances + get_info per '
+          'instance),' % SYNC_INTERVAL)
+    print('  _cleanup_running_deleted_instances every %ds '
+          '(list_instance_uuids)' % CLEANUP_INTERVAL)
+    rpms = {}
+    for sc in scenarios:
+        if sc.foreign:
+            continue
+        rpm, res, sync, cleanup = periodic_rpm(sc)
+        n = sc.rows and next(r for label, r in sc.rows.items()
+                             if label.startswith('power-state sync')).calls
+        rpms[sc.instances] = rpm
+        print('  %3d instances (+2 spawned = %d): %5.2f requests/min '
+              '(resources %d, sync %d, cleanup %d)' % (
+                  sc.instances, n, rpm, res, sync, cleanup))
+    print('  requests per minute independent of the instance count: %s' % (
+        verdicts.check('steady state', len(set(
+            round(v, 3) for v in rpms.values())) == 1,
+            ', '.join('%d: %.2f' % kv for kv in sorted(rpms.items())))))
+
+    print()
+    print('Summary: %d targets checked, %d FAIL (%.0f s)' % (
+        len(verdicts.results), len(verdicts.failed),
+        time.monotonic() - began))
+    # The same failure in several scenarios is listed once.
+    grouped = collections.OrderedDict()
+    for name, _ok, detail in verdicts.failed:
+        label, _sep, where = name.partition(' [')
+        grouped.setdefault((label, detail), []).append(where.rstrip(']'))
+    for (label, detail), where in grouped.items():
+        print('  FAIL %s: %s%s' % (
+            label, detail,
+            ' (%s)' % '; '.join(w for w in where if w) if any(where)
+            else ''))
+    return 1 if verdicts.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
