@@ -28,6 +28,7 @@ lock, so operations on one partition never interleave, while different
 instances proceed in parallel.
 """
 
+from nova.compute import power_state
 from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception as nova_exception
@@ -91,13 +92,13 @@ class DPMDriver(driver.ComputeDriver):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               CONF.host)
         self.subset.validate()
+        api_version = self.hmc.api_version()
         self.partitions = partition_module.Partitions(
-            self.hmc, self.subset.cpc, CONF.host, self.settings)
+            self.hmc, self.subset.cpc, CONF.host, self.settings, api_version)
         self.partitions.list()
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings)
-        self.network = network.Networking(self.hmc, self.subset,
-                                          self.hmc.api_version())
+        self.network = network.Networking(self.hmc, self.subset, api_version)
 
     def cleanup_host(self, host):
         if self.hmc is not None:
@@ -193,21 +194,23 @@ class DPMDriver(driver.ComputeDriver):
         """
         with self.partitions.lock(instance.uuid):
             wwpns = self._known_wwpns(instance)
-            if instance.task_state in CREATING_TASK_STATES or wwpns is None:
-                part = self.partitions.get(instance.uuid)
-                if part is not None:
-                    wwpns = wwpns or self.storage.wwpns(part)
-                elif instance.task_state in CREATING_TASK_STATES:
-                    # A build, or a rebuild after destroy: a new partition
-                    # with new WWPNs, to which Cinder maps the volumes now.
-                    wwpns = self._create(instance)
-                elif wwpns is None:
-                    LOG.warning('The partition of the instance is gone and '
-                                'its WWPNs are not known: the volume '
-                                'connector carries no WWPN.',
-                                instance=instance)
-                    wwpns = []
-                self._remember_wwpns(instance, wwpns)
+            creating = instance.task_state in CREATING_TASK_STATES
+            part = None
+            if creating or wwpns is None:
+                part = self.partitions.get(instance.uuid,
+                                           refresh=not creating)
+            if part is not None:
+                wwpns = wwpns or self.storage.wwpns(part)
+            elif creating:
+                # A build, or a rebuild after destroy: a new partition
+                # with new WWPNs, to which Cinder maps the volumes now.
+                wwpns = self._create(instance)
+            elif wwpns is None:
+                LOG.warning('The partition of the instance is gone and its '
+                            'WWPNs are not known: the volume connector '
+                            'carries no WWPN.', instance=instance)
+                wwpns = []
+            self._remember_wwpns(instance, wwpns)
         return {
             'host': CONF.host,
             'platform': obj_fields.Architecture.S390X,
@@ -233,10 +236,25 @@ class DPMDriver(driver.ComputeDriver):
         instance.system_metadata.pop(WWPN_METADATA, None)
 
     def _create(self, instance):
-        """Create the partition and its storage paths; nothing on failure."""
+        """Create the partition and its storage paths; nothing on failure.
+
+        No listing first: this service knows every partition of its
+        subset. Should the HMC refuse the create because the partition
+        exists after all (left by an interrupted build), the leftover is
+        deleted and the create repeated.
+        """
         self._admit(instance)
         try:
-            part = self.partitions.create(instance)
+            try:
+                part = self.partitions.create(instance)
+            except exception.HMCOperationFailed:
+                leftover = self.partitions.get(instance.uuid)
+                if leftover is None:
+                    raise
+                LOG.warning('Deleting partition %s left by an earlier '
+                            'attempt.', leftover.name, instance=instance)
+                self._remove(instance)
+                part = self.partitions.create(instance)
         finally:
             self.subset.release(instance.uuid)
         self._forget_wwpns(instance)
@@ -318,19 +336,33 @@ class DPMDriver(driver.ComputeDriver):
     # -- teardown --------------------------------------------------------
 
     def _remove(self, instance):
-        """Delete the instance's partition and storage; gone is success."""
+        """Delete the instance's partition and storage; gone is success.
+
+        The partition is stopped first when Nova believes it runs (one
+        request less than an optimistic delete that the HMC refuses), and
+        deleted first otherwise; the storage the deletion does not take
+        along (a storage group) is released afterwards.
+        """
         part = self.partitions.get(instance.uuid)
-        if part is not None:
-            if instance.uuid not in self._wwpns:
-                try:
-                    self._remember_wwpns(instance, self.storage.wwpns(part))
-                except exception.DPMError:
-                    LOG.warning('Could not read the WWPNs before deleting '
-                                'the partition.', instance=instance)
-            if self.storage.name == 'storage-group':
-                self.partitions.stop(part)
-                self.storage.release(instance, part)
+        if part is None:
+            return
+        if self._known_wwpns(instance) is None:
+            try:
+                self._remember_wwpns(instance, self.storage.wwpns(part))
+            except exception.DPMError:
+                LOG.warning('Could not read the WWPNs before deleting the '
+                            'partition.', instance=instance)
+        if instance.power_state == power_state.RUNNING:
+            self.partitions.stop(part)
+        try:
             self.partitions.delete(instance.uuid, part)
+        except exception.HMCOperationFailed:
+            # An HMC that refuses to delete a partition with an attached
+            # storage group [UNCERTAIN]: detach it and try once more.
+            if not self.storage.detach(instance, part):
+                raise
+            self.partitions.delete(instance.uuid, part)
+        self.storage.release(instance, part)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):

@@ -129,12 +129,18 @@ class Partitions(object):
     """
 
     STATUS_CACHE_SECONDS = 5.0
+    # List Partitions returns additional properties from HMC API 4.1 (HMC
+    # 2.16.0) on (hmc-rules A2: older HMCs refuse the query parameter).
+    ADDITIONAL_PROPERTIES_API = (4, 1)
+    SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
-    def __init__(self, hmc, cpc, host, settings):
+    def __init__(self, hmc, cpc, host, settings, api_version=(0, 0)):
         self.hmc = hmc
         self.cpc = cpc
         self.naming = Naming(host)
         self.settings = settings
+        self._list_sizes = (tuple(api_version) >=
+                            self.ADDITIONAL_PROPERTIES_API)
         self._lock = threading.Lock()
         self._uris = {}          # instance uuid -> partition uri
         self._status = {}        # instance uuid -> status (last listing)
@@ -162,9 +168,11 @@ class Partitions(object):
 
     def list(self):
         """{uuid: Partition} of this subset (1 request); refreshes caches."""
+        extra = self.SIZE_PROPERTIES if self._list_sizes else None
         with hmc_module.translated('list partitions', self.cpc.name):
             found = self.cpc.partitions.list(
-                filter_args={'name': self.naming.list_filter})
+                filter_args={'name': self.naming.list_filter},
+                additional_properties=extra)
         own = {}
         for part in found:
             uuid = self.naming.owner_uuid(part.name)
@@ -178,6 +186,10 @@ class Partitions(object):
             for uri in list(self._sizes):
                 if uri not in self._uris.values():
                     del self._sizes[uri]
+            if extra:
+                for part in own.values():
+                    self._sizes[part.uri] = tuple(
+                        part.get_property(p) or 0 for p in extra)
         return own
 
     def statuses(self, max_age=None):
@@ -200,10 +212,16 @@ class Partitions(object):
         with self._lock:
             return self._uris.get(instance_uuid)
 
-    def get(self, instance_uuid):
-        """The Partition of an instance, or None (no request if known)."""
+    def get(self, instance_uuid, refresh=True):
+        """The Partition of an instance, or None.
+
+        No request when the URI is known; otherwise one listing, unless
+        ``refresh`` is false (the caller is about to create it).
+        """
         uri = self.uri(instance_uuid)
         if uri is None:
+            if not refresh:
+                return None
             self.list()
             uri = self.uri(instance_uuid)
             if uri is None:
@@ -228,7 +246,8 @@ class Partitions(object):
     def usage(self):
         """(processors, memory MiB) used by this subset's partitions.
 
-        One List Partitions request; sizes are read once per partition and
+        One List Partitions request, which carries the sizes on HMC API
+        4.1 and later; on older HMCs sizes are read once per partition and
         then kept, since nova-dpm never resizes a partition.
         """
         own = self.list()
@@ -237,11 +256,10 @@ class Partitions(object):
             with self._lock:
                 size = self._sizes.get(part.uri)
             if size is None:
-                if not hmc_module.pull(part, ['ifl-processors',
-                                              'initial-memory']):
+                if not hmc_module.pull(part, self.SIZE_PROPERTIES):
                     continue
-                size = (part.get_property('ifl-processors') or 0,
-                        part.get_property('initial-memory') or 0)
+                size = tuple(part.get_property(p) or 0
+                             for p in self.SIZE_PROPERTIES)
                 with self._lock:
                     self._sizes[part.uri] = size
             procs += size[0]

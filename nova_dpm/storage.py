@@ -162,7 +162,12 @@ def check_maps_partition(fc, wwpns):
 
 
 class StorageBackend(object):
-    """What the driver needs from a storage backend."""
+    """What the driver needs from a storage backend.
+
+    Backends keep what they created per partition URI, so the build and
+    the teardown do not read it back from the HMC; after a restart they
+    read it once.
+    """
 
     name = None
 
@@ -189,21 +194,36 @@ class StorageBackend(object):
     def detach_volume(self, instance, partition, fc):
         pass
 
+    def detach(self, instance, partition):
+        """Detach what could keep the partition from being deleted.
+
+        Returns True when something was detached (the delete is worth a
+        second try).
+        """
+        return False
+
     def release(self, instance, partition):
-        """Free what the partition's deletion does not free itself."""
+        """After the partition's deletion: free what it did not take along."""
 
 
 class HbaBackend(StorageBackend):
-    """Virtual HBAs on the mapped FCP adapter ports (feature off)."""
+    """Virtual HBAs on the mapped FCP adapter ports (feature off).
+
+    The HBAs go with their partition; nothing is left to release.
+    """
 
     name = 'hba'
+
+    def __init__(self, hmc, subset, settings):
+        super().__init__(hmc, subset, settings)
+        self._paths = {}     # partition uri -> [(HBA uri, WWPN)]
 
     @staticmethod
     def hba_name(index):
         return 'OpenStack-HBA-%d' % index
 
     def prepare(self, instance, partition):
-        wwpns = []
+        paths = []
         for index, (_adapter, port_uri, _port) in enumerate(
                 self.subset.adapter_ports):
             props = {
@@ -216,10 +236,14 @@ class HbaBackend(StorageBackend):
             with hmc_module.translated('create HBA', partition.name):
                 hba = partition.hbas.create(props)
                 hba.pull_properties(['wwpn'])
-            wwpns.append(hba.get_property('wwpn').lower())
-        return wwpns
+            paths.append((hba.uri, hba.get_property('wwpn').lower()))
+        self._paths[partition.uri] = paths
+        return [wwpn for _uri, wwpn in paths]
 
-    def _hbas(self, partition):
+    def _hba_paths(self, partition):
+        paths = self._paths.get(partition.uri)
+        if paths is not None:
+            return paths
         with hmc_module.translated('list HBAs', partition.name):
             partition.pull_properties(['hba-uris'])
             hbas = [zhmcclient.Hba(partition.hbas, uri)
@@ -228,27 +252,31 @@ class HbaBackend(StorageBackend):
                 hba.pull_properties(['name', 'wwpn'])
         order = {self.hba_name(i): i
                  for i in range(len(self.subset.adapter_ports))}
-        return sorted((h for h in hbas if h.name in order),
-                      key=lambda h: order[h.name])
+        paths = [(h.uri, h.get_property('wwpn').lower())
+                 for h in sorted((h for h in hbas if h.name in order),
+                                 key=lambda h: order[h.name])]
+        self._paths[partition.uri] = paths
+        return paths
 
     def wwpns(self, partition):
-        return [h.get_property('wwpn').lower() for h in self._hbas(partition)]
+        return [wwpn for _uri, wwpn in self._hba_paths(partition)]
 
     def boot_properties(self, instance, partition, boot):
-        hbas = self._hbas(partition)
-        boot_hba = next((h for h in hbas
-                         if h.get_property('wwpn').lower() == boot.initiator),
-                        None)
+        boot_hba = next((uri for uri, wwpn in self._hba_paths(partition)
+                         if wwpn == boot.initiator), None)
         if boot_hba is None:
             raise exception.DPMError(
                 reason='partition %s has no HBA with WWPN %s to boot from' %
                        (partition.name, boot.initiator))
         return {
             'boot-device': 'storage-adapter',
-            'boot-storage-device': boot_hba.uri,
+            'boot-storage-device': boot_hba,
             'boot-world-wide-port-name': boot.target,
             'boot-logical-unit-number': boot.fcp_lun,
         }
+
+    def release(self, instance, partition):
+        self._paths.pop(partition.uri, None)
 
 
 class StorageGroupBackend(StorageBackend):
@@ -256,12 +284,16 @@ class StorageGroupBackend(StorageBackend):
 
     name = 'storage-group'
 
+    def __init__(self, hmc, subset, settings):
+        super().__init__(hmc, subset, settings)
+        self._groups = {}    # partition uri -> StorageGroup
+
     def _console(self):
         return self.hmc.client.consoles.console
 
     def _port(self, adapter_uri, port_uri):
         """The zhmcclient Port of a mapped adapter port (no request)."""
-        adapter = self.subset.cpc.adapters.resource_object(adapter_uri)
+        adapter = self.subset.adapters[adapter_uri]
         return adapter.ports.resource_object(port_uri)
 
     def group_name(self, partition):
@@ -269,11 +301,17 @@ class StorageGroupBackend(StorageBackend):
         return partition.name
 
     def _group(self, partition):
+        group = self._groups.get(partition.uri)
+        if group is not None:
+            return group
         with hmc_module.translated('find storage group', partition.name):
             groups = self._console().storage_groups.list(
                 filter_args={'name': self.group_name(partition),
                              'cpc-uri': self.subset.cpc.uri})
-        return groups[0] if groups else None
+        if groups:
+            self._groups[partition.uri] = groups[0]
+            return groups[0]
+        return None
 
     def prepare(self, instance, partition):
         paths = self.subset.adapter_ports
@@ -296,6 +334,7 @@ class StorageGroupBackend(StorageBackend):
             except zhmcclient.Error:
                 group.delete()
                 raise
+        self._groups[partition.uri] = group
         return self._wwpns(group, partition)
 
     def _wwpns(self, group, partition):
@@ -315,12 +354,16 @@ class StorageGroupBackend(StorageBackend):
         group = self._group(partition)
         return self._wwpns(group, partition) if group else []
 
-    def boot_properties(self, instance, partition, boot):
+    def _require_group(self, partition):
         group = self._group(partition)
         if group is None:
             raise exception.DPMError(
-                reason='partition %s has no storage group %s to boot from' %
+                reason='partition %s has no storage group %s' %
                        (partition.name, self.group_name(partition)))
+        return group
+
+    def boot_properties(self, instance, partition, boot):
+        group = self._require_group(partition)
         boot_adapter, boot_port, _i = self.subset.adapter_ports[0]
         with hmc_module.translated('define boot volume', group.name):
             volume = group.storage_volumes.create({
@@ -338,11 +381,9 @@ class StorageGroupBackend(StorageBackend):
         }
 
     def attach_volume(self, instance, partition, fc):
-        group = self._group(partition)
-        if group is None:
-            raise exception.DPMError(
-                reason='partition %s has no storage group %s' %
-                       (partition.name, self.group_name(partition)))
+        group = self._require_group(partition)
+        # The HMC discovers a data volume's real size and paths itself;
+        # the size given here only describes the request.
         with hmc_module.translated('define data volume', group.name):
             group.storage_volumes.create({
                 'name': fc.volume_id,
@@ -360,17 +401,31 @@ class StorageGroupBackend(StorageBackend):
                     filter_args={'name': fc.volume_id}):
                 volume.delete()
 
-    def release(self, instance, partition):
+    def detach(self, instance, partition):
         group = self._group(partition)
         if group is None:
-            return
-        with hmc_module.translated('delete storage group', group.name):
+            return False
+        with hmc_module.translated('detach storage group', group.name):
             try:
                 partition.detach_storage_group(group)
             except zhmcclient.HTTPError as exc:
                 if exc.http_status not in (404, 409):
                     raise
-            group.delete()
+                return False
+        return True
+
+    def release(self, instance, partition):
+        """Delete the instance's storage group (gone is success)."""
+        group = self._group(partition)
+        if group is None:
+            return
+        with hmc_module.translated('delete storage group', group.name):
+            try:
+                group.delete()
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 404:
+                    raise
+        self._groups.pop(partition.uri, None)
 
 
 def backend_for(hmc, subset, settings):

@@ -55,6 +55,7 @@ class CpcSubset(object):
         self.cpc = None
         self.storage_management = False
         self.adapter_ports = []   # [(adapter uri, port uri, port index)]
+        self.adapters = {}        # adapter uri -> zhmcclient Adapter
         self._lock = threading.Lock()
         self._reserved = set()    # uuids admitted, partition not yet made
 
@@ -117,7 +118,10 @@ class CpcSubset(object):
             entry = '%s:%d' % mapping
             uri = '/api/adapters/%s' % mapping.adapter_id
             adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
+            # adapter-family lets zhmcclient pick the port manager later
+            # without reading the adapter again.
             if not hmc_module.pull(adapter, ['name', 'type', 'parent',
+                                             'adapter-family',
                                              'storage-port-uris']):
                 self._refuse(option, 'entry %s: the HMC knows no adapter '
                              'with object-id %s' % (entry, mapping.adapter_id))
@@ -139,6 +143,7 @@ class CpcSubset(object):
                              (entry, adapter.get_property('name'),
                               mapping.port, len(port_uris)))
             found.append((uri, port_uri, mapping.port))
+            self.adapters[uri] = adapter
         return found
 
     # -- max_instances ---------------------------------------------------

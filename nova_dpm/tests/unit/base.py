@@ -23,6 +23,7 @@ import tempfile
 import uuid
 
 import fixtures
+from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
@@ -198,6 +199,8 @@ class DriverTestCase(testtools.TestCase):
                           network_info, bdi, power_on=power_on)
         instance.vm_state = vm_states.ACTIVE
         instance.task_state = None
+        instance.power_state = (power_state.RUNNING if power_on
+                                else power_state.SHUTDOWN)
         return instance, connector
 
 

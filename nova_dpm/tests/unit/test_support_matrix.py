@@ -328,8 +328,8 @@ class SupportMatrixTest(testtools.TestCase):
 
     def test_partial_without_notes_fails(self):
         cfg = load_matrix()
-        cfg.remove_option('operation.reboot', NOTES)
-        self.assertEqual(['operation.reboot: partial without '
+        cfg.remove_option('operation.attach-volume', NOTES)
+        self.assertEqual(['operation.attach-volume: partial without '
                           'driver-notes.dpm saying what is missing'],
                          check(cfg))
 
@@ -366,7 +366,7 @@ class SupportMatrixTest(testtools.TestCase):
         class Shrunk(dpm_driver.DPMDriver):
             reboot = virt_driver.ComputeDriver.reboot
 
-        self.assertEqual(['operation.reboot: marked partial, but Shrunk '
+        self.assertEqual(['operation.reboot: marked complete, but Shrunk '
                           'does not implement reboot'],
                          check(self.cfg, Shrunk))
 
@@ -384,12 +384,15 @@ class SupportMatrixTest(testtools.TestCase):
                           storage.refuse_image_boot, instance)
 
     def test_vlan_matches_matrix(self):
-        self.assertEqual('missing',
+        # partial: needs HMC API 2.23; refused on older HMCs.
+        self.assertEqual('partial',
                          self._status('operation.networking.topology.vlan'))
         vif = _vif(details={
             'object_id': '5e000000-0000-4000-8000-000000000000',
             'vlan': 100})
-        self.assertRaises(exception.InvalidNetwork, network.plan, [vif])
+        self.assertEqual(100, network.plan([vif], (2, 23))[0].vlan)
+        self.assertRaises(exception.InvalidNetwork, network.plan, [vif],
+                          (2, 22))
 
     def test_flat_matches_matrix(self):
         status = self._status('operation.networking.topology.flat')
