@@ -37,6 +37,7 @@ import yaml
 
 from nova_dpm import driver
 from nova_dpm import simulator
+from nova_dpm.simulator import server as server_module
 
 objects.register_all()
 
@@ -57,6 +58,11 @@ class DriverTestCase(testtools.TestCase):
 
     definition = 'z13'
     start_driver = True
+    # 'in-process': the driver's session is the simulator's own (fast).
+    # 'https': the driver uses a real zhmcclient.Session, TLS verified,
+    # against the simulator served on 127.0.0.1 (the production path).
+    transport = 'in-process'
+    USERID = 'nova'
 
     def setUp(self):
         super().setUp()
@@ -89,9 +95,21 @@ class DriverTestCase(testtools.TestCase):
             self.conf.config(group='dpm', **{name: value})
 
     def start(self):
+        self.server = None
+        if self.transport == 'https':
+            self.session = simulator.load_session(
+                driver.CONF.dpm.hmc_mock_file)
+            self.server = server_module.HmcServer(
+                self.session.simulator, self.USERID, PASSWORD).start()
+            self.addCleanup(self.server.stop)
+            self.dpm_flags(hmc_mock_file=None, hmc=['127.0.0.1'],
+                           hmc_port=self.server.port,
+                           hmc_username=self.USERID,
+                           hmc_ca_bundle=self.server.ca_file)
         self.driver = driver.DPMDriver(virtapi=None)
         self.driver.init_host(HOST)
-        self.session = self.driver.hmc.session
+        if self.server is None:
+            self.session = self.driver.hmc.session
         self.sim = self.session.simulator
         self.sim.reset_counts()
         return self.driver
