@@ -36,6 +36,7 @@ from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
@@ -299,14 +300,31 @@ class DPMDriver(driver.ComputeDriver):
                 if power_on:
                     self.partitions.start(part)
             except exception.InvalidVolume as exc:
-                self._remove(instance)
+                self._remove_after_failure(instance)
                 raise nova_exception.BuildAbortException(
                     instance_uuid=instance.uuid, reason=exc.format_message())
-            except Exception:
-                LOG.error('Spawn failed; removing the partition.',
-                          instance=instance)
-                self._remove(instance)
+            except exception.HMCOperationFailed as exc:
+                self._remove_after_failure(instance)
+                if exc.refused:
+                    # Another host would be refused alike: fail the build
+                    # with the HMC's reason rather than reschedule it.
+                    raise nova_exception.BuildAbortException(
+                        instance_uuid=instance.uuid,
+                        reason=exc.format_message())
                 raise
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._remove_after_failure(instance)
+
+    def _remove_after_failure(self, instance):
+        """Clean up after a failed spawn without hiding why it failed."""
+        LOG.error('Spawn failed; removing the partition.', instance=instance)
+        try:
+            self._remove(instance)
+        except Exception:
+            LOG.exception('Removing the partition after the failed spawn '
+                          'failed too; Nova\'s clean-up will retry.',
+                          instance=instance)
 
     def _check_build(self, instance, network_info, block_device_info):
         """Everything that can be refused without the HMC."""

@@ -38,6 +38,16 @@ class HMCOperationFailed(DPMError):
     msg_fmt = ('HMC operation %(operation)s on %(target)s failed: '
                '%(reason)s')
 
+    @property
+    def refused(self):
+        """The HMC refused the request itself (HTTP 4xx other than 409).
+
+        Repeating it elsewhere would meet the same refusal; a 409 (wrong
+        state, busy), a 5xx or a lost connection may not recur.
+        """
+        status = self.kwargs.get('http_status') or 0
+        return 400 <= status < 500 and status != 409
+
 
 class HMCTimeout(DPMError):
     msg_fmt = ('Timed out after %(timeout)s s waiting for %(target)s to '

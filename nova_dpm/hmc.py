@@ -84,7 +84,8 @@ def translated(operation, target):
             reason='%s on %s: %s' % (operation, target, describe_error(exc)))
     except zhmcclient.Error as exc:
         raise exception.HMCOperationFailed(
-            operation=operation, target=target, reason=describe_error(exc))
+            operation=operation, target=target, reason=describe_error(exc),
+            http_status=getattr(exc, 'http_status', None))
 
 
 class HMC(object):

@@ -413,6 +413,20 @@ class BuildRefusalTest(base.DriverTestCase):
         self.assertEqual(0, self.sim.count())
 
 
+class HmcRefusalTest(base.DriverTestCase):
+
+    def test_request_the_hmc_refuses_fails_the_build_for_good(self):
+        # A NIC name beyond the HMC's 64 characters: 400, reason 7. Another
+        # host would be refused alike, so the build is not rescheduled.
+        vifs = [self.vif('p' * 60, 'fa:16:3e:00:00:01')]
+        instance = self.instance()
+        exc = self.assertRaises(nova_exception.BuildAbortException,
+                                self.build, instance, network_info=vifs)
+        self.assertIn('HMC operation create NIC', exc.format_message())
+        self.assertIn('HTTP 400 reason 7', exc.format_message())
+        self.assertIsNone(self.faked_partition(instance))
+
+
 class FailedSpawnTest(base.DriverTestCase):
     """A failed spawn leaves nothing of the instance on the HMC."""
 
