@@ -15,14 +15,31 @@
 :class:`DPMCloudTestCase` starts, inside one process and on sqlite, what a
 real deployment runs as separate services: the Nova API (through its WSGI
 stack), conductor, scheduler, placement and one nova-compute with
-``compute_driver = dpm.DPMDriver``. The driver talks to the simulated HMC
-of ``nova_dpm.simulator`` (``[dpm] hmc_mock_file``); Cinder and Neutron
-are nova's own test fixtures, taught here to behave like a Fibre Channel
-storage backend and like the networking-dpm agent.
+``compute_driver = dpm.DPMDriver``. Cinder and Neutron are nova's own test
+fixtures, taught here to behave like a Fibre Channel storage backend and
+like the networking-dpm agent.
+
+The driver talks to the simulated HMC of ``nova_dpm.simulator`` over one of
+two transports (:attr:`DPMCloudTestCase.HMC_TRANSPORT`):
+
+* ``'https'`` (the default): an :class:`~nova_dpm.simulator.server.HmcServer`
+  serves the simulated HMC on ``https://127.0.0.1:<port>`` with a CA of its
+  own, and the driver is configured as for a real HMC (``[dpm] hmc``,
+  ``hmc_port``, ``hmc_username``, ``hmc_password``, ``hmc_verify_cert =
+  true``, ``hmc_ca_bundle`` = the server's CA): a real ``zhmcclient.Session``
+  logs on, verifies the certificate and re-logs on as against an HMC;
+* ``'in-process'``: ``[dpm] hmc_mock_file``, the simulator's zhmcclient
+  FakedSession inside nova-compute (no HTTP, no logon).
 
 What the tests look at is the HMC's own state (:class:`HmcState`), read
-from the faked HMC objects directly and never through the driver, so a
-driver that believes something wrong cannot make a test pass.
+from the simulator's faked HMC objects directly and never through the
+driver or its session, so a driver that believes something wrong cannot
+make a test pass. The HMC requests counted by the simulator are the same
+on both transports: the HTTPS server answers Logon, Logoff and Get
+Notification Topics itself (it counts logons in ``HmcServer.logons``) and
+hands every other request, ``GET /api/version`` included, to the
+simulator after the session check; a request refused for an expired
+session or failed by an injected fault is not counted.
 
 The same class runs the ``nova-dpm-demo`` console script
 (``nova_dpm.cmd.demo``), outside any test runner.
@@ -41,6 +58,9 @@ from nova.tests.functional.api import client as api_client
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 import nova.virt
+
+from nova_dpm import simulator as hmc_simulator
+from nova_dpm.simulator import server as hmc_server
 
 # nova loads ``compute_driver = dpm.DPMDriver`` as nova.virt.dpm. Installed,
 # the shim is inside nova's package; in a plain source tree it is only in
@@ -66,6 +86,17 @@ ADAPTER_MAPPINGS = ['%s:0' % a for a in FCP_ADAPTERS]
 VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'   # OSA-1 port 0
 VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'   # OSA-1 port 1
 PARTITION_PREFIX = 'OpenStack-%s-' % HOST
+
+# -- how nova-compute reaches the simulated HMC -------------------------------
+
+HTTPS = 'https'
+IN_PROCESS = 'in-process'
+TRANSPORTS = (HTTPS, IN_PROCESS)
+HMC_USERID = 'nova-dpm-functional'
+# Distinctive, and plain letters and digits, so that it reads the same in
+# every encoding a log could use (JSON, URL, repr): a test looks for it in
+# all log output.
+HMC_PASSWORD = 'hmcPw4f9c27e1Xq83dLkZ'
 
 # -- the fake storage backend ----------------------------------------------
 
@@ -252,14 +283,17 @@ class HmcState(object):
 
     Every method returns deep copies of HMC property dicts (names with
     dashes, as the HMC WS API shows them), taken under the simulator's
-    lock, so nothing here goes through zhmcclient or the driver and no
-    request is counted.
+    lock, so nothing here goes through zhmcclient, HTTP or the driver and
+    no request is counted.
+
+    :param simulator: the :class:`~nova_dpm.simulator.hmc.SimulatedHmc`
+        (the one the HTTPS server serves, or the one inside the driver's
+        in-process session).
     """
 
-    def __init__(self, session):
-        self.session = session
-        self.simulator = session.simulator
-        self.faked = session.hmc
+    def __init__(self, simulator):
+        self.simulator = simulator
+        self.faked = simulator.faked
 
     def _cpc(self):
         return self.faked.cpcs.lookup_by_oid(CPC_OBJECT_ID)
@@ -382,20 +416,28 @@ class DPMCloudTestCase(test.TestCase,
                        integrated_helpers.PlacementInstanceHelperMixin):
     """Nova API, conductor, scheduler, placement and a DPM nova-compute.
 
-    Class attributes choose the simulated HMC and the CPC subset; setUp
-    leaves behind:
+    Class attributes choose the transport, the simulated HMC and the CPC
+    subset; setUp leaves behind:
 
     * ``self.api`` (project member) and ``self.admin_api``, both at the
       latest microversion; ``self.placement``;
     * ``self.cinder`` (:class:`FibreChannelCinderFixture`),
       ``self.neutron`` (:class:`DPMNeutronFixture`), ``self.glance``;
     * ``self.compute``, ``self.driver`` (the DPMDriver),
-      ``self.simulator`` and ``self.hmc`` (:class:`HmcState`);
+      ``self.simulator`` (the SimulatedHmc: request counts, faults, guest
+      behaviour) and ``self.hmc`` (:class:`HmcState`);
+    * ``self.hmc_server``: the HmcServer (session and fault controls,
+      ``logons``) with the ``'https'`` transport, None in-process;
     * ``self.flavor`` (2 vCPUs, 4096 MiB, no disk).
     """
 
-    #: [dpm] hmc_mock_file: 'z16' (storage groups) or 'z13' (HBAs).
+    #: How nova-compute reaches the simulated HMC: 'https' (an HmcServer
+    #: and a real zhmcclient.Session, TLS verified) or 'in-process'
+    #: ([dpm] hmc_mock_file).
+    HMC_TRANSPORT = HTTPS
+    #: The simulated machine: 'z16' (storage groups) or 'z13' (HBAs).
     HMC_DEFINITION = 'z16'
+    HMC_PASSWORD = HMC_PASSWORD
     MAX_PROCESSORS = 8
     MAX_MEMORY = 32768
     MAX_INSTANCES = None
@@ -409,16 +451,24 @@ class DPMCloudTestCase(test.TestCase,
 
     def setUp(self):
         super().setUp()
+        if self.HMC_TRANSPORT not in TRANSPORTS:
+            raise ValueError('HMC_TRANSPORT %r: expected one of %s' % (
+                self.HMC_TRANSPORT, ', '.join(TRANSPORTS)))
         self.flags(api_paste_config=paste_config(), group='wsgi')
         self.flags(compute_driver='dpm.DPMDriver', host=HOST)
         self.flags(group='dpm',
-                   hmc_mock_file=self.HMC_DEFINITION,
                    cpc_object_id=CPC_OBJECT_ID,
                    max_processors=self.MAX_PROCESSORS,
                    max_memory=self.MAX_MEMORY,
                    max_instances=self.MAX_INSTANCES,
                    physical_storage_adapter_mappings=ADAPTER_MAPPINGS)
         self._configure_logging()
+        self.simulator = None
+        self.hmc_server = None
+        if self.HMC_TRANSPORT == HTTPS:
+            self._serve_hmc()
+        else:
+            self.flags(group='dpm', hmc_mock_file=self.HMC_DEFINITION)
 
         if self.CAST_AS_CALL:
             self.useFixture(nova_fixtures.CastAsCallFixture(self))
@@ -434,6 +484,7 @@ class DPMCloudTestCase(test.TestCase,
         self.flags(transport_url=self.cell_mappings['cell1'].transport_url)
         self.conductor = self.start_service('conductor')
         self.scheduler = self.start_service('scheduler')
+        self._before_compute_start()
         self.compute = self._start_compute(HOST)
 
         api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
@@ -444,13 +495,42 @@ class DPMCloudTestCase(test.TestCase,
         self.admin_api.microversion = 'latest'
 
         self.driver = self.compute.manager.driver
-        session = self.driver.hmc.session
-        session.simulator.transition_time = self.TRANSITION_TIME
-        self.simulator = session.simulator
-        self.hmc = HmcState(session)
+        if self.simulator is None:
+            # In-process: the driver built its session (and the simulator
+            # in it) from [dpm] hmc_mock_file when nova-compute started.
+            self.simulator = self.driver.hmc.session.simulator
+            self.simulator.transition_time = self.TRANSITION_TIME
+        self.hmc = HmcState(self.simulator)
         self.foreign_at_start = self.hmc.foreign_snapshot()
         self.flavor = self.create_flavor(self.FLAVOR_VCPUS, self.FLAVOR_RAM)
         self.image = self.create_s390x_image()
+
+    def _serve_hmc(self):
+        """Serve a new simulated HMC over HTTPS; point [dpm] at it.
+
+        The server is stopped after nova-compute (cleanups run in reverse),
+        so that the driver's logoff still reaches it.
+        """
+        self.simulator = hmc_simulator.load_session(
+            self.HMC_DEFINITION,
+            transition_time=self.TRANSITION_TIME).simulator
+        self.hmc_server = hmc_server.HmcServer(
+            self.simulator, HMC_USERID, self.HMC_PASSWORD).start()
+        self.addCleanup(self.hmc_server.stop)
+        self.flags(group='dpm',
+                   hmc=self.hmc_hosts(),
+                   hmc_port=self.hmc_server.port,
+                   hmc_username=HMC_USERID,
+                   hmc_password=self.HMC_PASSWORD,
+                   hmc_verify_cert=True,
+                   hmc_ca_bundle=self.hmc_server.ca_file)
+
+    def hmc_hosts(self):
+        """[dpm] hmc with the 'https' transport."""
+        return [hmc_server.LOOPBACK]
+
+    def _before_compute_start(self):
+        """Hook: the HMC is served, nova-compute not yet started."""
 
     def _configure_logging(self):
         """Hook for the demo: called after nova's log capture is set up."""

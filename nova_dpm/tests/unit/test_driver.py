@@ -24,6 +24,7 @@ from nova.compute import task_states
 from nova import exception as nova_exception
 import os_resource_classes as orc
 from oslo_serialization import jsonutils
+import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm.tests.unit import base
@@ -311,6 +312,19 @@ class LifecycleTest(base.DriverTestCase):
             self.sim.set_status(part.uri, status)
             self.driver.power_on(self.context, instance, None)
             self.assertEqual('active', part.properties['status'])
+
+    def test_power_on_waits_out_a_stop_in_progress(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        self.sim.transition_time = 0.3
+        # Somebody else (the HMC console) stops the partition just now.
+        other = zhmcclient.Client(self.session)
+        cpc = other.cpcs.find(**{'object-id': base.CPC_ID})
+        cpc.partitions.find(name=part.properties['name']).stop(
+            wait_for_completion=False)
+        self.assertEqual('stopping', self.sim.properties(part.uri)['status'])
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active', self.sim.properties(part.uri)['status'])
 
     def test_power_off_of_stopped_partition_is_success(self):
         instance, _c = self.build(power_on=False)
