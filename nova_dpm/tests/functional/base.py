@@ -52,12 +52,16 @@ import os
 import sys
 import time
 
+import fixtures
 from nova import test
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional.api import client as api_client
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 import nova.virt
+from urllib3 import connection as urllib3_connection
+from urllib3 import connectionpool as urllib3_connectionpool
+from wsgi_intercept import requests_intercept
 
 from nova_dpm import simulator as hmc_simulator
 from nova_dpm.simulator import server as hmc_server
@@ -123,6 +127,38 @@ def paste_config():
             return path
     raise RuntimeError('nova api-paste.ini not found under %s/etc/nova: '
                        'install nova into this environment' % sys.prefix)
+
+
+class HttpsNotIntercepted(fixtures.Fixture):
+    """wsgi-intercept leaves HTTPS connections alone.
+
+    nova's API and placement fixtures serve their WSGI apps to ``requests``
+    through wsgi-intercept, on plain ``http://`` URLs. Installing an
+    intercept also replaces the connection class of *every* urllib3 HTTPS
+    pool in the process; for a host it does not intercept, that class falls
+    back to its own TLS connection, which with urllib3 2 does not even
+    start (``TypeError: ... unexpected keyword argument 'cert_reqs'``) and
+    would not verify the certificate as zhmcclient asked. Here every
+    install keeps urllib3's own HTTPS connection, so the driver's
+    zhmcclient.Session reaches the HTTPS simulator exactly as it would
+    reach an HMC.
+    """
+
+    def _setUp(self):
+        real = urllib3_connection.HTTPSConnection
+        pool = urllib3_connectionpool.HTTPSConnectionPool
+        original_install = requests_intercept.install
+
+        def install():
+            original_install()
+            pool.ConnectionCls = real
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'wsgi_intercept.requests_intercept.install', install))
+        if pool.ConnectionCls is not real:
+            self.useFixture(fixtures.MonkeyPatch(
+                'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
+                real))
 
 
 class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
@@ -466,6 +502,7 @@ class DPMCloudTestCase(test.TestCase,
         self.simulator = None
         self.hmc_server = None
         if self.HMC_TRANSPORT == HTTPS:
+            self.useFixture(HttpsNotIntercepted())
             self._serve_hmc()
         else:
             self.flags(group='dpm', hmc_mock_file=self.HMC_DEFINITION)

@@ -51,6 +51,23 @@ class RequestLog(object):
         sim.request = request
 
 
+def in_threads(function, items):
+    """Call ``function(item)`` for all items at once; return the errors."""
+    errors = []
+
+    def call(item):
+        try:
+            function(item)
+        except Exception as exc:  # noqa: B902 (collected, asserted)
+            errors.append(exc)
+    threads = [threading.Thread(target=call, args=(i,)) for i in items]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return errors
+
+
 class FaultMatrixTest(base.DriverTestCase):
 
     def spawn_requests(self):
@@ -190,19 +207,9 @@ class ConcurrencyTest(base.DriverTestCase):
         self.sim.transition_time = 0.05
         instances = [self.instance(vcpus=1, memory_mb=1024)
                      for _i in range(10)]
-        errors = []
-
-        def build(instance):
-            try:
-                self.build(instance, network_info=[])
-            except Exception as exc:  # noqa: B902 (collected, asserted)
-                errors.append(exc)
-        threads = [threading.Thread(target=build, args=(i,))
-                   for i in instances]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        errors = in_threads(
+            lambda instance: self.build(instance, network_info=[]),
+            instances)
         self.assertEqual([], errors)
         self.assertEqual(sorted(i.uuid for i in instances),
                          sorted(self.driver.list_instance_uuids()))
@@ -215,18 +222,9 @@ class ConcurrencyTest(base.DriverTestCase):
         self.assertEqual(8, tree.data(base.HOST).inventory[orc.VCPU]['total'])
 
         def destroy(instance):
-            try:
-                instance.task_state = task_states.DELETING
-                self.driver.destroy(self.context, instance, None)
-            except Exception as exc:  # noqa: B902 (collected, asserted)
-                errors.append(exc)
-        threads = [threading.Thread(target=destroy, args=(i,))
-                   for i in instances]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        self.assertEqual([], errors)
+            instance.task_state = task_states.DELETING
+            self.driver.destroy(self.context, instance, None)
+        self.assertEqual([], in_threads(destroy, instances))
         self.assertEqual([], self.driver.list_instance_uuids())
         own = [n for n in self.faked_partitions() if n.startswith(
             'OpenStack-%s-' % base.HOST)]

@@ -265,13 +265,4 @@ class RequestCountTest(base.DriverTestCase):
                             self.driver.list_instance_uuids)
 
 
-def load_tests(loader, tests, pattern):
-    """Run every test once per HMC definition (z13 HBAs, z16 groups)."""
-    import testscenarios
-    scenarios = [('z13', {'definition': 'z13'}),
-                 ('z16', {'definition': 'z16'})]
-    result = loader.suiteClass()
-    for test in testscenarios.generate_scenarios(tests):
-        test.scenarios = scenarios
-        result.addTests(testscenarios.generate_scenarios(test))
-    return result
+load_tests = base.load_tests_per_definition
