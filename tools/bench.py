@@ -59,6 +59,7 @@ if ROOT not in sys.path:
 from nova import monkey_patch  # noqa: E402
 monkey_patch.patch()
 
+from nova.compute import power_state  # noqa: E402
 from nova.compute import provider_tree  # noqa: E402
 from nova.compute import task_states  # noqa: E402
 from nova.compute import vm_states  # noqa: E402
@@ -430,6 +431,8 @@ class Bench(object):
                   bdi, power_on=True)
         instance.vm_state = vm_states.ACTIVE
         instance.task_state = None
+        # Nova records the power state the driver reports after a build.
+        instance.power_state = power_state.RUNNING
         return instance
 
     @staticmethod
@@ -466,6 +469,7 @@ class Bench(object):
 
     def power_on(self, drv, instance):
         drv.power_on(self.context, instance, self.network_info(instance))
+        instance.power_state = power_state.RUNNING
 
     def reboot(self, drv, instance, kind):
         drv.reboot(self.context, instance, self.network_info(instance),
