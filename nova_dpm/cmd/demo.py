@@ -16,9 +16,18 @@ The demo starts, inside this one process, the OpenStack services a server
 needs: the Nova API, conductor, scheduler, placement and a nova-compute
 whose virt driver is nova-dpm (``compute_driver = dpm.DPMDriver``). Cinder
 and Neutron are stand-ins that serve Fibre Channel volumes and ports bound
-to OSA virtual switches. nova-dpm manages a *simulated* HMC built from the
-definition shipped with nova-dpm (``[dpm] hmc_mock_file``): no real machine
-is touched and nothing needs to be configured.
+to OSA virtual switches. nova-dpm manages a *simulated* HMC built from a
+definition shipped with nova-dpm: no real machine is touched and nothing
+needs to be configured.
+
+By default the simulated HMC is served over HTTPS on 127.0.0.1
+(``nova_dpm.simulator.server.HmcServer``, with a CA and a server
+certificate generated for the run), and nova-dpm is configured as for a
+real HMC: ``[dpm] hmc``, ``hmc_port``, ``hmc_username``, ``hmc_password``,
+``hmc_verify_cert = true`` and ``hmc_ca_bundle`` = the generated CA, so a
+real zhmcclient session logs on and verifies the certificate. With
+``--in-process`` nova-dpm uses ``[dpm] hmc_mock_file`` instead: the
+simulator inside nova-compute, without HTTP.
 
 It then boots a server from a volume through the Nova API, prints what the
 HMC holds for it, stops, starts, reboots and deletes it, and prints for
@@ -34,6 +43,7 @@ import argparse
 import collections
 import logging
 import os
+import secrets
 import sys
 import time
 import traceback
@@ -150,6 +160,11 @@ def _parse_args(argv):
         help='simulated machine: z16 (DPM storage management: a storage '
              'group per server; the default) or z13 (virtual HBAs)')
     parser.add_argument(
+        '--in-process', action='store_true',
+        help='reach the simulated HMC inside nova-compute ([dpm] '
+             'hmc_mock_file) instead of over HTTPS on 127.0.0.1 with a real '
+             'zhmcclient session and a verified certificate (the default)')
+    parser.add_argument(
         '-v', '--verbose', action='store_true',
         help="also print the services' log (INFO and above) on stderr; by "
              "default only nova-dpm's warnings and errors are shown")
@@ -215,6 +230,10 @@ def _demo_case(base, args, report, handler):
 
     class Demo(base.DPMCloudTestCase):
         HMC_DEFINITION = args.hmc
+        HMC_TRANSPORT = base.IN_PROCESS if args.in_process else base.HTTPS
+        HMC_USERID = 'nova-dpm-demo'
+        # A new password for every run; it is never printed.
+        HMC_PASSWORD = secrets.token_urlsafe(16)
         error = None
 
         def _configure_logging(self):
@@ -258,6 +277,7 @@ class _Walkthrough(object):
                  'placement and nova-compute' % case.setup_time)
         out.line('with compute_driver = dpm.DPMDriver, [DEFAULT] host = %s.'
                  % self.base.HOST)
+        self.show_settings()
         self.show_subset()
         server = self.boot()
         self.show_partition(server)
@@ -272,12 +292,60 @@ class _Walkthrough(object):
         out.line()
         out.line('The partitions OpenStack does not manage (%s) were not '
                  'touched.' % ', '.join(sorted(case.foreign_at_start)))
+        self.show_sessions()
 
     def timed(self, action, *args, **kwargs):
         self.sim.reset_counts()
         started = time.monotonic()
         result = action(*args, **kwargs)
         return result, time.monotonic() - started, self.sim.requests
+
+    # -- the connection ------------------------------------------------
+
+    def show_settings(self):
+        # nova is imported once the demo has chosen its threading mode.
+        from nova import conf as nova_conf
+        case, out = self.case, self.out
+        dpm = nova_conf.CONF.dpm
+        out.heading('[dpm] settings of nova-compute')
+        if case.hmc_server is None:
+            out.field('hmc_mock_file', '%s (the simulated HMC runs inside '
+                      'nova-compute; no HTTP, no logon)' % dpm.hmc_mock_file)
+            case.assertTrue(case.driver.hmc.simulated)
+            return
+        server = case.hmc_server
+        session = case.driver.hmc.session
+        out.field('hmc', ', '.join(dpm.hmc))
+        out.field('hmc_port', '%d (the simulated HMC on %s)' % (
+            dpm.hmc_port, server.url))
+        out.field('hmc_username', dpm.hmc_username)
+        out.field('hmc_password', '(set, generated for this run; never '
+                  'printed or logged)')
+        out.field('hmc_verify_cert', '%s: the HMC certificate is verified '
+                  'against' % str(dpm.hmc_verify_cert).lower())
+        out.field('hmc_ca_bundle', '%s,' % dpm.hmc_ca_bundle)
+        out.line('  %-16s the CA generated for this run, which signed the '
+                 'certificate' % '')
+        out.line('  %-16s of 127.0.0.1 and localhost' % '')
+        out.field('hmc_mock_file', '(unset: a real zhmcclient session over '
+                  'HTTPS)')
+        out.line('  -> logged on to %s as %s; TLS verified: %s' % (
+            session.actual_host, dpm.hmc_username,
+            'yes' if session.verify_cert == server.ca_file else 'NO'))
+        case.assertFalse(case.driver.hmc.simulated)
+        case.assertTrue(dpm.hmc_verify_cert)
+        case.assertEqual(server.ca_file, session.verify_cert)
+        case.assertEqual(1, server.logons)
+        self.logons = server.logons
+
+    def show_sessions(self):
+        server = self.case.hmc_server
+        if server is None:
+            return
+        self.out.line('HMC sessions: %d logon at startup, %d during the '
+                      'steps; TLS connections: %d.' % (
+                          self.logons, server.logons - self.logons,
+                          server.connections))
 
     # -- before ------------------------------------------------------------
 
@@ -511,8 +579,14 @@ def main(argv=None):
     report.title('nova-dpm demo: a server on a simulated IBM %s' % args.hmc)
     report.line('Nothing here touches a real machine: nova-dpm talks to a '
                 'simulated HMC')
-    report.line('([dpm] hmc_mock_file = %s), Cinder and Neutron are '
-                'in-process stand-ins.' % args.hmc)
+    if args.in_process:
+        report.line('([dpm] hmc_mock_file = %s), Cinder and Neutron are '
+                    'in-process stand-ins.' % args.hmc)
+    else:
+        report.line('(%s) served over HTTPS on 127.0.0.1, through a real '
+                    'zhmcclient session' % args.hmc)
+        report.line('with TLS verified; Cinder and Neutron are in-process '
+                    'stand-ins.')
     report.line()
 
     handler = _log_handler(args.verbose)

@@ -473,6 +473,8 @@ class DPMCloudTestCase(test.TestCase,
     HMC_TRANSPORT = HTTPS
     #: The simulated machine: 'z16' (storage groups) or 'z13' (HBAs).
     HMC_DEFINITION = 'z16'
+    #: The HMC user nova-compute logs on as, with the 'https' transport.
+    HMC_USERID = HMC_USERID
     HMC_PASSWORD = HMC_PASSWORD
     MAX_PROCESSORS = 8
     MAX_MEMORY = 32768
@@ -552,12 +554,12 @@ class DPMCloudTestCase(test.TestCase,
             self.HMC_DEFINITION,
             transition_time=self.TRANSITION_TIME).simulator
         self.hmc_server = hmc_server.HmcServer(
-            self.simulator, HMC_USERID, self.HMC_PASSWORD).start()
+            self.simulator, self.HMC_USERID, self.HMC_PASSWORD).start()
         self.addCleanup(self.hmc_server.stop)
         self.flags(group='dpm',
                    hmc=self.hmc_hosts(),
                    hmc_port=self.hmc_server.port,
-                   hmc_username=HMC_USERID,
+                   hmc_username=self.HMC_USERID,
                    hmc_password=self.HMC_PASSWORD,
                    hmc_verify_cert=True,
                    hmc_ca_bundle=self.hmc_server.ca_file)

@@ -14,8 +14,12 @@
 
 Every test class runs twice: on the z13 definition (storage through
 virtual HBAs) and on the z16 definition (DPM storage management: a storage
-group per instance). What is checked is the HMC's state, read from the
-simulator's faked objects, and the HMC requests the driver made.
+group per instance), with nova-compute reaching the simulated HMC over
+HTTPS (a real zhmcclient.Session, TLS verified). A few tests run once more
+per definition on the in-process transport (``[dpm] hmc_mock_file``), with
+the same checks and the same request counts. What is checked is the HMC's
+state, read from the simulator's faked objects, and the HMC requests the
+driver made.
 """
 
 from nova.compute import power_state
@@ -416,6 +420,37 @@ class TestServersZ13(Z13, ServerLifecycleTests, base.DPMCloudTestCase):
 
 
 class TestServersZ16(Z16, ServerLifecycleTests, base.DPMCloudTestCase):
+    pass
+
+
+class InProcessTests(object):
+    """A boot-to-delete subset on [dpm] hmc_mock_file.
+
+    The same test methods as over HTTPS, so the HMC state and the request
+    counts they check must come out the same on both transports.
+    """
+
+    HMC_TRANSPORT = base.IN_PROCESS
+
+    boot_and_check = ServerLifecycleTests.boot_and_check
+    power_requests = ServerLifecycleTests.power_requests
+    test_stop_start_reboot = ServerLifecycleTests.test_stop_start_reboot
+    test_delete_leaves_nothing_on_the_hmc = \
+        ServerLifecycleTests.test_delete_leaves_nothing_on_the_hmc
+
+    def setUp(self):
+        super().setUp()
+        # The driver's own session is the simulator's FakedSession.
+        self.assertIsNone(self.hmc_server)
+        self.assertTrue(self.driver.hmc.simulated)
+        self.assertIs(self.simulator, self.driver.hmc.session.simulator)
+
+
+class TestInProcessZ13(Z13, InProcessTests, base.DPMCloudTestCase):
+    pass
+
+
+class TestInProcessZ16(Z16, InProcessTests, base.DPMCloudTestCase):
     pass
 
 
