@@ -140,8 +140,9 @@ dpm_opts = [
         help="""
 The HMC (Hardware Management Console) that manages the CPC: an IP address or
 host name, or a comma-separated list of them (a primary HMC and alternates).
-nova-dpm logs on to the first one that answers and moves on to the next one
-when it has to log on again. Required unless ``hmc_mock_file`` is set.
+At every logon (at startup, and again when the HMC session has expired)
+nova-dpm tries them in order and uses the first one that answers; it does
+not switch HMCs between logons. Required unless ``hmc_mock_file`` is set.
 """),
     cfg.Opt(
         'hmc_port',

@@ -55,6 +55,8 @@ WWPN_METADATA = 'dpm_wwpns'
 # whose partition is to be created.
 CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
                         task_states.REBUILD_BLOCK_DEVICE_MAPPING)
+NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
+                   '[dpm] physical_storage_adapter_mappings')
 # As nova's libvirt driver: the console log is bounded to 100 KiB.
 CONSOLE_LOG_MAX_BYTES = 100 * 1024
 
@@ -158,9 +160,12 @@ class DPMDriver(driver.ComputeDriver):
     # -- build -----------------------------------------------------------
 
     def prepare_for_spawn(self, instance):
-        """Checks that need no HMC: image boot, max_instances."""
+        """Checks that need no HMC: image boot, storage paths, the limit."""
         if instance.image_ref:
             storage.refuse_image_boot(instance)
+        if not self.subset.adapter_ports:
+            raise nova_exception.InstanceUnacceptable(
+                instance_id=instance.uuid, reason=NO_STORAGE_PATH)
         self._admit(instance)
 
     def _admit(self, instance):
@@ -280,10 +285,8 @@ class DPMDriver(driver.ComputeDriver):
                     part = self.partitions.get(instance.uuid)
                 wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
                 if not wwpns:
-                    raise exception.InvalidVolume(
-                        volume=fc.volume_id,
-                        reason='the partition has no storage path; set [dpm] '
-                               'physical_storage_adapter_mappings')
+                    raise exception.InvalidVolume(volume=fc.volume_id,
+                                                  reason=NO_STORAGE_PATH)
                 target, lun = storage.choose_boot_target(
                     fc, wwpns[0], self.settings.target_wwpn_ignore_list)
                 boot = storage.BootTarget(

@@ -55,7 +55,7 @@ _UUID = re.compile(
     r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
 # Partition status -> Nova power state (hmc-rules E1). The mapping is
-# documented in the support matrix and the troubleshooting guide.
+# documented in the overview guide.
 POWER_STATES = {
     'active': power_state.RUNNING,
     'degraded': power_state.RUNNING,       # running, some resource lost
@@ -231,7 +231,9 @@ class Partitions(object):
 
     def status(self, partition):
         """The partition's current status (1 request), or None if gone."""
-        if not hmc_module.pull(partition, ['status']):
+        with hmc_module.translated('read partition status', partition.name):
+            found = hmc_module.pull(partition, ['status'])
+        if not found:
             self._forget(partition)
             return None
         return partition.get_property('status')
@@ -256,7 +258,10 @@ class Partitions(object):
             with self._lock:
                 size = self._sizes.get(part.uri)
             if size is None:
-                if not hmc_module.pull(part, self.SIZE_PROPERTIES):
+                with hmc_module.translated('read partition size',
+                                           part.name):
+                    found = hmc_module.pull(part, self.SIZE_PROPERTIES)
+                if not found:
                     continue
                 size = tuple(part.get_property(p) or 0
                              for p in self.SIZE_PROPERTIES)

@@ -91,6 +91,11 @@ def parse_fc(connection_info, volume_id=None):
                    'Fibre Channel (%s) volumes' % (vtype, FC_TYPE))
     data = dict(connection_info.get('data') or {})
     volume_id = data.get('volume_id') or volume_id
+    if data.get('encrypted'):
+        raise exception.InvalidVolume(
+            volume=volume_id,
+            reason='it is encrypted; the partition reaches its volumes '
+                   'directly over FCP, so nova-dpm cannot decrypt them')
     # os-brick normalises target_wwn/target_wwns/target_lun(s) and the
     # initiator_target_map (lower case), and pairs targets with LUNs. Its
     # helper is private too; we use it for the same reason as above.
@@ -116,7 +121,7 @@ def parse_fc(connection_info, volume_id=None):
 
 
 def root_volume(block_device_info):
-    """The boot volume's BDM entry (boot_index 0); BuildAbort if none."""
+    """The boot volume's BDM entry (boot_index 0), or None."""
     for bdm in virt_driver.block_device_info_get_mapping(block_device_info):
         if bdm.get('boot_index') == 0:
             return bdm

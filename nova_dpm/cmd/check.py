@@ -243,7 +243,8 @@ class Checker(object):
                           'and the HMC password can be intercepted')
         if s.hmc_ca_bundle:
             return 'on, CA bundle %s' % s.hmc_ca_bundle
-        return "on, CA bundle: the system's trusted CAs"
+        return ("on, CA bundle: the Python requests library's (certifi, or "
+                "the file named by REQUESTS_CA_BUNDLE)")
 
     def check_logon(self):
         s = self.settings
@@ -255,9 +256,11 @@ class Checker(object):
                 raise Failed('[dpm] hmc_mock_file %s cannot be loaded: %s'
                              % (s.hmc_mock_file, exc))
         self.hmc.logon(attempts=1)
-        api = self.hmc.api_version()
         with hmc_module.translated('query API version', 'HMC'):
             version = self.hmc.client.query_api_version()
+        api = (int(version['api-major-version']),
+               int(version['api-minor-version']))
+        self.api_version = api
         about = 'HMC %s version %s, API version %d.%d (NICs with a VLAN ' \
             'id %s)' % (version.get('hmc-name'), version.get('hmc-version'),
                         api[0], api[1],
@@ -396,7 +399,8 @@ class Checker(object):
 
     def check_partitions(self):
         partitions = partition_module.Partitions(
-            self.hmc, self.cpc, self.host, self.settings)
+            self.hmc, self.cpc, self.host, self.settings,
+            getattr(self, 'api_version', (0, 0)))
         processors, memory = partitions.usage()
         statuses = partitions.statuses(max_age=float('inf'))
         rows = [('partition', INFO, '%s: %s' % (

@@ -368,7 +368,7 @@ class RealHmcTest(CheckTestCase):
         self.logon_error = zhmcclient.ConnectionError('refused', None)
         self.run_check(1)
         self.assert_row('TLS verification', check.PASS,
-                        "system's trusted CAs")
+                        "the Python requests library's")
         self.assertIs(True, self.session_kwargs['verify_cert'])
 
     def test_tls_on_with_ca_bundle(self):

@@ -16,6 +16,7 @@ The HBA (z13) and storage-group (z16) backends run the same driver-level
 tests: every class here runs once per definition.
 """
 
+import copy
 import os
 
 from nova.compute import power_state
@@ -478,6 +479,138 @@ class FailedSpawnTest(base.DriverTestCase):
                                 self.build, instance)
         self.assertIn('target_wwpn_ignore_list', exc.format_message())
         self.assert_nothing_left(instance)
+
+
+OTHER_CPC = 'c2a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
+OTHER_FCP = 'fc0000aa-0000-4000-8000-0000000000aa'
+OTHER_OSA = '05a000aa-0000-4000-8000-0000000000aa'
+OTHER_VSWITCH = '5e0000aa-0000-4000-8000-0000000000aa'
+
+
+def add_other_cpc(data):
+    """A second DPM CPC with an FCP adapter and a virtual switch."""
+    cpcs = data['hmc_definition']['cpcs']
+    other = copy.deepcopy(cpcs[0])
+    other['properties'].update({'object-id': OTHER_CPC, 'name': 'CPC2'})
+    fcp, osa = other['adapters'][0], other['adapters'][2]
+    fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
+    osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
+    other['adapters'] = [fcp, osa]
+    vswitch = other['virtual_switches'][0]
+    vswitch['properties'].update({
+        'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
+        'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
+    other['virtual_switches'] = [vswitch]
+    other['partitions'] = []
+    cpcs.append(other)
+
+
+class MessagesTest(base.DriverTestCase):
+    """The remaining refusals, each with its message."""
+
+    start_driver = False
+
+    def test_adapter_of_another_cpc(self):
+        self.edit_definition(add_other_cpc)
+        self.dpm_flags(physical_storage_adapter_mappings=[
+            '%s:0' % OTHER_FCP])
+        exc = self.assertRaises(exception.CpcSubsetInvalid, self.start)
+        self.assertIn('[dpm] physical_storage_adapter_mappings',
+                      exc.format_message())
+        self.assertIn('adapter FCP-X is not an adapter of CPC CPC1',
+                      exc.format_message())
+
+    def test_virtual_switch_of_another_cpc(self):
+        self.edit_definition(add_other_cpc)
+        self.start()
+        exc = self.assertRaises(
+            nova_exception.InstanceUnacceptable,
+            self.driver.prepare_networks_before_block_device_mapping,
+            self.instance(),
+            [self.vif('port-x', 'fa:16:3e:00:00:01', OTHER_VSWITCH)])
+        self.assertIn('port-x', exc.format_message())
+        self.assertIn('its virtual switch OSA-X port 0 is not on CPC CPC1',
+                      exc.format_message())
+
+    def test_no_storage_path(self):
+        self.dpm_flags(physical_storage_adapter_mappings=[])
+        self.start()
+        instance = self.instance()
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.build, instance, network_info=[])
+        self.assertIn('the CPC subset has no storage path to boot from; '
+                      'set [dpm] physical_storage_adapter_mappings',
+                      exc.format_message())
+        self.assertEqual(0, self.sim.count())
+
+    def test_partition_that_does_not_boot(self):
+        self.start()
+        instance, _c = self.build(power_on=False)
+        part = self.faked_partition(instance)
+        self.sim.force_start_outcome(part.uri, 'paused')
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn("ended in status 'paused' instead of active",
+                      exc.format_message())
+
+    def test_start_or_stop_that_takes_too_long(self):
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        instance, _c = self.build()
+        self.sim.transition_time = 30
+        exc = self.assertRaises(exception.HMCTimeout, self.driver.power_off,
+                                instance)
+        self.assertIn('Timed out after 1 s waiting for stop of',
+                      exc.format_message())
+        self.sim.complete_transitions()
+
+    def test_encrypted_volumes(self):
+        self.start()
+        instance, connector = self.build()
+        info = self.fc_connection(connector['wwpns'], volume_id='vol-e')
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb',
+                                encryption={'provider': 'luks'})
+        self.assertIn('Volume vol-e cannot be used: it is encrypted',
+                      exc.format_message())
+        info['data']['encrypted'] = True
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn('it is encrypted', exc.format_message())
+        other = self.instance()
+        self.driver.prepare_for_spawn(other)
+        wwpns = self.driver.get_volume_connector(other)['wwpns']
+        boot = self.fc_connection(wwpns)
+        boot['data']['encrypted'] = True
+        other.task_state = task_states.SPAWNING
+        exc = self.assertRaises(nova_exception.BuildAbortException,
+                                self.driver.spawn, self.context, other, None,
+                                [], None, {}, [],
+                                self.block_device_info(boot))
+        self.assertIn('it is encrypted', exc.format_message())
+
+    def test_rebuild_gets_a_new_partition_and_new_wwpns(self):
+        self.start()
+        instance, connector = self.build()
+        old = self.faked_partition(instance).uri
+        # Nova's generic rebuild: destroy, re-attach the volumes (asking
+        # for the connector), spawn.
+        instance.task_state = task_states.REBUILDING
+        self.driver.destroy(self.context, instance, None)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        new = self.driver.get_volume_connector(instance)
+        self.assertEqual(2, len(new['wwpns']))
+        self.assertNotEqual(connector['wwpns'], new['wwpns'])
+        instance.task_state = task_states.REBUILD_SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(
+                              self.fc_connection(new['wwpns'])))
+        part = self.faked_partition(instance)
+        self.assertNotEqual(old, part.uri)
+        self.assertEqual('active', part.properties['status'])
 
 
 load_tests = base.load_tests_per_definition

@@ -109,8 +109,13 @@ class StorageRulesTest(testtools.TestCase):
         self.assertEqual('ffffffff00000000', storage.fcp_lun(0xffffffff))
 
     def test_fcp_lun_refuses_what_it_cannot_address(self):
-        for bad in (-1, 2 ** 32, '1', 1.0, True, None):
-            self.assertRaises(ValueError, storage.fcp_lun, bad)
+        for bad in (-1, '1', 1.0, True, None):
+            exc = self.assertRaises(ValueError, storage.fcp_lun, bad)
+            self.assertIn('is not a LUN: expected an integer >= 0',
+                          str(exc))
+        exc = self.assertRaises(ValueError, storage.fcp_lun, 2 ** 32)
+        self.assertIn('target_lun 4294967296 is above 4294967295',
+                      str(exc))
 
     def test_boot_target_skips_ignored_wwpns_per_initiator(self):
         fc = storage.parse_fc(fc_info(itmap={
