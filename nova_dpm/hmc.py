@@ -146,7 +146,10 @@ class HMC(object):
             # connection (zhmcclient's default of 3); POSTs never are.
             operation_timeout=s.hmc_operation_timeout,
             status_timeout=s.hmc_operation_timeout)
-        hosts = list(s.hmc)
+        # zhmcclient puts a host into a URL as it is: an IPv6 address
+        # needs brackets there.
+        hosts = ['[%s]' % h if ':' in h and not h.startswith('[') else h
+                 for h in s.hmc]
         return zhmcclient.Session(
             hosts if len(hosts) > 1 else hosts[0],
             userid=s.hmc_username, password=s.hmc_password,

@@ -128,8 +128,8 @@ def plan(network_info, api_version=None):
         if vif_type != VIF_TYPE:
             raise exception.InvalidNetwork(
                 port=port,
-                reason='its VIF type is %r; nova-dpm supports only %r ports '
-                       'bound by the networking-dpm agent' %
+                # Short: Nova keeps 255 characters of a fault message.
+                reason='VIF type %r; only %r (networking-dpm) works' %
                        (vif_type, VIF_TYPE))
         vlan = None
         if _vlan(vif) is not None:

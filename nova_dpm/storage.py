@@ -441,8 +441,6 @@ def backend_for(hmc, subset, settings):
 def refuse_image_boot(instance):
     raise nova_exception.InstanceUnacceptable(
         instance_id=instance.uuid,
-        reason='nova-dpm boots partitions only from a Fibre Channel volume; '
-               'create the server with a boot volume (for example '
-               '"openstack server create --volume <volume>" or '
-               '--block-device source_type=image,destination_type=volume,'
-               'boot_index=0) instead of booting from an image')
+        # Short: Nova keeps 255 characters of a fault message.
+        reason='nova-dpm boots only from a Fibre Channel volume; create the '
+               'server with --volume or --boot-from-volume')

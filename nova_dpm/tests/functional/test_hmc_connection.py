@@ -31,6 +31,7 @@ LOG = oslo_logging.getLogger(__name__)
 
 START = '/api/partitions/{id}/operations/start'
 STOP = '/api/partitions/{id}/operations/stop'
+OS_COMMAND = '/api/partitions/{id}/operations/send-os-cmd'
 VERSION = '/api/version'
 SESSIONS = '/api/sessions'
 
@@ -82,6 +83,17 @@ class CaptureAllLogging(fixtures.Fixture):
 
 
 class HttpsConnectionTests(base.DPMCloudTestCase):
+    """The connection nova-compute holds to the HTTPS simulator.
+
+    Periodic tasks are off in nova's tests: every HMC request comes from
+    the API call being made.
+    """
+
+    def power_requests(self):
+        """(Send OS Command, Stop, Start) counted by the simulator."""
+        return (self.simulator.count('POST', OS_COMMAND),
+                self.simulator.count('POST', STOP),
+                self.simulator.count('POST', START))
 
     def test_tls_verified_against_the_servers_ca(self):
         session = self.driver.hmc.session
@@ -111,7 +123,7 @@ class HttpsConnectionTests(base.DPMCloudTestCase):
         self.assertEqual(0, self.hmc_server.active_sessions)
 
         server = self.stop(server)
-        self.assertEqual(power_off_requests(self), (1, 1, 0))
+        self.assertEqual((1, 1, 0), self.power_requests())
         self.assertEqual('stopped', self.hmc.partition(part['name'])['status'])
         # zhmcclient logged on again once, and repeated the one request
         # the server refused (403, reason 5).
@@ -128,14 +140,6 @@ class HttpsConnectionTests(base.DPMCloudTestCase):
         self.assertEqual(logons + 1, self.hmc_server.logons)
         self.delete(server)
         self.assertNothingOnHmc(server['id'])
-
-
-def power_off_requests(case):
-    """(Send OS Command, Stop, Start) counted by the simulator."""
-    return (case.simulator.count('POST', '/api/partitions/{id}/operations/'
-                                 'send-os-cmd'),
-            case.simulator.count('POST', STOP),
-            case.simulator.count('POST', START))
 
 
 class PasswordNotLoggedTests(base.DPMCloudTestCase):
@@ -192,11 +196,12 @@ class PasswordNotLoggedTests(base.DPMCloudTestCase):
         for what, shown in (('the instance actions', actions),
                             ('the failed start', detail),
                             ('the server in ERROR', in_error)):
-            self.assertFalse(password in repr(shown),
+            # (Counted, so that a failure does not print the secret.)
+            self.assertEqual(0, repr(shown).count(password),
                              'The API shows the HMC password in %s' % what)
         # ... and no log record of any service or library does.
         self.assertNotLogged(password)
-        self.assertFalse(password in self.stdlog.logger.output,
+        self.assertEqual(0, self.stdlog.logger.output.count(password),
                          "The HMC password is in nova's captured log")
         # The records are there: the logon (zhmcclient logs its request
         # with the password blanked), the configuration (masked by
@@ -220,3 +225,54 @@ class PasswordNotLoggedTests(base.DPMCloudTestCase):
             # Without the secret itself.
             self.fail('%d log record(s) hold the HMC password; the first: '
                       '%s' % (len(found), found[0].replace(needle, '<HERE>')))
+
+
+class FailoverTests(base.DPMCloudTestCase):
+    """[dpm] hmc = localhost, 127.0.0.1: two names of the one server.
+
+    Both names reach the HTTPS simulator on 127.0.0.1 (its certificate
+    is for both). The first one, the "primary", is unavailable when its
+    availability check loses its connection (a connection fault of the
+    server): with several hosts, zhmcclient sends ``GET /api/version`` to
+    each in turn at every logon and logs on to the first that answers.
+    """
+
+    def hmc_hosts(self):
+        return ['localhost', '127.0.0.1']
+
+    def _before_compute_start(self):
+        # One attempt per host: a lost connection means "not available".
+        self.flags(group='dpm', hmc_connect_retries=0)
+        self.hmc_server.drop_connection('GET', VERSION)
+
+    def test_failover_at_logon_and_at_relogon(self):
+        session = self.driver.hmc.session
+        self.assertEqual(['localhost', '127.0.0.1'], session.host)
+        # At startup the primary did not answer: the second one is used.
+        self.assertEqual([('connection', 'GET', VERSION)],
+                         self.simulator.fired_faults)
+        self.assertEqual('127.0.0.1', session.actual_host)
+        self.assertEqual(1, self.hmc_server.logons)
+        server = self.boot()
+        self.assertEqual('127.0.0.1', session.actual_host)
+
+        # A re-logon starts again from the first host, which answers now.
+        self.hmc_server.expire_session()
+        server = self.stop(server)
+        self.assertEqual('localhost', session.actual_host)
+        self.assertEqual(2, self.hmc_server.logons)
+
+        # The primary fails again while the session ends: the next action
+        # logs on to the second host and goes on there.
+        self.hmc_server.expire_session()
+        self.hmc_server.drop_connection('GET', VERSION)
+        server = self.start(server)
+        self.assertEqual('127.0.0.1', session.actual_host)
+        self.assertEqual(3, self.hmc_server.logons)
+        self.assertEqual(2, len(self.simulator.fired_faults))
+        self.assertEqual('active', self.hmc.partition_of(
+            server['id'])['status'])
+
+        self.delete(server)
+        self.assertNothingOnHmc(server['id'])
+        self.assertEqual(0, self.hmc_server.failed_logons)

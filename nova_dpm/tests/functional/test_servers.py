@@ -331,17 +331,12 @@ class ServerLifecycleTests(object):
             server, 'create', 'compute__do_build_and_run_instance',
             'Success')
         self.assertEqual(base.HOST, event['host'])
-        message = server['fault']['message']
+        # The whole advice fits the 255 characters Nova keeps of a fault.
         self.assertEqual(
             'Build of instance %(id)s aborted: Instance %(id)s is '
-            'unacceptable: nova-dpm boots partitions only from a Fibre '
-            'Channel volume; create the server with a boot volume' %
-            server, message[:message.index(' (for example')])
-        # Nova cuts fault messages at 255 characters; the whole advice is
-        # in the details an admin sees.
-        self.assertIn('--block-device source_type=image,destination_type='
-                      'volume,boot_index=0) instead of booting from an image',
-                      server['fault']['details'])
+            'unacceptable: nova-dpm boots only from a Fibre Channel volume; '
+            'create the server with --volume or --boot-from-volume' % server,
+            server['fault']['message'])
         # Refused before the HMC was asked to create anything.
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
         self.assertEqual([], self.hmc.openstack_partition_names())
@@ -352,12 +347,12 @@ class ServerLifecycleTests(object):
                  self.neutron.create_dpm_port(base.VSWITCH_1,
                                               vif_type='ovs')]
         server = self.boot(expected_status='ERROR', ports=ports)
-        # (Nova keeps the first 255 characters of a fault message.)
+        # The whole message fits the 255 characters Nova keeps of a fault.
         self.assertEqual(
-            ("Build of instance %s aborted: Instance %s is unacceptable: "
-             "Port %s cannot be used: its VIF type is 'ovs'; nova-dpm "
-             "supports only 'dpm_vswitch' ports bound by the networking-dpm "
-             "agent" % (server['id'], server['id'], ports[1]['id']))[:255],
+            "Build of instance %s aborted: Instance %s is unacceptable: "
+            "Port %s cannot be used: VIF type 'ovs'; only 'dpm_vswitch' "
+            "(networking-dpm) works" % (server['id'], server['id'],
+                                        ports[1]['id']),
             server['fault']['message'])
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
         self.assertNothingOnHmc(server['id'])

@@ -377,7 +377,9 @@ class BuildRefusalTest(base.DriverTestCase):
             image_ref='155d900f-4e14-4e4c-a73d-069cbf4541e6')
         exc = self.assertRaises(nova_exception.InstanceUnacceptable,
                                 self.driver.prepare_for_spawn, instance)
-        self.assertIn('boot volume', exc.format_message())
+        self.assertIn('boots only from a Fibre Channel volume; create the '
+                      'server with --volume or --boot-from-volume',
+                      exc.format_message())
         exc = self.assertRaises(
             nova_exception.BuildAbortException, self.driver.spawn,
             self.context, instance, None, [], None, {}, [], {})
