@@ -266,3 +266,38 @@ class DriverInterfaceTest(testtools.TestCase):
         for spelling in ('dpm.DPMDriver', 'dpm.driver.DPMDriver'):
             loaded = nova_driver.load_compute_driver(None, spelling)
             self.assertIsInstance(loaded, driver.DPMDriver)
+
+
+class SessionSettingsTest(testtools.TestCase):
+    """How [dpm] options become a zhmcclient session (no connection)."""
+
+    def settings(self, **kw):
+        from nova_dpm import conf as dpm_conf
+        values = {opt.dest: opt.default for opt in dpm_conf.dpm_opts}
+        values.update(hmc_username='nova', hmc_password='secret', **kw)
+        return dpm_conf.Settings(**values)
+
+    def session(self, **kw):
+        from nova_dpm import hmc
+        return hmc.HMC(self.settings(**kw))._make_session()
+
+    def test_ipv6_addresses_are_bracketed(self):
+        session = self.session(hmc=['fd00::10', '192.0.2.10', 'hmc.example'])
+        self.assertEqual(['[fd00::10]', '192.0.2.10', 'hmc.example'],
+                         session._hosts)
+
+    def test_certificate_verification(self):
+        self.assertIs(True, self.session(hmc=['h'])._verify_cert)
+        self.assertEqual('/etc/ca.pem', self.session(
+            hmc=['h'], hmc_ca_bundle='/etc/ca.pem')._verify_cert)
+        self.assertIs(False, self.session(
+            hmc=['h'], hmc_verify_cert=False,
+            hmc_ca_bundle='/etc/ca.pem')._verify_cert)
+
+    def test_timeouts_and_retries(self):
+        config = self.session(hmc=['h'], hmc_connect_timeout=7,
+                              hmc_connect_retries=2, hmc_read_timeout=90,
+                              hmc_operation_timeout=600).retry_timeout_config
+        self.assertEqual((7, 2, 90, 600),
+                         (config.connect_timeout, config.connect_retries,
+                          config.read_timeout, config.operation_timeout))
