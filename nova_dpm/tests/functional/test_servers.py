@@ -264,6 +264,40 @@ class ServerLifecycleTests(object):
             self.assertEqual(part[key], after[key])
         self.assertForeignPartitionsUntouched()
 
+    def test_console_log_and_crash_dump(self):
+        server, part, _ports = self.boot_and_check()
+        # openstack console log show: the partition's OS messages, newest
+        # last; the simulated Linux logged its boot.
+        output = self.api.post_server_action(
+            server['id'], {'os-getConsoleOutput': {}})['output']
+        self.assertEqual(self.simulator.os_messages(part['object-uri']),
+                         output.splitlines())
+        self.assertTrue(output.splitlines()[-1].endswith('login: '))
+        lines = self.api.post_server_action(
+            server['id'], {'os-getConsoleOutput': {'length': 2}})['output']
+        # Nova keeps the last lines (the trailing newline counts as one).
+        self.assertTrue(output.endswith(lines))
+        self.assertEqual(output.splitlines()[-1:], lines.splitlines())
+
+        # openstack server dump create: a PSW restart (kdump in the guest).
+        self.simulator.reset_counts()
+        self.api.post_server_action(server['id'],
+                                    {'trigger_crash_dump': None})
+        self.notifier.wait_for_versioned_notifications(
+            'instance.trigger_crash_dump.end')
+        self.assertEqual(1, self.simulator.count(
+            'POST', '/api/partitions/{id}/operations/psw-restart'))
+        self.assertIn('Starting crash kernel...',
+                      self.simulator.os_messages(part['object-uri']))
+        self.assertEqual('ACTIVE', self.get_server(server)['status'])
+
+        # A stopped server cannot dump: Nova answers 409.
+        server = self.stop(server)
+        exc = self.assertRaises(
+            api_client.OpenStackApiException, self.api.post_server_action,
+            server['id'], {'trigger_crash_dump': None})
+        self.assertEqual(409, exc.response.status_code)
+
     def test_attach_and_detach_data_volume(self):
         boot_volume = self.new_volume_id(1)
         data_volume = self.new_volume_id(2)
