@@ -194,6 +194,10 @@ class SimulatedHmc:
         # A small lock for accounting and faults, so that requests that
         # wait for their latency do not hold the big lock.
         self._acct_lock = threading.Lock()
+        # Requests the HMC makes to itself (the aggregation service answers
+        # Submit Requests by running the inner requests) are not requests
+        # of the client: they are neither counted, delayed nor faulted.
+        self._inner = threading.local()
         self._requests = []
         self._faults = []
         self.fired_faults = []
@@ -353,6 +357,9 @@ class SimulatedHmc:
         body, zhmcclient.ConnectionError or zhmcclient.ReadTimeout.
         """
         method = method.upper()
+        if getattr(self._inner, 'depth', 0):
+            return self._perform(_Request(method, uri, copy.deepcopy(body),
+                                          wait_for_completion))
         pattern = uri_pattern(uri)
         fault = self._take_fault(method, pattern)
         if fault is not None and (fault != 'timeout' or method == 'GET'):
@@ -387,10 +394,14 @@ class SimulatedHmc:
 
     def _perform(self, req):
         with self.lock:
-            self.advance()
-            result = self._dispatch(req)
-            # With transition_time 0 a start or stop is over at once.
-            self.advance()
+            self._inner.depth = getattr(self._inner, 'depth', 0) + 1
+            try:
+                self.advance()
+                result = self._dispatch(req)
+                # With transition_time 0 a start or stop is over at once.
+                self.advance()
+            finally:
+                self._inner.depth -= 1
             return copy.deepcopy(result)
 
     def _dispatch(self, req):

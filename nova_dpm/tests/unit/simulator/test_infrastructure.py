@@ -163,6 +163,23 @@ class AccountingTest(base.TestCase):
         self.assertEqual(0, sim.count())
         self.assertEqual({}, sim.count_by_method())
 
+    def test_an_aggregated_request_counts_once(self):
+        env = self.env()
+        sim = env.sim
+        p = env.partition()
+        sim.reset_counts()
+        sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
+        result = env.session.post('/api/services/aggregation/submit', body={
+            'requests': [
+                {'id': str(i), 'method': 'GET', 'uri': p.uri}
+                for i in range(3)]})
+        self.assertEqual(3, len(result))
+        # One request of the client; the HMC's own inner requests are
+        # neither counted nor faulted.
+        self.assertEqual([('POST', '/api/services/aggregation/submit')],
+                         sim.requests)
+        self.assertEqual([], sim.fired_faults)
+
 
 class FaultTest(base.TestCase):
 
