@@ -53,70 +53,53 @@ def _plus(*counts):
     return dict(total)
 
 
+# The requests of a build (connector and spawn), per definition.
+BUILD = {
+    'z13': _plus({
+        'POST /api/cpcs/{id}/partitions': 1,
+        'POST /api/partitions/{id}/hbas': 2,
+        'GET /api/partitions/{id}/hbas/{id}': 2,
+        'POST /api/partitions/{id}/nics': 2,
+        'POST /api/partitions/{id}': 1,
+    }, START_WAIT),
+    'z16': _plus({
+        'POST /api/cpcs/{id}/partitions': 1,
+        'POST /api/storage-groups': 1,
+        'POST /api/storage-groups/{id}/operations/'
+        'add-candidate-adapter-ports': 1,
+        'POST /api/partitions/{id}/operations/attach-storage-group': 1,
+        'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
+        'POST /api/services/aggregation/submit': 1,
+        'POST /api/storage-groups/{id}/operations/modify': 1,
+        'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
+        'fulfill-fcp-storage-volume': 1,
+        'POST /api/partitions/{id}/nics': 2,
+        'POST /api/partitions/{id}': 1,
+    }, START_WAIT),
+}
+INIT_HOST = {
+    'GET /api/version': 1,
+    'GET /api/cpcs/{id}': 1,
+    'GET /api/adapters/{id}': 2,
+    LIST: 1,
+}
+# The first build after init_host also reads the two virtual switches
+# (kept afterwards).
+VSWITCH_READS = {'GET /api/virtual-switches/{id}': 2}
+
 # definition -> operation -> {'METHOD pattern': count}
 EXPECTED = {
     'z13': {
-        'init_host': {
-            'GET /api/version': 1,
-            'GET /api/cpcs/{id}': 1,
-            'GET /api/adapters/{id}': 2,
-            LIST: 1,
-        },
-        # The first build after init_host also reads the two virtual
-        # switches (kept afterwards).
-        'first build': _plus({'GET /api/virtual-switches/{id}': 2},
-                             {
-            'POST /api/cpcs/{id}/partitions': 1,
-            'POST /api/partitions/{id}/hbas': 2,
-            'GET /api/partitions/{id}/hbas/{id}': 2,
-            'POST /api/partitions/{id}/nics': 2,
-            'POST /api/partitions/{id}': 1,
-        }, START_WAIT),
-        'build': _plus({
-            'POST /api/cpcs/{id}/partitions': 1,
-            'POST /api/partitions/{id}/hbas': 2,
-            'GET /api/partitions/{id}/hbas/{id}': 2,
-            'POST /api/partitions/{id}/nics': 2,
-            'POST /api/partitions/{id}': 1,
-        }, START_WAIT),
+        'init_host': INIT_HOST,
+        'first build': _plus(VSWITCH_READS, BUILD['z13']),
+        'build': BUILD['z13'],
         # Nova believes it runs: stop, then delete.
         'destroy': _plus({'DELETE /api/partitions/{id}': 1}, STOP_WAIT),
     },
     'z16': {
-        'init_host': {
-            'GET /api/version': 1,
-            'GET /api/cpcs/{id}': 1,
-            'GET /api/adapters/{id}': 2,
-            LIST: 1,
-        },
-        'first build': _plus({'GET /api/virtual-switches/{id}': 2}, {
-            'POST /api/cpcs/{id}/partitions': 1,
-            'POST /api/storage-groups': 1,
-            'POST /api/storage-groups/{id}/operations/'
-            'add-candidate-adapter-ports': 1,
-            'POST /api/partitions/{id}/operations/attach-storage-group': 1,
-            'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
-            'POST /api/services/aggregation/submit': 1,
-            'POST /api/storage-groups/{id}/operations/modify': 1,
-            'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
-            'fulfill-fcp-storage-volume': 1,
-            'POST /api/partitions/{id}/nics': 2,
-            'POST /api/partitions/{id}': 1,
-        }, START_WAIT),
-        'build': _plus({
-            'POST /api/cpcs/{id}/partitions': 1,
-            'POST /api/storage-groups': 1,
-            'POST /api/storage-groups/{id}/operations/'
-            'add-candidate-adapter-ports': 1,
-            'POST /api/partitions/{id}/operations/attach-storage-group': 1,
-            'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
-            'POST /api/services/aggregation/submit': 1,
-            'POST /api/storage-groups/{id}/operations/modify': 1,
-            'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
-            'fulfill-fcp-storage-volume': 1,
-            'POST /api/partitions/{id}/nics': 2,
-            'POST /api/partitions/{id}': 1,
-        }, START_WAIT),
+        'init_host': INIT_HOST,
+        'first build': _plus(VSWITCH_READS, BUILD['z16']),
+        'build': BUILD['z16'],
         # Stop, delete the partition (its attachment goes with it), then
         # the storage group, known since the build.
         'destroy': _plus({
