@@ -60,91 +60,125 @@ class CpcSubset(object):
         self._reserved = set()    # uuids admitted, partition not yet made
 
     # -- validation at init_host -------------------------------------------
+    #
+    # One method per check, each returning what it found or raising
+    # CpcSubsetInvalid naming the option: validate() runs them all (and
+    # refuses at the first problem), nova-dpm-check runs them one by one.
 
     def _refuse(self, option, reason):
         raise exception.CpcSubsetInvalid(host=self.host, option=option,
                                          reason=reason)
 
-    def validate(self):
-        """Find the CPC and check that it can host this subset."""
-        s = self.settings
-        with hmc_module.translated('read CPC', s.cpc_object_id):
-            cpc = self.hmc.cpc(s.cpc_object_id)
+    def find_cpc(self):
+        """The CPC of [dpm] cpc_object_id, its properties pulled."""
+        object_id = self.settings.cpc_object_id
+        with hmc_module.translated('read CPC', object_id):
+            cpc = self.hmc.cpc(object_id)
         if cpc is None:
-            self._refuse('cpc_object_id',
-                         'the HMC knows no CPC with object-id %s' %
-                         s.cpc_object_id)
-        name = cpc.get_property('name')
+            self._refuse('cpc_object_id', 'the HMC knows no CPC with '
+                         'object-id %s' % object_id)
+        return cpc
+
+    def check_dpm_mode(self, cpc):
         if not cpc.get_property('dpm-enabled'):
-            self._refuse('cpc_object_id',
-                         'CPC %s (%s) is not in DPM mode' %
-                         (name, s.cpc_object_id))
+            self._refuse('cpc_object_id', 'CPC %s (%s) is not in DPM mode' %
+                         (cpc.name, self.settings.cpc_object_id))
+        return 'CPC %s is in DPM mode' % cpc.name
+
+    def check_status(self, cpc):
         status = cpc.get_property('status')
         if status not in CPC_UP_STATES:
             self._refuse('cpc_object_id',
                          'CPC %s has status %r; partitions can only be '
                          'managed in status %s' %
-                         (name, status, ', '.join(CPC_UP_STATES)))
+                         (cpc.name, status, ', '.join(CPC_UP_STATES)))
+        return 'CPC %s has status %s' % (cpc.name, status)
+
+    def check_processors(self, cpc):
+        wanted = self.settings.max_processors
         ifls = int(cpc.get_property('processor-count-ifl') or 0)
-        if s.max_processors > ifls:
-            self._refuse('max_processors',
-                         '%d exceeds the %d IFL processors of CPC %s' %
-                         (s.max_processors, ifls, name))
+        if wanted > ifls:
+            self._refuse('max_processors', '%d exceeds the %d IFL '
+                         'processors of CPC %s' % (wanted, ifls, cpc.name))
+        return '[dpm] max_processors %d <= %d IFL processors of CPC %s' % (
+            wanted, ifls, cpc.name)
+
+    def check_memory(self, cpc):
+        wanted = self.settings.max_memory
         memory = int(cpc.get_property('storage-customer') or 0)
-        if s.max_memory > memory:
-            self._refuse('max_memory',
-                         '%d MiB exceeds the %d MiB customer memory of CPC '
-                         '%s' % (s.max_memory, memory, name))
-        self.cpc = cpc
-        self.storage_management = any(
+        if wanted > memory:
+            self._refuse('max_memory', '%d MiB exceeds the %d MiB customer '
+                         'memory of CPC %s' % (wanted, memory, cpc.name))
+        return ('[dpm] max_memory %d MiB <= %d MiB customer memory of CPC '
+                '%s' % (wanted, memory, cpc.name))
+
+    @staticmethod
+    def has_storage_management(cpc):
+        """Whether the CPC has the dpm-storage-management feature on."""
+        return any(
             f.get('name') == STORAGE_MANAGEMENT_FEATURE and f.get('state')
             for f in cpc.get_property('available-features-list') or [])
-        with hmc_module.translated('read FCP adapters', name):
-            self.adapter_ports = self._validate_adapter_ports(name)
+
+    def check_adapter_port(self, cpc, mapping):
+        """One physical_storage_adapter_mappings entry.
+
+        Returns (adapter, port URI); the adapter's name, type, family,
+        adapter-id and ports are pulled (one request).
+        """
+        option = 'physical_storage_adapter_mappings'
+        entry = '%s:%d' % mapping
+        uri = '/api/adapters/%s' % mapping.adapter_id
+        adapter = zhmcclient.Adapter(cpc.adapters, uri)
+        # adapter-family lets zhmcclient pick the port manager later
+        # without reading the adapter again.
+        with hmc_module.translated('read adapter', mapping.adapter_id):
+            found = hmc_module.pull(adapter, [
+                'name', 'type', 'parent', 'adapter-family', 'adapter-id',
+                'storage-port-uris'])
+        if not found:
+            self._refuse(option, 'entry %s: the HMC knows no adapter with '
+                         'object-id %s' % (entry, mapping.adapter_id))
+        name = adapter.get_property('name')
+        if adapter.get_property('parent') != cpc.uri:
+            self._refuse(option, 'entry %s: adapter %s is not an adapter of '
+                         'CPC %s' % (entry, name, cpc.name))
+        if adapter.get_property('type') != 'fcp':
+            self._refuse(option, 'entry %s: adapter %s has type %r; an FCP '
+                         'adapter (type fcp) is expected' %
+                         (entry, name, adapter.get_property('type')))
+        port_uris = adapter.get_property('storage-port-uris') or []
+        port_uri = '%s/storage-ports/%d' % (uri, mapping.port)
+        if port_uri not in port_uris:
+            self._refuse(option, 'entry %s: adapter %s has no port %d (it '
+                         'has %d port(s))' %
+                         (entry, name, mapping.port, len(port_uris)))
+        return adapter, port_uri
+
+    def validate(self):
+        """Find the CPC and check that it can host this subset."""
+        s = self.settings
+        cpc = self.find_cpc()
+        for check in (self.check_dpm_mode, self.check_status,
+                      self.check_processors, self.check_memory):
+            check(cpc)
+        ports, adapters = [], {}
+        for mapping in s.physical_storage_adapter_mappings:
+            adapter, port_uri = self.check_adapter_port(cpc, mapping)
+            ports.append((adapter.uri, port_uri, mapping.port))
+            adapters[adapter.uri] = adapter
+        self.cpc = cpc
+        self.storage_management = self.has_storage_management(cpc)
+        self.adapter_ports = ports
+        self.adapters = adapters
         LOG.info('CPC subset %(host)s on CPC %(cpc)s (%(id)s): '
                  '%(procs)d IFLs, %(mem)d MiB, max_instances %(inst)s, '
                  '%(paths)d storage path(s); storage backend: %(backend)s.',
-                 {'host': self.host, 'cpc': name, 'id': s.cpc_object_id,
+                 {'host': self.host, 'cpc': cpc.name, 'id': s.cpc_object_id,
                   'procs': s.max_processors, 'mem': s.max_memory,
                   'inst': s.max_instances or 'unlimited',
                   'paths': len(self.adapter_ports),
                   'backend': ('storage groups (dpm-storage-management)'
                               if self.storage_management else 'HBAs')})
-
-    def _validate_adapter_ports(self, cpc_name):
-        option = 'physical_storage_adapter_mappings'
-        found = []
-        for mapping in self.settings.physical_storage_adapter_mappings:
-            entry = '%s:%d' % mapping
-            uri = '/api/adapters/%s' % mapping.adapter_id
-            adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
-            # adapter-family lets zhmcclient pick the port manager later
-            # without reading the adapter again.
-            if not hmc_module.pull(adapter, ['name', 'type', 'parent',
-                                             'adapter-family',
-                                             'storage-port-uris']):
-                self._refuse(option, 'entry %s: the HMC knows no adapter '
-                             'with object-id %s' % (entry, mapping.adapter_id))
-            if adapter.get_property('parent') != self.cpc.uri:
-                self._refuse(option, 'entry %s: adapter %s is not an adapter '
-                             'of CPC %s' % (entry,
-                                            adapter.get_property('name'),
-                                            cpc_name))
-            if adapter.get_property('type') != 'fcp':
-                self._refuse(option, 'entry %s: adapter %s has type %r; an '
-                             'FCP adapter (type fcp) is expected' %
-                             (entry, adapter.get_property('name'),
-                              adapter.get_property('type')))
-            port_uris = adapter.get_property('storage-port-uris') or []
-            port_uri = '%s/storage-ports/%d' % (uri, mapping.port)
-            if port_uri not in port_uris:
-                self._refuse(option, 'entry %s: adapter %s has no port %d '
-                             '(it has %d port(s))' %
-                             (entry, adapter.get_property('name'),
-                              mapping.port, len(port_uris)))
-            found.append((uri, port_uri, mapping.port))
-            self.adapters[uri] = adapter
-        return found
 
     # -- max_instances ---------------------------------------------------
 

@@ -274,16 +274,22 @@ class Checker(object):
 
     # -- the CPC ---------------------------------------------------------
 
+    # The CPC checks are the driver's own (CpcSubset), run one at a time.
+
+    def _subset_check(self, check, *args):
+        try:
+            return check(*args)
+        except exception.CpcSubsetInvalid as exc:
+            raise Failed('[dpm] %s: %s' % (exc.kwargs['option'],
+                                           exc.kwargs['reason']))
+
     def check_cpc_found(self):
-        object_id = self.settings.cpc_object_id
-        with hmc_module.translated('read CPC', object_id):
-            self.cpc = self.hmc.cpc(object_id)
-        if self.cpc is None:
-            raise Failed('the HMC knows no CPC with object-id %s '
-                         '([dpm] cpc_object_id)' % object_id)
+        self.subset = subset_module.CpcSubset(self.hmc, self.settings,
+                                              self.host)
+        self.cpc = self._subset_check(self.subset.find_cpc)
         prop = self.cpc.get_property
         return '%s (%s): machine type %s model %s, SE version %s' % (
-            prop('name'), object_id, prop('machine-type'),
+            prop('name'), self.settings.cpc_object_id, prop('machine-type'),
             prop('machine-model'), prop('se-version'))
 
     @property
@@ -291,77 +297,29 @@ class Checker(object):
         return self.cpc.get_property('name')
 
     def check_dpm_mode(self):
-        if not self.cpc.get_property('dpm-enabled'):
-            raise Failed('CPC %s (%s) is not in DPM mode' %
-                         (self.cpc_name, self.settings.cpc_object_id))
-        return 'CPC %s is in DPM mode' % self.cpc_name
+        return self._subset_check(self.subset.check_dpm_mode, self.cpc)
 
     def check_status(self):
-        status = self.cpc.get_property('status')
-        if status not in subset_module.CPC_UP_STATES:
-            raise Failed('CPC %s has status %r; partitions can only be '
-                         'managed in status %s' %
-                         (self.cpc_name, status,
-                          ', '.join(subset_module.CPC_UP_STATES)))
-        return 'CPC %s has status %s' % (self.cpc_name, status)
+        return self._subset_check(self.subset.check_status, self.cpc)
 
     def check_processors(self):
-        wanted = self.settings.max_processors
-        ifls = int(self.cpc.get_property('processor-count-ifl') or 0)
-        if wanted > ifls:
-            raise Failed('[dpm] max_processors %d exceeds the %d IFL '
-                         'processors of CPC %s' %
-                         (wanted, ifls, self.cpc_name))
-        return '[dpm] max_processors %d <= %d IFL processors of CPC %s' % (
-            wanted, ifls, self.cpc_name)
+        return self._subset_check(self.subset.check_processors, self.cpc)
 
     def check_memory(self):
-        wanted = self.settings.max_memory
-        memory = int(self.cpc.get_property('storage-customer') or 0)
-        if wanted > memory:
-            raise Failed('[dpm] max_memory %d MiB exceeds the %d MiB '
-                         'customer memory of CPC %s' %
-                         (wanted, memory, self.cpc_name))
-        return ('[dpm] max_memory %d MiB <= %d MiB customer memory of '
-                'CPC %s' % (wanted, memory, self.cpc_name))
+        return self._subset_check(self.subset.check_memory, self.cpc)
 
     def check_storage_backend(self):
         feature = subset_module.STORAGE_MANAGEMENT_FEATURE
-        features = self.cpc.get_property('available-features-list') or []
-        if any(f.get('name') == feature and f.get('state')
-               for f in features):
+        if self.subset.has_storage_management(self.cpc):
             return INFO, ('storage groups: the %s feature is on' % feature)
-        if any(f.get('name') == feature for f in features):
-            return INFO, 'HBAs: the %s feature is off' % feature
-        return INFO, ('HBAs: the CPC does not have the %s feature' %
-                      feature)
+        return INFO, 'HBAs: the %s feature is off or absent' % feature
 
     def check_mapping(self, mapping):
-        entry = '%s:%d' % mapping
-        uri = '/api/adapters/%s' % mapping.adapter_id
-        adapter = zhmcclient.Adapter(self.cpc.adapters, uri)
-        with hmc_module.translated('read adapter', mapping.adapter_id):
-            found = hmc_module.pull(adapter, [
-                'name', 'type', 'parent', 'adapter-id',
-                'storage-port-uris'])
-        if not found:
-            raise Failed('entry %s: the HMC knows no adapter with '
-                         'object-id %s' % (entry, mapping.adapter_id))
-        prop = adapter.get_property
-        if prop('parent') != self.cpc.uri:
-            raise Failed('entry %s: adapter %s is not an adapter of CPC %s'
-                         % (entry, prop('name'), self.cpc_name))
-        if prop('type') != 'fcp':
-            raise Failed('entry %s: adapter %s has type %r; an FCP adapter '
-                         '(type fcp) is expected' %
-                         (entry, prop('name'), prop('type')))
-        port_uris = prop('storage-port-uris') or []
-        if '%s/storage-ports/%d' % (uri, mapping.port) not in port_uris:
-            raise Failed('entry %s: adapter %s has no port %d (it has %d '
-                         'port(s))' % (entry, prop('name'), mapping.port,
-                                       len(port_uris)))
-        return 'entry %s: adapter %s (type fcp, adapter-id %s), port %d' % (
-            entry, prop('name'), prop('adapter-id'), mapping.port)
+        adapter, _port = self._subset_check(self.subset.check_adapter_port,
+                                            self.cpc, mapping)
+        return 'entry %s:%d: adapter %s (type fcp, adapter-id %s), port %d' % (
+            mapping.adapter_id, mapping.port, adapter.get_property('name'),
+            adapter.get_property('adapter-id'), mapping.port)
 
     def check_init_host(self):
         subset = subset_module.CpcSubset(self.hmc, self.settings, self.host)

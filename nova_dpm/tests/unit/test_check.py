@@ -280,7 +280,7 @@ class CheckTest(CheckTestCase):
         self.dpm.update(max_processors='49', max_memory=str(2 * 1048576))
         self.run_check(1)
         self.assert_row('processors', check.FAIL,
-                        'max_processors 49 exceeds the 48 IFL')
+                        '[dpm] max_processors: 49 exceeds the 48 IFL')
         self.assert_row('memory', check.FAIL, '2097152 MiB exceeds',
                         '1048576 MiB customer memory')
         self.assert_row('init_host', check.FAIL, '[dpm] max_processors')
