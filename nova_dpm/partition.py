@@ -236,7 +236,22 @@ class Partitions(object):
         if not found:
             self._forget(partition)
             return None
+        self._note(partition)
         return partition.get_property('status')
+
+    def _note(self, partition):
+        """Keep the status this service last saw.
+
+        The cached statuses of get_info(use_cache=True) then never lag
+        behind this service's own starts and stops.
+        """
+        # The local properties only: prop() would ask the HMC.
+        status = partition.properties.get('status')
+        uuid = self.naming.owner_uuid(partition.name)
+        if status and uuid:
+            with self._lock:
+                if uuid in self._uris:
+                    self._status[uuid] = status
 
     def _forget(self, partition):
         uuid = self.naming.owner_uuid(partition.name)
@@ -302,6 +317,13 @@ class Partitions(object):
         return self.settings.hmc_operation_timeout
 
     def start(self, partition):
+        """Start and wait until active or degraded; return the status."""
+        try:
+            return self._start(partition)
+        finally:
+            self._note(partition)
+
+    def _start(self, partition):
         """Start and wait until active or degraded.
 
         Optimistic: the start is requested without reading the status
@@ -338,8 +360,11 @@ class Partitions(object):
 
     def stop(self, partition):
         """Stop and wait until stopped; a stopped partition is success."""
-        with hmc_module.translated('stop partition', partition.name):
-            self._stop(partition)
+        try:
+            with hmc_module.translated('stop partition', partition.name):
+                self._stop(partition)
+        finally:
+            self._note(partition)
 
     def _stop(self, partition):
         try:
@@ -357,7 +382,14 @@ class Partitions(object):
                                  partition.name)
 
     def shutdown(self, partition, timeout, retry_interval=0):
-        """Ask the guest OS to shut down; stop hard if it does not.
+        """Ask the guest OS to shut down; stop hard if it does not."""
+        try:
+            self._shutdown(partition, timeout, retry_interval)
+        finally:
+            self._note(partition)
+
+    def _shutdown(self, partition, timeout, retry_interval):
+        """Graceful stop with a hard stop as the last resort.
 
         The command is sent through the HMC's operating-system message
         interface and re-sent every ``retry_interval`` seconds (if > 0).

@@ -306,6 +306,22 @@ class LifecycleTest(base.DriverTestCase):
         self.assertFalse(self.driver.instance_exists(instance))
         self.assertNotIn(instance.uuid, self.driver.list_instance_uuids())
 
+    def test_cached_status_follows_own_starts_and_stops(self):
+        instance, _c = self.build()
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(instance).state)
+        self.sim.reset_counts()
+        # Within the cache's lifetime, Nova's power-state sync sees what
+        # this service just did, without asking the HMC.
+        self.driver.power_off(instance)
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.driver.get_info(instance).state)
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(instance).state)
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/cpcs/{id}/partitions'))
+
     def test_power_on_from_paused_and_terminated(self):
         instance, _c = self.build()
         part = self.faked_partition(instance)
