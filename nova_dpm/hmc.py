@@ -208,32 +208,46 @@ class HMC(object):
 
     # -- waiting ----------------------------------------------------------
 
-    def wait_for_job(self, job, what, timeout):
+    def wait_for_job(self, job, what, deadline):
         """Poll an asynchronous job until it ends; raise if it failed."""
-        deadline = time.monotonic() + timeout
         for interval in poll_intervals():
             status, _result = job.check_for_completion()
             if status == 'complete':
                 return
-            if time.monotonic() >= deadline:
-                raise exception.HMCTimeout(timeout=timeout, target=what,
-                                           wanted='job completion',
-                                           status=status)
-            time.sleep(interval)
+            deadline.check(what, 'job completion', status)
+            time.sleep(min(interval, deadline.remaining()))
 
-    def wait_for_status(self, partition, wanted, timeout, what):
+    def wait_for_status(self, partition, wanted, deadline, what):
         """Poll a partition's status until it is in ``wanted``.
 
         Returns the status reached.
         """
-        deadline = time.monotonic() + timeout
         for interval in poll_intervals():
             partition.pull_properties(['status'])
             status = partition.get_property('status')
             if status in wanted:
                 return status
-            if time.monotonic() >= deadline:
-                raise exception.HMCTimeout(timeout=timeout, target=what,
-                                           wanted=' or '.join(sorted(wanted)),
-                                           status=status)
-            time.sleep(interval)
+            deadline.check(what, ' or '.join(sorted(wanted)), status)
+            time.sleep(min(interval, deadline.remaining()))
+
+
+class Deadline(object):
+    """The time limit of one driver operation, over all its waits.
+
+    A start that first waits out a transition, then stops a paused
+    partition and starts it, gets [dpm] hmc_operation_timeout in all, not
+    per step.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+
+    def remaining(self):
+        return max(0.0, self._at - time.monotonic())
+
+    def check(self, what, wanted, status):
+        """Raise HMCTimeout once the time is up."""
+        if time.monotonic() >= self._at:
+            raise exception.HMCTimeout(timeout=self.seconds, target=what,
+                                       wanted=wanted, status=status)

@@ -63,7 +63,10 @@ POWER_STATES = {
     'stopping': power_state.NOSTATE,       # transitional
     'stopped': power_state.SHUTDOWN,
     'reservation-error': power_state.SHUTDOWN,  # not running, can start
-    'paused': power_state.PAUSED,          # OS stopped itself or no boot
+    # All CPUs stopped: the OS halted itself (or never booted). Nova then
+    # sees a shut-off server and stops it; Nova's PAUSED (a pause it
+    # asked for) would make it ignore the state.
+    'paused': power_state.SHUTDOWN,
     'terminated': power_state.CRASHED,     # OS ended abnormally
     'communications-not-active': power_state.NOSTATE,  # SE lost contact
     'status-check': power_state.NOSTATE,   # SE is checking status
@@ -129,6 +132,9 @@ class Partitions(object):
     """
 
     STATUS_CACHE_SECONDS = 5.0
+    # How long a start may report paused or terminated before that counts
+    # as its outcome (hmc-rules E3: the status can lag behind the job).
+    start_grace = 15.0
     # List Partitions returns additional properties from HMC API 4.1 (HMC
     # 2.16.0) on (hmc-rules A2: older HMCs refuse the query parameter).
     ADDITIONAL_PROPERTIES_API = (4, 1)
@@ -147,6 +153,10 @@ class Partitions(object):
         self._listed_at = 0.0
         self._sizes = {}         # uri -> (ifl-processors, initial-memory)
         self._instance_locks = {}
+        # Creates and deletes by this service, numbered, so that a listing
+        # that started before one of them does not undo it.
+        self._changes = 0
+        self._changed = {}       # uuid -> number of its last change
 
     # -- per-instance serialisation ------------------------------------
 
@@ -160,15 +170,18 @@ class Partitions(object):
             return self._instance_locks.setdefault(instance_uuid,
                                                    threading.RLock())
 
-    def forget_lock(self, instance_uuid):
-        with self._lock:
-            self._instance_locks.pop(instance_uuid, None)
-
     # -- listing --------------------------------------------------------
 
     def list(self):
-        """{uuid: Partition} of this subset (1 request); refreshes caches."""
+        """{uuid: Partition} of this subset (1 request); refreshes caches.
+
+        Partitions this service creates or deletes while the listing is
+        under way keep what the create or delete recorded: the listing may
+        predate them.
+        """
         extra = self.SIZE_PROPERTIES if self._list_sizes else None
+        with self._lock:
+            started = self._changes
         with hmc_module.translated('list partitions', self.cpc.name):
             found = self.cpc.partitions.list(
                 filter_args={'name': self.naming.list_filter},
@@ -179,6 +192,17 @@ class Partitions(object):
             if uuid:
                 own[uuid] = part
         with self._lock:
+            recent = {u for u, change in self._changed.items()
+                      if change > started}
+            for uuid in recent:
+                own.pop(uuid, None)
+                if uuid in self._uris:
+                    own[uuid] = zhmcclient.Partition(
+                        self.cpc.partitions, self._uris[uuid],
+                        name=self.naming.name(uuid),
+                        properties={'status': self._status.get(uuid)})
+            self._changed = {u: c for u, c in self._changed.items()
+                             if c > started}
             self._uris = {u: p.uri for u, p in own.items()}
             self._status = {u: p.get_property('status')
                             for u, p in own.items()}
@@ -253,9 +277,14 @@ class Partitions(object):
                 if uuid in self._uris:
                     self._status[uuid] = status
 
+    def _record_change(self, uuid):
+        self._changes += 1
+        self._changed[uuid] = self._changes
+
     def _forget(self, partition):
         uuid = self.naming.owner_uuid(partition.name)
         with self._lock:
+            self._record_change(uuid)
             self._uris.pop(uuid, None)
             self._status.pop(uuid, None)
             self._sizes.pop(partition.uri, None)
@@ -305,6 +334,7 @@ class Partitions(object):
             self._uris[instance.uuid] = part.uri
             self._status[instance.uuid] = 'stopped'
             self._sizes[part.uri] = (flavor.vcpus, flavor.memory_mb)
+            self._record_change(instance.uuid)
         LOG.info('Created partition %s (%d IFLs, %d MiB).', props['name'],
                  flavor.vcpus, flavor.memory_mb, instance=instance)
         return part
@@ -313,78 +343,112 @@ class Partitions(object):
         with hmc_module.translated('update partition', partition.name):
             partition.update_properties(properties)
 
-    def _timeout(self):
-        return self.settings.hmc_operation_timeout
+    def _deadline(self):
+        """The time limit of one start, stop or delete, all steps in."""
+        return hmc_module.Deadline(self.settings.hmc_operation_timeout)
 
     def start(self, partition):
         """Start and wait until active or degraded; return the status."""
         try:
-            return self._start(partition)
+            with hmc_module.translated('start partition', partition.name):
+                return self._start(partition, self._deadline())
         finally:
             self._note(partition)
 
-    def _start(self, partition):
-        """Start and wait until active or degraded.
+    def _start(self, partition, deadline):
+        """Optimistic start.
 
-        Optimistic: the start is requested without reading the status
-        first. If the HMC refuses it for the partition's state, the status
-        decides: already running is success; paused or terminated is
-        stopped first (the HMC only starts a stopped partition); a
-        transition is waited out.
+        The start is requested without reading the status first. If the
+        HMC refuses it for the partition's state, the status decides:
+        already running is success; paused or terminated is stopped first
+        (the HMC only starts a stopped partition); a transition is waited
+        out.
         """
-        with hmc_module.translated('start partition', partition.name):
-            try:
-                job = partition.start(wait_for_completion=False)
-            except zhmcclient.HTTPError as exc:
-                if exc.http_status != 409:
-                    raise
-                status = self._settle(partition)
-                if status in RUNNING:
-                    return status
-                if status in STOPPABLE:
-                    self._stop(partition)
-                job = partition.start(wait_for_completion=False)
-            self.hmc.wait_for_job(job, 'start of %s' % partition.name,
-                                  self._timeout())
-            status = self.hmc.wait_for_status(
-                partition, RUNNING + ('paused', 'terminated'),
-                self._timeout(), partition.name)
-        if status not in RUNNING:
-            raise exception.HMCOperationFailed(
-                operation='start partition', target=partition.name,
-                reason='the partition ended in status %r instead of active: '
-                       'the operating system did not boot (check the boot '
-                       'volume and the partition messages on the HMC)' %
-                       status)
-        return status
+        try:
+            job = partition.start(wait_for_completion=False)
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status != 409:
+                raise
+            status = self._settle(partition, deadline)
+            if status in RUNNING:
+                return status
+            if status in STOPPABLE:
+                self._stop(partition, deadline)
+            job = partition.start(wait_for_completion=False)
+        self.hmc.wait_for_job(job, 'start of %s' % partition.name, deadline)
+        return self._wait_started(partition, deadline)
+
+    def _wait_started(self, partition, deadline):
+        """After the start job: wait until active or degraded.
+
+        The HMC may report paused (or terminated) for a few seconds after
+        the job ended (hmc-rules E3), so those count as the outcome only
+        once they have lasted ``start_grace`` seconds. reservation-error
+        (the CPC lacks processors or memory, or the storage is not ready)
+        and stopped end the wait at once.
+        """
+        since = None
+        for interval in hmc_module.poll_intervals():
+            status = self.status(partition)
+            if status in RUNNING:
+                return status
+            if status in ('reservation-error', 'stopped', None):
+                self._start_failed(partition, status)
+            if status in ('paused', 'terminated'):
+                since = since or time.monotonic()
+                if time.monotonic() - since >= self.start_grace:
+                    self._start_failed(partition, status)
+            else:
+                since = None
+            deadline.check(partition.name, 'active or degraded', status)
+            time.sleep(min(interval, deadline.remaining()))
+
+    START_FAILURES = {
+        'paused': 'the operating system did not boot (check the boot volume '
+                  'and the partition messages on the HMC)',
+        'terminated': 'the operating system ended abnormally while booting '
+                      '(check the partition messages on the HMC)',
+        'reservation-error': 'the CPC could not give the partition its '
+                             'processors, memory or storage (check the '
+                             'CPC\'s free resources and the storage group)',
+        'stopped': 'it stopped again (check the partition on the HMC)',
+        None: 'the partition is gone',
+    }
+
+    def _start_failed(self, partition, status):
+        raise exception.HMCOperationFailed(
+            operation='start partition', target=partition.name,
+            reason='the partition ended in status %r instead of active: %s' %
+                   (status, self.START_FAILURES[status]))
 
     def stop(self, partition):
         """Stop and wait until stopped; a stopped partition is success."""
         try:
             with hmc_module.translated('stop partition', partition.name):
-                self._stop(partition)
+                self._stop(partition, self._deadline())
         finally:
             self._note(partition)
 
-    def _stop(self, partition):
+    def _stop(self, partition, deadline):
         try:
             job = partition.stop(wait_for_completion=False)
         except zhmcclient.HTTPError as exc:
             if exc.http_status != 409:
                 raise
-            status = self._settle(partition)
+            status = self._settle(partition, deadline)
             if status in DELETABLE or status is None:
                 return
             job = partition.stop(wait_for_completion=False)
-        self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
-                              self._timeout())
-        self.hmc.wait_for_status(partition, DELETABLE, self._timeout(),
+        self.hmc.wait_for_job(job, 'stop of %s' % partition.name, deadline)
+        self.hmc.wait_for_status(partition, DELETABLE, deadline,
                                  partition.name)
 
     def shutdown(self, partition, timeout, retry_interval=0):
         """Ask the guest OS to shut down; stop hard if it does not."""
         try:
-            self._shutdown(partition, timeout, retry_interval)
+            with hmc_module.translated('shut down partition',
+                                       partition.name):
+                self._shutdown(partition, timeout, retry_interval)
         finally:
             self._note(partition)
 
@@ -396,42 +460,40 @@ class Partitions(object):
         The partition counts as shut down when it is stopped, or paused or
         terminated (a Linux that halts itself stops its CPUs: the partition
         is then stopped hard, which is immediate). After ``timeout``
-        seconds the partition is stopped hard.
+        seconds the partition is stopped hard, within the usual
+        [dpm] hmc_operation_timeout.
         """
         command = self.settings.guest_shutdown_command
         done = DELETABLE + ('paused', 'terminated')
-        with hmc_module.translated('shut down partition', partition.name):
-            try:
-                partition.send_os_command(command)
-            except zhmcclient.HTTPError as exc:
-                if exc.http_status != 409:
-                    raise
-                # The OS is not running: nothing to ask; stop hard.
-                self._stop(partition)
+        try:
+            partition.send_os_command(command)
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status != 409:
+                raise
+            # The OS is not running: nothing to ask; stop hard.
+            self._stop(partition, self._deadline())
+            return
+        LOG.info('Asked the operating system of %s to shut down (%r); '
+                 'waiting up to %d s.', partition.name, command, timeout)
+        graceful = hmc_module.Deadline(timeout)
+        resend = (time.monotonic() + retry_interval if retry_interval > 0
+                  else None)
+        for interval in hmc_module.poll_intervals():
+            status = self.status(partition)
+            if status is None or status in DELETABLE:
                 return
-            LOG.info('Asked the operating system of %s to shut down (%r); '
-                     'waiting up to %d s.', partition.name, command, timeout)
-            deadline = time.monotonic() + timeout
-            resend = (time.monotonic() + retry_interval if retry_interval > 0
-                      else None)
-            status = None
-            for interval in hmc_module.poll_intervals():
-                status = self.status(partition)
-                if status is None or status in DELETABLE:
-                    return
-                if status in done:
-                    break
-                now = time.monotonic()
-                if now >= deadline:
-                    LOG.warning('The operating system of %s did not shut '
-                                'down within %d s; stopping the partition.',
-                                partition.name, timeout)
-                    break
-                if resend is not None and now >= resend:
-                    partition.send_os_command(command)
-                    resend = now + retry_interval
-                time.sleep(min(interval, max(0.0, deadline - now)))
-            self._stop(partition)
+            if status in done:
+                break
+            if not graceful.remaining():
+                LOG.warning('The operating system of %s did not shut down '
+                            'within %d s; stopping the partition.',
+                            partition.name, timeout)
+                break
+            if resend is not None and time.monotonic() >= resend:
+                partition.send_os_command(command)
+                resend = time.monotonic() + retry_interval
+            time.sleep(min(interval, graceful.remaining()))
+        self._stop(partition, self._deadline())
 
     def os_messages(self, partition, max_bytes):
         """The newest operating-system messages, as bytes, newest last."""
@@ -456,15 +518,15 @@ class Partitions(object):
                 raise nova_exception.InstanceNotRunning(
                     instance_id=instance_uuid)
             self.hmc.wait_for_job(job, 'PSW restart of %s' % partition.name,
-                                  self._timeout())
+                                  self._deadline())
 
-    def _settle(self, partition):
+    def _settle(self, partition, deadline):
         """Wait out a starting/stopping transition; return the status."""
         status = self.status(partition)
         if status in TRANSITIONAL:
             status = self.hmc.wait_for_status(
                 partition, set(POWER_STATES) - set(TRANSITIONAL),
-                self._timeout(), partition.name)
+                deadline, partition.name)
         return status
 
     def delete(self, instance_uuid, partition):
@@ -482,7 +544,7 @@ class Partitions(object):
                     return
                 if exc.http_status != 409:
                     raise
-                self._stop(partition)
+                self._stop(partition, self._deadline())
                 try:
                     partition.delete()
                 except zhmcclient.HTTPError as exc2:

@@ -291,7 +291,7 @@ class LifecycleTest(base.DriverTestCase):
     def test_get_info_maps_statuses_and_missing(self):
         instance, _c = self.build()
         part = self.faked_partition(instance)
-        for status, state in (('paused', power_state.PAUSED),
+        for status, state in (('paused', power_state.SHUTDOWN),
                               ('terminated', power_state.CRASHED),
                               ('degraded', power_state.RUNNING),
                               ('reservation-error', power_state.SHUTDOWN)):

@@ -80,7 +80,7 @@ class NamingTest(testtools.TestCase):
         expected = {
             'active': ps.RUNNING, 'degraded': ps.RUNNING,
             'stopped': ps.SHUTDOWN, 'reservation-error': ps.SHUTDOWN,
-            'paused': ps.PAUSED, 'terminated': ps.CRASHED,
+            'paused': ps.SHUTDOWN, 'terminated': ps.CRASHED,
             'starting': ps.NOSTATE, 'stopping': ps.NOSTATE,
             'communications-not-active': ps.NOSTATE,
             'status-check': ps.NOSTATE,
