@@ -18,6 +18,7 @@ tests: every class here runs once per definition.
 
 import copy
 import os
+import threading
 
 from nova.compute import power_state
 from nova.compute import provider_tree
@@ -571,6 +572,46 @@ class MessagesTest(base.DriverTestCase):
                                 instance, None)
         self.assertIn("ended in status 'paused' instead of active",
                       exc.format_message())
+
+    def test_start_ending_in_reservation_error_fails_at_once(self):
+        self.start()
+        instance, _c = self.build(power_on=False)
+        part = self.faked_partition(instance)
+        self.sim.force_start_outcome(part.uri, 'reservation-error')
+        self.driver.partitions.start_grace = 60
+        # Not an HMCTimeout after [dpm] hmc_operation_timeout (20 s here).
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn("ended in status 'reservation-error' instead of "
+                      "active: the CPC could not give the partition its "
+                      "processors, memory or storage", exc.format_message())
+
+    def test_listing_never_undoes_a_concurrent_create(self):
+        self.start()
+        listed = threading.Event()
+        release = threading.Event()
+        original = self.sim.request
+
+        def request(method, uri, *args, **kwargs):
+            result = original(method, uri, *args, **kwargs)
+            if method == 'GET' and uri.split('?')[0].endswith('/partitions'):
+                # The HMC answered; the answer arrives late.
+                listed.set()
+                release.wait(10)
+            return result
+        self.sim.request = request
+        lister = threading.Thread(target=self.driver.partitions.list)
+        lister.start()
+        self.assertTrue(listed.wait(10))
+        self.sim.request = original
+        instance = self.instance()
+        self.driver.get_volume_connector(instance)
+        release.set()
+        lister.join(10)
+        self.assertIn(instance.uuid, self.driver.partitions.known())
+        self.assertEqual('stopped',
+                         self.driver.partitions.statuses()[instance.uuid])
 
     def test_start_or_stop_that_takes_too_long(self):
         self.dpm_flags(hmc_operation_timeout=1)
