@@ -30,6 +30,7 @@ instances proceed in parallel.
 
 from nova.compute import power_state
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import conf as nova_conf
 from nova import exception as nova_exception
 from nova.objects import fields as obj_fields
@@ -57,6 +58,7 @@ CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
                         task_states.REBUILD_BLOCK_DEVICE_MAPPING)
 NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
                    '[dpm] physical_storage_adapter_mappings')
+OS_MESSAGES_SE_VERSION = subset_module.version_int('2.14.0')
 # As nova's libvirt driver: the console log is bounded to 100 KiB.
 CONSOLE_LOG_MAX_BYTES = 100 * 1024
 
@@ -169,8 +171,16 @@ class DPMDriver(driver.ComputeDriver):
         self._admit(instance)
 
     def _admit(self, instance):
+        """Count the instance against [dpm] max_instances.
+
+        A full subset fails the build with a fault that names the limit.
+        (Raising ComputeResourcesUnavailable would let Nova reschedule,
+        but a user with one subset would then only see "Exceeded maximum
+        number of retries". To keep the scheduler from choosing a full
+        subset, use nova's NumInstancesFilter with max_instances_per_host.)
+        """
         try:
-            self.subset.admit(instance.uuid, self.partitions.known())
+            self.subset.admit(instance.uuid, self.partitions.known)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -186,9 +196,12 @@ class DPMDriver(driver.ComputeDriver):
                 instance_id=instance.uuid, reason=exc.format_message())
 
     def failed_spawn_cleanup(self, instance):
-        with self.partitions.lock(instance.uuid):
-            self._remove(instance)
-        self.subset.release(instance.uuid)
+        """After a build failed before spawn; never hides that failure."""
+        try:
+            with self.partitions.lock(instance.uuid):
+                self._remove_after_failure(instance)
+        finally:
+            self.subset.release(instance.uuid)
 
     def get_volume_connector(self, instance):
         """The partition's WWPNs, in the shape Cinder's FC drivers expect.
@@ -200,7 +213,7 @@ class DPMDriver(driver.ComputeDriver):
         """
         with self.partitions.lock(instance.uuid):
             wwpns = self._known_wwpns(instance)
-            creating = instance.task_state in CREATING_TASK_STATES
+            creating = self._creating(instance)
             part = None
             if creating or wwpns is None:
                 part = self.partitions.get(instance.uuid,
@@ -225,6 +238,17 @@ class DPMDriver(driver.ComputeDriver):
             'wwpns': list(wwpns),
             'do_local_attach': False,
         }
+
+    @staticmethod
+    def _creating(instance):
+        """Whether Nova asks for the connector of a partition to be made.
+
+        A build or rebuild maps its block devices in its own task states;
+        an unshelve of an offloaded instance does it while spawning.
+        """
+        return (instance.task_state in CREATING_TASK_STATES or
+                (instance.vm_state == vm_states.SHELVED_OFFLOADED and
+                 instance.task_state == task_states.SPAWNING))
 
     def _known_wwpns(self, instance):
         if instance.uuid in self._wwpns:
@@ -295,7 +319,8 @@ class DPMDriver(driver.ComputeDriver):
                     size_gb=boot_bdm.get('size'))
                 props = self.storage.boot_properties(instance, part, boot)
                 props['boot-os-specific-parameters'] = (
-                    self.network.create_nics(part, nics))
+                    self.network.create_nics(
+                        part, nics, self.storage.device_numbers(part)))
                 self.partitions.update(part, props)
                 LOG.info('Partition %s boots from volume %s: target %s, '
                          'LUN %s, through %s.', part.name, fc.volume_id,
@@ -366,6 +391,8 @@ class DPMDriver(driver.ComputeDriver):
         """
         part = self.partitions.get(instance.uuid)
         if part is None:
+            self.storage.release_leftovers(
+                self.partitions.naming.name(instance.uuid))
             return
         if self._known_wwpns(instance) is None:
             try:
@@ -434,9 +461,25 @@ class DPMDriver(driver.ComputeDriver):
             self.partitions.start(part)
 
     def get_console_output(self, context, instance):
-        """The partition's recent operating-system messages (bytes)."""
+        """The partition's recent operating-system messages (bytes).
+
+        List OS Messages needs SE 2.14.0 (z14) or later; on older CPCs the
+        console log is not available.
+        """
+        if subset_module.version_int(
+                self.subset.cpc.get_property('se-version') or '0') < \
+                OS_MESSAGES_SE_VERSION:
+            raise NotImplementedError(
+                'the console log needs SE 2.14.0 or later (List OS '
+                'Messages); this CPC has %s' %
+                self.subset.cpc.get_property('se-version'))
         part = self._partition(instance)
-        return self.partitions.os_messages(part, CONSOLE_LOG_MAX_BYTES)
+        try:
+            return self.partitions.os_messages(part, CONSOLE_LOG_MAX_BYTES)
+        except exception.HMCOperationFailed as exc:
+            LOG.warning('The console log is not available: %s',
+                        exc.format_message(), instance=instance)
+            raise nova_exception.ConsoleNotAvailable()
 
     def trigger_crash_dump(self, instance):
         """PSW restart: starts kdump in a Linux guest."""

@@ -60,7 +60,7 @@ _OBJECT_ID = re.compile(
     r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
 Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vswitch_id',
-                                     'devno', 'vlan'])
+                                     'vlan'])
 
 
 def nic_name(port_id):
@@ -71,8 +71,24 @@ def nic_description(mac, host):
     return 'OpenStack mac=%s, CPCSubset=%s' % (mac, host)
 
 
-def device_number(index):
-    return '%04x' % (NIC_DEVNO_BASE + NIC_DEVNO_STEP * index)
+def device_numbers(count, taken=()):
+    """``count`` NIC device numbers, each the first of three free ones.
+
+    ``taken`` are device numbers the partition already uses (its storage
+    paths'): on machines with storage groups the HMC numbers the virtual
+    storage resources itself, from the same channel-based range.
+    """
+    taken = {int(str(d), 16) for d in taken}
+    found = []
+    first = NIC_DEVNO_BASE
+    while len(found) < count:
+        triple = set(range(first, first + NIC_DEVNO_STEP))
+        if triple & taken:
+            first += 1
+            continue
+        found.append('%04x' % first)
+        first += NIC_DEVNO_STEP
+    return found
 
 
 def boot_entry(devno, port, mac):
@@ -122,7 +138,7 @@ def plan(network_info, api_version=None):
     they are refused. Raises InvalidNetwork naming the port and the problem.
     """
     nics = []
-    for index, vif in enumerate(network_info or []):
+    for vif in network_info or []:
         port = vif.get('id')
         vif_type = vif.get('type')
         if vif_type != VIF_TYPE:
@@ -153,7 +169,7 @@ def plan(network_info, api_version=None):
         if not _MAC.match(mac):
             raise exception.InvalidNetwork(
                 port=port, reason='its MAC address %r is not a MAC' % mac)
-        nics.append(Nic(port, mac, vswitch, device_number(index), vlan))
+        nics.append(Nic(port, mac, vswitch, vlan))
     if len(nics) > MAX_NICS:
         raise exception.InvalidNetwork(
             port=nics[MAX_NICS].port_id,
@@ -203,20 +219,24 @@ class Networking(object):
             self._vswitch_ports[uri] = port
         return port
 
-    def create_nics(self, partition, nics):
-        """Create the NICs; return the boot-os-specific-parameters."""
+    def create_nics(self, partition, nics, taken=()):
+        """Create the NICs; return the boot-os-specific-parameters.
+
+        ``taken``: device numbers the partition already uses.
+        """
+        devnos = device_numbers(len(nics), taken)
         entries = []
-        for nic in nics:
+        for nic, devno in zip(nics, devnos):
             port = self.vswitch_port(nic.vswitch_id, nic.port_id)
-            entries.append((nic.devno, port, nic.mac))
+            entries.append((devno, port, nic.mac))
         value = boot_parameters(entries)
-        for nic in nics:
+        for nic, devno in zip(nics, devnos):
             props = {
                 'name': nic_name(nic.port_id),
                 'description': nic_description(nic.mac, self.subset.host),
                 'virtual-switch-uri': '/api/virtual-switches/%s' %
                                       nic.vswitch_id,
-                'device-number': nic.devno,
+                'device-number': devno,
             }
             if nic.vlan is not None:
                 props['vlan-id'] = nic.vlan
@@ -224,5 +244,5 @@ class Networking(object):
             with hmc_module.translated('create NIC', partition.name):
                 partition.nics.create(props)
             LOG.debug('Created NIC %s (device %s) on virtual switch %s.',
-                      props['name'], nic.devno, nic.vswitch_id)
+                      props['name'], devno, nic.vswitch_id)
         return value

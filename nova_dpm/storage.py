@@ -199,6 +199,13 @@ class StorageBackend(object):
     def detach_volume(self, instance, partition, fc):
         pass
 
+    def device_numbers(self, partition):
+        """Device numbers the partition's storage paths use."""
+        return set()
+
+    def release_leftovers(self, name):
+        """Free storage of a partition that is gone already."""
+
     def detach(self, instance, partition):
         """Detach what could keep the partition from being deleted.
 
@@ -280,6 +287,10 @@ class HbaBackend(StorageBackend):
             'boot-logical-unit-number': boot.fcp_lun,
         }
 
+    def device_numbers(self, partition):
+        return {'%04x' % (HBA_DEVNO_BASE + i)
+                for i in range(len(self.subset.adapter_ports))}
+
     def release(self, instance, partition):
         self._paths.pop(partition.uri, None)
 
@@ -292,6 +303,7 @@ class StorageGroupBackend(StorageBackend):
     def __init__(self, hmc, subset, settings):
         super().__init__(hmc, subset, settings)
         self._groups = {}    # partition uri -> StorageGroup
+        self._devnos = {}    # partition uri -> device numbers of its VSRs
 
     def _console(self):
         return self.hmc.client.consoles.console
@@ -322,8 +334,10 @@ class StorageGroupBackend(StorageBackend):
         paths = self.subset.adapter_ports
         props = {
             'name': self.group_name(partition),
-            'description': 'OpenStack CPC subset %s instance %s' % (
-                self.subset.host, instance.uuid),
+            # hmc-rules A6: a storage group description has 200 characters
+            # at most.
+            'description': ('OpenStack instance %s of CPC subset %s' % (
+                instance.uuid, self.subset.host))[:200],
             'cpc-uri': self.subset.cpc.uri,
             'type': 'fcp',
             'shared': False,
@@ -347,13 +361,23 @@ class StorageGroupBackend(StorageBackend):
                                    group.name):
             vsrs = group.virtual_storage_resources.list(full_properties=True)
         ports = [p for _a, p, _i in self.subset.adapter_ports]
+        own = [v for v in vsrs
+               if v.get_property('partition-uri') == partition.uri]
+        # The HMC numbers the VSRs itself (hmc-rules K4); NICs must avoid
+        # those numbers.
+        self._devnos[partition.uri] = {
+            str(v.get_property('device-number')).lower() for v in own}
 
         def order(vsr):
             port = vsr.get_property('adapter-port-uri')
             return ports.index(port) if port in ports else len(ports)
         return [v.get_property('world-wide-port-name').lower()
-                for v in sorted(vsrs, key=order)
-                if v.get_property('partition-uri') == partition.uri]
+                for v in sorted(own, key=order)]
+
+    def device_numbers(self, partition):
+        if partition.uri not in self._devnos:
+            self.wwpns(partition)
+        return self._devnos.get(partition.uri, set())
 
     def wwpns(self, partition):
         group = self._group(partition)
@@ -424,13 +448,32 @@ class StorageGroupBackend(StorageBackend):
         group = self._group(partition)
         if group is None:
             return
+        self._delete_group(group)
+        self._groups.pop(partition.uri, None)
+        self._devnos.pop(partition.uri, None)
+
+    def _delete_group(self, group):
         with hmc_module.translated('delete storage group', group.name):
             try:
                 group.delete()
             except zhmcclient.HTTPError as exc:
                 if exc.http_status != 404:
                     raise
-        self._groups.pop(partition.uri, None)
+
+    def release_leftovers(self, name):
+        """Delete the storage group of a partition deleted earlier.
+
+        A destroy whose group deletion failed after the partition was gone
+        is retried by Nova; this finishes it.
+        """
+        with hmc_module.translated('find storage group', name):
+            groups = self._console().storage_groups.list(
+                filter_args={'name': name, 'cpc-uri': self.subset.cpc.uri})
+        for group in groups:
+            if group.name == name:
+                LOG.info('Deleting storage group %s left by an earlier '
+                         'deletion.', name)
+                self._delete_group(group)
 
 
 def backend_for(hmc, subset, settings):

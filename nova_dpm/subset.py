@@ -185,12 +185,14 @@ class CpcSubset(object):
     def admit(self, uuid, members):
         """Reserve a place for a new instance; refuse beyond max_instances.
 
-        ``members`` are the instance UUIDs that have a partition (as the
-        partition module knows them); admitted instances count until
-        :meth:`release`. No HMC request.
+        ``members()`` gives the instance UUIDs that have a partition (as
+        the partition module knows them); it is called under this
+        subset's lock, so two admissions never count the same snapshot.
+        Admitted instances count until :meth:`release`. No HMC request.
         """
         limit = self.settings.max_instances
         with self._lock:
+            members = members()
             if uuid in members or uuid in self._reserved:
                 return
             used = len(set(members) | self._reserved)

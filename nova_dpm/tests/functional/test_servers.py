@@ -266,6 +266,15 @@ class ServerLifecycleTests(object):
 
     def test_console_log_and_crash_dump(self):
         server, part, _ports = self.boot_and_check()
+        if self.HMC_DEFINITION == 'z13':
+            # List OS Messages needs SE 2.14.0; the z13 has 2.13.1: Nova
+            # answers 501 Not Implemented.
+            exc = self.assertRaises(
+                api_client.OpenStackApiException,
+                self.api.post_server_action, server['id'],
+                {'os-getConsoleOutput': {}})
+            self.assertEqual(501, exc.response.status_code)
+            return
         # openstack console log show: the partition's OS messages, newest
         # last; the simulated Linux logged its boot.
         output = self.api.post_server_action(

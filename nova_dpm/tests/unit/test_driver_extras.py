@@ -97,7 +97,22 @@ class ConsoleAndDumpTest(base.DriverTestCase):
         self.server, _c = self.build()
         self.part = self.faked_partition(self.server)
 
+    def skip_before_z14(self):
+        if self.definition == 'z13':
+            self.skipTest('List OS Messages needs SE 2.14.0; see '
+                          'test_console_output_needs_se_2_14')
+
+    def test_console_output_needs_se_2_14(self):
+        if self.definition != 'z13':
+            self.skipTest('the z13 definition has SE 2.13.1')
+        exc = self.assertRaises(NotImplementedError,
+                                self.driver.get_console_output,
+                                self.context, self.server)
+        self.assertIn('needs SE 2.14.0 or later', str(exc))
+        self.assertIn('this CPC has 2.13.1', str(exc))
+
     def test_console_output_is_the_os_messages(self):
+        self.skip_before_z14()
         self.sim.add_os_message(self.part.uri, 'hello from the guest')
         out = self.driver.get_console_output(self.context, self.server)
         self.assertIsInstance(out, bytes)
@@ -106,6 +121,7 @@ class ConsoleAndDumpTest(base.DriverTestCase):
         self.assertEqual(self.sim.os_messages(self.part.uri), lines)
 
     def test_console_output_is_bounded(self):
+        self.skip_before_z14()
         for i in range(300):
             self.sim.add_os_message(self.part.uri, '%04d ' % i + 'x' * 500)
         out = self.driver.get_console_output(self.context, self.server)
@@ -113,9 +129,19 @@ class ConsoleAndDumpTest(base.DriverTestCase):
         self.assertTrue(out.decode().endswith('0299 ' + 'x' * 500 + '\n'))
 
     def test_console_output_of_missing_instance(self):
+        self.skip_before_z14()
         self.assertRaises(nova_exception.InstanceNotFound,
                           self.driver.get_console_output, self.context,
                           self.instance())
+
+    def test_console_output_when_the_hmc_refuses(self):
+        self.skip_before_z14()
+        self.sim.inject_fault(
+            'http500', 'GET', '/api/partitions/{id}/operations/'
+            'list-os-messages')
+        self.assertRaises(nova_exception.ConsoleNotAvailable,
+                          self.driver.get_console_output, self.context,
+                          self.server)
 
     def test_trigger_crash_dump(self):
         self.driver.trigger_crash_dump(self.server)

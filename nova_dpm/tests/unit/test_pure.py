@@ -192,13 +192,19 @@ class NetworkRulesTest(testtools.TestCase):
 
     def test_device_numbers_leave_room_for_osa_triplets(self):
         self.assertEqual(['0001', '0004', '0007'],
-                         [network.device_number(i) for i in range(3)])
+                         network.device_numbers(3))
+
+    def test_device_numbers_avoid_the_storage_paths(self):
+        # VSRs the HMC numbered 0005 and 000a: every NIC triple avoids them.
+        self.assertEqual(['0001', '0006', '000b'],
+                         network.device_numbers(3, {'0005', '000A'}))
 
     def test_twelve_nics_fit_thirteen_do_not(self):
         vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
         nics = network.plan(vifs[:12])
         value = network.boot_parameters(
-            [(n.devno, 3, n.mac) for n in nics])
+            [(d, 3, n.mac) for d, n in zip(network.device_numbers(12),
+                                           nics)])
         self.assertEqual(240, len(value))
         exc = self.assertRaises(exception.InvalidNetwork, network.plan, vifs)
         self.assertIn('at most 12', exc.format_message())
