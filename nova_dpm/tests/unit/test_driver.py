@@ -23,6 +23,7 @@ import threading
 from nova.compute import power_state
 from nova.compute import provider_tree
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import exception as nova_exception
 import os_resource_classes as orc
 from oslo_serialization import jsonutils
@@ -650,6 +651,42 @@ class MessagesTest(base.DriverTestCase):
                                 [], None, {}, [],
                                 self.block_device_info(boot))
         self.assertIn('it is encrypted', exc.format_message())
+
+    def test_unshelve_of_an_offloaded_instance(self):
+        self.start()
+        instance, connector = self.build()
+        instance.task_state = task_states.SHELVING_OFFLOADING
+        self.driver.destroy(self.context, instance, None)
+        # Nova detaches the volumes with the recorded WWPNs...
+        self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
+            instance)['wwpns'])
+        self.assertIsNone(self.faked_partition(instance))
+        # ... and unshelves: block devices are mapped while spawning.
+        instance.vm_state = vm_states.SHELVED_OFFLOADED
+        instance.task_state = task_states.SPAWNING
+        new = self.driver.get_volume_connector(instance)['wwpns']
+        self.assertNotEqual(connector['wwpns'], new)
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(self.fc_connection(new)))
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_retried_destroy_deletes_a_leftover_storage_group(self):
+        if self.definition != 'z16':
+            self.skipTest('storage groups exist on the z16 definition')
+        self.start()
+        instance, _c = self.build()
+        self.sim.inject_fault('http500', 'POST',
+                              '/api/storage-groups/{id}/operations/delete')
+        instance.task_state = task_states.DELETING
+        self.assertRaises(exception.HMCOperationFailed, self.driver.destroy,
+                          self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        name = self.driver.partitions.naming.name(instance.uuid)
+        groups = self.session.hmc.consoles.console.storage_groups
+        self.assertEqual([name], [g.properties['name'] for g in groups.list()])
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual([], groups.list())
 
     def test_rebuild_gets_a_new_partition_and_new_wwpns(self):
         self.start()
