@@ -72,9 +72,8 @@ POWER_STATES = {
     'status-check': power_state.NOSTATE,   # SE is checking status
 }
 
-# Statuses from which Start Partition is valid (hmc-rules E2), from which
-# Stop is valid (E4), and in which Delete is valid (E5).
-STARTABLE = ('stopped', 'reservation-error')
+# Statuses from which Stop is valid (hmc-rules E4) and in which Delete is
+# valid (E5); Start is valid from the latter (E2).
 STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
 DELETABLE = ('stopped', 'reservation-error')
 RUNNING = ('active', 'degraded')

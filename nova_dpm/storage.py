@@ -321,14 +321,21 @@ class StorageGroupBackend(StorageBackend):
         group = self._groups.get(partition.uri)
         if group is not None:
             return group
-        with hmc_module.translated('find storage group', partition.name):
+        group = self._find_group(self.group_name(partition))
+        if group is not None:
+            self._groups[partition.uri] = group
+        return group
+
+    def _find_group(self, name):
+        """The storage group of this CPC named exactly ``name``, or None.
+
+        One request; the HMC matches the name filter as a pattern, so the
+        exact name is checked here.
+        """
+        with hmc_module.translated('find storage group', name):
             groups = self._console().storage_groups.list(
-                filter_args={'name': self.group_name(partition),
-                             'cpc-uri': self.subset.cpc.uri})
-        if groups:
-            self._groups[partition.uri] = groups[0]
-            return groups[0]
-        return None
+                filter_args={'name': name, 'cpc-uri': self.subset.cpc.uri})
+        return next((g for g in groups if g.name == name), None)
 
     def prepare(self, instance, partition):
         paths = self.subset.adapter_ports
@@ -466,14 +473,11 @@ class StorageGroupBackend(StorageBackend):
         A destroy whose group deletion failed after the partition was gone
         is retried by Nova; this finishes it.
         """
-        with hmc_module.translated('find storage group', name):
-            groups = self._console().storage_groups.list(
-                filter_args={'name': name, 'cpc-uri': self.subset.cpc.uri})
-        for group in groups:
-            if group.name == name:
-                LOG.info('Deleting storage group %s left by an earlier '
-                         'deletion.', name)
-                self._delete_group(group)
+        group = self._find_group(name)
+        if group is not None:
+            LOG.info('Deleting storage group %s left by an earlier deletion.',
+                     name)
+            self._delete_group(group)
 
 
 def backend_for(hmc, subset, settings):
