@@ -104,6 +104,7 @@ class DPMDriver(driver.ComputeDriver):
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings)
         self.network = network.Networking(self.hmc, self.subset, api_version)
+        self.network.load_vswitch_ports()
 
     def cleanup_host(self, host):
         if self.hmc is not None:

@@ -19,7 +19,9 @@ Waiting: zhmcclient's own ``wait_for_completion`` polls a job every 10 s.
 nova-dpm never uses it. It starts asynchronous operations with
 ``wait_for_completion=False`` and polls the job itself, starting at 0.1 s and
 backing off to at most 0.5 s, so a start or stop costs well under a second
-beyond the partition's own transition time.
+beyond the partition's own transition time. The ended job's status is
+deleted in the same round trip as the first status read that follows it
+(:meth:`HMC.read_status`).
 """
 
 import contextlib
@@ -36,6 +38,8 @@ LOG = logging.getLogger(__name__)
 POLL_FIRST = 0.1
 POLL_MAX = 0.5
 POLL_FACTOR = 1.5
+# The HMC's Submit Requests operation (aggregation service).
+AGGREGATION_URI = '/api/services/aggregation/submit'
 
 
 def poll_intervals():
@@ -101,6 +105,8 @@ class HMC(object):
         self._lock = threading.Lock()
         self._session = None
         self._client = None
+        # Until an HMC refuses Submit Requests (see read_status).
+        self._aggregation = True
 
     # -- connection -------------------------------------------------------
 
@@ -209,21 +215,158 @@ class HMC(object):
     # -- waiting ----------------------------------------------------------
 
     def wait_for_job(self, job, what, deadline):
-        """Poll an asynchronous job until it ends; raise if it failed."""
-        for interval in poll_intervals():
-            status, _result = job.check_for_completion()
-            if status == 'complete':
-                return
-            deadline.check(what, 'job completion', status)
-            time.sleep(min(interval, deadline.remaining()))
+        """Poll an asynchronous job until it ends; raise if it failed.
 
-    def wait_for_status(self, partition, wanted, deadline, what):
-        """Poll a partition's status until it is in ``wanted``.
-
-        Returns the status reached.
+        Returns the URI of the ended job. The HMC keeps an ended job's
+        status until the client deletes it (or until its retention interval
+        expires): pass the URI to :meth:`read_status` or
+        :meth:`wait_for_status`, which delete it in the same round trip as
+        their first status query. A failed job is deleted here.
         """
         for interval in poll_intervals():
-            partition.pull_properties(['status'])
+            result = self.session.get(job.uri)
+            status = result.get('status')
+            if status in ('complete', 'canceled'):
+                break
+            deadline.check(what, 'job completion', status)
+            time.sleep(min(interval, deadline.remaining()))
+        code = result.get('job-status-code')
+        if status == 'complete' and code in (200, 201, 204):
+            return job.uri
+        self.discard_job(job.uri)
+        details = result.get('job-results') or {}
+        raise zhmcclient.HTTPError({
+            'http-status': code or 409,
+            'reason': result.get('job-reason-code') or 0,
+            'message': (details.get('message') or details.get('error') or
+                        'the job ended with status %s' % status),
+            'request-method': job.op_method,
+            'request-uri': job.op_uri,
+        })
+
+    def discard_job(self, job_uri):
+        """Delete an ended job's status (best effort: it also expires)."""
+        try:
+            self.session.delete(job_uri)
+        except zhmcclient.Error as exc:
+            LOG.debug('Could not delete the status of job %s: %s', job_uri,
+                      describe_error(exc))
+
+    def read_status(self, partition, discard=None):
+        """Pull the partition's status (1 request); False if it is gone.
+
+        ``discard``: the URI of an ended job (see :meth:`wait_for_job`).
+        Its status is deleted in the same round trip, through the HMC's
+        Submit Requests operation (the aggregation service). An HMC
+        that does not offer it gets the two requests one after the other,
+        from then on.
+        """
+        if discard is None or not self._aggregation:
+            found = pull(partition, ['status'])
+            if discard is not None:
+                self.discard_job(discard)
+            return found
+        responses = self._aggregate([
+            {'id': 'status', 'method': 'GET',
+             'uri': partition.uri + '?properties=status'},
+            {'id': 'discard', 'method': 'DELETE', 'uri': discard},
+        ])
+        if responses is None:
+            return self.read_status(partition, discard)
+        by_id = {r.get('id'): r for r in responses}
+        gone = by_id.get('discard') or {}
+        if gone.get('status', 200) >= 300 and gone.get('status') != 404:
+            LOG.debug('Could not delete the status of job %s: %s', discard,
+                      gone.get('body'))
+        answer = by_id.get('status') or {}
+        code = answer.get('status')
+        status = (answer.get('body') or {}).get('status')
+        if code == 404:
+            return False
+        if code is not None and code < 300 and status:
+            partition.update_properties_local({'status': status})
+            return True
+        if code is not None and (code < 300 or code == 400):
+            # No status in the answer, or an HMC that does not take the
+            # properties filter for partitions: zhmcclient's pull knows
+            # what to do.
+            return pull(partition, ['status'])
+        raise zhmcclient.HTTPError(dict(
+            {'http-status': code or 500, 'reason': 0,
+             'message': 'no answer to the status query'},
+            **(answer.get('body') or {})))
+        return True
+
+    def get_many(self, uris):
+        """GET several objects in one round trip (Submit Requests).
+
+        Returns {uri: properties, or None for an object that is gone}. An
+        HMC that refuses Submit Requests gets one GET per URI, from then
+        on.
+        """
+        uris = list(uris)
+        result = {}
+        responses = None
+        if len(uris) > 1 and self._aggregation:
+            responses = self._aggregate([
+                {'id': str(i), 'method': 'GET', 'uri': uri}
+                for i, uri in enumerate(uris)])
+        if responses is not None:
+            for response in responses:
+                uri = uris[int(response['id'])]
+                code = response.get('status')
+                if code == 404:
+                    result[uri] = None
+                elif code is not None and code < 300:
+                    result[uri] = response.get('body') or {}
+                else:
+                    raise zhmcclient.HTTPError(dict(
+                        {'http-status': code or 500, 'reason': 0,
+                         'message': 'no answer for %s' % uri},
+                        **(response.get('body') or {})))
+            return result
+        for uri in uris:
+            try:
+                result[uri] = self.session.get(uri)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 404:
+                    raise
+                result[uri] = None
+        return result
+
+    def _aggregate(self, requests):
+        """Submit Requests; None if this HMC does not offer the operation.
+
+        The answer is the list of responses, one per request, each with
+        its ``id``, ``status`` and ``body``. The first refusal (HTTP 400,
+        404 or 405 for the operation itself) is remembered.
+        """
+        try:
+            return self.session.post(AGGREGATION_URI,
+                                     body={'requests': requests}) or []
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status not in (400, 404, 405):
+                raise
+            LOG.info('The HMC does not aggregate requests (%s); nova-dpm '
+                     'sends them one by one from now on.',
+                     describe_error(exc))
+            self._aggregation = False
+            return None
+
+    def wait_for_status(self, partition, wanted, deadline, what,
+                        discard=None):
+        """Poll a partition's status until it is in ``wanted``.
+
+        ``discard``: an ended job to delete with the first query (see
+        :meth:`read_status`). Returns the status reached.
+        """
+        for interval in poll_intervals():
+            if not self.read_status(partition, discard):
+                raise zhmcclient.HTTPError({
+                    'http-status': 404, 'reason': 1,
+                    'message': 'the partition no longer exists',
+                    'request-method': 'GET', 'request-uri': partition.uri})
+            discard = None
             status = partition.get_property('status')
             if status in wanted:
                 return status

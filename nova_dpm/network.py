@@ -188,6 +188,32 @@ class Networking(object):
         self.api_version = api_version
         self._vswitch_ports = {}     # vswitch uri -> adapter port
 
+    # HMC 2.16.0: listings of virtual switches return further properties.
+    ADDITIONAL_PROPERTIES_API = (4, 1)
+
+    def load_vswitch_ports(self):
+        """Read the adapter ports of all the CPC's virtual switches at once.
+
+        One listing, on HMCs that return the port with it (API 4.1 and
+        later); the first spawns after a start then read no virtual switch.
+        Elsewhere, or if the listing fails, each switch is read when an
+        instance first uses it (:meth:`vswitch_port`).
+        """
+        if tuple(self.api_version) < self.ADDITIONAL_PROPERTIES_API:
+            return
+        try:
+            vswitches = self.subset.cpc.virtual_switches.list(
+                additional_properties=['port'])
+        except zhmcclient.Error as exc:
+            LOG.warning('Could not list the virtual switches of CPC %s (%s); '
+                        'each is read when first used.', self.subset.cpc.name,
+                        hmc_module.describe_error(exc))
+            return
+        for vswitch in vswitches:
+            port = vswitch.properties.get('port')
+            if port is not None:
+                self._vswitch_ports[vswitch.uri] = int(port)
+
     def plan(self, network_info):
         return plan(network_info, self.api_version)
 

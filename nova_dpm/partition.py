@@ -252,10 +252,14 @@ class Partitions(object):
         return zhmcclient.Partition(self.cpc.partitions, uri,
                                     name=self.naming.name(instance_uuid))
 
-    def status(self, partition):
-        """The partition's current status (1 request), or None if gone."""
+    def status(self, partition, discard=None):
+        """The partition's current status (1 request), or None if gone.
+
+        ``discard``: an ended job whose status is deleted in the same round
+        trip (see HMC.read_status).
+        """
         with hmc_module.translated('read partition status', partition.name):
-            found = hmc_module.pull(partition, ['status'])
+            found = self.hmc.read_status(partition, discard)
         if not found:
             self._forget(partition)
             return None
@@ -292,26 +296,30 @@ class Partitions(object):
         """(processors, memory MiB) used by this subset's partitions.
 
         One List Partitions request, which carries the sizes on HMC API
-        4.1 and later; on older HMCs sizes are read once per partition and
-        then kept, since nova-dpm never resizes a partition.
+        4.1 and later. On older HMCs the sizes that are not known yet are
+        read together in one more request (see HMC.get_many) and then
+        kept, since nova-dpm never resizes a partition.
         """
         own = self.list()
-        procs = memory = 0
-        for part in own.values():
+        with self._lock:
+            missing = [p.uri for p in own.values()
+                       if p.uri not in self._sizes]
+        if missing:
+            with hmc_module.translated('read partition sizes',
+                                       self.cpc.name):
+                found = self.hmc.get_many(missing)
             with self._lock:
+                for uri, props in found.items():
+                    if props is not None:
+                        self._sizes[uri] = tuple(
+                            props.get(p) or 0 for p in self.SIZE_PROPERTIES)
+        procs = memory = 0
+        with self._lock:
+            for part in own.values():
                 size = self._sizes.get(part.uri)
-            if size is None:
-                with hmc_module.translated('read partition size',
-                                           part.name):
-                    found = hmc_module.pull(part, self.SIZE_PROPERTIES)
-                if not found:
-                    continue
-                size = tuple(part.get_property(p) or 0
-                             for p in self.SIZE_PROPERTIES)
-                with self._lock:
-                    self._sizes[part.uri] = size
-            procs += size[0]
-            memory += size[1]
+                if size is not None:
+                    procs += size[0]
+                    memory += size[1]
         return procs, memory
 
     # -- lifecycle -------------------------------------------------------
@@ -374,21 +382,24 @@ class Partitions(object):
             if status in STOPPABLE:
                 self._stop(partition, deadline)
             job = partition.start(wait_for_completion=False)
-        self.hmc.wait_for_job(job, 'start of %s' % partition.name, deadline)
-        return self._wait_started(partition, deadline)
+        ended = self.hmc.wait_for_job(job, 'start of %s' % partition.name,
+                                      deadline)
+        return self._wait_started(partition, deadline, ended)
 
-    def _wait_started(self, partition, deadline):
+    def _wait_started(self, partition, deadline, ended_job=None):
         """After the start job: wait until active or degraded.
 
         The HMC may report paused (or terminated) for a few seconds after
         the job ended (hmc-rules E3), so those count as the outcome only
         once they have lasted ``start_grace`` seconds. reservation-error
         (the CPC lacks processors or memory, or the storage is not ready)
-        and stopped end the wait at once.
+        and stopped end the wait at once. The first status query deletes
+        the ended start job (``ended_job``) in the same round trip.
         """
         since = None
         for interval in hmc_module.poll_intervals():
-            status = self.status(partition)
+            status = self.status(partition, discard=ended_job)
+            ended_job = None
             if status in RUNNING:
                 return status
             if status in ('reservation-error', 'stopped', None):
@@ -438,9 +449,10 @@ class Partitions(object):
             if status in DELETABLE or status is None:
                 return
             job = partition.stop(wait_for_completion=False)
-        self.hmc.wait_for_job(job, 'stop of %s' % partition.name, deadline)
+        ended = self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
+                                      deadline)
         self.hmc.wait_for_status(partition, DELETABLE, deadline,
-                                 partition.name)
+                                 partition.name, discard=ended)
 
     def shutdown(self, partition, timeout, retry_interval=0):
         """Ask the guest OS to shut down; stop hard if it does not."""
@@ -516,8 +528,9 @@ class Partitions(object):
                     raise
                 raise nova_exception.InstanceNotRunning(
                     instance_id=instance_uuid)
-            self.hmc.wait_for_job(job, 'PSW restart of %s' % partition.name,
-                                  self._deadline())
+            ended = self.hmc.wait_for_job(
+                job, 'PSW restart of %s' % partition.name, self._deadline())
+            self.hmc.discard_job(ended)
 
     def _settle(self, partition, deadline):
         """Wait out a starting/stopping transition; return the status."""

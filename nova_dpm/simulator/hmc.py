@@ -56,6 +56,9 @@ from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import storage
 
+# The HMC's Submit Requests operation (the aggregation service).
+AGGREGATION_PATH = '/api/services/aggregation/submit'
+
 FAULT_KINDS = ('connection', 'http500', 'busy', 'timeout')
 
 # Segments that end with "s" but are not collections, and segments that
@@ -187,6 +190,9 @@ class SimulatedHmc:
         self.transition_time = transition_time
         self.restart_time = restart_time
         self._urihandler = UriHandler(URIS)
+        # False: behave like an HMC without the aggregation service (Submit
+        # Requests), which answers its URI with 404.
+        self.aggregation = True
         self._routes = _routes()
         # The big lock: all state of the faked HMC is read and changed
         # under it.
@@ -405,6 +411,8 @@ class SimulatedHmc:
             return copy.deepcopy(result)
 
     def _dispatch(self, req):
+        if not self.aggregation and req.path == AGGREGATION_PATH:
+            raise req.err.not_found("No such service: %s" % req.path)
         for method, regex, handler in self._routes:
             if method != req.method:
                 continue

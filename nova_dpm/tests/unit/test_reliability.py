@@ -141,7 +141,9 @@ class FaultMatrixTest(base.DriverTestCase):
         for name, operation in operations.items():
             for pattern in ('/api/partitions/{id}/operations/start',
                             '/api/partitions/{id}/operations/stop',
-                            '/api/jobs/{id}'):
+                            '/api/jobs/{id}',
+                            # The status read that deletes the ended job.
+                            '/api/services/aggregation/submit'):
                 method = 'GET' if 'jobs' in pattern else 'POST'
                 for kind in FAULTS:
                     self.sim.clear_faults()
@@ -159,7 +161,7 @@ class FaultMatrixTest(base.DriverTestCase):
                     from nova_dpm import partition
                     self.assertEqual(partition.power_state_of(status), state,
                                      (name, pattern, kind))
-        self.assertEqual(36, cases)
+        self.assertEqual(48, cases)
         for kind in FAULTS:
             self.sim.inject_fault(kind, 'DELETE', '/api/partitions/{id}')
         server.task_state = task_states.DELETING
@@ -170,6 +172,41 @@ class FaultMatrixTest(base.DriverTestCase):
             except exception.DPMError:
                 continue
         self.assertIsNone(self.faked_partition(server))
+
+
+class JobOutcomeTest(base.DriverTestCase):
+
+    def test_a_canceled_stop_fails_at_once_and_leaves_no_job(self):
+        server, _c = self.build()
+        # Longer than the test waits: only the cancel can end the stop.
+        self.sim.transition_time = 600.0
+        outcome = []
+
+        def power_off():
+            try:
+                self.driver.power_off(server)
+            except Exception as exc:
+                outcome.append(exc)
+        worker = threading.Thread(target=power_off)
+        worker.start()
+        try:
+            for _ in range(500):
+                running = [j for j in self.sim.jobs.values()
+                           if j['status'] == 'running']
+                if running:
+                    break
+                time.sleep(0.01)
+            # An operator cancels the job on the HMC.
+            self.session.post(running[0]['uri'] + '/operations/cancel')
+        finally:
+            worker.join(40)
+        self.assertEqual(1, len(outcome))
+        self.assertIsInstance(outcome[0], exception.HMCOperationFailed)
+        self.assertIn('stop partition', outcome[0].format_message())
+        self.assertEqual({}, self.sim.jobs)
+        # The cancel left the partition as it was.
+        self.assertEqual('active',
+                         self.faked_partition(server).properties['status'])
 
 
 class HmcLossTest(base.DriverTestCase):

@@ -36,14 +36,16 @@ from nova_dpm.tests.unit import base
 LIST = 'GET /api/cpcs/{id}/partitions'
 PART_GET = 'GET /api/partitions/{id}'
 JOB_GET = 'GET /api/jobs/{id}'
-JOB_DELETE = 'DELETE /api/jobs/{id}'
 START = 'POST /api/partitions/{id}/operations/start'
 STOP = 'POST /api/partitions/{id}/operations/stop'
 
-# A start or stop with instant transitions: request, one job query, the
-# job's deletion (zhmcclient), one status query.
-START_WAIT = {START: 1, JOB_GET: 1, JOB_DELETE: 1, PART_GET: 1}
-STOP_WAIT = {STOP: 1, JOB_GET: 1, JOB_DELETE: 1, PART_GET: 1}
+AGGREGATE = 'POST /api/services/aggregation/submit'
+
+# A start or stop with instant transitions: request, one job query, then
+# one status query that deletes the ended job in the same round trip
+# (Submit Requests).
+START_WAIT = {START: 1, JOB_GET: 1, AGGREGATE: 1}
+STOP_WAIT = {STOP: 1, JOB_GET: 1, AGGREGATE: 1}
 
 
 def _plus(*counts):
@@ -69,7 +71,8 @@ BUILD = {
         'add-candidate-adapter-ports': 1,
         'POST /api/partitions/{id}/operations/attach-storage-group': 1,
         'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
-        'POST /api/services/aggregation/submit': 1,
+        # The VSRs' properties in one round trip.
+        AGGREGATE: 1,
         'POST /api/storage-groups/{id}/operations/modify': 1,
         'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
         'fulfill-fcp-storage-volume': 1,
@@ -83,8 +86,11 @@ INIT_HOST = {
     'GET /api/adapters/{id}': 2,
     LIST: 1,
 }
-# The first build after init_host also reads the two virtual switches
-# (kept afterwards).
+# On HMC API 4.1 and later, init_host also lists the CPC's virtual
+# switches with their ports (one request).
+VSWITCH_LIST = {'GET /api/cpcs/{id}/virtual-switches': 1}
+# Before, the first build after init_host reads the two virtual switches
+# it uses (kept afterwards).
 VSWITCH_READS = {'GET /api/virtual-switches/{id}': 2}
 
 # definition -> operation -> {'METHOD pattern': count}
@@ -97,8 +103,8 @@ EXPECTED = {
         'destroy': _plus({'DELETE /api/partitions/{id}': 1}, STOP_WAIT),
     },
     'z16': {
-        'init_host': INIT_HOST,
-        'first build': _plus(VSWITCH_READS, BUILD['z16']),
+        'init_host': _plus(INIT_HOST, VSWITCH_LIST),
+        'first build': BUILD['z16'],
         'build': BUILD['z16'],
         # Stop, delete the partition (its attachment goes with it), then
         # the storage group, known since the build.
@@ -218,6 +224,77 @@ class RequestCountTest(base.DriverTestCase):
                             instance, None)
         self.assertRequests('destroy', self.driver.destroy, self.context,
                             first, None)
+
+    def test_no_job_status_is_left_on_the_hmc(self):
+        self.start()
+        instance = self.build()[0]
+        self.driver.power_off(instance)
+        self.driver.power_on(self.context, instance, None)
+        self.driver.reboot(self.context, instance, None, 'HARD')
+        self.driver.trigger_crash_dump(instance)
+        self.sim.complete_transitions()
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_an_hmc_without_aggregation_gets_one_request_per_step(self):
+        if self.definition != 'z13':
+            # zhmcclient itself reads the VSRs of a storage group through
+            # the aggregation service.
+            self.skipTest('storage groups need the aggregation service')
+        self.start()
+        self.sim.aggregation = False
+        recorder = self.recorders[-1]
+        recorder.take()
+        instance = self.build()[0]
+        # The first ended job finds out: the refused Submit Requests, then
+        # the status query and the job's deletion one after the other.
+        build = recorder.take()
+        self.assertEqual(1, build[AGGREGATE])
+        self.assertEqual(1, build['DELETE /api/jobs/{id}'])
+        one_by_one = {JOB_GET: 1, PART_GET: 1, 'DELETE /api/jobs/{id}': 1}
+        self.driver.power_off(instance)
+        self.assertEqual(_plus({STOP: 1}, one_by_one), recorder.take())
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual(_plus({START: 1}, one_by_one), recorder.take())
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_virtual_switches_are_read_one_by_one_if_the_listing_fails(self):
+        if self.definition != 'z16':
+            self.skipTest('the listing needs HMC API 4.1')
+        self.start()
+        self.driver.network._vswitch_ports.clear()
+        self.sim.inject_fault('http500', 'GET',
+                              '/api/cpcs/{id}/virtual-switches')
+        self.driver.network.load_vswitch_ports()
+        self.assertEqual(1, len(self.sim.fired_faults))
+        recorder = self.recorders[-1]
+        recorder.take()
+        self.build()
+        self.assertEqual(2, recorder.take()['GET /api/virtual-switches/{id}'])
+
+    def test_sizes_unknown_after_a_restart_are_read_in_one_request(self):
+        self.start()
+        for _ in range(3):
+            self.build()
+        known = self.driver.get_available_resource(base.HOST)
+        recorder = self.recorders[-1]
+        # After a restart of nova-compute no partition size is known.
+        self.driver.partitions._sizes.clear()
+        recorder.take()
+        self.assertEqual(known, self.driver.get_available_resource(base.HOST))
+        if self.definition == 'z16':
+            # API 4.1 and later: the sizes come with the listing.
+            self.assertEqual({LIST: 1}, recorder.take())
+            return
+        self.assertEqual({LIST: 1, AGGREGATE: 1}, recorder.take())
+        self.assertEqual(known, self.driver.get_available_resource(base.HOST))
+        self.assertEqual({LIST: 1}, recorder.take())
+        # An HMC without the aggregation service: one read per partition.
+        self.sim.aggregation = False
+        self.driver.partitions._sizes.clear()
+        self.assertEqual(known, self.driver.get_available_resource(base.HOST))
+        self.assertEqual({LIST: 1, AGGREGATE: 1, PART_GET: 3},
+                         recorder.take())
 
     def test_power_sync_costs_one_request_for_the_subset(self):
         self.start()
