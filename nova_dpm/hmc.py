@@ -235,8 +235,10 @@ class HMC(object):
             return job.uri
         self.discard_job(job.uri)
         details = result.get('job-results') or {}
+        if status == 'canceled' or not code:
+            code = 409
         raise zhmcclient.HTTPError({
-            'http-status': code or 409,
+            'http-status': code,
             'reason': result.get('job-reason-code') or 0,
             'message': (details.get('message') or details.get('error') or
                         'the job ended with status %s' % status),
@@ -259,25 +261,28 @@ class HMC(object):
         Its status is deleted in the same round trip, through the HMC's
         Submit Requests operation (the aggregation service). An HMC
         that does not offer it gets the two requests one after the other,
-        from then on.
+        from then on. A dropped connection or a read timeout is retried
+        once as the two requests (repeating the deletion does no harm).
         """
         if discard is None or not self._aggregation:
-            found = pull(partition, ['status'])
-            if discard is not None:
-                self.discard_job(discard)
-            return found
-        responses = self._aggregate([
-            {'id': 'status', 'method': 'GET',
-             'uri': partition.uri + '?properties=status'},
-            {'id': 'discard', 'method': 'DELETE', 'uri': discard},
-        ])
+            return self._read_status_apart(partition, discard)
+        try:
+            responses = self._aggregate([
+                {'id': 'status', 'method': 'GET',
+                 'uri': partition.uri + '?properties=status'},
+                {'id': 'discard', 'method': 'DELETE', 'uri': discard},
+            ])
+        except zhmcclient.ConnectionError as exc:
+            LOG.debug('Status read of %s failed (%s); reading it again.',
+                      partition.name, describe_error(exc))
+            responses = None
         if responses is None:
-            return self.read_status(partition, discard)
+            return self._read_status_apart(partition, discard)
         by_id = {r.get('id'): r for r in responses}
-        gone = by_id.get('discard') or {}
-        if gone.get('status', 200) >= 300 and gone.get('status') != 404:
+        deleted = by_id.get('discard') or {}
+        if deleted.get('status', 200) >= 300:
             LOG.debug('Could not delete the status of job %s: %s', discard,
-                      gone.get('body'))
+                      deleted.get('body'))
         answer = by_id.get('status') or {}
         code = answer.get('status')
         status = (answer.get('body') or {}).get('status')
@@ -295,7 +300,13 @@ class HMC(object):
             {'http-status': code or 500, 'reason': 0,
              'message': 'no answer to the status query'},
             **(answer.get('body') or {})))
-        return True
+
+    def _read_status_apart(self, partition, discard):
+        try:
+            return pull(partition, ['status'])
+        finally:
+            if discard is not None:
+                self.discard_job(discard)
 
     def get_many(self, uris):
         """GET several objects in one round trip (Submit Requests).
@@ -358,14 +369,12 @@ class HMC(object):
         """Poll a partition's status until it is in ``wanted``.
 
         ``discard``: an ended job to delete with the first query (see
-        :meth:`read_status`). Returns the status reached.
+        :meth:`read_status`). Returns the status reached, or None if the
+        partition is gone.
         """
         for interval in poll_intervals():
             if not self.read_status(partition, discard):
-                raise zhmcclient.HTTPError({
-                    'http-status': 404, 'reason': 1,
-                    'message': 'the partition no longer exists',
-                    'request-method': 'GET', 'request-uri': partition.uri})
+                return None
             discard = None
             status = partition.get_property('status')
             if status in wanted:

@@ -451,8 +451,9 @@ class Partitions(object):
             job = partition.stop(wait_for_completion=False)
         ended = self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
                                       deadline)
-        self.hmc.wait_for_status(partition, DELETABLE, deadline,
-                                 partition.name, discard=ended)
+        if self.hmc.wait_for_status(partition, DELETABLE, deadline,
+                                    partition.name, discard=ended) is None:
+            self._forget(partition)
 
     def shutdown(self, partition, timeout, retry_interval=0):
         """Ask the guest OS to shut down; stop hard if it does not."""
@@ -533,12 +534,17 @@ class Partitions(object):
             self.hmc.discard_job(ended)
 
     def _settle(self, partition, deadline):
-        """Wait out a starting/stopping transition; return the status."""
+        """Wait out a starting/stopping transition; return the status.
+
+        None: the partition is gone.
+        """
         status = self.status(partition)
         if status in TRANSITIONAL:
             status = self.hmc.wait_for_status(
                 partition, set(POWER_STATES) - set(TRANSITIONAL),
                 deadline, partition.name)
+            if status is None:
+                self._forget(partition)
         return status
 
     def delete(self, instance_uuid, partition):

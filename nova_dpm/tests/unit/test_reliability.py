@@ -28,9 +28,11 @@ from nova.compute import provider_tree
 from nova.compute import task_states
 from nova import exception as nova_exception
 import os_resource_classes as orc
+import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm.simulator import jobs as sim_jobs
 from nova_dpm.tests.unit import base
 
 FAULTS = ('connection', 'http500', 'busy', 'timeout')
@@ -207,6 +209,49 @@ class JobOutcomeTest(base.DriverTestCase):
         # The cancel left the partition as it was.
         self.assertEqual('active',
                          self.faked_partition(server).properties['status'])
+
+    def _stop_job(self, server):
+        """Start a stop of the server's partition; return its job."""
+        part = self.driver.partitions.get(server.uuid)
+        return part.stop(wait_for_completion=False)
+
+    def test_a_failed_job_is_reported_and_deleted(self):
+        server, _c = self.build()
+        self.sim.transition_time = 600.0
+        job = self._stop_job(server)
+        # The HMC ends the job with an error.
+        sim_jobs.finish(self.sim.jobs[job.uri.rsplit('/', 1)[1]], 409, 1,
+                        'Simulated: the stop failed')
+        self.sim.transitions.clear()
+        exc = self.assertRaises(zhmcclient.HTTPError,
+                                self.driver.hmc.wait_for_job, job, 'stop',
+                                hmc_module.Deadline(10))
+        self.assertEqual((409, 1), (exc.http_status, exc.reason))
+        self.assertIn('the stop failed', exc.message)
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_a_partition_gone_after_its_job_still_gets_the_job_deleted(self):
+        server, _c = self.build()
+        ended = self.driver.hmc.wait_for_job(
+            self._stop_job(server), 'stop', hmc_module.Deadline(10))
+        gone = zhmcclient.Partition(self.driver.partitions.cpc.partitions,
+                                    '/api/partitions/0f0f0f0f-gone')
+        self.assertFalse(self.driver.hmc.read_status(gone, discard=ended))
+        self.assertEqual({}, self.sim.jobs)
+        self.assertIsNone(self.driver.hmc.wait_for_status(
+            gone, {'stopped'}, hmc_module.Deadline(10), 'gone'))
+
+    def test_a_lost_status_read_is_read_again(self):
+        server, _c = self.build()
+        self.sim.inject_fault('connection', 'POST',
+                              '/api/services/aggregation/submit')
+        self.driver.power_off(server)
+        self.assertEqual([('connection', 'POST',
+                           '/api/services/aggregation/submit')],
+                         self.sim.fired_faults)
+        self.assertEqual('stopped',
+                         self.faked_partition(server).properties['status'])
+        self.assertEqual({}, self.sim.jobs)
 
 
 class HmcLossTest(base.DriverTestCase):
