@@ -40,6 +40,10 @@ POLL_MAX = 0.5
 POLL_FACTOR = 1.5
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
+# HMC Web Services API 4.1 (HMC 2.16.0): listings of partitions and of
+# virtual switches return further properties on request (hmc-rules A2:
+# older HMCs refuse the query parameter).
+ADDITIONAL_PROPERTIES_API = (4, 1)
 
 
 def poll_intervals():
@@ -76,6 +80,23 @@ def pull(resource, properties=None):
             return False
         raise
     return True
+
+
+def _answer(response, uri):
+    """The body of one answer of Submit Requests; None if 404 (gone).
+
+    Any other error status raises HTTPError, as the request on its own
+    would have.
+    """
+    code = response.get('status')
+    if code == 404:
+        return None
+    if code is not None and code < 300:
+        return response.get('body') or {}
+    raise zhmcclient.HTTPError(dict(
+        {'http-status': code or 500, 'reason': 0,
+         'message': 'no answer for %s' % uri},
+        **(response.get('body') or {})))
 
 
 @contextlib.contextmanager
@@ -283,23 +304,21 @@ class HMC(object):
         if deleted.get('status', 200) >= 300:
             LOG.debug('Could not delete the status of job %s: %s', discard,
                       deleted.get('body'))
-        answer = by_id.get('status') or {}
-        code = answer.get('status')
-        status = (answer.get('body') or {}).get('status')
-        if code == 404:
+        try:
+            body = _answer(by_id.get('status') or {}, partition.uri)
+        except zhmcclient.HTTPError as exc:
+            if exc.http_status != 400:
+                raise
+            body = {}
+        if body is None:
             return False
-        if code is not None and code < 300 and status:
-            partition.update_properties_local({'status': status})
-            return True
-        if code is not None and (code < 300 or code == 400):
+        if not body.get('status'):
             # No status in the answer, or an HMC that does not take the
-            # properties filter for partitions: zhmcclient's pull knows
-            # what to do.
+            # properties filter for partitions (400): zhmcclient's pull
+            # knows what to do.
             return pull(partition, ['status'])
-        raise zhmcclient.HTTPError(dict(
-            {'http-status': code or 500, 'reason': 0,
-             'message': 'no answer to the status query'},
-            **(answer.get('body') or {})))
+        partition.update_properties_local({'status': body['status']})
+        return True
 
     def _read_status_apart(self, partition, discard):
         try:
@@ -325,16 +344,7 @@ class HMC(object):
         if responses is not None:
             for response in responses:
                 uri = uris[int(response['id'])]
-                code = response.get('status')
-                if code == 404:
-                    result[uri] = None
-                elif code is not None and code < 300:
-                    result[uri] = response.get('body') or {}
-                else:
-                    raise zhmcclient.HTTPError(dict(
-                        {'http-status': code or 500, 'reason': 0,
-                         'message': 'no answer for %s' % uri},
-                        **(response.get('body') or {})))
+                result[uri] = _answer(response, uri)
             return result
         for uri in uris:
             try:

@@ -188,9 +188,6 @@ class Networking(object):
         self.api_version = api_version
         self._vswitch_ports = {}     # vswitch uri -> adapter port
 
-    # HMC 2.16.0: listings of virtual switches return further properties.
-    ADDITIONAL_PROPERTIES_API = (4, 1)
-
     def load_vswitch_ports(self):
         """Read the adapter ports of all the CPC's virtual switches at once.
 
@@ -199,7 +196,7 @@ class Networking(object):
         Elsewhere, or if the listing fails, each switch is read when an
         instance first uses it (:meth:`vswitch_port`).
         """
-        if tuple(self.api_version) < self.ADDITIONAL_PROPERTIES_API:
+        if tuple(self.api_version) < hmc_module.ADDITIONAL_PROPERTIES_API:
             return
         try:
             vswitches = self.subset.cpc.virtual_switches.list(

@@ -134,9 +134,6 @@ class Partitions(object):
     # How long a start may report paused or terminated before that counts
     # as its outcome (hmc-rules E3: the status can lag behind the job).
     start_grace = 15.0
-    # List Partitions returns additional properties from HMC API 4.1 (HMC
-    # 2.16.0) on (hmc-rules A2: older HMCs refuse the query parameter).
-    ADDITIONAL_PROPERTIES_API = (4, 1)
     SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
     def __init__(self, hmc, cpc, host, settings, api_version=(0, 0)):
@@ -145,7 +142,7 @@ class Partitions(object):
         self.naming = Naming(host)
         self.settings = settings
         self._list_sizes = (tuple(api_version) >=
-                            self.ADDITIONAL_PROPERTIES_API)
+                            hmc_module.ADDITIONAL_PROPERTIES_API)
         self._lock = threading.Lock()
         self._uris = {}          # instance uuid -> partition uri
         self._status = {}        # instance uuid -> status (last listing)

@@ -105,9 +105,6 @@ SPAWN_LABEL = 'spawn path (connector + spawn)'
 # Request accounting
 # ---------------------------------------------------------------------------
 
-AGGREGATION = '/api/services/aggregation/submit'
-
-
 def is_status_query(uri):
     return (simulator.uri_pattern(uri) == '/api/partitions/{id}' and
             'properties=status' in uri)
@@ -164,7 +161,8 @@ class Recorder(object):
                      (pattern == '/api/jobs/{id}' or
                       (self.waiting() and is_status_query(uri)))) or
                     (method == 'POST' and self.waiting() and
-                     pattern == AGGREGATION and is_status_poll(body)))
+                     pattern == hmc_module.AGGREGATION_URI and
+                     is_status_poll(body)))
             with self._lock:
                 self.log.append((method, pattern, poll))
         else:
