@@ -25,6 +25,7 @@ deleted in the same round trip as the first status read that follows it
 """
 
 import contextlib
+from importlib import metadata
 import threading
 import time
 
@@ -44,6 +45,82 @@ AGGREGATION_URI = '/api/services/aggregation/submit'
 # virtual switches return further properties on request (hmc-rules A2:
 # older HMCs refuse the query parameter).
 ADDITIONAL_PROPERTIES_API = (4, 1)
+
+
+# [dpm] hmc_mock_file: the simulated HMC is found through this entry point,
+# which the nova-dpm[simulator] extra makes usable. The driver never imports
+# the simulator by name, so a production install needs none of its
+# requirements.
+SIMULATOR_ENTRY_POINTS = 'nova_dpm.hmc_sessions'
+SIMULATOR_ENTRY_POINT = 'simulated'
+SIMULATOR_INSTALL_HINT = "pip install 'nova-dpm[simulator]'"
+
+
+def real_session(settings):
+    """A zhmcclient session to the real HMC(s) of [dpm] hmc."""
+    s = settings
+    if not s.hmc_verify_cert:
+        LOG.warning('[dpm] hmc_verify_cert is false: the certificate of '
+                    'HMC %s is not verified, so the connection (and the '
+                    'HMC password) is not protected against '
+                    'interception.', ', '.join(s.hmc))
+        verify = False
+    else:
+        verify = s.hmc_ca_bundle or True
+    rt_config = zhmcclient.RetryTimeoutConfig(
+        connect_timeout=s.hmc_connect_timeout,
+        connect_retries=s.hmc_connect_retries,
+        read_timeout=s.hmc_read_timeout,
+        # GETs are idempotent: urllib3 retries them on a dropped
+        # connection (zhmcclient's default of 3); POSTs never are.
+        operation_timeout=s.hmc_operation_timeout,
+        status_timeout=s.hmc_operation_timeout)
+    # zhmcclient puts a host into a URL as it is: an IPv6 address needs
+    # brackets there.
+    hosts = ['[%s]' % h if ':' in h and not h.startswith('[') else h
+             for h in s.hmc]
+    return zhmcclient.Session(
+        hosts if len(hosts) > 1 else hosts[0],
+        userid=s.hmc_username, password=s.hmc_password,
+        retry_timeout_config=rt_config, port=s.hmc_port,
+        verify_cert=verify)
+
+
+def simulated_session(settings):
+    """A session to the simulated HMC of [dpm] hmc_mock_file.
+
+    Raises InvalidConfiguration, saying what to install, when the
+    simulator's extra is not installed.
+    """
+    factory = _simulator_factory()
+    session = factory(settings.hmc_mock_file)
+    LOG.warning(
+        '*** [dpm] hmc_mock_file is set: nova-dpm talks to a SIMULATED HMC '
+        'built from %s. No real CPC is managed; unset hmc_mock_file to '
+        'manage a real one. ***', settings.hmc_mock_file)
+    return session
+
+
+def _simulator_factory():
+    found = [ep for ep in metadata.entry_points(group=SIMULATOR_ENTRY_POINTS)
+             if ep.name == SIMULATOR_ENTRY_POINT]
+    problem = 'its entry point %s:%s is not registered' % (
+        SIMULATOR_ENTRY_POINTS, SIMULATOR_ENTRY_POINT)
+    if found:
+        try:
+            return found[0].load()
+        except ImportError as exc:
+            problem = str(exc)
+    raise exception.InvalidConfiguration(
+        option='hmc_mock_file',
+        reason='it asks for the simulated HMC, which is not installed (%s). '
+               'Install it with: %s, or unset hmc_mock_file to manage a '
+               'real HMC.' % (problem, SIMULATOR_INSTALL_HINT))
+
+
+def session_factory_for(settings):
+    """The session factory for these settings: simulated or real."""
+    return simulated_session if settings.hmc_mock_file else real_session
 
 
 def poll_intervals():
@@ -120,9 +197,12 @@ class HMC(object):
     guarded by a lock so that concurrent first calls share one logon.
     """
 
-    def __init__(self, settings):
+    def __init__(self, settings, session_factory=None):
         self.settings = settings
         self.simulated = bool(settings.hmc_mock_file)
+        # A callable(settings) -> zhmcclient session; see session_factory().
+        self._session_factory = session_factory or session_factory_for(
+            settings)
         self._lock = threading.Lock()
         self._session = None
         self._client = None
@@ -146,42 +226,7 @@ class HMC(object):
         return self._client
 
     def _make_session(self):
-        s = self.settings
-        if self.simulated:
-            # Imported here: production never needs the simulator.
-            from nova_dpm import simulator
-            session = simulator.load_session(s.hmc_mock_file)
-            LOG.warning(
-                '*** [dpm] hmc_mock_file is set: nova-dpm talks to a '
-                'SIMULATED HMC built from %s. No real CPC is managed; '
-                'unset hmc_mock_file to manage a real one. ***',
-                s.hmc_mock_file)
-            return session
-        if not s.hmc_verify_cert:
-            LOG.warning('[dpm] hmc_verify_cert is false: the certificate of '
-                        'HMC %s is not verified, so the connection (and the '
-                        'HMC password) is not protected against '
-                        'interception.', ', '.join(s.hmc))
-            verify = False
-        else:
-            verify = s.hmc_ca_bundle or True
-        rt_config = zhmcclient.RetryTimeoutConfig(
-            connect_timeout=s.hmc_connect_timeout,
-            connect_retries=s.hmc_connect_retries,
-            read_timeout=s.hmc_read_timeout,
-            # GETs are idempotent: urllib3 retries them on a dropped
-            # connection (zhmcclient's default of 3); POSTs never are.
-            operation_timeout=s.hmc_operation_timeout,
-            status_timeout=s.hmc_operation_timeout)
-        # zhmcclient puts a host into a URL as it is: an IPv6 address
-        # needs brackets there.
-        hosts = ['[%s]' % h if ':' in h and not h.startswith('[') else h
-                 for h in s.hmc]
-        return zhmcclient.Session(
-            hosts if len(hosts) > 1 else hosts[0],
-            userid=s.hmc_username, password=s.hmc_password,
-            retry_timeout_config=rt_config, port=s.hmc_port,
-            verify_cert=verify)
+        return self._session_factory(self.settings)
 
     def logon(self, attempts=3, delay=5.0):
         """Log on now, with bounded retries; raise HMCUnavailable."""

@@ -25,11 +25,41 @@ Usage::
     hmc.os_messages(partition_uri)   # the console log
 """
 
-from nova_dpm.simulator.hmc import SimulatedHmc
-from nova_dpm.simulator.hmc import uri_pattern
-from nova_dpm.simulator.session import definition_path
-from nova_dpm.simulator.session import load_session
-from nova_dpm.simulator.session import SimulatedSession
+import zhmcclient
+
+# The simulator is part of the nova-dpm[simulator] extra, not of the
+# driver. It is built on zhmcclient.mock's URI handler, a private part of
+# zhmcclient that changes between releases, so it names the zhmcclient
+# releases it was written for; the HTTPS simulator needs cryptography.
+# Anything missing is an ImportError that says what to install (the
+# driver reports it for [dpm] hmc_mock_file).
+ZHMCCLIENT_RELEASES = ((1, 26), (1, 27))
+EXTRA = "pip install 'nova-dpm[simulator]'"
+
+
+def _check_requirements():
+    found = tuple(int(x) for x in zhmcclient.__version__.split('.')[:2])
+    low, high = ZHMCCLIENT_RELEASES
+    if not low <= found < high:
+        raise ImportError(
+            'the simulated HMC needs zhmcclient >= %d.%d, < %d.%d (it is '
+            'built on zhmcclient.mock); zhmcclient %s is installed: %s'
+            % (low + high + (zhmcclient.__version__, EXTRA)))
+    for module in ('cryptography', 'yaml'):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ImportError('the simulated HMC needs %s (%s): %s'
+                              % (module, exc, EXTRA))
+
+
+_check_requirements()
+
+from nova_dpm.simulator.hmc import SimulatedHmc  # noqa: E402
+from nova_dpm.simulator.hmc import uri_pattern  # noqa: E402
+from nova_dpm.simulator.session import definition_path  # noqa: E402
+from nova_dpm.simulator.session import load_session  # noqa: E402
+from nova_dpm.simulator.session import SimulatedSession  # noqa: E402
 
 __all__ = ['SimulatedHmc', 'SimulatedSession', 'load_session',
            'definition_path', 'uri_pattern']
