@@ -46,6 +46,7 @@ from nova_dpm import network
 from nova_dpm import partition as partition_module
 from nova_dpm import storage
 from nova_dpm import subset as subset_module
+from nova_dpm import version
 
 LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
@@ -91,6 +92,8 @@ class DPMDriver(driver.ComputeDriver):
 
     def init_host(self, host):
         """Validate [dpm] and the CPC subset; refuse to start otherwise."""
+        LOG.info('nova-dpm %s starting for CPC subset %s.',
+                 version.version_string(), host)
         self.settings = dpm_conf.validate(CONF)
         self.hmc = hmc_module.HMC(self.settings)
         self.hmc.logon()

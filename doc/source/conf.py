@@ -55,6 +55,20 @@ config_generator_config_file = os.path.join(
     ROOT, 'etc', 'nova', 'nova-dpm-config-generator.conf')
 sample_config_basename = '_static/nova-dpm'
 
+def _series():
+    """The release series of this tree: [metadata] version of setup.cfg.
+
+    pbr builds that version (4.0.0.devN between tags); the docs, the
+    release notes and ``pip show nova-dpm`` name the same series.
+    """
+    import configparser
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(ROOT, 'setup.cfg'))
+    return parser['metadata']['version']
+
+
+version = release = _series()
+
 source_suffix = '.rst'
 master_doc = 'index'
 project = 'nova-dpm'
@@ -70,6 +84,7 @@ openstackdocs_repo_name = 'openstack/nova-dpm'
 openstackdocs_bug_project = 'nova-dpm'
 openstackdocs_bug_tag = 'doc'
 openstackdocs_auto_name = False
+openstackdocs_auto_version = False
 openstackdocs_use_storyboard = False
 
 # -- HTML ----------------------------------------------------------------

@@ -49,6 +49,8 @@ import time
 import traceback
 import unittest
 
+from nova_dpm import version
+
 #: What the HMC requests nova-dpm makes are for, by accounting pattern.
 REQUEST_PURPOSE = {
     ('GET', '/api/cpcs/{id}'): 'read the CPC',
@@ -576,7 +578,8 @@ def main(argv=None):
             '    pip install -r test-requirements.txt\n' % exc)
         return 2
 
-    report.title('nova-dpm demo: a server on a simulated IBM %s' % args.hmc)
+    report.title('nova-dpm %s demo: a server on a simulated IBM %s' % (
+        version.version_string(), args.hmc))
     report.line('Nothing here touches a real machine: nova-dpm talks to a '
                 'simulated HMC')
     if args.in_process:
