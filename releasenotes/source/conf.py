@@ -21,7 +21,36 @@ reno reads the notes in ``releasenotes/notes`` from the git history of
 the repository, so a note shows up here once it is committed.
 """
 
+import configparser
+import os
+
+from reno import scanner
+
 extensions = ['reno.sphinxext']
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def _series():
+    """[metadata] version of setup.cfg: the series being developed."""
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(ROOT, 'setup.cfg'))
+    return parser['metadata']['version']
+
+
+# reno names the notes of a history without any release tag "0.0.0". Until
+# the first tag they belong to the series pbr builds (setup.cfg), so they
+# are reported as that series in development (releasenotes/config.yaml
+# gives the title).
+_reno_current_version = scanner.Scanner._get_current_version
+
+
+def _current_version(self, *args, **kwargs):
+    found = _reno_current_version(self, *args, **kwargs)
+    return '%s-dev' % _series() if found == '0.0.0' else found
+
+
+scanner.Scanner._get_current_version = _current_version
 
 try:
     import openstackdocstheme  # noqa: F401
