@@ -55,6 +55,7 @@ config_generator_config_file = os.path.join(
     ROOT, 'etc', 'nova', 'nova-dpm-config-generator.conf')
 sample_config_basename = '_static/nova-dpm'
 
+
 def _series():
     """The release series of this tree: [metadata] version of setup.cfg.
 
