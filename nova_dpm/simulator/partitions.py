@@ -339,9 +339,14 @@ def create(sim, req):
         # The mock picks a random ID that may collide (hmc-rules C4).
         props['partition-id'] = _free_partition_id(cpc, partition)
     # hmc-rules B3: the mock claims dpm-storage-management for every new
-    # partition; a partition has the features of its CPC.
-    props['available-features-list'] = [
-        dict(f) for f in cpc.properties.get('available-features-list', [])]
+    # partition; a partition has the features of its CPC, and no feature
+    # list at all where the CPC has none (before HMC/SE 2.14.0 with API
+    # 2.23: zhmcclient "Firmware features").
+    if 'available-features-list' in cpc.properties:
+        props['available-features-list'] = [
+            dict(f) for f in cpc.properties['available-features-list']]
+    else:
+        props.pop('available-features-list', None)
     return result
 
 
