@@ -398,6 +398,13 @@ PARTITION_UPDATE_ONLY = frozenset((
     'boot-iso-ins-file', 'ssc-boot-selection',
 ))
 
+# Accepted at create by a real HMC (zhmc-ansible-modules zhmc_partition.py:
+# create True) but refused by zhmcclient's mock, so set after the mock has
+# created the partition.
+PARTITION_CREATE_AFTER = frozenset((
+    'boot-configuration-selector', 'boot-record-lba', 'secure-boot',
+))
+
 # hmc-rules C9: read-only properties.
 PARTITION_READ_ONLY = frozenset((
     'object-id', 'object-uri', 'parent', 'class', 'status', 'type',

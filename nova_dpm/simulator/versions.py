@@ -102,6 +102,46 @@ BODY_FIELDS = [
 ]
 
 
+# Partition properties that an older HMC does not have (the mock gives
+# every partition all of them): (name, minimum API version, source).
+LATER_PARTITION_PROPERTIES = [
+    ('boot-storage-volume', (2, 23), 'zhmc_partition.py'),
+    ('boot-load-parameters', (2, 23), 'zhmc_partition.py'),
+    ('storage-group-uris', (2, 23), 'zhmcclient "Firmware features"'),
+    ('secure-boot', (3, 1), 'zhmc_partition.py'),
+    # The firmware features dpm-fcp-tape-management (HMC 2.15.0) and
+    # dpm-smcd-partition-link-management (HMC 2.16.0), zhmcclient
+    # "Firmware features".
+    ('tape-link-uris', (3, 1), 'zhmcclient "Firmware features"'),
+    ('partition-link-uris', (4, 1), 'zhmcclient "Firmware features"'),
+]
+
+
+# NIC properties, the same way (zhmc-ansible-modules zhmc_nic.py).
+LATER_NIC_PROPERTIES = [
+    ('vlan-id', (2, 2), 'zhmc_nic.py'),
+    ('mac-address', (2, 2), 'zhmc_nic.py'),
+    ('vlan-type', (2, 20), 'zhmc_nic.py'),
+]
+
+
+def strip_later_properties(sim, props, table=None):
+    """Remove from a new object what its HMC does not have yet."""
+    api = api_version(sim)
+    for name, min_api, _src in table or LATER_PARTITION_PROPERTIES:
+        if api < min_api:
+            props.pop(name, None)
+
+
+def has_vlan_type(sim, path):
+    """Whether NICs of the partition of ``path`` have vlan-type.
+
+    zhmccli nic create: vlan-type is "only supported on z14 or later
+    CPCs", and there a vlan-id requires it; zhmc_nic.py: from API 2.20.
+    """
+    return not _too_old(sim, path, (2, 20), '2.14.0')
+
+
 def _compile(table):
     return [(m, re.compile('^' + rx + '$')) + tuple(rest)
             for m, rx, *rest in table]
