@@ -59,7 +59,7 @@ CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
                         task_states.REBUILD_BLOCK_DEVICE_MAPPING)
 NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
                    '[dpm] physical_storage_adapter_mappings')
-OS_MESSAGES_SE_VERSION = subset_module.version_int('2.14.0')
+OS_MESSAGES_SE_VERSION = subset_module.version_int(hmc_module.OS_MESSAGES_SE)
 # As nova's libvirt driver: the console log is bounded to 100 KiB.
 CONSOLE_LOG_MAX_BYTES = 100 * 1024
 
@@ -87,6 +87,7 @@ class DPMDriver(driver.ComputeDriver):
         self.storage = None
         self.network = None
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
+        self.api_version = None   # the HMC's, from init_host
 
     # -- host ------------------------------------------------------------
 
@@ -100,7 +101,7 @@ class DPMDriver(driver.ComputeDriver):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               CONF.host)
         self.subset.validate()
-        api_version = self.hmc.api_version()
+        api_version = self.api_version = self.hmc.api_version()
         self.partitions = partition_module.Partitions(
             self.hmc, self.subset.cpc, CONF.host, self.settings, api_version)
         self.partitions.list()
@@ -467,17 +468,24 @@ class DPMDriver(driver.ComputeDriver):
     def get_console_output(self, context, instance):
         """The partition's recent operating-system messages (bytes).
 
-        List OS Messages needs SE 2.14.0 (z14) or later; on older CPCs the
-        console log is not available.
+        List OS Messages needs SE 2.14.0 (z14) or later and an HMC 2.14.0
+        or later (hmc.OS_MESSAGES_SE, OS_MESSAGES_API); elsewhere the
+        console log is not available. An instance without a partition is
+        InstanceNotFound everywhere.
         """
-        if subset_module.version_int(
-                self.subset.cpc.get_property('se-version') or '0') < \
-                OS_MESSAGES_SE_VERSION:
-            raise NotImplementedError(
-                'the console log needs SE 2.14.0 or later (List OS '
-                'Messages); this CPC has %s' %
-                self.subset.cpc.get_property('se-version'))
         part = self._partition(instance)
+        se_version = self.subset.cpc.get_property('se-version') or '0'
+        if subset_module.version_int(se_version) < OS_MESSAGES_SE_VERSION:
+            raise NotImplementedError(
+                'the console log needs SE %s or later (List OS '
+                'Messages); this CPC has %s' %
+                (hmc_module.OS_MESSAGES_SE, se_version))
+        if tuple(self.api_version) < hmc_module.OS_MESSAGES_API:
+            raise NotImplementedError(
+                'the console log needs an HMC with Web Services API %d.%d '
+                'or later (HMC 2.14.0; List OS Messages); this HMC has '
+                '%d.%d' % (hmc_module.OS_MESSAGES_API +
+                           tuple(self.api_version)))
         try:
             return self.partitions.os_messages(part, CONSOLE_LOG_MAX_BYTES)
         except exception.HMCOperationFailed as exc:

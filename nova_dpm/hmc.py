@@ -41,10 +41,31 @@ POLL_MAX = 0.5
 POLL_FACTOR = 1.5
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
-# HMC Web Services API 4.1 (HMC 2.16.0): listings of partitions and of
-# virtual switches return further properties on request (hmc-rules A2:
-# older HMCs refuse the query parameter).
+
+# What came with which HMC Web Services API version. HMC 2.13.1 has API 1.7
+# (and 2.1-2.2 with updates), 2.14.0 has 2.20-2.25, 2.15.0 3.1-3.4, 2.16.0
+# 4.1 and later (zhmcclient documentation, "HMC version" table).
+#
+# Listings of partitions and of virtual switches return further properties
+# on request from API 4.1 (HMC 2.16.0) on; older HMCs refuse the query
+# parameter with 400,1 (zhmc-prometheus-exporter issue #823; hmc-rules A2).
 ADDITIONAL_PROPERTIES_API = (4, 1)
+# Get Partition Properties takes the "properties" filter from HMC 2.16.0
+# (API 4.1) on (python-zhmcclient issue #862); before, zhmcclient's
+# pull_properties() costs a refused request and a full one.
+PROPERTIES_FILTER_API = (4, 1)
+# Submit Requests: no source names the version that brought it (zhmcclient
+# uses it since 2023, when HMC 2.16 was current). Assumed from API 4.1 on;
+# an HMC that refuses it anyway is still detected (see _aggregate).
+AGGREGATION_API = (4, 1)
+# Firmware features (the CPC property available-features-list, and with
+# it dpm-storage-management and storage groups) exist from HMC/SE 2.14.0
+# with API 2.23 on (zhmcclient Cpc.feature_enabled, "Firmware features").
+FEATURES_API = (2, 23)
+# List OS Messages needs SE 2.14.0 (zhmcclient Partition.list_os_messages),
+# hence an HMC 2.14.0 or later: API 2.20.
+OS_MESSAGES_API = (2, 20)
+OS_MESSAGES_SE = '2.14.0'
 
 
 # [dpm] hmc_mock_file: the simulated HMC is found through this entry point,
@@ -206,8 +227,11 @@ class HMC(object):
         self._lock = threading.Lock()
         self._session = None
         self._client = None
-        # Until an HMC refuses Submit Requests (see read_status).
+        # Until the API version says otherwise (api_version) or an HMC
+        # refuses Submit Requests (see read_status).
         self._aggregation = True
+        # Whether Get Partition Properties takes the properties filter.
+        self._properties_filter = True
 
     # -- connection -------------------------------------------------------
 
@@ -262,11 +286,36 @@ class HMC(object):
                 self._session.logoff()
 
     def api_version(self):
-        """(major, minor) of the HMC's Web Services API (1 request)."""
+        """(major, minor) of the HMC's Web Services API (1 request).
+
+        From then on, requests that this API version does not offer are
+        not made (see the *_API constants).
+        """
         with translated('query API version', 'HMC'):
             info = self.client.query_api_version()
-        return (int(info['api-major-version']),
-                int(info['api-minor-version']))
+        version = (int(info['api-major-version']),
+                   int(info['api-minor-version']))
+        self.adopt_api_version(version)
+        return version
+
+    def adopt_api_version(self, version):
+        """Make only the requests that this HMC API version offers."""
+        if tuple(version) < AGGREGATION_API:
+            self._aggregation = False
+        self._properties_filter = tuple(version) >= PROPERTIES_FILTER_API
+
+    def aggregates(self):
+        """Whether requests are aggregated with Submit Requests."""
+        return self._aggregation
+
+    def pull_partition(self, partition, properties):
+        """Pull some properties of a partition; False if it is gone.
+
+        One request: with the properties filter where the HMC has it
+        (PROPERTIES_FILTER_API), all properties otherwise.
+        """
+        return pull(partition,
+                    properties if self._properties_filter else None)
 
     # -- objects ----------------------------------------------------------
 
@@ -367,7 +416,7 @@ class HMC(object):
 
     def _read_status_apart(self, partition, discard):
         try:
-            return pull(partition, ['status'])
+            return self.pull_partition(partition, ['status'])
         finally:
             if discard is not None:
                 self.discard_job(discard)

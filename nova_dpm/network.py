@@ -49,10 +49,12 @@ MAX_NICS = BOOT_PARAMETERS_MAX // ENTRY_LENGTH      # 12
 NIC_DEVNO_BASE = 0x0001
 NIC_DEVNO_STEP = 3
 
-# hmc-rules H3: a NIC's vlan-id needs vlan-type 'enforced'. Both came with
-# the z14 generation; we require the HMC API version of HMC 2.14.0 (2.23),
-# the first to document them [UNCERTAIN: the exact version].
-VLAN_MIN_API = (2, 23)
+# hmc-rules H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced'.
+# vlan-type came with HMC API 2.20 (SE 2.14.0), vlan-id with API 2.2
+# (zhmc-ansible-modules zhmc_nic.py), and vlan-type is "only supported on
+# z14 or later CPCs" (zhmccli nic create/update): SE 2.14.0 or later.
+VLAN_MIN_API = (2, 20)
+VLAN_MIN_SE = '2.14.0'
 VLAN_RANGE = (1, 4094)
 
 _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
@@ -131,11 +133,17 @@ def _vlan_id(port, value):
     return vlan
 
 
-def plan(network_info, api_version=None):
+def _version(text):
+    return tuple(int(p) for p in str(text).split('.') if p.isdigit())
+
+
+def plan(network_info, api_version=None, se_version=None):
     """Validate the VIFs before any HMC request; a list of Nic.
 
     VLAN ports need an HMC with ``VLAN_MIN_API``; without ``api_version``
-    they are refused. Raises InvalidNetwork naming the port and the problem.
+    they are refused. With ``se_version`` (the CPC's), they also need a
+    CPC with ``VLAN_MIN_SE``. Raises InvalidNetwork naming the port and
+    the problem.
     """
     nics = []
     for vif in network_info or []:
@@ -159,6 +167,13 @@ def plan(network_info, api_version=None):
                            ((vlan,) + VLAN_MIN_API +
                             ('.'.join(map(str, api_version))
                              if api_version else 'an unknown version',)))
+            if se_version is not None and \
+                    _version(se_version) < _version(VLAN_MIN_SE):
+                raise exception.InvalidNetwork(
+                    port=port,
+                    reason='it is on VLAN %d, and NICs with a VLAN id need '
+                           'a z14 or later CPC (SE %s or later); this CPC '
+                           'has SE %s' % (vlan, VLAN_MIN_SE, se_version))
         vswitch = str((vif.get('details') or {}).get('object_id', '')).lower()
         if not _OBJECT_ID.match(vswitch):
             raise exception.InvalidNetwork(
@@ -212,7 +227,8 @@ class Networking(object):
                 self._vswitch_ports[vswitch.uri] = int(port)
 
     def plan(self, network_info):
-        return plan(network_info, self.api_version)
+        return plan(network_info, self.api_version,
+                    self.subset.cpc.get_property('se-version') or '0')
 
     def vswitch_port(self, vswitch_id, port_id=None):
         """The adapter port behind a virtual switch of this CPC.

@@ -257,7 +257,9 @@ class HbaBackend(StorageBackend):
         if paths is not None:
             return paths
         with hmc_module.translated('list HBAs', partition.name):
-            partition.pull_properties(['hba-uris'])
+            # One request on every HMC (hmc.PROPERTIES_FILTER_API).
+            if not self.hmc.pull_partition(partition, ['hba-uris']):
+                raise zhmcclient.CeasedExistence(partition.uri)
             hbas = [zhmcclient.Hba(partition.hbas, uri)
                     for uri in partition.get_property('hba-uris') or []]
             for hba in hbas:

@@ -15,7 +15,6 @@ placement inventory and the max_instances limit."""
 
 import threading
 
-from nova import conf as nova_conf
 from nova.objects import fields as obj_fields
 import os_resource_classes as orc
 from oslo_log import log as logging
@@ -26,7 +25,6 @@ from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 
 LOG = logging.getLogger(__name__)
-CONF = nova_conf.CONF
 
 # hmc-rules B2: the CPC states in which the HMC accepts partition
 # operations; the original nova-dpm accepted the same four.
@@ -114,10 +112,17 @@ class CpcSubset(object):
 
     @staticmethod
     def has_storage_management(cpc):
-        """Whether the CPC has the dpm-storage-management feature on."""
+        """Whether the CPC has the dpm-storage-management feature on.
+
+        The CPC property available-features-list exists from HMC/SE 2.14.0
+        with HMC API 2.23 on (zhmcclient Cpc.feature_enabled and "Firmware
+        features"; hmc.FEATURES_API). A CPC without it (a z13 under an
+        older HMC) has no storage management: HBAs. The properties are
+        those pulled by find_cpc; no request.
+        """
         return any(
             f.get('name') == STORAGE_MANAGEMENT_FEATURE and f.get('state')
-            for f in cpc.get_property('available-features-list') or [])
+            for f in cpc.properties.get('available-features-list') or [])
 
     def check_adapter_port(self, cpc, mapping):
         """One physical_storage_adapter_mappings entry.
@@ -242,7 +247,12 @@ class CpcSubset(object):
         """VCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
 
         ``ratios`` are nova's allocation ratios for this provider, as
-        ComputeDriver._get_allocation_ratios computes them.
+        ComputeDriver._get_allocation_ratios computes them. Nothing is
+        reserved: nova's [DEFAULT] reserved_host_cpus and
+        reserved_host_memory_mb keep resources for a hypervisor host's own
+        operating system, and a CPC subset has none (nova-compute runs
+        outside the CPC). A subset is kept smaller with [dpm]
+        max_processors and max_memory.
         """
         s = self.settings
         return {
@@ -252,7 +262,7 @@ class CpcSubset(object):
                 'max_unit': s.max_processors,
                 'step_size': 1,
                 'allocation_ratio': ratios[orc.VCPU],
-                'reserved': CONF.reserved_host_cpus,
+                'reserved': 0,
             },
             orc.MEMORY_MB: {
                 'total': s.max_memory,
@@ -260,6 +270,6 @@ class CpcSubset(object):
                 'max_unit': s.max_memory,
                 'step_size': 1,
                 'allocation_ratio': ratios[orc.MEMORY_MB],
-                'reserved': CONF.reserved_host_memory_mb,
+                'reserved': 0,
             },
         }

@@ -31,7 +31,10 @@ Counting rules:
   status made while waiting for a start or stop to end. The first status
   query after a job has ended also deletes the job, in the same round trip
   (a Submit Requests of the status GET and the job's DELETE): it counts
-  as the poll it is. Everything else is a request of the operation. The
+  as the poll it is. On an HMC without Submit Requests (before API 4.1)
+  the status query reads all properties and the job's DELETE follows it
+  during the wait: both count as polling too. Everything else is a
+  request of the operation. The
   "all" column counts every request, polls included.
 * Requests that the simulator makes to itself while handling a request
   (zhmcclient's mock answers POST /api/services/aggregation/submit by
@@ -105,9 +108,14 @@ SPAWN_LABEL = 'spawn path (connector + spawn)'
 # Request accounting
 # ---------------------------------------------------------------------------
 
-def is_status_query(uri):
+def is_status_query(uri, waiting=False):
+    """A query of a partition's status.
+
+    While waiting, a GET of the whole partition is one as well: HMCs
+    before API 4.1 have no properties filter for partitions.
+    """
     return (simulator.uri_pattern(uri) == '/api/partitions/{id}' and
-            'properties=status' in uri)
+            ('properties=status' in uri or waiting))
 
 
 def is_status_poll(body):
@@ -159,7 +167,12 @@ class Recorder(object):
             pattern = simulator.uri_pattern(uri)
             poll = ((method == 'GET' and
                      (pattern == '/api/jobs/{id}' or
-                      (self.waiting() and is_status_query(uri)))) or
+                      (self.waiting() and
+                       is_status_query(uri, waiting=True)))) or
+                    # Without Submit Requests, the ended job's deletion
+                    # that goes with the status query.
+                    (method == 'DELETE' and self.waiting() and
+                     pattern == '/api/jobs/{id}') or
                     (method == 'POST' and self.waiting() and
                      pattern == hmc_module.AGGREGATION_URI and
                      is_status_poll(body)))
@@ -770,7 +783,8 @@ def main(argv=None):
     print('Counts are HMC requests; "total" = requests besides polling; '
           '"poll" = GET /api/jobs/{id} and status reads while waiting (the '
           'first after a job also deletes the job, in one Submit '
-          'Requests); "all" = both; "wait+" = worst time from a start/stop '
+          'Requests, or in a DELETE of its own on HMCs without it); "all" '
+          '= both; "wait+" = worst time from a start/stop '
           'request to the driver seeing the new status, minus the '
           'transition time.')
     scenarios = []

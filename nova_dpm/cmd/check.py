@@ -261,6 +261,7 @@ class Checker(object):
         api = (int(version['api-major-version']),
                int(version['api-minor-version']))
         self.api_version = api
+        self.hmc.adopt_api_version(api)
         about = 'HMC %s version %s, API version %d.%d (NICs with a VLAN ' \
             'id %s)' % (version.get('hmc-name'), version.get('hmc-version'),
                         api[0], api[1],
@@ -339,7 +340,10 @@ class Checker(object):
         with hmc_module.translated('list adapters', self.cpc_name):
             adapters = {a.uri: a.name for a in self.cpc.adapters.list()}
         with hmc_module.translated('list virtual switches', self.cpc_name):
-            vswitches = self.cpc.virtual_switches.list(full_properties=True)
+            # zhmcclient reads the full properties of a listing with Submit
+            # Requests; without it each switch is read when first used.
+            vswitches = self.cpc.virtual_switches.list(
+                full_properties=self.hmc.aggregates())
         if not vswitches:
             return INFO, ('CPC %s has no virtual switches: instances '
                           'cannot have network ports' % self.cpc_name)

@@ -19,13 +19,16 @@ real HMC sends (hmc-rules A1): ``http-status``, ``reason``, ``message``,
 ``request-method`` and ``request-uri``.
 
 Reason codes used here, with how sure we are about them (hmc-rules A2, A3,
-A4):
+A4).  The common 400 reason codes are [DOC] IBM, "Common request
+validation reason codes" (HMC Web Services API book):
 
-* 400,5  missing required field                    [CLIENT]
-* 400,6  read-only / not-an-input field            [CLIENT]
-* 400,7  wrong type, too long, out of range,
-         unsupported field                         [REAL] for type/length
-* 400,8  duplicate name or device number           [UNCERTAIN]
+* 400,1  unrecognized or unsupported query parameter [DOC]
+* 400,5  missing required field                    [DOC]
+* 400,6  unrecognized field (not listed as required or optional input,
+         which includes read-only properties)      [DOC]
+* 400,7  wrong type, out of range, too long        [DOC] [REAL]
+* 400,8  not a unique value (name, device number)  [DOC]
+* 400,9  the request body is not well-formed JSON  [DOC]
 * 400,15 exactly one of several fields expected    [REAL]
 * 404,1  the object of the URI does not exist      [CLIENT]
 * 404,2  an object named in the body does not exist [UNCERTAIN]
@@ -38,12 +41,18 @@ A4):
 import zhmcclient
 
 # Reason codes, named so the code reads like the rules.
+QUERY_PARAMETER = 1
 MISSING_FIELD = 5
-READ_ONLY = 6
+# IBM: "The request body contains an unrecognized field (i.e. one that is
+# not listed as either required or optional ...)": unknown fields and
+# read-only ones alike.
+UNKNOWN_FIELD = 6
+READ_ONLY = UNKNOWN_FIELD
 INVALID_VALUE = 7
-# [UNCERTAIN] The reason for a duplicate name or device number is not
-# documented anywhere we could read; 8 is our choice.
+# IBM: "The value of a field does not provide a unique value for the
+# corresponding data model property as required."
 DUPLICATE = 8
+MALFORMED_JSON = 9
 EXACTLY_ONE = 15
 NOT_FOUND = 1
 REF_NOT_FOUND = 2

@@ -55,6 +55,7 @@ from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import storage
+from nova_dpm.simulator import versions
 
 # The HMC's Submit Requests operation (the aggregation service).
 AGGREGATION_PATH = '/api/services/aggregation/submit'
@@ -413,6 +414,8 @@ class SimulatedHmc:
     def _dispatch(self, req):
         if not self.aggregation and req.path == AGGREGATION_PATH:
             raise req.err.not_found("No such service: %s" % req.path)
+        # What the HMC's API version (or the CPC's SE) does not have yet.
+        versions.check(self, req)
         for method, regex, handler in self._routes:
             if method != req.method:
                 continue

@@ -25,6 +25,7 @@ import re
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import validation as v
+from nova_dpm.simulator import versions
 
 # hmc-rules B2: the CPC statuses in which operations are accepted.
 CPC_OK_STATUSES = ('active', 'service-required', 'degraded', 'exceptions')
@@ -329,19 +330,32 @@ def create(sim, req):
     if 'partition-id' in body:
         _check_partition_id_unique(req, cpc, body['partition-id'])
 
-    # Real object ids are UUIDs (the mock would count 1, 2, ...).
-    result = sim.delegate(req, dict(body, **{'object-id': sim.new_id()}))
+    # Real object ids are UUIDs (the mock would count 1, 2, ...).  The
+    # mock refuses some fields at create that a source allows there
+    # (validation.PARTITION_CREATE_AFTER): they are set afterwards.
+    after = {f: body[f] for f in v.PARTITION_CREATE_AFTER if f in body}
+    mock_body = {f: val for f, val in body.items() if f not in after}
+    result = sim.delegate(req, dict(mock_body,
+                                    **{'object-id': sim.new_id()}))
 
     partition = sim.lookup(result['object-uri'])
     props = partition.properties
+    props.update(after)
+    # The mock gives every partition the properties of its newest HMC.
+    versions.strip_later_properties(sim, props)
     if props.get('autogenerate-partition-id', True) and \
             'partition-id' not in body:
         # The mock picks a random ID that may collide (hmc-rules C4).
         props['partition-id'] = _free_partition_id(cpc, partition)
     # hmc-rules B3: the mock claims dpm-storage-management for every new
-    # partition; a partition has the features of its CPC.
-    props['available-features-list'] = [
-        dict(f) for f in cpc.properties.get('available-features-list', [])]
+    # partition; a partition has the features of its CPC, and no feature
+    # list at all where the CPC has none (before HMC/SE 2.14.0 with API
+    # 2.23: zhmcclient "Firmware features").
+    if 'available-features-list' in cpc.properties:
+        props['available-features-list'] = [
+            dict(f) for f in cpc.properties['available-features-list']]
+    else:
+        props.pop('available-features-list', None)
     return result
 
 
@@ -582,14 +596,18 @@ def hba_reassign(sim, req):
 # NIC (hmc-rules H1-H5)
 # ---------------------------------------------------------------------------
 
-def _check_vlan(req, vlan_id, vlan_type, nic_type):
-    """hmc-rules H3.  The range 1-4094 and the coupling are [UNCERTAIN]."""
+def _check_vlan(req, vlan_id, vlan_type, nic_type, needs_type=True):
+    """hmc-rules H3.  The range 1-4094 and the coupling are [UNCERTAIN].
+
+    ``needs_type``: a vlan-id needs vlan-type (on z14 or later CPCs only,
+    zhmccli nic create: versions.has_vlan_type).
+    """
     err = req.err
     v.check_enum(err, 'vlan-type', vlan_type, ('enforced',), nullable=True)
     if vlan_id is None:
         return
     v.check_int(err, 'vlan-id', vlan_id, 1, 4094)
-    if vlan_type != 'enforced':
+    if needs_type and vlan_type != 'enforced':
         raise err.bad_request(
             errors.INVALID_VALUE,
             "Field 'vlan-id' requires field 'vlan-type' to be 'enforced'")
@@ -670,7 +688,8 @@ def nic_create(sim, req):
     check_unique_name(req, partition.nics.list(), body['name'], 'NIC')
     _nic_common_checks(req, body)
     nic_type = _nic_backing(sim, req, partition, body)
-    _check_vlan(req, body.get('vlan-id'), body.get('vlan-type'), nic_type)
+    _check_vlan(req, body.get('vlan-id'), body.get('vlan-type'), nic_type,
+                versions.has_vlan_type(sim, req.path))
     width = _nic_width(nic_type)
     space = _nic_space(nic_type)
     new_body = dict(body)
@@ -687,7 +706,12 @@ def nic_create(sim, req):
     new_body.setdefault('description', '')
     new_body.setdefault('vlan-id', None)
     new_body.setdefault('vlan-type', None)
-    return sim.delegate(req, new_body)
+    result = sim.delegate(req, new_body)
+    # What the HMC's API version does not have yet.
+    versions.strip_later_properties(
+        sim, sim.lookup(result['element-uri']).properties,
+        versions.LATER_NIC_PROPERTIES)
+    return result
 
 
 def nic_update(sim, req):
@@ -708,7 +732,7 @@ def nic_update(sim, req):
         _check_vlan(req,
                     body.get('vlan-id', nic.properties.get('vlan-id')),
                     body.get('vlan-type', nic.properties.get('vlan-type')),
-                    nic_type)
+                    nic_type, versions.has_vlan_type(sim, req.path))
     new_body = dict(body)
     if 'device-number' in body:
         new_body['device-number'] = check_devno(

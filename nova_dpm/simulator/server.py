@@ -78,6 +78,7 @@ import uuid
 import zhmcclient
 
 from nova_dpm.simulator import certs
+from nova_dpm.simulator import errors
 from nova_dpm.simulator.hmc import uri_pattern
 
 LOG = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ HANDSHAKE_TIMEOUT = 10
 IDLE_TIMEOUT = 300
 # Bound of the per-response log kept for tests (HmcServer.responses).
 RESPONSE_LOG_SIZE = 1000
+
+
+class _MalformedJson(ValueError):
+    """The request body is not a well-formed JSON document."""
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -400,6 +405,11 @@ class HmcServer:
         path = uri.split('?', 1)[0]
         try:
             body = self._read_body(h)
+        except _MalformedJson as exc:
+            # IBM, "Common request validation reason codes": 400,9.
+            self._send_error(h, method, uri, 400, errors.MALFORMED_JSON,
+                             str(exc))
+            return
         except ValueError as exc:
             self._send_error(h, method, uri, 400, 0, str(exc))
             return
@@ -454,7 +464,8 @@ class HmcServer:
         try:
             return json.loads(data.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise ValueError("The request body is not valid JSON: %s" % exc)
+            raise _MalformedJson("The request body is not a well-formed "
+                                 "JSON document: %s" % exc)
 
     def _check_session(self, session_id):
         """None if the session is valid, else the 403 reason code."""

@@ -32,13 +32,17 @@ SG_DESCRIPTION_MAX = 200
 
 # hmc-rules A7 [UNCERTAIN]: the book refers to a "Base managed object
 # properties schema" for the allowed characters, which we could not read.
-# We allow letters, digits, blank and - _ . @ #.
-NAME_RE = re.compile(r'^[A-Za-z0-9 _.@#-]+$')
+# No source forbids any character, so names are checked for their length
+# only (hmc-rules A6); the driver keeps to letters, digits and - _ . @ #
+# on its own (partition.py).
 
 # hmc-rules D7 / J2: WWPN and LUN as exactly 16 hex characters.  Fulfill FCP
-# Storage Volume requires lower case [CLIENT]; that partition boot fields
-# also require lower case is [UNCERTAIN] (an HMC may normalise them).
+# Storage Volume requires lower case [CLIENT ZC _storage_volume.py].  For
+# the partition boot fields no source names a letter case (ansible compares
+# them as numbers, eq_hex, which suggests an HMC normalises them): either
+# case is accepted there.
 HEX16_RE = re.compile(r'^[0-9a-f]{16}$')
+HEX16_ANY_CASE_RE = re.compile(r'^[0-9a-fA-F]{16}$')
 
 # hmc-rules G2, H2, K4: device numbers are 4 hex digits, 0001-FFFF.
 DEVNO_RE = re.compile(r'^[0-9a-fA-F]{4}$')
@@ -76,13 +80,8 @@ def check_string(err, field, value, max_len=None, min_len=0,
 
 
 def check_name(err, field, value):
-    """hmc-rules A6 (length) and A7 (characters, [UNCERTAIN])."""
+    """hmc-rules A6 (length); A7 (characters) is not known, not checked."""
     check_string(err, field, value, max_len=NAME_MAX, min_len=1)
-    if not NAME_RE.match(value):
-        raise err.bad_request(
-            errors.INVALID_VALUE,
-            "Field '%s': value '%s' contains characters that are not "
-            "allowed in a name" % (field, value))
 
 
 def check_description(err, value, max_len=DESCRIPTION_MAX):
@@ -135,16 +134,19 @@ def check_enum(err, field, value, allowed, nullable=False):
             % (field, value, ', '.join(sorted(str(a) for a in allowed))))
 
 
-def check_hex16(err, field, value, allow_empty=False):
-    """Exactly 16 lower-case hex characters (hmc-rules D7, J2)."""
+def check_hex16(err, field, value, allow_empty=False, any_case=False):
+    """Exactly 16 hex characters, lower case unless ``any_case``.
+
+    hmc-rules D7, J2.
+    """
     check_string(err, field, value)
     if allow_empty and value == '':
         return
-    if not HEX16_RE.match(value):
+    if not (HEX16_ANY_CASE_RE if any_case else HEX16_RE).match(value):
         raise err.bad_request(
             errors.INVALID_VALUE,
-            "Field '%s': value '%s' must be exactly 16 lower-case "
-            "hexadecimal characters" % (field, value))
+            "Field '%s': value '%s' must be exactly 16 %shexadecimal "
+            "characters" % (field, value, '' if any_case else 'lower-case '))
 
 
 def check_devno(err, field, value):
@@ -175,9 +177,11 @@ def check_uri_or_none(err, field, value):
 
 
 def check_fields(err, body, writable, read_only=()):
-    """Reject read-only (400,6) and unknown (400,7) fields.
+    """Reject read-only and unknown fields, both with 400,6.
 
-    hmc-rules C9 (read-only) and C10 (unsupported field).
+    hmc-rules C9 (read-only) and C10 (unsupported field); the reason code
+    is IBM's "Common request validation reason codes" (6: a field that is
+    not listed as required or optional).
     """
     for field in body:
         if field in read_only and field not in writable:
@@ -187,7 +191,7 @@ def check_fields(err, body, writable, read_only=()):
                 % field)
         if field not in writable:
             raise err.bad_request(
-                errors.INVALID_VALUE,
+                errors.UNKNOWN_FIELD,
                 "The document defines a field that is not supported: '%s'"
                 % field)
 
@@ -260,7 +264,7 @@ def _enum(allowed, nullable=False):
 
 def _hex16(err, field, value):
     # '' is how the mock and the HMC show "not set" for these fields.
-    check_hex16(err, field, value, allow_empty=True)
+    check_hex16(err, field, value, allow_empty=True, any_case=True)
 
 
 def _partition_id(err, field, value):
@@ -379,14 +383,26 @@ PARTITION_CREATE_ONLY = {
     'type': _enum(PARTITION_TYPES),
 }
 
-# hmc-rules C8: update-only; giving them at create gives 400,6.  The exact
-# list differs between HMC versions ([UNCERTAIN] in part).
+# hmc-rules C8: update-only; giving them at create gives 400,6.  Only the
+# fields that zhmc-ansible-modules (zhmc_partition.py,
+# ZHMC_PARTITION_PROPERTIES: create False) marks update-only and that
+# zhmccli's partition create does not offer either.  Not here, because a
+# source says they are accepted at create: boot-configuration-selector,
+# boot-record-lba and secure-boot (ansible: create True), acceptable-status,
+# the processing weights and capping (zhmccli partition create offers them;
+# ansible issue #30).
 PARTITION_UPDATE_ONLY = frozenset((
     'boot-storage-device', 'boot-storage-volume', 'boot-network-device',
     'boot-logical-unit-number', 'boot-world-wide-port-name',
     'boot-os-specific-parameters', 'boot-load-parameters',
-    'boot-iso-ins-file', 'boot-configuration-selector', 'boot-record-lba',
-    'ssc-boot-selection', 'secure-boot',
+    'boot-iso-ins-file', 'ssc-boot-selection',
+))
+
+# Accepted at create by a real HMC (zhmc-ansible-modules zhmc_partition.py:
+# create True) but refused by zhmcclient's mock, so set after the mock has
+# created the partition.
+PARTITION_CREATE_AFTER = frozenset((
+    'boot-configuration-selector', 'boot-record-lba', 'secure-boot',
 ))
 
 # hmc-rules C9: read-only properties.

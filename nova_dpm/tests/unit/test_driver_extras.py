@@ -195,9 +195,9 @@ class VlanTest(base.DriverTestCase):
 
     def test_vlan_refused_on_an_old_hmc(self):
         exc = self.assertRaises(exception.InvalidNetwork, network.plan,
-                                [self.vlan_vif(5)], (2, 20))
-        self.assertIn('2.23 or later', exc.format_message())
-        self.assertIn('this HMC has 2.20', exc.format_message())
+                                [self.vlan_vif(5)], (2, 19))
+        self.assertIn('2.20 or later', exc.format_message())
+        self.assertIn('this HMC has 2.19', exc.format_message())
 
 
 load_tests = base.load_tests_per_definition

@@ -43,9 +43,12 @@ AGGREGATE = 'POST /api/services/aggregation/submit'
 
 # A start or stop with instant transitions: request, one job query, then
 # one status query that deletes the ended job in the same round trip
-# (Submit Requests).
+# (Submit Requests, HMC API 4.1 and later: z16).
 START_WAIT = {START: 1, JOB_GET: 1, AGGREGATE: 1}
 STOP_WAIT = {STOP: 1, JOB_GET: 1, AGGREGATE: 1}
+# Without Submit Requests (HMC API 1.7: z13) the status query and the
+# job's deletion are two requests.
+APART = {JOB_GET: 1, PART_GET: 1, 'DELETE /api/jobs/{id}': 1}
 
 
 def _plus(*counts):
@@ -55,6 +58,9 @@ def _plus(*counts):
     return dict(total)
 
 
+START_WAIT_APART = _plus({START: 1}, APART)
+STOP_WAIT_APART = _plus({STOP: 1}, APART)
+
 # The requests of a build (connector and spawn), per definition.
 BUILD = {
     'z13': _plus({
@@ -63,7 +69,7 @@ BUILD = {
         'GET /api/partitions/{id}/hbas/{id}': 2,
         'POST /api/partitions/{id}/nics': 2,
         'POST /api/partitions/{id}': 1,
-    }, START_WAIT),
+    }, START_WAIT_APART),
     'z16': _plus({
         'POST /api/cpcs/{id}/partitions': 1,
         'POST /api/storage-groups': 1,
@@ -100,7 +106,11 @@ EXPECTED = {
         'first build': _plus(VSWITCH_READS, BUILD['z13']),
         'build': BUILD['z13'],
         # Nova believes it runs: stop, then delete.
-        'destroy': _plus({'DELETE /api/partitions/{id}': 1}, STOP_WAIT),
+        'destroy': _plus({'DELETE /api/partitions/{id}': 1},
+                         STOP_WAIT_APART),
+        'power_off': STOP_WAIT_APART,
+        'power_on': START_WAIT_APART,
+        'reboot HARD': _plus(STOP_WAIT_APART, START_WAIT_APART),
     },
     'z16': {
         'init_host': _plus(INIT_HOST, VSWITCH_LIST),
@@ -112,6 +122,9 @@ EXPECTED = {
             'DELETE /api/partitions/{id}': 1,
             'POST /api/storage-groups/{id}/operations/delete': 1,
         }, STOP_WAIT),
+        'power_off': STOP_WAIT,
+        'power_on': START_WAIT,
+        'reboot HARD': _plus(STOP_WAIT, START_WAIT),
     },
 }
 
@@ -125,9 +138,6 @@ COMMON = {
     'get_info, cache fresh': {},
     # get_num_instances lists the subset; every get_info uses that listing.
     'power sync': {LIST: 1},
-    'power_off': STOP_WAIT,
-    'power_on': START_WAIT,
-    'reboot HARD': _plus(STOP_WAIT, START_WAIT),
 }
 
 
@@ -241,6 +251,10 @@ class RequestCountTest(base.DriverTestCase):
             # zhmcclient itself reads the VSRs of a storage group through
             # the aggregation service.
             self.skipTest('storage groups need the aggregation service')
+        # An HMC whose API version (4.1) should have Submit Requests but
+        # refuses them; the z13 definition's (1.7) has none to refuse.
+        self.edit_definition(
+            lambda d: d['hmc_definition'].update(api_version='4.1'))
         self.start()
         self.sim.aggregation = False
         recorder = self.recorders[-1]
@@ -286,15 +300,11 @@ class RequestCountTest(base.DriverTestCase):
             # API 4.1 and later: the sizes come with the listing.
             self.assertEqual({LIST: 1}, recorder.take())
             return
-        self.assertEqual({LIST: 1, AGGREGATE: 1}, recorder.take())
+        # HMC API 1.7 has neither the additional properties of a listing
+        # nor Submit Requests: one read per partition, once.
+        self.assertEqual({LIST: 1, PART_GET: 3}, recorder.take())
         self.assertEqual(known, self.driver.get_available_resource(base.HOST))
         self.assertEqual({LIST: 1}, recorder.take())
-        # An HMC without the aggregation service: one read per partition.
-        self.sim.aggregation = False
-        self.driver.partitions._sizes.clear()
-        self.assertEqual(known, self.driver.get_available_resource(base.HOST))
-        self.assertEqual({LIST: 1, AGGREGATE: 1, PART_GET: 3},
-                         recorder.take())
 
     def test_power_sync_costs_one_request_for_the_subset(self):
         self.start()

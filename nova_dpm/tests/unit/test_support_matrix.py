@@ -384,15 +384,15 @@ class SupportMatrixTest(testtools.TestCase):
                           storage.refuse_image_boot, instance)
 
     def test_vlan_matches_matrix(self):
-        # partial: needs HMC API 2.23; refused on older HMCs.
+        # partial: needs HMC API 2.20; refused on older HMCs.
         self.assertEqual('partial',
                          self._status('operation.networking.topology.vlan'))
         vif = _vif(details={
             'object_id': '5e000000-0000-4000-8000-000000000000',
             'vlan': 100})
-        self.assertEqual(100, network.plan([vif], (2, 23))[0].vlan)
+        self.assertEqual(100, network.plan([vif], (2, 20))[0].vlan)
         self.assertRaises(exception.InvalidNetwork, network.plan, [vif],
-                          (2, 22))
+                          (2, 19))
 
     def test_flat_matches_matrix(self):
         status = self._status('operation.networking.topology.flat')

@@ -181,7 +181,7 @@ class SendOsCommandRulesTest(GuestTestCase):
                                  body={text: bad})
         self.assertHttpError(400, 7, env.session.post, uri,
                              body={text: 'ls', 'is-priority': 'yes'})
-        self.assertHttpError(400, 7, env.session.post, uri,
+        self.assertHttpError(400, 6, env.session.post, uri,
                              body={text: 'ls', 'bogus': 1})
         env.session.post(uri, body={text: 'x' * guest.COMMAND_MAX})
         env.session.post(uri, body={text: 'ls'})

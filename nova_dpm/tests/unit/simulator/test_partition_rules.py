@@ -75,20 +75,10 @@ class NameTest(base.TestCase):
     def test_empty_partition_name(self):
         self.assertLenientButStrict(lambda env: env.partition(''), 400, 7)
 
-    def test_partition_name_characters(self):
-        # hmc-rules A7 [UNCERTAIN charset]
-        self.assertLenientButStrict(lambda env: env.partition('a/b'),
-                                    400, 7)
-        self.env().partition('Open Stack-1_a.b@c#d')
-
     def test_hba_name_too_long(self):
         self.assertLenientButStrict(
             lambda env: env.hba(env.partition(), 'h' * 65), 400, 7,
             definition='z13')
-
-    def test_nic_name_characters(self):
-        self.assertLenientButStrict(
-            lambda env: env.nic(env.partition(), 'eth/0'), 400, 7)
 
     def test_partition_description_too_long(self):
         # hmc-rules A6: description (0-1024)
@@ -170,13 +160,6 @@ class PartitionPropertyTest(base.TestCase):
                 {'boot-logical-unit-number': 'zz'})
         self.assertLenientButStrict(scenario, 400, 7, definition='z13')
 
-    def test_boot_wwpn_upper_case(self):
-        # hmc-rules D7; lower case only is [UNCERTAIN]
-        def scenario(env):
-            env.partition().update_properties(
-                {'boot-world-wide-port-name': base.TARGET.upper()})
-        self.assertLenientButStrict(scenario, 400, 7, definition='z13')
-
     def test_boot_storage_device_of_other_partition(self):
         # hmc-rules D7
         def scenario(env):
@@ -227,11 +210,11 @@ class PartitionPropertyTest(base.TestCase):
         # hmc-rules C10
         def scenario(env):
             env.partition().update_properties({'no-such-property': 1})
-        self.assertLenientButStrict(scenario, 400, 7)
+        self.assertLenientButStrict(scenario, 400, 6)
 
     def test_unknown_field_on_create(self):
         self.assertLenientButStrict(
-            lambda env: env.partition(**{'no-such-property': 1}), 400, 7)
+            lambda env: env.partition(**{'no-such-property': 1}), 400, 6)
 
     def test_read_only_status_on_update(self):
         # hmc-rules C9: the mock even changes the status.

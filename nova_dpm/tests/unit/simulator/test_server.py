@@ -297,7 +297,8 @@ class TestProtocol(ServerTestCase):
         self.session.logon()
         resp = self.raw('POST', base.CPC_URI + '/partitions',
                         self.session.session_id, data=b'{not json')
-        self.assertErrorBody(resp, 400, 0)
+        # IBM, "Common request validation reason codes": 9.
+        self.assertErrorBody(resp, 400, 9)
 
     def test_unsupported_method(self):
         self.session.logon()
