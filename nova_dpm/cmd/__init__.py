@@ -11,3 +11,40 @@
 # under the License.
 
 """Command-line tools of nova-dpm (console scripts in setup.cfg)."""
+
+import os
+import sys
+
+# nova reads this variable to choose its concurrency mode (nova.monkey_patch).
+_NOVA_THREADING_VARIABLE = 'OS_NOVA_DISABLE_EVENTLET_PATCHING'
+
+
+def _choose_threading():
+    """Run the commands on native threads, as nova-compute 34 does.
+
+    Importing nova loads futurist, which imports eventlet when it can, and
+    eventlet warns that it is deprecated. nova's own choice of mode
+    (``nova.monkey_patch.patch``) must come before that import: in
+    threading mode it makes eventlet impossible to import. The commands
+    are not nova services, so they take threading whatever the
+    environment or a ``concurrency_backend`` in nova.conf says; the
+    variable is set only for that decision and then restored.
+
+    A process that has decided already (a nova service or a test runner
+    that imported nova.monkey_patch or eventlet first) is left as it is.
+    """
+    if 'nova.monkey_patch' in sys.modules or 'eventlet' in sys.modules:
+        return
+    saved = os.environ.get(_NOVA_THREADING_VARIABLE)
+    os.environ[_NOVA_THREADING_VARIABLE] = 'true'
+    try:
+        from nova import monkey_patch
+        monkey_patch.patch(backend='threading')
+    finally:
+        if saved is None:
+            del os.environ[_NOVA_THREADING_VARIABLE]
+        else:
+            os.environ[_NOVA_THREADING_VARIABLE] = saved
+
+
+_choose_threading()
