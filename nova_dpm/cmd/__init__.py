@@ -26,25 +26,19 @@ def _choose_threading():
     eventlet warns that it is deprecated. nova's own choice of mode
     (``nova.monkey_patch.patch``) must come before that import: in
     threading mode it makes eventlet impossible to import. The commands
-    are not nova services, so they take threading whatever the
-    environment or a ``concurrency_backend`` in nova.conf says; the
-    variable is set only for that decision and then restored.
+    are not nova services, so they take threading whatever the environment
+    or a ``concurrency_backend`` in nova.conf says. The variable stays set
+    for the process, so that nova code that decides again later (the
+    demo's in-process services) decides the same.
 
     A process that has decided already (a nova service or a test runner
     that imported nova.monkey_patch or eventlet first) is left as it is.
     """
     if 'nova.monkey_patch' in sys.modules or 'eventlet' in sys.modules:
         return
-    saved = os.environ.get(_NOVA_THREADING_VARIABLE)
     os.environ[_NOVA_THREADING_VARIABLE] = 'true'
-    try:
-        from nova import monkey_patch
-        monkey_patch.patch(backend='threading')
-    finally:
-        if saved is None:
-            del os.environ[_NOVA_THREADING_VARIABLE]
-        else:
-            os.environ[_NOVA_THREADING_VARIABLE] = saved
+    from nova import monkey_patch
+    monkey_patch.patch(backend='threading')
 
 
 _choose_threading()
