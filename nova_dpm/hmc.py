@@ -189,8 +189,13 @@ class SerializedLogonSession(zhmcclient.Session):
 
     @property
     def headers(self):
-        """A copy of the headers; waits while a logon is under way."""
+        """A copy of the headers; waits while a logon is under way.
+
+        After a refused logon, no request leaves: the refusal is raised.
+        """
         with self._logon_lock:
+            if self._refusal is not None:
+                raise self._refusal
             headers = dict(self._headers)
         self._sent.session_id = headers.get(SESSION_HEADER)
         return headers
@@ -211,6 +216,9 @@ class SerializedLogonSession(zhmcclient.Session):
                         exc.details.reason == LOGON_REFUSED:
                     self._refusal = LogonRefused(exc, self.userid,
                                                  self._actual_host)
+                    # Logged off: later calls raise the refusal before
+                    # sending anything (the old session id is gone).
+                    self._session_id = None
                     raise self._refusal
                 raise
 

@@ -100,6 +100,9 @@ class LogonRefusedTest(HttpsAuthTestCase):
                           exc.format_message())
         self.assertEqual(1, self.server.failed_logons)
         self.assertFalse(self.server.user_disabled)
+        # After the refusal nothing more is sent, not even without a
+        # session id.
+        self.assertEqual(0, self.server.requests_without_session)
 
     def test_disabled_user_is_refused_once(self):
         self.start()
