@@ -200,6 +200,15 @@ class SerializedLogonSession(zhmcclient.Session):
         self._sent.session_id = headers.get(SESSION_HEADER)
         return headers
 
+    def __repr__(self):
+        # zhmcclient's repr shows the headers (its API log at DEBUG prints
+        # it); it must not raise the refusal.
+        try:
+            return super().__repr__()
+        except LogonRefused as exc:
+            return '%s(%r, refused logon of user %s)' % (
+                type(self).__name__, exc.host, exc.userid)
+
     def _do_logon(self):
         sent = getattr(self._sent, 'session_id', None)
         with self._logon_lock:

@@ -103,6 +103,10 @@ class LogonRefusedTest(HttpsAuthTestCase):
         # After the refusal nothing more is sent, not even without a
         # session id.
         self.assertEqual(0, self.server.requests_without_session)
+        # zhmcclient's API log prints the session: that still works.
+        self.assertIn('refused logon of user nova',
+                      repr(self.driver.hmc.session))
+        self.assertNotIn('changed-on-the-hmc', repr(self.driver.hmc.session))
 
     def test_disabled_user_is_refused_once(self):
         self.start()
