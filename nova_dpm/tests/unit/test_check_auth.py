@@ -120,3 +120,11 @@ class HttpsCheckTest(test_check.CheckTestCase):
         self.assert_row('adapter mapping 2', check.PASS)
         self.assert_row('init_host', check.FAIL, 'object-access permission')
         self.assert_only_failures('adapter mapping 1', 'init_host')
+
+    def test_cpc_without_permission(self):
+        self.server.deny_object(base.CPC_URI, 'CPC CPC1')
+        self.run_check(1)
+        self.assert_row('CPC found', check.FAIL, base.CPC_URI,
+                        'read CPC', 'object-access permission for CPC CPC1')
+        self.assert_row('init_host', check.FAIL, 'object-access permission')
+        self.assert_only_failures('CPC found', 'init_host')

@@ -24,6 +24,7 @@ import tempfile
 import threading
 
 import fixtures
+from nova import exception as nova_exception
 
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
@@ -235,3 +236,17 @@ class PermissionTest(HttpsAuthTestCase):
         message = exc.format_message()
         self.assertIn('task permission', message)
         self.assertIn('task Stop', message)
+
+    def test_virtual_switch_without_permission_fails_the_build(self):
+        self.start()
+        before = set(self.faked_partitions())
+        uri = '/api/virtual-switches/%s' % base.VSWITCH_1
+        self.server.deny_object(uri, 'virtual switch VSWITCH-OSA1-P1')
+        # Refused before anything is created: Nova reschedules nothing.
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.build)
+        message = exc.format_message()
+        self.assertIn(uri, message)
+        self.assertIn('object-access permission', message)
+        # Nothing is left behind on the HMC.
+        self.assertEqual(before, set(self.faked_partitions()))
