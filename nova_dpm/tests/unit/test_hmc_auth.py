@@ -242,7 +242,7 @@ class PermissionTest(HttpsAuthTestCase):
         before = set(self.faked_partitions())
         uri = '/api/virtual-switches/%s' % base.VSWITCH_1
         self.server.deny_object(uri, 'virtual switch VSWITCH-OSA1-P1')
-        # Refused before anything is created: Nova reschedules nothing.
+        # Refused before anything is created on the HMC.
         exc = self.assertRaises(nova_exception.InstanceUnacceptable,
                                 self.build)
         message = exc.format_message()
