@@ -292,8 +292,8 @@ def list_opts():
     return [(dpm_group, dpm_opts)]
 
 
-def _fail(option, value, expected):
-    raise exception.InvalidConfiguration(
+def _invalid(option, value, expected):
+    return exception.InvalidConfiguration(
         option=option,
         reason='%r is not valid: expected %s' % (value, expected))
 
@@ -311,36 +311,65 @@ def _read(conf, name):
         raise exception.InvalidConfiguration(option=name, reason=reason)
 
 
-def validate(conf):
-    """Check every [dpm] option; return them as a plain namespace.
+def check(conf):
+    """Check every [dpm] option; return (values, problems).
 
-    Raises InvalidConfiguration naming the first bad option, its value and
-    what is expected.
+    ``values`` maps each option to its value (None where it cannot be
+    read); ``problems`` lists an InvalidConfiguration for every bad option,
+    in the order of the options, each naming the option, its value and what
+    is expected. nova-dpm-check reports them all at once.
     """
-    values = {opt.dest: _read(conf, opt.dest) for opt in dpm_opts}
+    values = {}
+    problems = []
+    for opt in dpm_opts:
+        try:
+            values[opt.dest] = _read(conf, opt.dest)
+        except exception.InvalidConfiguration as exc:
+            values[opt.dest] = None
+            problems.append(exc)
+    unreadable = {exc.kwargs['option'] for exc in problems}
     values['physical_storage_adapter_mappings'] = list(
         values['physical_storage_adapter_mappings'] or [])
     simulated = bool(values['hmc_mock_file'])
     if not simulated:
         for name in ('hmc', 'hmc_username', 'hmc_password'):
-            if not values[name]:
-                _fail(name, values[name],
-                      'a value (or set hmc_mock_file for a simulated HMC)')
+            if not values[name] and name not in unreadable:
+                problems.append(_invalid(
+                    name, values[name],
+                    'a value (or set hmc_mock_file for a simulated HMC)'))
     for name in ('cpc_object_id', 'max_processors', 'max_memory'):
-        if values[name] is None:
-            _fail(name, None, 'a value; the option is required')
+        if values[name] is None and name not in unreadable:
+            problems.append(_invalid(name, None,
+                                     'a value; the option is required'))
     ca_bundle = values['hmc_ca_bundle']
     if ca_bundle and values['hmc_verify_cert'] and not simulated:
         if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
-            _fail('hmc_ca_bundle', ca_bundle,
-                  'the path of a PEM file (or c_rehash directory) with the '
-                  'CA certificate')
+            problems.append(_invalid(
+                'hmc_ca_bundle', ca_bundle,
+                'the path of a PEM file (or c_rehash directory) with the '
+                'CA certificate'))
     seen = set()
     for mapping in values['physical_storage_adapter_mappings']:
         if mapping in seen:
-            _fail('physical_storage_adapter_mappings',
-                  '%s:%d' % mapping, 'each adapter port at most once')
+            problems.append(_invalid('physical_storage_adapter_mappings',
+                                     '%s:%d' % mapping,
+                                     'each adapter port at most once'))
         seen.add(mapping)
+    # Options of the same problem come together, in the order of dpm_opts.
+    order = {opt.dest: i for i, opt in enumerate(dpm_opts)}
+    problems.sort(key=lambda exc: order.get(exc.kwargs['option'], 0))
+    return values, problems
+
+
+def validate(conf):
+    """Check every [dpm] option; return them as a plain namespace.
+
+    Raises InvalidConfiguration naming the first bad option, its value and
+    what is expected (:func:`check` lists them all).
+    """
+    values, problems = check(conf)
+    if problems:
+        raise problems[0]
     return Settings(**values)
 
 

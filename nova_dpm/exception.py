@@ -49,6 +49,39 @@ class HMCOperationFailed(DPMError):
         return 400 <= status < 500 and status != 409
 
 
+class HMCLogonRefused(HMCUnavailable):
+    """The HMC answered, and refused the userid or the password (403,0).
+
+    Never retried: HMC password rules can disable a user after a number of
+    failed logons, which would lock out every other client of that user.
+    """
+    msg_fmt = ('HMC logon failed: the HMC refused the logon of user '
+               '%(user)s (HMC %(host)s): check [dpm] hmc_username and '
+               'hmc_password, and that the user is not disabled on the '
+               'HMC (repeated failed logons disable it); nova-dpm does '
+               'not log on again until it is restarted')
+
+
+class HMCCertificateUntrusted(HMCUnavailable):
+    """The HMC's TLS certificate failed verification: not transient."""
+    msg_fmt = ('HMC connection failed: the certificate of HMC %(host)s is '
+               'not trusted: %(reason)s. Set [dpm] hmc_ca_bundle to the CA '
+               'certificate that signed the HMC certificate (it is not '
+               'retried)')
+
+
+class HMCPermissionDenied(HMCOperationFailed):
+    """HTTP 403 reason 1: the HMC user lacks an object or task permission.
+
+    The logon is fine; the HMC administrator has to grant the permission.
+    """
+    msg_fmt = ('HMC operation %(operation)s on %(target)s was refused: the '
+               'HMC user has no permission for %(object)s (HTTP 403 reason '
+               '1). Give the user object-access permission for it and the '
+               'task permission for %(operation)s (HMC message: '
+               '%(reason)s)')
+
+
 class HMCTimeout(DPMError):
     msg_fmt = ('Timed out after %(timeout)s s waiting for %(target)s to '
                'reach %(wanted)s (last status: %(status)s)')

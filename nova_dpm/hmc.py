@@ -26,10 +26,12 @@ deleted in the same round trip as the first status read that follows it
 
 import contextlib
 from importlib import metadata
+import ssl
 import threading
 import time
 
 from oslo_log import log as logging
+import requests
 import zhmcclient
 
 from nova_dpm import exception
@@ -41,6 +43,11 @@ POLL_MAX = 0.5
 POLL_FACTOR = 1.5
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
+# 403 reason codes (hmc-rules A5): 0 logon refused, 1 missing object or
+# task permission, 4 no session id, 5 invalid or expired session id.
+LOGON_REFUSED = 0
+NO_PERMISSION = 1
+SESSION_HEADER = 'X-API-Session'
 
 # What came with which HMC Web Services API version. HMC 2.13.1 has API 1.7
 # (and 2.1-2.2 with updates), 2.14.0 has 2.20-2.25, 2.15.0 3.1-3.4, 2.16.0
@@ -100,7 +107,7 @@ def real_session(settings):
     # brackets there.
     hosts = ['[%s]' % h if ':' in h and not h.startswith('[') else h
              for h in s.hmc]
-    return zhmcclient.Session(
+    return SerializedLogonSession(
         hosts if len(hosts) > 1 else hosts[0],
         userid=s.hmc_username, password=s.hmc_password,
         retry_timeout_config=rt_config, port=s.hmc_port,
@@ -197,18 +204,134 @@ def _answer(response, uri):
         **(response.get('body') or {})))
 
 
+def untrusted_certificate(exc):
+    """The TLS error inside a zhmcclient.ConnectionError, or None.
+
+    zhmcclient wraps the requests SSLError; a certificate that the CA
+    bundle does not verify, or a failed TLS handshake, is not transient.
+    """
+    details = getattr(exc, 'details', None)
+    if isinstance(details, (requests.exceptions.SSLError, ssl.SSLError)):
+        return details
+    return None
+
+
 @contextlib.contextmanager
 def translated(operation, target):
     """Turn zhmcclient errors into nova-dpm errors naming what failed."""
     try:
         yield
+    except LogonRefused as exc:
+        raise exception.HMCLogonRefused(user=exc.userid, host=exc.host)
     except (zhmcclient.ConnectionError, zhmcclient.AuthError) as exc:
         raise exception.HMCUnavailable(
             reason='%s on %s: %s' % (operation, target, describe_error(exc)))
+    except zhmcclient.HTTPError as exc:
+        if exc.http_status == 403 and exc.reason == NO_PERMISSION:
+            raise exception.HMCPermissionDenied(
+                operation=operation, target=target,
+                object=getattr(exc, 'request_uri', None) or target,
+                reason=exc.message, http_status=exc.http_status)
+        raise exception.HMCOperationFailed(
+            operation=operation, target=target, reason=describe_error(exc),
+            http_status=exc.http_status)
     except zhmcclient.Error as exc:
         raise exception.HMCOperationFailed(
             operation=operation, target=target, reason=describe_error(exc),
             http_status=getattr(exc, 'http_status', None))
+
+
+class LogonRefused(zhmcclient.ServerAuthError):
+    """The HMC refused the logon itself (403,0).
+
+    A wrong userid or password, or a disabled user. Carries the userid and
+    the host, never the password.
+    """
+
+    def __init__(self, cause, userid, host):
+        super().__init__('the HMC refused the logon of user %s' % userid,
+                         cause.details)
+        self.userid = userid
+        self.host = host
+
+
+class SerializedLogonSession(zhmcclient.Session):
+    """A zhmcclient.Session: one logon at a time, none after a refusal.
+
+    zhmcclient logs on again when a request meets 403,4 or 403,5 (hmc-rules
+    A5), without a lock: the new logon replaces the X-API-Session header
+    and the requests session that other threads are using, so with many
+    threads on an expired session each logs on for itself, and some send
+    requests without any session id in the meantime. Here:
+
+    * one logon at a time: a thread that finds a logon under way waits
+      for it; the headers of a request are read under the same lock, so
+      no request leaves while a logon is under way (none without a
+      session id);
+    * each thread remembers the session id its last request carried; a
+      thread whose request failed with an id that is no longer current
+      does not log on again, it repeats the request with the new id
+      (zhmcclient repeats it once after a re-logon);
+    * a refused logon (403,0) is remembered and raised again without
+      asking the HMC: HMC password rules disable a user after a number of
+      consecutive failed logons (the User object's ``max-failed-logins``,
+      zhmcclient.mock's Create User default 3), which would lock out every
+      other client of that user too.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._logon_lock = threading.RLock()
+        self._sent = threading.local()
+        self._refusal = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def headers(self):
+        """A copy of the headers; waits while a logon is under way.
+
+        After a refused logon, no request leaves: the refusal is raised.
+        """
+        with self._logon_lock:
+            if self._refusal is not None:
+                raise self._refusal
+            headers = dict(self._headers)
+        self._sent.session_id = headers.get(SESSION_HEADER)
+        return headers
+
+    def __repr__(self):
+        # zhmcclient's repr shows the headers (its API log at DEBUG prints
+        # it); it must not raise the refusal.
+        try:
+            return super().__repr__()
+        except LogonRefused as exc:
+            return '%s(%r, refused logon of user %s)' % (
+                type(self).__name__, exc.host, exc.userid)
+
+    def _do_logon(self):
+        sent = getattr(self._sent, 'session_id', None)
+        with self._logon_lock:
+            if self._refusal is not None:
+                raise self._refusal
+            if self._session_id is not None and self._session_id != sent:
+                # Another thread has logged on since this thread's request
+                # left: the caller repeats it with the new session id.
+                return
+            try:
+                super()._do_logon()
+            except zhmcclient.ServerAuthError as exc:
+                if exc.details.http_status == 403 and \
+                        exc.details.reason == LOGON_REFUSED:
+                    self._refusal = LogonRefused(exc, self.userid,
+                                                 self._actual_host)
+                    # Logged off: later calls raise the refusal before
+                    # sending anything (the old session id is gone).
+                    self._session_id = None
+                    raise self._refusal
+                raise
+
+    def _do_logoff(self):
+        with self._logon_lock:
+            super()._do_logoff()
 
 
 class HMC(object):
@@ -253,7 +376,13 @@ class HMC(object):
         return self._session_factory(self.settings)
 
     def logon(self, attempts=3, delay=5.0):
-        """Log on now, with bounded retries; raise HMCUnavailable."""
+        """Log on now, with bounded retries; raise HMCUnavailable.
+
+        Only an HMC that does not answer is tried again. A refused logon
+        (HMCLogonRefused) and a certificate that the CA bundle does not
+        verify (HMCCertificateUntrusted) fail at once: neither goes away
+        by itself, and repeated failed logons can disable the HMC user.
+        """
         if self.simulated:
             return
         hosts = ', '.join(self.settings.hmc)
@@ -264,13 +393,18 @@ class HMC(object):
                          self.session.actual_host,
                          self.settings.hmc_username)
                 return
-            except zhmcclient.ClientAuthError as exc:
+            except LogonRefused as exc:
+                raise exception.HMCLogonRefused(user=exc.userid,
+                                                host=exc.host or hosts)
+            except zhmcclient.AuthError as exc:
                 raise exception.HMCUnavailable(
-                    reason='logon to %s as [dpm] hmc_username %s was '
-                           'refused: %s' % (hosts, self.settings.hmc_username,
-                                            describe_error(exc)))
-            except (zhmcclient.ConnectionError,
-                    zhmcclient.ServerAuthError) as exc:
+                    reason='logon to %s as [dpm] hmc_username %s failed: '
+                           '%s' % (hosts, self.settings.hmc_username,
+                                   describe_error(exc)))
+            except zhmcclient.ConnectionError as exc:
+                if untrusted_certificate(exc) is not None:
+                    raise exception.HMCCertificateUntrusted(
+                        host=hosts, reason=describe_error(exc))
                 if attempt == attempts:
                     raise exception.HMCUnavailable(
                         reason='no HMC of [dpm] hmc = %s answered after %d '

@@ -24,7 +24,8 @@ per check that ``init_host`` makes, each with what it found:
 =================  ==========================================================
 check              passes when
 =================  ==========================================================
-configuration      every ``[dpm]`` option is valid (``conf.validate``)
+configuration      every ``[dpm]`` option is valid (``conf.check``; one
+                   row per bad option, all of them in one run)
 TLS verification   (info) certificate verification on/off, CA bundle
 HMC logon          the HMC answers and accepts the user (or is simulated)
 CPC found          the HMC knows ``[dpm] cpc_object_id``
@@ -221,7 +222,13 @@ class Checker(object):
     # -- configuration and connection ---------------------------------------
 
     def check_configuration(self):
-        s = self.settings = dpm_conf.validate(self.conf)
+        values, problems = dpm_conf.check(self.conf)
+        if problems:
+            # Every bad option, one row each, so that one run shows them all.
+            rows = [('configuration', FAIL, exc.format_message())
+                    for exc in problems[1:]]
+            return FAIL, problems[0].format_message(), rows
+        s = self.settings = dpm_conf.Settings(**values)
         if s.hmc_mock_file:
             where = 'simulated HMC %s' % s.hmc_mock_file
         else:

@@ -35,7 +35,11 @@ sessions or HTTP):
 * ``GET /api/version`` is answered without a session (it goes to the
   simulator, so it is counted and can be faulted);
 * ``POST /api/sessions`` (Logon) checks the userid and password (wrong:
-  403,0, which zhmcclient raises as ServerAuthError without re-logon) and
+  403,0, which zhmcclient raises as ServerAuthError without re-logon);
+  after :attr:`HmcServer.max_failed_logons` consecutive failures the user
+  is disabled and even the right password gets 403,0 until
+  :meth:`HmcServer.enable_user`; a logon takes
+  :attr:`HmcServer.logon_time` seconds; it
   answers the fields zhmcclient reads (``api-session``,
   ``session-credential``, ``notification-topic``,
   ``job-notification-topic``, ...);
@@ -44,6 +48,10 @@ sessions or HTTP):
   and repeats the request);
 * ``DELETE /api/sessions/this-session`` (Logoff) and
   ``GET /api/sessions/operations/get-notification-topics``;
+* a request on an object the user has no object-access permission for,
+  or for an operation whose task permission it lacks (see
+  :meth:`HmcServer.deny_object`, :meth:`HmcServer.deny_task`), gets
+  403,1;
 * everything else goes to :meth:`SimulatedHmc.request` *after* the session
   check, so injected faults hit the request as the client repeats it.
 
@@ -93,6 +101,7 @@ SESSION_HEADER = 'X-API-Session'
 
 # 403 reason codes (HMC WS API book, "Session and authentication").
 BAD_CREDENTIALS = 0        # Logon: userid or password not valid
+NO_PERMISSION = 1          # no object-access or task permission
 NO_SESSION = 4             # no X-API-Session header
 INVALID_SESSION = 5        # X-API-Session unknown, expired or logged off
 
@@ -104,6 +113,10 @@ HANDSHAKE_TIMEOUT = 10
 IDLE_TIMEOUT = 300
 # Bound of the per-response log kept for tests (HmcServer.responses).
 RESPONSE_LOG_SIZE = 1000
+# Consecutive failed logons after which the HMC disables a user: the HMC
+# User object's 'max-failed-logins' (zhmcclient.mock Create User default:
+# 3; the HMC's password rules and user settings can change it).
+MAX_FAILED_LOGONS = 3
 
 
 class _MalformedJson(ValueError):
@@ -218,10 +231,13 @@ class HmcServer:
     :param timeout_sleep: seconds a ``timeout`` fault holds the connection
         before closing it (set it above the client's read timeout to get a
         zhmcclient.ReadTimeout); None or 0 closes at once.
+    :param max_failed_logons: consecutive failed logons of the user after
+        which it is disabled (None: never).
     """
 
     def __init__(self, simulator, userid, password, cert_dir=None, port=0,
-                 host=LOOPBACK, timeout_sleep=None):
+                 host=LOOPBACK, timeout_sleep=None,
+                 max_failed_logons=MAX_FAILED_LOGONS):
         if host != LOOPBACK:
             raise ValueError(
                 "The simulated HMC serves on %s only, not on %r"
@@ -247,6 +263,16 @@ class HmcServer:
         self._conns = {}              # socket -> thread
         self.logons = 0
         self.failed_logons = 0
+        self.max_failed_logons = max_failed_logons
+        self._failed_in_a_row = 0
+        self.user_disabled = False
+        # Seconds a logon takes (a real HMC needs a noticeable time to
+        # authenticate and create a session).
+        self.logon_time = 0.0
+        # Requests that arrived without an X-API-Session header (403,4).
+        self.requests_without_session = 0
+        self._denied_objects = {}     # URI -> object description
+        self._denied_tasks = []       # (method, uri pattern, task name)
         self.logoffs = 0
         self.connections = 0
         self.responses = collections.deque(maxlen=RESPONSE_LOG_SIZE)
@@ -368,6 +394,55 @@ class HmcServer:
                 for sess in self._sessions.values():
                     sess['valid'] = False
 
+    def enable_user(self):
+        """What an HMC administrator does for a disabled user."""
+        with self._lock:
+            self.user_disabled = False
+            self._failed_in_a_row = 0
+
+    def deny_object(self, uri, description=None):
+        """The user loses object-access permission for the object at uri.
+
+        Every request on that URI, or on a URI below it (its properties,
+        its operations, its elements), gets 403,1. The HMC WS API says only
+        that 403,1 means a missing object or task permission (hmc-rules
+        A5); that a listing still shows the object is inferred (a real HMC
+        may leave it out).
+        """
+        with self._lock:
+            self._denied_objects[uri] = description or uri
+
+    def deny_task(self, method, pattern, task):
+        """The user loses the task permission for matching requests.
+
+        ``pattern`` is an accounting pattern of the simulator, e.g.
+        ``'/api/partitions/{id}/operations/start'``; ``task`` is the HMC
+        task named in the answer (e.g. ``'Start'``).
+        """
+        with self._lock:
+            self._denied_tasks.append((method, pattern, task))
+
+    def _permission_problem(self, method, path, body):
+        """The 403,1 message for this request, or None if permitted.
+
+        An object named in the request body (a NIC's virtual switch, an
+        HBA's adapter port) needs object-access permission too (inferred).
+        """
+        named = [path]
+        if isinstance(body, dict):
+            named += [v for v in body.values() if isinstance(v, str)]
+        with self._lock:
+            for uri, what in self._denied_objects.items():
+                if any(n == uri or n.startswith(uri + '/') for n in named):
+                    return ('The user %s does not have object-access '
+                            'permission for %s' % (self.userid, what))
+            pattern = uri_pattern(path)
+            for denied_method, denied_pattern, task in self._denied_tasks:
+                if method == denied_method and pattern == denied_pattern:
+                    return ('The user %s does not have permission for the '
+                            'task %s' % (self.userid, task))
+        return None
+
     @property
     def active_sessions(self):
         with self._lock:
@@ -426,6 +501,8 @@ class HmcServer:
         session_id = h.headers.get(SESSION_HEADER)
         reason = self._check_session(session_id)
         if reason == NO_SESSION:
+            with self._lock:
+                self.requests_without_session += 1
             self._send_error(h, method, uri, 403, reason,
                              "No session ID was provided (no %s header)"
                              % SESSION_HEADER)
@@ -437,10 +514,15 @@ class HmcServer:
             return
         if method == 'DELETE' and path == THIS_SESSION_URI:
             self._logoff(h, session_id)
-        elif method == 'GET' and path == TOPICS_URI:
+            return
+        if method == 'GET' and path == TOPICS_URI:
             self._topics(h, session_id)
-        else:
-            self._call(h, method, uri, body)
+            return
+        denied = self._permission_problem(method, path, body)
+        if denied is not None:
+            self._send_error(h, method, uri, 403, NO_PERMISSION, denied)
+            return
+        self._call(h, method, uri, body)
 
     @staticmethod
     def _read_body(h):
@@ -485,13 +567,29 @@ class HmcServer:
                              "The request body must have the string fields "
                              "'userid' and 'password'")
             return
+        if self.logon_time:
+            self._stopping.wait(self.logon_time)
         good = (hmac.compare_digest(body['userid'].encode(),
                                     self.userid.encode()) &
                 hmac.compare_digest(body['password'].encode(),
                                     self.password.encode()))
-        if not good:
-            with self._lock:
+        with self._lock:
+            if good and self.user_disabled:
+                # Inferred (harsher reading): a disabled user's logon is
+                # refused like a wrong password, and the user stays
+                # disabled until an administrator enables it (the HMC's
+                # 'disable-delay' may re-enable it after some minutes).
+                good = False
+            if good:
+                self._failed_in_a_row = 0
+            elif body['userid'] == self.userid:
+                self._failed_in_a_row += 1
+                if self.max_failed_logons is not None and \
+                        self._failed_in_a_row >= self.max_failed_logons:
+                    self.user_disabled = True
+            if not good:
                 self.failed_logons += 1
+        if not good:
             self._send_error(h, 'POST', uri, 403, BAD_CREDENTIALS,
                              "Logon failed: the user ID or password is not "
                              "valid")

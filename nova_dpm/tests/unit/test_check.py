@@ -352,8 +352,8 @@ class RealHmcTest(CheckTestCase):
         self.dpm.update(hmc='192.0.2.10, 192.0.2.11', hmc_username='nova')
         self.session_kwargs = {}
         self.logon_error = None
-        self.useFixture(fixtures.MonkeyPatch('zhmcclient.Session',
-                                             self.fake_session))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_dpm.hmc.SerializedLogonSession', self.fake_session))
 
     def fake_session(self, host, userid=None, password=None, **kw):
         self.session_kwargs = dict(kw, host=host, userid=userid)
@@ -398,11 +398,11 @@ class RealHmcTest(CheckTestCase):
                              'partitions'], 'no HMC connection')
         self.assert_only_failures('HMC logon')
 
-    def test_logon_refused_never_shows_the_password(self):
+    def test_logon_error_never_shows_the_password(self):
         self.logon_error = zhmcclient.ClientAuthError(
             'logon of nova with password %s refused' % base.PASSWORD)
         self.run_check(1)
-        self.assert_row('HMC logon', check.FAIL, 'refused', '***')
+        self.assert_row('HMC logon', check.FAIL, 'failed', '***')
         self.assert_only_failures('HMC logon')
 
     def test_configuration_names_the_hmc_not_the_password(self):

@@ -1,0 +1,142 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The simulated HMC's logon and permission rules, over HTTPS.
+
+A plain zhmcclient.mock session logs on with any password, never disables
+a user and never answers 403,1; the simulated HMC does all three, as a
+real HMC does (hmc-rules A5; the User object's ``max-failed-logins``).
+"""
+
+import threading
+
+import testtools
+import zhmcclient
+
+from nova_dpm import simulator
+from nova_dpm.tests.unit.simulator import test_server
+
+USERID = test_server.USERID
+PASSWORD = test_server.PASSWORD
+VSWITCH = '/api/virtual-switches/5e000000-0000-4000-8000-000000000000'
+START = '/api/partitions/{id}/operations/start'
+
+
+class TestMockIsLenient(testtools.TestCase):
+    """What plain zhmcclient.mock does: the reason for these rules."""
+
+    def test_mock_accepts_any_password(self):
+        plain = zhmcclient.mock.FakedSession.from_hmc_yaml_file(
+            simulator.definition_path('z16'), USERID, 'wrong')
+        plain.logon()
+        self.assertTrue(zhmcclient.Client(plain).cpcs.list())
+
+
+class TestLogonRefused(test_server.ServerTestCase):
+
+    def refused(self, password='wrong'):
+        session = self.new_session(password=password)
+        exc = self.assertRaises(zhmcclient.ServerAuthError, session.logon)
+        self.assertEqual((403, 0), (exc.details.http_status,
+                                    exc.details.reason))
+        return exc
+
+    def test_user_disabled_after_three_failed_logons(self):
+        for _ in range(3):
+            self.refused()
+        self.assertTrue(self.server.user_disabled)
+        # The right password no longer helps: the user is disabled.
+        self.refused(PASSWORD)
+        self.assertEqual(4, self.server.failed_logons)
+        self.assertEqual(0, self.server.logons)
+        # Until an administrator enables it again.
+        self.server.enable_user()
+        self.new_session().logon()
+        self.assertEqual(1, self.server.logons)
+
+    def test_a_good_logon_resets_the_count(self):
+        self.refused()
+        self.refused()
+        self.new_session().logon()
+        self.refused()
+        self.refused()
+        self.assertFalse(self.server.user_disabled)
+
+    def test_limit_is_configurable(self):
+        self.server.max_failed_logons = 1
+        self.refused()
+        self.assertTrue(self.server.user_disabled)
+        self.server.max_failed_logons = None
+        self.server.enable_user()
+        for _ in range(5):
+            self.refused()
+        self.assertFalse(self.server.user_disabled)
+
+
+class TestPermissions(test_server.ServerTestCase):
+
+    def test_denied_object_is_403_1_naming_it(self):
+        self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
+        self.session.logon()
+        resp = self.raw('GET', VSWITCH, self.session.session_id)
+        body = self.assertErrorBody(resp, 403, 1)
+        self.assertIn('virtual switch VSWITCH-OSA1-P0', body['message'])
+        self.assertIn('object-access permission', body['message'])
+        # Below the object too (its operations).
+        self.assertErrorBody(
+            self.raw('POST', VSWITCH + '/operations/get-connected-vnics',
+                     self.session.session_id), 403, 1)
+        # zhmcclient raises it as HTTPError, not as an authentication
+        # error, and does not log on again.
+        exc = self.assertRaises(zhmcclient.HTTPError, self.session.get,
+                                VSWITCH)
+        self.assertEqual((403, 1), (exc.http_status, exc.reason))
+        self.assertEqual(1, self.server.logons)
+        # Other objects stay readable.
+        self.cpc().pull_full_properties()
+
+    def test_object_named_in_the_body_needs_permission(self):
+        partition = self.new_partition()
+        self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
+        exc = self.assertRaises(
+            zhmcclient.HTTPError, partition.nics.create,
+            {'name': 'nic-1', 'virtual-switch-uri': VSWITCH})
+        self.assertEqual((403, 1), (exc.http_status, exc.reason))
+        self.assertEqual([], partition.nics.list())
+
+    def test_denied_task_is_403_1_naming_it(self):
+        partition = self.new_partition()
+        self.server.deny_task('POST', START, 'Start')
+        exc = self.assertRaises(zhmcclient.HTTPError, partition.start,
+                                wait_for_completion=False)
+        self.assertEqual((403, 1), (exc.http_status, exc.reason))
+        self.assertIn('task Start', exc.message)
+        self.assertEqual('stopped', partition.get_property('status'))
+
+
+class TestSessionCounting(test_server.ServerTestCase):
+
+    def test_requests_without_session_are_counted_and_refused(self):
+        self.assertErrorBody(self.raw('GET', '/api/cpcs'), 403, 4)
+        self.assertEqual(1, self.server.requests_without_session)
+
+    def test_logon_time(self):
+        # Two logons at once both take the logon time; neither is lost.
+        self.server.logon_time = 0.2
+        sessions = [self.new_session() for _ in range(2)]
+        threads = [threading.Thread(target=s.logon) for s in sessions]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertEqual(2, self.server.logons)
+        self.assertEqual(2, self.server.active_sessions)
