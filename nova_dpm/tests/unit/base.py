@@ -38,6 +38,7 @@ import yaml
 from nova_dpm import driver
 from nova_dpm import simulator
 from nova_dpm.simulator import server as server_module
+from nova_dpm.tests.unit import fake_virtapi
 
 objects.register_all()
 
@@ -49,6 +50,11 @@ FCP_B = 'fc000002-0000-4000-8000-000000000002'
 OSA = '05a00001-0000-4000-8000-000000000001'
 VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'
 VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'
+# Network Express adapters of the z17 definition (one port each).
+NETX_1 = '0e000001-0000-4000-8000-000000000001'
+NETX_2 = '0e000002-0000-4000-8000-000000000002'
+# Definitions of CPCs without virtual switches (network-express-support).
+NO_VSWITCH_DEFINITIONS = ('z17',)
 TARGETS = ['500507680b214ac1', '500507680b224ac1']
 PASSWORD = 'Never-Log-Me-0xC0FFEE'
 
@@ -106,7 +112,10 @@ class DriverTestCase(testtools.TestCase):
                            hmc_port=self.server.port,
                            hmc_username=self.USERID,
                            hmc_ca_bundle=self.server.ca_file)
-        self.driver = driver.DPMDriver(virtapi=None)
+        # Neutron's part: network-vif-plugged for each port whose NIC is
+        # on the HMC when the driver waits.
+        self.virtapi = fake_virtapi.FakeVirtAPI(self.faked_nic_names)
+        self.driver = driver.DPMDriver(virtapi=self.virtapi)
         self.driver.init_host(HOST)
         # The simulated HMC reports a start's outcome at once: no need to
         # wait for a late status (hmc-rules E3) as on a real HMC.
@@ -145,6 +154,11 @@ class DriverTestCase(testtools.TestCase):
         return {p.properties['name']: p
                 for p in self.faked_cpc.partitions.list()}
 
+    def faked_nic_names(self):
+        return {nic.properties['name']
+                for part in self.faked_cpc.partitions.list()
+                for nic in part.nics.list()}
+
     def faked_partition(self, instance):
         name = self.driver.partitions.naming.name(instance.uuid)
         return self.faked_partitions().get(name)
@@ -175,7 +189,21 @@ class DriverTestCase(testtools.TestCase):
             network=network_model.Network(id='net1', bridge=None,
                                           label='flat', subnets=[]))
 
+    @staticmethod
+    def port_vif(port_id, mac, adapter=NETX_1, port=0, **details):
+        """A port bound as dpm_adapter (an adapter port backs the NIC)."""
+        details.update(object_id=adapter, port=port)
+        return network_model.VIF(
+            id=port_id, address=mac, type='dpm_adapter', details=details,
+            network=network_model.Network(id='net1', bridge=None,
+                                          label='flat', subnets=[]))
+
     def two_vifs(self):
+        if self.definition in NO_VSWITCH_DEFINITIONS:
+            # No virtual switches: the same two ports on adapter ports.
+            return network_model.NetworkInfo([
+                self.port_vif('port-a', 'fa:16:3e:00:00:0a', NETX_1),
+                self.port_vif('port-b', 'fa:16:3e:00:00:0b', NETX_2)])
         return network_model.NetworkInfo([
             self.vif('port-a', 'fa:16:3e:00:00:0a', VSWITCH_0),
             self.vif('port-b', 'fa:16:3e:00:00:0b', VSWITCH_1)])
@@ -226,12 +254,14 @@ class DriverTestCase(testtools.TestCase):
 
 
 def load_tests_per_definition(loader, tests, pattern):
-    """Run each test once per HMC definition: z13 (HBAs), z16 (groups).
+    """Run each test once per HMC definition: z13 (HBAs), z16 (groups),
+    z17 (groups, no virtual switches).
 
     Use as ``load_tests = base.load_tests_per_definition`` in a module.
     """
     scenarios = [('z13', {'definition': 'z13'}),
-                 ('z16', {'definition': 'z16'})]
+                 ('z16', {'definition': 'z16'}),
+                 ('z17', {'definition': 'z17'})]
     result = loader.suiteClass()
     for test in testscenarios.generate_scenarios(tests):
         test.scenarios = scenarios
