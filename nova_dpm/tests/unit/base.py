@@ -20,6 +20,7 @@ driver runs its real code against HMC state, never against hand mocks.
 import logging
 import os
 import tempfile
+import unittest
 import uuid
 
 import fixtures
@@ -55,6 +56,8 @@ NETX_1 = '0e000001-0000-4000-8000-000000000001'
 NETX_2 = '0e000002-0000-4000-8000-000000000002'
 # Definitions of CPCs without virtual switches (network-express-support).
 NO_VSWITCH_DEFINITIONS = ('z17',)
+# There, the ports of the virtual switches above are these adapter ports.
+VSWITCH_PORTS = {VSWITCH_0: NETX_1, VSWITCH_1: NETX_2}
 TARGETS = ['500507680b214ac1', '500507680b224ac1']
 PASSWORD = 'Never-Log-Me-0xC0FFEE'
 
@@ -181,8 +184,15 @@ class DriverTestCase(testtools.TestCase):
         return fake_instance.fake_instance_obj(self.context, flavor=flavor,
                                                **values)
 
-    @staticmethod
-    def vif(port_id, mac, vswitch=VSWITCH_0, vif_type='dpm_vswitch'):
+    def vif(self, port_id, mac, vswitch=VSWITCH_0, vif_type='dpm_vswitch'):
+        """A port bound as dpm_vswitch.
+
+        On a definition without virtual switches, the virtual switches of
+        the others become adapter ports (dpm_adapter).
+        """
+        if self.definition in NO_VSWITCH_DEFINITIONS and \
+                vswitch in VSWITCH_PORTS and vif_type == 'dpm_vswitch':
+            return self.port_vif(port_id, mac, VSWITCH_PORTS[vswitch])
         return network_model.VIF(
             id=port_id, address=mac, type=vif_type,
             details={'object_id': vswitch},
@@ -199,11 +209,6 @@ class DriverTestCase(testtools.TestCase):
                                           label='flat', subnets=[]))
 
     def two_vifs(self):
-        if self.definition in NO_VSWITCH_DEFINITIONS:
-            # No virtual switches: the same two ports on adapter ports.
-            return network_model.NetworkInfo([
-                self.port_vif('port-a', 'fa:16:3e:00:00:0a', NETX_1),
-                self.port_vif('port-b', 'fa:16:3e:00:00:0b', NETX_2)])
         return network_model.NetworkInfo([
             self.vif('port-a', 'fa:16:3e:00:00:0a', VSWITCH_0),
             self.vif('port-b', 'fa:16:3e:00:00:0b', VSWITCH_1)])
@@ -253,17 +258,26 @@ class DriverTestCase(testtools.TestCase):
         return instance, connector
 
 
-def load_tests_per_definition(loader, tests, pattern):
-    """Run each test once per HMC definition: z13 (HBAs), z16 (groups),
-    z17 (groups, no virtual switches).
-
-    Use as ``load_tests = base.load_tests_per_definition`` in a module.
-    """
-    scenarios = [('z13', {'definition': 'z13'}),
-                 ('z16', {'definition': 'z16'}),
-                 ('z17', {'definition': 'z17'})]
-    result = loader.suiteClass()
+def _per_definition(tests, definitions):
+    result = unittest.TestSuite()
+    scenarios = [(d, {'definition': d}) for d in definitions]
     for test in testscenarios.generate_scenarios(tests):
         test.scenarios = scenarios
         result.addTests(testscenarios.generate_scenarios(test))
     return result
+
+
+def load_tests_per_definition(loader, tests, pattern):
+    """Run each test once per HMC definition: z13 (HBAs), z16 (groups).
+
+    Use as ``load_tests = base.load_tests_per_definition`` in a module.
+    """
+    return _per_definition(tests, ('z13', 'z16'))
+
+
+def load_tests_with_z17(loader, tests, pattern):
+    """As :func:`load_tests_per_definition`, and on z17 too.
+
+    z17: storage groups, no virtual switches (NICs on adapter ports).
+    """
+    return _per_definition(tests, ('z13', 'z16', 'z17'))
