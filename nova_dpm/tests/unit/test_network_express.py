@@ -19,7 +19,9 @@ switches) and on z16 (virtual switches), against the simulated HMC.
 from nova.compute import power_state
 from nova import exception as nova_exception
 
+from nova_dpm.cmd import check
 from nova_dpm.tests.unit import base
+from nova_dpm.tests.unit import test_check
 from nova_dpm.tests.unit import test_driver
 
 OSA_PORT_1 = '/api/adapters/%s/network-ports/1' % base.OSA
@@ -217,3 +219,18 @@ class VifPluggedTest(base.DriverTestCase):
 
 class VifPluggedZ17Test(VifPluggedTest):
     definition = 'z17'
+
+
+class CheckZ17Test(test_check.CheckTestCase):
+    definition = 'z17'
+
+    def test_lists_adapter_ports_instead_of_virtual_switches(self):
+        rows = self.run_check(0)
+        self.assert_row('virtual switch', check.INFO,
+                        'CPC CPC1 has no virtual switches',
+                        'bound as dpm_adapter', '4 network adapter port(s)')
+        ports = [r.detail for r in rows['adapter port']]
+        self.assertIn('Network Express Hybrid 0150 (%s) port 0, family '
+                      'network-express' % base.NETX_1, ports)
+        self.assertIn('OSA-1 (%s) port 1, family osa' % base.OSA, ports)
+        self.assert_row('init_host', check.PASS, 'nova-compute would start')
