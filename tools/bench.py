@@ -406,6 +406,9 @@ class Bench(object):
                 address='fa:16:3e:%02x:%s:%s' % (
                     i, instance.uuid[:2], instance.uuid[2:4]),
                 type='dpm_vswitch', details={'object_id': vswitch},
+                # Bound and up, as Neutron reports them: spawn waits for no
+                # network-vif-plugged event (there is no agent here).
+                active=True,
                 network=network_model.Network(id='net%d' % i, bridge=None,
                                               label='flat', subnets=[])))
         return network_model.NetworkInfo(vifs)
