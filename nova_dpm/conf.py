@@ -44,7 +44,8 @@ LinuxONE CPC in DPM mode, bounded by ``max_processors``, ``max_memory`` and
 manage.
 """)
 
-_OBJECT_ID_RE = re.compile(
+# A canonical lower-case UUID: HMC object-ids and Nova instance UUIDs.
+UUID_RE = re.compile(
     r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 _WWPN_RE = re.compile(r'^[0-9a-f]{16}$')
 
@@ -60,7 +61,7 @@ class ObjectId(types.ConfigType):
 
     def __call__(self, value):
         text = str(value).strip().lower()
-        if not _OBJECT_ID_RE.match(text):
+        if not UUID_RE.match(text):
             raise ValueError(
                 '%r is not a DPM object-id: expected 36 characters in the '
                 'form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (hex digits), as '

@@ -20,7 +20,7 @@ module         job
 ``subset``     the CPC subset: validation, resources, inventory, limit
 ``partition``  partition naming/ownership, lifecycle, power state
 ``storage``    FCP volumes, the volume connector, boot (HBAs or groups)
-``network``    NICs and the boot-parameter MAC contract
+``network``    NICs per VIF type and the boot-parameter MAC contract
 =============  ==========================================================
 
 Every method that touches an instance's partition holds that instance's
@@ -168,8 +168,7 @@ class DPMDriver(driver.ComputeDriver):
 
     def prepare_for_spawn(self, instance):
         """Checks that need no HMC: image boot, storage paths, the limit."""
-        if instance.image_ref:
-            storage.refuse_image_boot(instance)
+        storage.check_volume_boot(instance)
         if not self.subset.adapter_ports:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=NO_STORAGE_PATH)
@@ -194,8 +193,7 @@ class DPMDriver(driver.ComputeDriver):
                                                      network_info):
         """Refuse unusable ports before the partition is created."""
         try:
-            for nic in self.network.plan(network_info):
-                self.network.vswitch_port(nic.vswitch_id, nic.port_id)
+            self.network.check(network_info)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -323,10 +321,8 @@ class DPMDriver(driver.ComputeDriver):
                     target=target, fcp_lun=lun,
                     size_gb=boot_bdm.get('size'))
                 props = self.storage.boot_properties(instance, part, boot)
-                props['boot-os-specific-parameters'] = (
-                    self.network.create_nics(
-                        part, nics, self.storage.device_numbers(part)))
-                self.partitions.update(part, props)
+                self._create_nics(instance, part, nics, props, network_info,
+                                  power_on)
                 LOG.info('Partition %s boots from volume %s: target %s, '
                          'LUN %s, through %s.', part.name, fc.volume_id,
                          target, lun, wwpns[0], instance=instance)
@@ -349,6 +345,66 @@ class DPMDriver(driver.ComputeDriver):
                 with excutils.save_and_reraise_exception():
                     self._remove_after_failure(instance)
 
+    def _create_nics(self, instance, part, nics, props, network_info,
+                     power_on):
+        """Create the NICs, write the boot properties, await the ports.
+
+        As nova's libvirt driver does: when the partition is to be started
+        and [DEFAULT] vif_plugging_timeout is not 0, wait for
+        network-vif-plugged of every port Neutron does not report active
+        yet. The NICs are created (the partition stopped) inside the wait,
+        since the Neutron agent reports a port up once it sees its NIC on
+        the HMC; the partition starts after the events. On a timeout the
+        build fails if [DEFAULT] vif_plugging_is_fatal (the partition is
+        removed), and goes on otherwise.
+        """
+        timeout = CONF.vif_plugging_timeout
+        events = (self._vif_plugged_events(network_info)
+                  if power_on and timeout else [])
+
+        def create():
+            props['boot-os-specific-parameters'] = self.network.create_nics(
+                part, nics, self.storage.device_numbers(part))
+            self.partitions.update(part, props)
+
+        if not events:
+            create()
+            return
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, timeout=timeout,
+                    error_callback=self._vif_plug_failed):
+                create()
+        except nova_exception.InstanceEventTimeout:
+            if CONF.vif_plugging_is_fatal:
+                LOG.error('Neutron did not report every port plugged within '
+                          '%d s ([DEFAULT] vif_plugging_timeout).', timeout,
+                          instance=instance)
+                raise nova_exception.VirtualInterfaceCreateException()
+            LOG.warning('Neutron did not report every port plugged within '
+                        '%d s; starting the partition anyway ([DEFAULT] '
+                        'vif_plugging_is_fatal = false).', timeout,
+                        instance=instance)
+
+    @staticmethod
+    def _vif_plugged_events(network_info):
+        """The network-vif-plugged events to wait for, as libvirt does.
+
+        Only ports that are down now undergo the down->up transition the
+        event reports; a port already active (or of unknown state) is not
+        waited for.
+        """
+        return [('network-vif-plugged', vif['id'])
+                for vif in network_info or []
+                if vif.get('active', True) is False]
+
+    @staticmethod
+    def _vif_plug_failed(event_name, instance):
+        LOG.error('Neutron reported a failure for event %s.', event_name,
+                  instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise nova_exception.VirtualInterfaceCreateException()
+
     def _remove_after_failure(self, instance):
         """Clean up after a failed spawn without hiding why it failed."""
         LOG.error('Spawn failed; removing the partition.', instance=instance)
@@ -364,11 +420,10 @@ class DPMDriver(driver.ComputeDriver):
         def abort(reason):
             raise nova_exception.BuildAbortException(
                 instance_uuid=instance.uuid, reason=reason)
-        if instance.image_ref:
-            try:
-                storage.refuse_image_boot(instance)
-            except nova_exception.InstanceUnacceptable as exc:
-                abort(exc.format_message())
+        try:
+            storage.check_volume_boot(instance)
+        except nova_exception.InstanceUnacceptable as exc:
+            abort(exc.format_message())
         try:
             nics = self.network.plan(network_info)
         except exception.DPMError as exc:
@@ -504,11 +559,7 @@ class DPMDriver(driver.ComputeDriver):
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
         fc = storage.parse_fc(connection_info)
-        if encryption:
-            raise exception.InvalidVolume(
-                volume=fc.volume_id,
-                reason='it is encrypted; the partition reaches its volumes '
-                       'directly over FCP, so nova-dpm cannot decrypt them')
+        storage.refuse_encrypted(fc.volume_id, encryption)
         with self.partitions.lock(instance.uuid):
             part = self._partition(instance)
             wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)

@@ -10,23 +10,35 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Networking: NICs on OSA virtual switches and the MAC contract.
+"""Networking: NICs on virtual switches or adapter ports, the MAC contract.
 
-The contract with the networking-dpm agent (which wires the Neutron port)
-and with the guest image tools (which configure the interface):
+The contract with the Neutron side (the mechanism driver and agent that
+bind the port) and with the guest image tools (which configure the
+interface):
 
-* A VIF of type ``dpm_vswitch`` carries the object-id of an OSA virtual
-  switch in its details (``object_id``). nova-dpm creates one NIC on it.
-  A VLAN id in the details (``vlan``) makes it a NIC with ``vlan-id`` and
-  ``vlan-type = enforced``: the OSA adapter tags and filters the traffic,
-  so the guest sees an untagged interface.
+* A VIF of type ``dpm_vswitch`` carries the object-id of an OSA (or
+  HiperSockets) virtual switch in its details (``object_id``). nova-dpm
+  creates one NIC on it (``virtual-switch-uri``).
+* A VIF of type ``dpm_adapter`` carries the object-id of a network adapter
+  (``object_id``) and the index of one of its ports (``port``). nova-dpm
+  creates one NIC backed by that port (``network-adapter-port-uri``). This
+  is the only kind on CPCs without virtual switches (z17 and later, API
+  feature ``network-express-support``); elsewhere it serves RoCE and CNA
+  adapters.
+* A VLAN id in the details (``vlan``) makes it a NIC with ``vlan-id`` and
+  ``vlan-type = enforced``: the adapter tags and filters the traffic, so
+  the guest sees an untagged interface.
 * The NIC is named ``OpenStack_Port_<port-id>``; its description starts with
   ``OpenStack``, and holds ``mac=<mac>`` and ``CPCSubset=<host>``.
 * The partition's ``boot-os-specific-parameters`` (appended by the firmware
   to the guest kernel's command line) hold one entry per NIC,
   ``<devno>,<port>,<mac>;``: the NIC's device number (4 lower-case hex
-  digits), the virtual switch's adapter port (0-3), and the MAC as 12
-  lower-case hex digits. The guest tools read exactly this.
+  digits), the adapter port (0-3), and the MAC as 12 lower-case hex digits.
+  The guest tools read exactly this, whatever backs the NIC.
+
+Each VIF type is one entry of ``VIF_TYPES``: how its binding details are
+read and how its backing is found on the HMC. Each NIC type is one entry
+of ``NIC_DEVICE_NUMBERS``: which device numbers a NIC of it occupies.
 """
 
 import collections
@@ -35,19 +47,59 @@ import re
 from oslo_log import log as logging
 import zhmcclient
 
+from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 
 LOG = logging.getLogger(__name__)
 
-VIF_TYPE = 'dpm_vswitch'
+VSWITCH = 'dpm_vswitch'
+ADAPTER_PORT = 'dpm_adapter'
 # hmc-rules D3: boot-os-specific-parameters holds at most 256 characters.
 BOOT_PARAMETERS_MAX = 256
 ENTRY_LENGTH = len('0001,0,fa163e000001;')
 MAX_NICS = BOOT_PARAMETERS_MAX // ENTRY_LENGTH      # 12
-# An OSA NIC occupies three consecutive device numbers (hmc-rules H2).
 NIC_DEVNO_BASE = 0x0001
-NIC_DEVNO_STEP = 3
+
+# NIC type -> (device-number space, device numbers one NIC occupies).
+# hmc-rules H2: an OSA NIC occupies three consecutive channel-based device
+# numbers, and channel-based numbers are shared with the storage paths
+# (HBAs, VSRs); RoCE, CNA and Network Express (NETH) NICs are PCI
+# functions with PCI-based numbers of their own. [UNCERTAIN] HiperSockets
+# taken as OSA, and one number per PCI function.
+CHANNEL = 'channel'
+PCI = 'pci'
+NIC_DEVICE_NUMBERS = {
+    'osd': (CHANNEL, 3),
+    'iqd': (CHANNEL, 3),
+    'roce': (PCI, 1),
+    'cna': (PCI, 1),
+    'neth': (PCI, 1),
+}
+
+# adapter-family -> the type of a NIC backed by one of its ports, and
+# whether Create NIC must be told that type. Network Express ports
+# (adapter type network-express-hybrid on z17) back NETH functions; the
+# NIC type is given at creation, as zhmcclient's end-to-end tests do
+# (tests/end2end/test_adapter.py: type 'neth' for the network-express
+# family; the NIC type is creatable with network-express-support, see
+# hmc-rules H4).
+ADAPTER_NIC_TYPES = {
+    'osa': ('osd', False),
+    'hipersockets': ('iqd', False),
+    'roce': ('roce', False),
+    'cna': ('cna', False),
+    'network-express': ('neth', True),
+}
+# Families whose ports are reached through virtual switches on CPCs that
+# have them (hmc-rules H1, H5).
+VSWITCH_FAMILIES = ('osa', 'hipersockets')
+# The API feature of CPCs without virtual switches (z17 and later), and
+# the API version from which an HMC lists API features (zhmcclient
+# Cpc.api_feature_enabled: before API 4.10 no feature is enabled).
+NETWORK_EXPRESS_FEATURE = 'network-express-support'
+API_FEATURES_API = (4, 10)
+ADAPTER_PORTS_MAX = 4
 
 # hmc-rules H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced'.
 # vlan-type came with HMC API 2.20 (SE 2.14.0), vlan-id with API 2.2
@@ -58,11 +110,15 @@ VLAN_MIN_SE = '2.14.0'
 VLAN_RANGE = (1, 4094)
 
 _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
-_OBJECT_ID = re.compile(
-    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
-Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vswitch_id',
-                                     'vlan'])
+# One port's NIC as planned from its VIF: ``object_id`` is the virtual
+# switch (dpm_vswitch) or the network adapter (dpm_adapter); ``port`` is
+# the adapter port index the binding names (dpm_adapter only).
+Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vif_type',
+                                     'object_id', 'port', 'vlan'])
+# What backs a NIC on the HMC: the Create NIC properties naming it, the
+# adapter port index (for the boot parameters) and the NIC type.
+Backing = collections.namedtuple('Backing', ['props', 'port', 'nic_type'])
 
 
 def nic_name(port_id):
@@ -73,24 +129,42 @@ def nic_description(mac, host):
     return 'OpenStack mac=%s, CPCSubset=%s' % (mac, host)
 
 
-def device_numbers(count, taken=()):
-    """``count`` NIC device numbers, each the first of three free ones.
+def device_numbers(count, taken=(), step=3):
+    """``count`` device numbers, each the first of ``step`` free ones.
 
-    ``taken`` are device numbers the partition already uses (its storage
-    paths'): on machines with storage groups the HMC numbers the virtual
-    storage resources itself, from the same channel-based range.
+    ``taken`` are device numbers the partition already uses in the same
+    space (its storage paths', for channel-based NICs): on machines with
+    storage groups the HMC numbers the virtual storage resources itself,
+    from the same channel-based range.
     """
     taken = {int(str(d), 16) for d in taken}
     found = []
     first = NIC_DEVNO_BASE
     while len(found) < count:
-        triple = set(range(first, first + NIC_DEVNO_STEP))
-        if triple & taken:
+        block = set(range(first, first + step))
+        if block & taken:
             first += 1
             continue
         found.append('%04x' % first)
-        first += NIC_DEVNO_STEP
+        first += step
     return found
+
+
+def nic_device_numbers(nic_types, taken=()):
+    """The device number of each NIC type in ``nic_types``, in order.
+
+    Channel-based NICs avoid ``taken`` (the storage paths' numbers) and
+    each other; PCI-based ones only each other (hmc-rules H2).
+    """
+    used = {CHANNEL: {int(str(d), 16) for d in taken}, PCI: set()}
+    result = []
+    for nic_type in nic_types:
+        space, width = NIC_DEVICE_NUMBERS[nic_type]
+        devno = device_numbers(1, ['%x' % n for n in used[space]],
+                               width)[0]
+        used[space].update(range(int(devno, 16), int(devno, 16) + width))
+        result.append(devno)
+    return result
 
 
 def boot_entry(devno, port, mac):
@@ -137,6 +211,62 @@ def _version(text):
     return tuple(int(p) for p in str(text).split('.') if p.isdigit())
 
 
+def _object_id(port, details, what):
+    object_id = str(details.get('object_id', '')).lower()
+    if not dpm_conf.UUID_RE.match(object_id):
+        raise exception.InvalidNetwork(
+            port=port,
+            reason='its binding details carry no %s object_id (got %r)' %
+                   (what, object_id))
+    return object_id
+
+
+class _VswitchType(object):
+    """dpm_vswitch: a NIC on an OSA or HiperSockets virtual switch."""
+
+    name = VSWITCH
+
+    @staticmethod
+    def parse(port, details):
+        return _object_id(port, details, 'virtual switch'), None
+
+    @staticmethod
+    def backing(networking, nic):
+        return networking.vswitch_backing(nic.object_id, nic.port_id)
+
+
+class _AdapterPortType(object):
+    """dpm_adapter: a NIC backed by a network adapter port."""
+
+    name = ADAPTER_PORT
+
+    @staticmethod
+    def parse(port, details):
+        object_id = _object_id(port, details, 'network adapter')
+        index = details.get('port')
+        try:
+            index = int(index)
+        except (TypeError, ValueError):
+            index = None
+        if index is None or not 0 <= index < ADAPTER_PORTS_MAX:
+            raise exception.InvalidNetwork(
+                port=port,
+                reason='its binding details carry no adapter port index '
+                       '(port: an integer from 0 to %d; got %r)' %
+                       (ADAPTER_PORTS_MAX - 1, details.get('port')))
+        return object_id, index
+
+    @staticmethod
+    def backing(networking, nic):
+        return networking.adapter_port_backing(nic.object_id, nic.port,
+                                               nic.port_id)
+
+
+# VIF type -> how its binding details are read and its backing found. A
+# new NIC backing is one entry here.
+VIF_TYPES = {t.name: t for t in (_VswitchType, _AdapterPortType)}
+
+
 def plan(network_info, api_version=None, se_version=None):
     """Validate the VIFs before any HMC request; a list of Nic.
 
@@ -148,13 +278,14 @@ def plan(network_info, api_version=None, se_version=None):
     nics = []
     for vif in network_info or []:
         port = vif.get('id')
-        vif_type = vif.get('type')
-        if vif_type != VIF_TYPE:
+        vif_type = VIF_TYPES.get(vif.get('type'))
+        if vif_type is None:
             raise exception.InvalidNetwork(
                 port=port,
                 # Short: Nova keeps 255 characters of a fault message.
-                reason='VIF type %r; only %r (networking-dpm) works' %
-                       (vif_type, VIF_TYPE))
+                reason='VIF type %r; only %s work' %
+                       (vif.get('type'),
+                        ' and '.join(repr(t) for t in sorted(VIF_TYPES))))
         vlan = None
         if _vlan(vif) is not None:
             vlan = _vlan_id(port, _vlan(vif))
@@ -174,17 +305,12 @@ def plan(network_info, api_version=None, se_version=None):
                     reason='it is on VLAN %d, and NICs with a VLAN id need '
                            'a z14 or later CPC (SE %s or later); this CPC '
                            'has SE %s' % (vlan, VLAN_MIN_SE, se_version))
-        vswitch = str((vif.get('details') or {}).get('object_id', '')).lower()
-        if not _OBJECT_ID.match(vswitch):
-            raise exception.InvalidNetwork(
-                port=port,
-                reason="its binding details carry no virtual switch "
-                       "object_id (got %r)" % vswitch)
+        object_id, index = vif_type.parse(port, vif.get('details') or {})
         mac = str(vif.get('address') or '').lower()
         if not _MAC.match(mac):
             raise exception.InvalidNetwork(
                 port=port, reason='its MAC address %r is not a MAC' % mac)
-        nics.append(Nic(port, mac, vswitch, vlan))
+        nics.append(Nic(port, mac, vif_type.name, object_id, index, vlan))
     if len(nics) > MAX_NICS:
         raise exception.InvalidNetwork(
             port=nics[MAX_NICS].port_id,
@@ -201,7 +327,13 @@ class Networking(object):
         self.hmc = hmc
         self.subset = subset
         self.api_version = api_version
+        # Whether the CPC has no virtual switches (network-express-support,
+        # z17 and later): its NICs are all backed by adapter ports.
+        self.adapter_ports_only = False
         self._vswitch_ports = {}     # vswitch uri -> adapter port
+        # (adapter object-id, port index) -> Backing; adapters and their
+        # ports do not change while the service runs.
+        self._adapter_ports = {}
 
     def load_vswitch_ports(self):
         """Read the adapter ports of all the CPC's virtual switches at once.
@@ -210,6 +342,9 @@ class Networking(object):
         later); the first spawns after a start then read no virtual switch.
         Elsewhere, or if the listing fails, each switch is read when an
         instance first uses it (:meth:`vswitch_port`).
+
+        A CPC that lists no virtual switch is asked (API 4.10 and later)
+        whether it has none at all (network-express-support).
         """
         if tuple(self.api_version) < hmc_module.ADDITIONAL_PROPERTIES_API:
             return
@@ -225,10 +360,51 @@ class Networking(object):
             port = vswitch.properties.get('port')
             if port is not None:
                 self._vswitch_ports[vswitch.uri] = int(port)
+        if not vswitches and \
+                tuple(self.api_version) >= API_FEATURES_API:
+            with hmc_module.translated('list API features',
+                                       self.subset.cpc.name):
+                self.adapter_ports_only = \
+                    self.subset.cpc.api_feature_enabled(
+                        NETWORK_EXPRESS_FEATURE)
+            if self.adapter_ports_only:
+                LOG.info('CPC %s has no virtual switches (%s): its NICs are '
+                         'backed by adapter ports (VIF type %s).',
+                         self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
+                         ADAPTER_PORT)
 
     def plan(self, network_info):
         return plan(network_info, self.api_version,
                     self.subset.cpc.get_property('se-version') or '0')
+
+    def check(self, network_info):
+        """Plan the NICs and find every backing on the HMC; the plan.
+
+        Each virtual switch and adapter port is read once per service
+        run. Raises InvalidNetwork naming the port and the object.
+        """
+        nics = self.plan(network_info)
+        for nic in nics:
+            self.backing(nic)
+        return nics
+
+    def backing(self, nic):
+        """The Backing of a planned NIC (read from the HMC once)."""
+        backing = VIF_TYPES[nic.vif_type].backing(self, nic)
+        # hmc-rules H3: VLAN ids only for OSA and HiperSockets NICs.
+        if nic.vlan is not None and \
+                NIC_DEVICE_NUMBERS[backing.nic_type][0] != CHANNEL:
+            raise exception.InvalidNetwork(
+                port=nic.port_id,
+                reason='it is on VLAN %d, and only OSA and HiperSockets '
+                       'NICs take a VLAN id; its adapter port backs a %s '
+                       'NIC' % (nic.vlan, backing.nic_type))
+        return backing
+
+    def vswitch_backing(self, vswitch_id, port_id):
+        uri = '/api/virtual-switches/%s' % vswitch_id
+        return Backing({'virtual-switch-uri': uri},
+                       self.vswitch_port(vswitch_id, port_id), 'osd')
 
     def vswitch_port(self, vswitch_id, port_id=None):
         """The adapter port behind a virtual switch of this CPC.
@@ -239,6 +415,13 @@ class Networking(object):
         uri = '/api/virtual-switches/%s' % vswitch_id
         port = self._vswitch_ports.get(uri)
         if port is None:
+            if self.adapter_ports_only:
+                raise exception.InvalidNetwork(
+                    port=port_id or vswitch_id,
+                    reason='it is bound as %s (virtual switch %s), but CPC '
+                           '%s has no virtual switches (%s): bind it as %s' %
+                           (VSWITCH, vswitch_id, self.subset.cpc.name,
+                            NETWORK_EXPRESS_FEATURE, ADAPTER_PORT))
             vswitch = zhmcclient.VirtualSwitch(
                 self.subset.cpc.virtual_switches, uri)
             with hmc_module.translated('read virtual switch', vswitch_id):
@@ -258,30 +441,78 @@ class Networking(object):
             self._vswitch_ports[uri] = port
         return port
 
+    def adapter_port_backing(self, adapter_id, index, port_id):
+        """The network port ``index`` of adapter ``adapter_id``.
+
+        Read once per service run (an adapter and two to four ports).
+        """
+        key = (adapter_id, index)
+        if key not in self._adapter_ports:
+            self._adapter_ports[key] = self._read_adapter_port(
+                adapter_id, index, port_id)
+        return self._adapter_ports[key]
+
+    def _read_adapter_port(self, adapter_id, index, port_id):
+        def refuse(reason):
+            raise exception.InvalidNetwork(port=port_id, reason=reason)
+
+        adapter = zhmcclient.Adapter(self.subset.cpc.adapters,
+                                     '/api/adapters/%s' % adapter_id)
+        with hmc_module.translated('read adapter', adapter_id):
+            found = hmc_module.pull(adapter, [
+                'parent', 'name', 'adapter-family', 'network-port-uris'])
+        if not found:
+            refuse('its binding names network adapter %s, which the HMC '
+                   'does not know' % adapter_id)
+        name = adapter.get_property('name')
+        if adapter.get_property('parent') != self.subset.cpc.uri:
+            refuse('its adapter %s is not on CPC %s' %
+                   (name, self.subset.cpc.name))
+        family = adapter.get_property('adapter-family')
+        if family not in ADAPTER_NIC_TYPES:
+            refuse('its adapter %s (%s) is not a network adapter' %
+                   (name, family))
+        if family in VSWITCH_FAMILIES and not self.adapter_ports_only:
+            # hmc-rules H1: before network-express-support, OSA and
+            # HiperSockets NICs go through the port's virtual switch.
+            refuse('its adapter %s is an %s adapter, whose ports CPC %s '
+                   'reaches through virtual switches: bind it as %s' %
+                   (name, family, self.subset.cpc.name, VSWITCH))
+        for uri in adapter.get_property('network-port-uris') or []:
+            port = zhmcclient.Port(adapter.ports, uri)
+            with hmc_module.translated('read adapter port', uri):
+                found = hmc_module.pull(port, ['index'])
+            if found and port.get_property('index') == index:
+                nic_type, typed = ADAPTER_NIC_TYPES[family]
+                props = {'network-adapter-port-uri': uri}
+                if typed:
+                    props['type'] = nic_type
+                return Backing(props, index, nic_type)
+        refuse('its binding names port %d of adapter %s, which has no such '
+               'port' % (index, name))
+
     def create_nics(self, partition, nics, taken=()):
         """Create the NICs; return the boot-os-specific-parameters.
 
         ``taken``: device numbers the partition already uses.
         """
-        devnos = device_numbers(len(nics), taken)
-        entries = []
-        for nic, devno in zip(nics, devnos):
-            port = self.vswitch_port(nic.vswitch_id, nic.port_id)
-            entries.append((devno, port, nic.mac))
-        value = boot_parameters(entries)
-        for nic, devno in zip(nics, devnos):
+        backings = [self.backing(nic) for nic in nics]
+        devnos = nic_device_numbers([b.nic_type for b in backings], taken)
+        value = boot_parameters([(devno, backing.port, nic.mac)
+                                 for nic, backing, devno
+                                 in zip(nics, backings, devnos)])
+        for nic, backing, devno in zip(nics, backings, devnos):
             props = {
                 'name': nic_name(nic.port_id),
                 'description': nic_description(nic.mac, self.subset.host),
-                'virtual-switch-uri': '/api/virtual-switches/%s' %
-                                      nic.vswitch_id,
                 'device-number': devno,
             }
+            props.update(backing.props)
             if nic.vlan is not None:
                 props['vlan-id'] = nic.vlan
                 props['vlan-type'] = 'enforced'
             with hmc_module.translated('create NIC', partition.name):
                 partition.nics.create(props)
-            LOG.debug('Created NIC %s (device %s) on virtual switch %s.',
-                      props['name'], devno, nic.vswitch_id)
+            LOG.debug('Created NIC %s (device %s) backed by %s.',
+                      props['name'], devno, nic.object_id)
         return value

@@ -40,6 +40,7 @@ from nova import exception as nova_exception
 from oslo_log import log as logging
 import zhmcclient
 
+from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 
@@ -51,8 +52,6 @@ UUID_LEN = 36
 TOKEN_MAX = NAME_MAX - len(PREFIX) - 1 - UUID_LEN   # 17
 _NAME_CHARS = re.compile(r'^[A-Za-z0-9._@#-]+$')
 _HASHED_TOKEN = re.compile(r'^.{4}_[0-9a-f]{12}$')
-_UUID = re.compile(
-    r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
 # Partition status -> Nova power state (hmc-rules E1). The mapping is
 # documented in the overview guide.
@@ -113,7 +112,7 @@ class Naming(object):
         if (name and len(name) == len(self.prefix) + UUID_LEN and
                 name.startswith(self.prefix)):
             candidate = name[len(self.prefix):]
-            if _UUID.match(candidate):
+            if dpm_conf.UUID_RE.match(candidate):
                 return candidate
         return None
 

@@ -91,11 +91,7 @@ def parse_fc(connection_info, volume_id=None):
                    'Fibre Channel (%s) volumes' % (vtype, FC_TYPE))
     data = dict(connection_info.get('data') or {})
     volume_id = data.get('volume_id') or volume_id
-    if data.get('encrypted'):
-        raise exception.InvalidVolume(
-            volume=volume_id,
-            reason='it is encrypted; the partition reaches its volumes '
-                   'directly over FCP, so nova-dpm cannot decrypt them')
+    refuse_encrypted(volume_id, data.get('encrypted'))
     # os-brick normalises target_wwn/target_wwns/target_lun(s) and the
     # initiator_target_map (lower case), and pairs targets with LUNs. Its
     # helper is private too; we use it for the same reason as above.
@@ -487,9 +483,20 @@ def backend_for(hmc, subset, settings):
     return cls(hmc, subset, settings)
 
 
-def refuse_image_boot(instance):
-    raise nova_exception.InstanceUnacceptable(
-        instance_id=instance.uuid,
-        # Short: Nova keeps 255 characters of a fault message.
-        reason='nova-dpm boots only from a Fibre Channel volume; create the '
-               'server with --volume or --boot-from-volume')
+def check_volume_boot(instance):
+    """Refuse an instance that boots from an image (it has an image_ref)."""
+    if instance.image_ref:
+        raise nova_exception.InstanceUnacceptable(
+            instance_id=instance.uuid,
+            # Short: Nova keeps 255 characters of a fault message.
+            reason='nova-dpm boots only from a Fibre Channel volume; create '
+                   'the server with --volume or --boot-from-volume')
+
+
+def refuse_encrypted(volume_id, encrypted):
+    """Refuse an encrypted volume (connection info or Nova's encryption)."""
+    if encrypted:
+        raise exception.InvalidVolume(
+            volume=volume_id,
+            reason='it is encrypted; the partition reaches its volumes '
+                   'directly over FCP, so nova-dpm cannot decrypt them')

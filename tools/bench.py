@@ -88,6 +88,10 @@ FCP_PORTS = ['fc000001-0000-4000-8000-000000000001:0',
              'fc000002-0000-4000-8000-000000000002:0']
 VSWITCHES = ['5e000000-0000-4000-8000-000000000000',
              '5e000001-0000-4000-8000-000000000001']
+# The z17 definition has no virtual switches: its ports are these Network
+# Express adapters' port 0.
+NETWORK_EXPRESS = ['0e000001-0000-4000-8000-000000000001',
+                   '0e000002-0000-4000-8000-000000000002']
 TARGET_WWPNS = ['500507680b214ac1', '500507680b224ac1']
 
 # Nova's default intervals (nova/conf/compute.py, oslo.service periodic
@@ -411,14 +415,24 @@ class Bench(object):
             expected_attrs=['system_metadata'])
 
     @staticmethod
-    def network_info(instance):
+    def network_info(instance, drv=None):
+        adapter_ports = drv is not None and drv.network.adapter_ports_only
         vifs = []
         for i, vswitch in enumerate(VSWITCHES):
+            if adapter_ports:
+                vif_type = 'dpm_adapter'
+                details = {'object_id': NETWORK_EXPRESS[i], 'port': 0}
+            else:
+                vif_type = 'dpm_vswitch'
+                details = {'object_id': vswitch}
             vifs.append(network_model.VIF(
                 id='port-%s-%d' % (instance.uuid[:8], i),
                 address='fa:16:3e:%02x:%s:%s' % (
                     i, instance.uuid[:2], instance.uuid[2:4]),
-                type='dpm_vswitch', details={'object_id': vswitch},
+                type=vif_type, details=details,
+                # Bound and up, as Neutron reports them: spawn waits for no
+                # network-vif-plugged event (there is no agent here).
+                active=True,
                 network=network_model.Network(id='net%d' % i, bridge=None,
                                               label='flat', subnets=[])))
         return network_model.NetworkInfo(vifs)
@@ -449,7 +463,7 @@ class Bench(object):
 
     def build(self, drv, instance):
         """Nova's build sequence (_build_and_run_instance)."""
-        network_info = self.network_info(instance)
+        network_info = self.network_info(instance, drv)
         drv.prepare_for_spawn(instance)
         drv.prepare_networks_before_block_device_mapping(instance,
                                                          network_info)
@@ -742,8 +756,8 @@ def periodic_rpm(sc):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--definition', default='z16',
-                        help='shipped HMC definition (z16, z13) or a YAML '
-                             'file (default z16)')
+                        help='shipped HMC definition (z16, z13, z17) or a '
+                             'YAML file (default z16)')
     parser.add_argument('--latency', type=float, default=None,
                         help='seconds per HMC request (default 0.05; '
                              '0 with --quick)')

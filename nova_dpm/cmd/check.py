@@ -37,7 +37,8 @@ storage backend    (info) HBAs or storage groups (dpm-storage-management)
 adapter mapping N  entry N of ``physical_storage_adapter_mappings``: the
                    adapter exists on the CPC, is FCP and has the port
 init_host          ``CpcSubset.validate()``, the driver's own verdict
-virtual switch     (info) each virtual switch of the CPC and its port
+virtual switch     (info) each virtual switch of the CPC and its port; on a
+                   CPC without virtual switches, each network adapter port
 partitions         this subset's partitions can be listed; their count
                    against ``max_instances``
 =================  ==========================================================
@@ -352,8 +353,7 @@ class Checker(object):
             vswitches = self.cpc.virtual_switches.list(
                 full_properties=self.hmc.aggregates())
         if not vswitches:
-            return INFO, ('CPC %s has no virtual switches: instances '
-                          'cannot have network ports' % self.cpc_name)
+            return self.adapter_ports()
         rows = []
         for vswitch in sorted(vswitches, key=lambda v: v.name):
             prop = vswitch.get_property
@@ -365,6 +365,28 @@ class Checker(object):
                     prop('type')))))
         return INFO, '%d virtual switch(es) on CPC %s:' % (
             len(vswitches), self.cpc_name), rows
+
+    def adapter_ports(self):
+        """The network adapter ports, for ports bound as dpm_adapter."""
+        with hmc_module.translated('list adapters', self.cpc_name):
+            adapters = self.cpc.adapters.list(full_properties=True)
+        rows = []
+        for adapter in sorted(adapters, key=lambda a: a.name):
+            family = adapter.get_property('adapter-family')
+            if family not in network.ADAPTER_NIC_TYPES:
+                continue
+            with hmc_module.translated('list adapter ports', adapter.name):
+                ports = adapter.ports.list(full_properties=True)
+            for port in sorted(ports, key=lambda p: p.get_property('index')):
+                rows.append(('adapter port', INFO, (
+                    '%s (%s) port %s, family %s' % (
+                        adapter.name, adapter.get_property('object-id'),
+                        port.get_property('index'), family))))
+        detail = ('CPC %s has no virtual switches: ports are bound as %s '
+                  '(adapter object-id and port index); %d network adapter '
+                  'port(s):' % (self.cpc_name, network.ADAPTER_PORT,
+                                len(rows)))
+        return INFO, detail, rows
 
     def check_partitions(self):
         partitions = partition_module.Partitions(

@@ -24,6 +24,7 @@ import re
 
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import jobs
+from nova_dpm.simulator import network
 from nova_dpm.simulator import validation as v
 from nova_dpm.simulator import versions
 
@@ -40,7 +41,8 @@ STOP_FROM = ('active', 'degraded', 'paused', 'terminated')
 
 # NIC types whose device numbers are channel based, and how many device
 # numbers one NIC takes (hmc-rules H2: an OSA NIC takes a range of 3;
-# [UNCERTAIN] we assume the same for HiperSockets).
+# [UNCERTAIN] we assume the same for HiperSockets). Every other type
+# (roce, cna, neth) is a PCI function with one PCI-based number.
 CHANNEL_NIC_WIDTH = {'osd': 3, 'iqd': 3}
 
 # [UNCERTAIN] Where a real HMC starts when it generates device numbers is
@@ -640,6 +642,15 @@ def _nic_backing(sim, req, partition, body):
             "Expected to find exactly one of the following fields in the "
             "document: 'virtual-switch-uri' or 'network-adapter-port-uri' "
             "but found more than one")
+    if has_vswitch and network.network_express(cpc):
+        # A CPC with network-express-support has no virtual switches; NICs
+        # name their adapter port (see simulator/network.py for sources).
+        # [UNCERTAIN] the status and reason code.
+        raise err.bad_request(
+            errors.INVALID_VALUE,
+            "Field 'virtual-switch-uri': CPC %s has no virtual switches "
+            "(API feature %s); specify 'network-adapter-port-uri'"
+            % (cpc.properties.get('name'), network.NETWORK_EXPRESS_FEATURE))
     if has_vswitch:
         uri = body['virtual-switch-uri']
         v.check_string(err, 'virtual-switch-uri', uri)
@@ -661,15 +672,7 @@ def _nic_backing(sim, req, partition, body):
             raise req.err.not_found(
                 "Field 'network-adapter-port-uri': the port %s does not "
                 "exist" % uri, reason=6)
-        adapter_type = adapter.properties.get('type')
-        # hmc-rules H1: OSA and HiperSockets NICs go through a virtual
-        # switch; a port URI is for RoCE and CNA adapters.
-        if adapter_type not in ('roce', 'cna'):
-            raise err.bad_request(
-                errors.INVALID_VALUE,
-                "Field 'network-adapter-port-uri': adapter type %s requires "
-                "'virtual-switch-uri' instead" % adapter_type)
-        return adapter_type
+        return network.port_nic_type(req, adapter, body, cpc)
     raise err.bad_request(
         errors.MISSING_FIELD,
         "Missing required field in request body: 'virtual-switch-uri' or "
@@ -682,7 +685,11 @@ def nic_create(sim, req):
     body = req.body
     v.check_body_is_object(err, body)
     check_not_transitional(req, partition)                       # E6
-    v.check_fields(err, body, v.NIC_CREATE, v.NIC_READ_ONLY)     # H4
+    if network.network_express(partition.manager.parent):
+        # hmc-rules H4: 'type' is creatable with network-express-support.
+        v.check_fields(err, body, v.NIC_CREATE | {'type'})
+    else:
+        v.check_fields(err, body, v.NIC_CREATE, v.NIC_READ_ONLY)  # H4
     v.check_required(err, body, ('name',))                       # H1
     v.check_name(err, 'name', body['name'])
     check_unique_name(req, partition.nics.list(), body['name'], 'NIC')

@@ -24,10 +24,13 @@ simulator: turning a 202 into a :class:`zhmcclient.Job` and retrying on
 import os
 import time
 
+import yaml
 import zhmcclient
 from zhmcclient.mock import FakedSession
+from zhmcclient.mock import HmcDefinitionYamlError
 
 from nova_dpm.simulator.hmc import SimulatedHmc
+from nova_dpm.simulator import network
 
 DEFINITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'definitions')
@@ -79,14 +82,25 @@ class SimulatedSession(FakedSession):
     @classmethod
     def from_hmc_yaml_file(cls, filepath, userid=None, password=None,
                            latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml_file(filepath, userid, password)
-        return cls._promote(faked, latency, transition_time)
+        with open(filepath, encoding='utf-8') as f:
+            return cls.from_hmc_yaml(f.read(), filepath, userid, password,
+                                     latency, transition_time)
 
     @classmethod
     def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
                       password=None, latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml(hmc_yaml, filepath, userid,
+        # What the mock cannot load (API features, ports of CNA and
+        # Network Express adapters) is taken out and put back after.
+        try:
+            hmc_dict = yaml.safe_load(hmc_yaml)
+        except yaml.YAMLError as exc:
+            raise HmcDefinitionYamlError(
+                'Invalid YAML syntax in HMC definition %s: %s' %
+                (filepath or '(string)', exc)) from None
+        taken = network.split_definition(hmc_dict)
+        faked = FakedSession.from_hmc_dict(hmc_dict, filepath, userid,
                                            password)
+        network.complete(faked.hmc, taken)
         return cls._promote(faked, latency, transition_time)
 
     def get(self, uri, resource=None, logon_required=True,

@@ -395,8 +395,8 @@ class ServerLifecycleTests(object):
         # The whole message fits the 255 characters Nova keeps of a fault.
         self.assertEqual(
             "Build of instance %s aborted: Instance %s is unacceptable: "
-            "Port %s cannot be used: VIF type 'ovs'; only 'dpm_vswitch' "
-            "(networking-dpm) works" % (server['id'], server['id'],
+            "Port %s cannot be used: VIF type 'ovs'; only 'dpm_adapter' "
+            "and 'dpm_vswitch' work" % (server['id'], server['id'],
                                         ports[1]['id']),
             server['fault']['message'])
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))

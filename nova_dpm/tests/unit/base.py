@@ -20,6 +20,7 @@ driver runs its real code against HMC state, never against hand mocks.
 import logging
 import os
 import tempfile
+import unittest
 import uuid
 
 import fixtures
@@ -38,6 +39,7 @@ import yaml
 from nova_dpm import driver
 from nova_dpm import simulator
 from nova_dpm.simulator import server as server_module
+from nova_dpm.tests.unit import fake_virtapi
 
 objects.register_all()
 
@@ -49,6 +51,13 @@ FCP_B = 'fc000002-0000-4000-8000-000000000002'
 OSA = '05a00001-0000-4000-8000-000000000001'
 VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'
 VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'
+# Network Express adapters of the z17 definition (one port each).
+NETX_1 = '0e000001-0000-4000-8000-000000000001'
+NETX_2 = '0e000002-0000-4000-8000-000000000002'
+# Definitions of CPCs without virtual switches (network-express-support).
+NO_VSWITCH_DEFINITIONS = ('z17',)
+# There, the ports of the virtual switches above are these adapter ports.
+VSWITCH_PORTS = {VSWITCH_0: NETX_1, VSWITCH_1: NETX_2}
 TARGETS = ['500507680b214ac1', '500507680b224ac1']
 PASSWORD = 'Never-Log-Me-0xC0FFEE'
 
@@ -106,7 +115,10 @@ class DriverTestCase(testtools.TestCase):
                            hmc_port=self.server.port,
                            hmc_username=self.USERID,
                            hmc_ca_bundle=self.server.ca_file)
-        self.driver = driver.DPMDriver(virtapi=None)
+        # Neutron's part: network-vif-plugged for each port whose NIC is
+        # on the HMC when the driver waits.
+        self.virtapi = fake_virtapi.FakeVirtAPI(self.faked_nic_names)
+        self.driver = driver.DPMDriver(virtapi=self.virtapi)
         self.driver.init_host(HOST)
         # The simulated HMC reports a start's outcome at once: no need to
         # wait for a late status (hmc-rules E3) as on a real HMC.
@@ -145,6 +157,11 @@ class DriverTestCase(testtools.TestCase):
         return {p.properties['name']: p
                 for p in self.faked_cpc.partitions.list()}
 
+    def faked_nic_names(self):
+        return {nic.properties['name']
+                for part in self.faked_cpc.partitions.list()
+                for nic in part.nics.list()}
+
     def faked_partition(self, instance):
         name = self.driver.partitions.naming.name(instance.uuid)
         return self.faked_partitions().get(name)
@@ -167,11 +184,27 @@ class DriverTestCase(testtools.TestCase):
         return fake_instance.fake_instance_obj(self.context, flavor=flavor,
                                                **values)
 
-    @staticmethod
-    def vif(port_id, mac, vswitch=VSWITCH_0, vif_type='dpm_vswitch'):
+    def vif(self, port_id, mac, vswitch=VSWITCH_0, vif_type='dpm_vswitch'):
+        """A port bound as dpm_vswitch.
+
+        On a definition without virtual switches, the virtual switches of
+        the others become adapter ports (dpm_adapter).
+        """
+        if self.definition in NO_VSWITCH_DEFINITIONS and \
+                vswitch in VSWITCH_PORTS and vif_type == 'dpm_vswitch':
+            return self.port_vif(port_id, mac, VSWITCH_PORTS[vswitch])
         return network_model.VIF(
             id=port_id, address=mac, type=vif_type,
             details={'object_id': vswitch},
+            network=network_model.Network(id='net1', bridge=None,
+                                          label='flat', subnets=[]))
+
+    @staticmethod
+    def port_vif(port_id, mac, adapter=NETX_1, port=0, **details):
+        """A port bound as dpm_adapter (an adapter port backs the NIC)."""
+        details.update(object_id=adapter, port=port)
+        return network_model.VIF(
+            id=port_id, address=mac, type='dpm_adapter', details=details,
             network=network_model.Network(id='net1', bridge=None,
                                           label='flat', subnets=[]))
 
@@ -225,15 +258,26 @@ class DriverTestCase(testtools.TestCase):
         return instance, connector
 
 
+def _per_definition(tests, definitions):
+    result = unittest.TestSuite()
+    scenarios = [(d, {'definition': d}) for d in definitions]
+    for test in testscenarios.generate_scenarios(tests):
+        test.scenarios = scenarios
+        result.addTests(testscenarios.generate_scenarios(test))
+    return result
+
+
 def load_tests_per_definition(loader, tests, pattern):
     """Run each test once per HMC definition: z13 (HBAs), z16 (groups).
 
     Use as ``load_tests = base.load_tests_per_definition`` in a module.
     """
-    scenarios = [('z13', {'definition': 'z13'}),
-                 ('z16', {'definition': 'z16'})]
-    result = loader.suiteClass()
-    for test in testscenarios.generate_scenarios(tests):
-        test.scenarios = scenarios
-        result.addTests(testscenarios.generate_scenarios(test))
-    return result
+    return _per_definition(tests, ('z13', 'z16'))
+
+
+def load_tests_with_z17(loader, tests, pattern):
+    """As :func:`load_tests_per_definition`, and on z17 too.
+
+    z17: storage groups, no virtual switches (NICs on adapter ports).
+    """
+    return _per_definition(tests, ('z13', 'z16', 'z17'))

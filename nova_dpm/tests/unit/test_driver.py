@@ -12,8 +12,9 @@
 
 """DPMDriver against HMC definitions: subset, partitions, storage, network.
 
-The HBA (z13) and storage-group (z16) backends run the same driver-level
-tests: every class here runs once per definition.
+The HBA (z13) and storage-group (z16, z17) backends run the same driver-level
+tests: every class here runs once per definition (z17: NICs on adapter
+ports, no virtual switches).
 """
 
 import copy
@@ -52,7 +53,7 @@ class InitHostTest(base.DriverTestCase):
 
     def test_starts_and_logs_the_backend(self):
         self.start()
-        self.assertEqual(self.definition == 'z16',
+        self.assertEqual(self.definition != 'z13',
                          self.driver.subset.storage_management)
         self.assertEqual(2, len(self.driver.subset.adapter_ports))
 
@@ -243,18 +244,29 @@ class LifecycleTest(base.DriverTestCase):
                              volume.properties['fulfillment-state'])
         nics = sorted(part.nics.list(),
                       key=lambda n: n.properties['device-number'])
-        self.assertEqual(['0001', '0004'],
-                         [n.properties['device-number'] for n in nics])
         self.assertEqual(['OpenStack_Port_port-a', 'OpenStack_Port_port-b'],
                          [n.properties['name'] for n in nics])
         self.assertEqual(
             'OpenStack mac=fa:16:3e:00:00:0b, CPCSubset=subset1',
             nics[1].properties['description'])
-        self.assertEqual('/api/virtual-switches/%s' % base.VSWITCH_1,
-                         nics[1].properties['virtual-switch-uri'])
-        # The virtual switch's real port (1), not always 0.
-        self.assertEqual('0001,0,fa163e00000a;0004,1,fa163e00000b;',
-                         props['boot-os-specific-parameters'])
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            # Network Express NICs: PCI functions, one device number each.
+            self.assertEqual(['0001', '0002'],
+                             [n.properties['device-number'] for n in nics])
+            self.assertEqual('/api/adapters/%s/network-ports/0' %
+                             base.NETX_2,
+                             nics[1].properties['network-adapter-port-uri'])
+            self.assertEqual('neth', nics[1].properties['type'])
+            self.assertEqual('0001,0,fa163e00000a;0002,0,fa163e00000b;',
+                             props['boot-os-specific-parameters'])
+        else:
+            self.assertEqual(['0001', '0004'],
+                             [n.properties['device-number'] for n in nics])
+            self.assertEqual('/api/virtual-switches/%s' % base.VSWITCH_1,
+                             nics[1].properties['virtual-switch-uri'])
+            # The virtual switch's real port (1), not always 0.
+            self.assertEqual('0001,0,fa163e00000a;0004,1,fa163e00000b;',
+                             props['boot-os-specific-parameters'])
         info = self.driver.get_info(instance, use_cache=False)
         self.assertEqual(power_state.RUNNING, info.state)
 
@@ -426,7 +438,9 @@ class BuildRefusalTest(base.DriverTestCase):
                  "'ovs'"),
                 (self.vif('p1', 'fa:16:3e:00:00:01',
                           vswitch='5e0000ff-0000-4000-8000-0000000000ff'),
-                 'which the HMC does not know')):
+                 'has no virtual switches'
+                 if self.definition in base.NO_VSWITCH_DEFINITIONS
+                 else 'which the HMC does not know')):
             exc = self.assertRaises(
                 nova_exception.InstanceUnacceptable,
                 self.driver.prepare_networks_before_block_device_mapping,
@@ -517,11 +531,12 @@ def add_other_cpc(data):
     fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
     osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
     other['adapters'] = [fcp, osa]
-    vswitch = other['virtual_switches'][0]
-    vswitch['properties'].update({
-        'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
-        'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
-    other['virtual_switches'] = [vswitch]
+    if other.get('virtual_switches'):
+        vswitch = other['virtual_switches'][0]
+        vswitch['properties'].update({
+            'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
+            'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
+        other['virtual_switches'] = [vswitch]
     other['partitions'] = []
     cpcs.append(other)
 
@@ -542,6 +557,8 @@ class MessagesTest(base.DriverTestCase):
                       exc.format_message())
 
     def test_virtual_switch_of_another_cpc(self):
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            self.skipTest('no virtual switches (see test_network_express)')
         self.edit_definition(add_other_cpc)
         self.start()
         exc = self.assertRaises(
@@ -710,4 +727,4 @@ class MessagesTest(base.DriverTestCase):
         self.assertEqual('active', part.properties['status'])
 
 
-load_tests = base.load_tests_per_definition
+load_tests = base.load_tests_with_z17

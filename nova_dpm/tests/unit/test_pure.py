@@ -216,7 +216,7 @@ class NetworkRulesTest(testtools.TestCase):
     def test_unsupported_ports_are_refused(self):
         cases = [
             (vif('p1', 'fa:16:3e:00:00:01', vif_type='ovs'),
-             "VIF type 'ovs'; only 'dpm_vswitch'"),
+             "VIF type 'ovs'; only 'dpm_adapter' and 'dpm_vswitch' work"),
             (vif('p1', 'fa:16:3e:00:00:01', vlan=100), 'on VLAN 100'),
             (vif('p1', 'fa:16:3e:00:00:01', vswitch='vs1'),
              'no virtual switch object_id'),

@@ -445,4 +445,4 @@ def _text(value):
     return content.text_content(value)
 
 
-load_tests = base.load_tests_per_definition
+load_tests = base.load_tests_with_z17

@@ -381,7 +381,7 @@ class SupportMatrixTest(testtools.TestCase):
         instance = type('Instance', (), {'uuid': 'u-1',
                                          'image_ref': 'image-1'})()
         self.assertRaises(nova_exception.InstanceUnacceptable,
-                          storage.refuse_image_boot, instance)
+                          storage.check_volume_boot, instance)
 
     def test_vlan_matches_matrix(self):
         # partial: needs HMC API 2.20; refused on older HMCs.
