@@ -30,6 +30,7 @@ import threading
 import fixtures
 from nova.compute import provider_tree
 
+from nova_dpm import hmc as hmc_module
 from nova_dpm import simulator
 from nova_dpm.tests.unit import base
 
@@ -175,14 +176,14 @@ class RequestCountTest(base.DriverTestCase):
     def setUp(self):
         super().setUp()
         self.recorders = []
-        load = simulator.load_session
+        load = hmc_module.simulated_session
 
-        def load_session(*args, **kwargs):
-            session = load(*args, **kwargs)
+        def simulated_session(settings):
+            session = load(settings)
             self.recorders.append(_Recorder(session.simulator))
             return session
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_dpm.simulator.load_session', load_session))
+            'nova_dpm.hmc.simulated_session', simulated_session))
 
     def expected(self, operation):
         if operation in COMMON:
