@@ -24,10 +24,18 @@ simulator: turning a 202 into a :class:`zhmcclient.Job` and retrying on
 import os
 import time
 
+import yaml
 import zhmcclient
+from zhmcclient.mock._session import HmcDefinitionYamlError
 from zhmcclient.mock import FakedSession
 
 from nova_dpm.simulator.hmc import SimulatedHmc
+from nova_dpm.simulator import san as san_module
+
+# Top-level key of an HMC definition that describes the simulated SAN
+# (san.py); not part of zhmcclient's format, so it is taken out before
+# zhmcclient validates the definition.
+SAN_KEY = 'simulated_san'
 
 DEFINITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'definitions')
@@ -66,28 +74,36 @@ class SimulatedSession(FakedSession):
     simulator = None
 
     @classmethod
-    def _promote(cls, faked, latency, transition_time):
-        # FakedSession.from_hmc_yaml() always builds a FakedSession; we
+    def _promote(cls, faked, latency, transition_time, san=None):
+        # FakedSession.from_hmc_dict() always builds a FakedSession; we
         # promote that object to this subclass (a plain __class__ change,
         # both classes have the same instance layout) and add the
         # simulator.
         faked.__class__ = cls
         faked.simulator = SimulatedHmc(faked.hmc, latency=latency,
-                                       transition_time=transition_time)
+                                       transition_time=transition_time,
+                                       san=san_module.San(san))
         return faked
 
     @classmethod
     def from_hmc_yaml_file(cls, filepath, userid=None, password=None,
                            latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml_file(filepath, userid, password)
-        return cls._promote(faked, latency, transition_time)
+        with open(filepath) as f:
+            return cls.from_hmc_yaml(f, filepath, userid, password,
+                                     latency, transition_time)
 
     @classmethod
     def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
                       password=None, latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml(hmc_yaml, filepath, userid,
-                                           password)
-        return cls._promote(faked, latency, transition_time)
+        try:
+            data = yaml.safe_load(hmc_yaml)
+        except yaml.YAMLError as exc:
+            raise HmcDefinitionYamlError(
+                'Invalid YAML syntax in HMC definition %s: %s'
+                % (filepath or '', exc)) from None
+        san = data.pop(SAN_KEY, None) if isinstance(data, dict) else None
+        faked = FakedSession.from_hmc_dict(data, filepath, userid, password)
+        return cls._promote(faked, latency, transition_time, san)
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):
