@@ -35,6 +35,11 @@ zhmcclient validates the rest of the file)::
 Tests (their Cinder stand-in) map a volume with :meth:`San.map_volume`
 when Cinder would: when it attaches the volume to the instance's
 connector.  Without ``storage_systems`` every target WWPN is accepted.
+
+``open: true`` makes an open SAN for a simulated HMC used with a real
+Cinder that cannot map volumes here: every WWPN sees every target WWPN
+and LUN a client names, in the size it defined, and a data volume gets a
+LUN of its own at the next discovery.
 """
 
 import re
@@ -45,6 +50,8 @@ import re
 DEFAULT_DISCOVERY_INTERVAL = 600.0
 
 _HEX16 = re.compile('^[0-9a-f]{16}$')
+# The target of an open SAN without storage systems.
+OPEN_TARGET = '5005076810000001'
 
 
 def _wwpn(value, what):
@@ -63,11 +70,13 @@ class San(object):
 
     def __init__(self, definition=None):
         definition = dict(definition or {})
-        unknown = set(definition) - {'discovery_interval', 'storage_systems'}
+        unknown = set(definition) - {'discovery_interval', 'storage_systems',
+                                     'open'}
         if unknown:
             raise ValueError('simulated_san: unknown keys %s; expected '
-                             'discovery_interval, storage_systems'
+                             'discovery_interval, storage_systems, open'
                              % ', '.join(sorted(unknown)))
+        self.open = bool(definition.get('open', False))
         self.discovery_interval = float(definition.get(
             'discovery_interval', DEFAULT_DISCOVERY_INTERVAL))
         self.targets = {}            # target WWPN -> storage system name
@@ -106,6 +115,10 @@ class San(object):
                 self._luns.pop((str(initiator).lower(), str(target).lower(),
                                 lun), None)
 
+    def sees_any(self, initiator):
+        """Whether the initiator sees a LUN (always, in an open SAN)."""
+        return self.open or bool(self.visible(initiator))
+
     def visible(self, initiator):
         """[(target, lun, size)] the initiator sees, in a stable order."""
         initiator = str(initiator).lower()
@@ -113,7 +126,17 @@ class San(object):
                       for (i, t, lun), size in self._luns.items()
                       if i == initiator)
 
-    def size_seen(self, initiator, target, lun):
-        """The LUN's size if the initiator sees it through target; None."""
-        return self._luns.get((str(initiator).lower(), str(target).lower(),
+    def size_seen(self, initiator, target, lun, defined=None):
+        """The LUN's size if the initiator sees it through target; None.
+
+        In an open SAN an unmapped LUN is seen with the ``defined`` size.
+        """
+        size = self._luns.get((str(initiator).lower(), str(target).lower(),
                                str(lun).lower()))
+        if size is None and self.open:
+            return defined
+        return size
+
+    def any_target(self):
+        """A target WWPN of the SAN, for LUNs an open SAN makes up."""
+        return min(self.targets) if self.targets else OPEN_TARGET

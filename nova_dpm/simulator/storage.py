@@ -249,10 +249,11 @@ def _complete_volume(sim, sv, size_seen):
         sv.properties['uuid'] = uuid.uuid4().hex.upper()
 
 
-def _size_through(sim, sg, target, port_uri=None):
+def _size_through(sim, sg, target, port_uri=None, defined=None):
     """Size of the target's LUN seen by a validated VSR of the group.
 
-    ``target``: dict(wwpn, lun); ``port_uri``: only VSRs on that port.
+    ``target``: dict(wwpn, lun); ``port_uri``: only VSRs on that port;
+    ``defined``: the volume's defined size (what an open SAN shows).
     None if no validated VSR sees it.
     """
     for vsr in sg.virtual_storage_resources.list():
@@ -261,7 +262,7 @@ def _size_through(sim, sg, target, port_uri=None):
         if port_uri and vsr.properties.get('adapter-port-uri') != port_uri:
             continue
         size = sim.san.size_seen(vsr.properties['world-wide-port-name'],
-                                 target['wwpn'], target['lun'])
+                                 target['wwpn'], target['lun'], defined)
         if size is not None:
             return size
     return None
@@ -271,7 +272,8 @@ def _fulfil(sim, sg, sv, wwpn, lun, port_uri):
     target = {'wwpn': wwpn, 'lun': lun, 'adapter-port-uri': port_uri}
     sim.volume_targets[sv.uri] = target
     sv.properties['fulfillment-state'] = PENDING
-    size = _size_through(sim, sg, target, port_uri)
+    size = _size_through(sim, sg, target, port_uri,
+                         sv.properties.get('size'))
     if size is not None:
         _complete_volume(sim, sv, size)
 
@@ -287,7 +289,8 @@ def refresh(sim, sg):
                 COMPLETE, MISMATCHED):
             for vsr in vsrs:
                 if sim.san.size_seen(vsr.properties['world-wide-port-name'],
-                                     target['wwpn'], target['lun']) is None:
+                                     target['wwpn'], target['lun'],
+                                     sv.properties.get('size')) is None:
                     continue
                 paths.append({
                     'device-number': vsr.properties.get('device-number'),
@@ -354,7 +357,7 @@ def _validate_paths(sim, sg):
         if _validated(vsr):
             continue
         wwpn = vsr.properties['world-wide-port-name']
-        if not sim.san.visible(wwpn):
+        if not sim.san.sees_any(wwpn):
             continue
         port = _choose_port(sim, sg, vsr)
         if port is None:
@@ -388,7 +391,8 @@ def discover(sim, sg):
         target = sim.volume_targets.get(sv.uri)
         if target and sv.properties.get('fulfillment-state') == PENDING:
             size = _size_through(sim, sg, target,
-                                 target.get('adapter-port-uri'))
+                                 target.get('adapter-port-uri'),
+                                 sv.properties.get('size'))
             if size is not None:
                 _complete_volume(sim, sv, size)
     # Data volumes: pair the LUNs nobody claims with pending definitions.
@@ -416,6 +420,13 @@ def discover(sim, sg):
             free.remove((lun, target, size))
     for (lun, target, size), sv in list(zip(free, list(waiting))):
         pair(sv, lun, target, size)
+    if sim.san.open and any(_validated(v) for v in
+                            sg.virtual_storage_resources.list()):
+        # An open SAN has a LUN for every data volume.
+        for sv in list(waiting):
+            pair(sv, '%016x' % (0x4000000000000000 + sim.serial()),
+                 sim.san.any_target(),
+                 float(sv.properties.get('size') or 1.0))
     refresh(sim, sg)
 
 

@@ -329,3 +329,24 @@ class SanDefinitionTest(base.TestCase):
         self.assertEqual(san.DEFAULT_DISCOVERY_INTERVAL,
                          sim_san.discovery_interval)
         self.assertRaises(ValueError, san.San, {'bogus': 1})
+
+
+class OpenSanTest(SanTestCase):
+
+    def test_open_san(self):
+        # For a real Cinder that cannot map volumes in the simulated SAN.
+        env = self.env()
+        env.sim.san.open = True
+        _p, sg = self.attached(env, volumes=[
+            BOOT, {'name': 'data', 'usage': 'data', 'size': 3.0}])
+        sg.discover_fcp()
+        self.assertNotIn(None, {v.get_property('adapter-port-uri')
+                                for v in self.vsrs(sg)})
+        volumes = {v.name: v.properties
+                   for v in sg.storage_volumes.list(full_properties=True)}
+        self.assertEqual('complete', volumes['data']['fulfillment-state'])
+        sv = sg.storage_volumes.find(name='boot')
+        sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
+                                    env.port(base.FCP_A_PORT))
+        self.assertEqual('complete',
+                         env.session.get(sv.uri)['fulfillment-state'])
