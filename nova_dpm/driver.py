@@ -33,6 +33,7 @@ from nova.compute import task_states
 from nova.compute import vm_states
 from nova import conf as nova_conf
 from nova import exception as nova_exception
+from nova import objects
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -319,7 +320,7 @@ class DPMDriver(driver.ComputeDriver):
                 boot = storage.BootTarget(
                     volume_id=fc.volume_id, initiator=wwpns[0],
                     target=target, fcp_lun=lun,
-                    size_gb=boot_bdm.get('size'))
+                    size_gb=storage.volume_size(boot_bdm))
                 props = self.storage.boot_properties(instance, part, boot)
                 self._create_nics(instance, part, nics, props, network_info,
                                   power_on)
@@ -564,7 +565,25 @@ class DPMDriver(driver.ComputeDriver):
             part = self._partition(instance)
             wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
             storage.check_maps_partition(fc, wwpns)
-            self.storage.attach_volume(instance, part, fc)
+            self.storage.attach_volume(
+                instance, part, fc,
+                self._volume_size(context, fc.volume_id, instance))
+
+    @staticmethod
+    def _volume_size(context, volume_id, instance):
+        """The size in GiB of a volume being attached, or None.
+
+        Nova passes attach_volume no block device mapping; its
+        BlockDeviceMapping record has the size.
+        """
+        try:
+            bdm = objects.BlockDeviceMapping.get_by_volume_and_instance(
+                context, volume_id, instance.uuid)
+        except nova_exception.VolumeBDMNotFound:
+            LOG.warning('No block device mapping of volume %s: its size is '
+                        'not known.', volume_id, instance=instance)
+            return None
+        return storage.volume_size(bdm)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):

@@ -555,25 +555,33 @@ class HMC(object):
             if discard is not None:
                 self.discard_job(discard)
 
-    def get_many(self, uris):
+    def get_many(self, uris, discard=None):
         """GET several objects in one round trip (Submit Requests).
 
         Returns {uri: properties, or None for an object that is gone}. An
         HMC that refuses Submit Requests gets one GET per URI, from then
-        on.
+        on. ``discard``: the URI of an ended job whose status is deleted
+        in the same round trip (see :meth:`read_status`).
         """
         uris = list(uris)
         result = {}
         responses = None
-        if len(uris) > 1 and self._aggregation:
-            responses = self._aggregate([
-                {'id': str(i), 'method': 'GET', 'uri': uri}
-                for i, uri in enumerate(uris)])
+        if (len(uris) > 1 or discard) and self._aggregation:
+            requests = [{'id': str(i), 'method': 'GET', 'uri': uri}
+                        for i, uri in enumerate(uris)]
+            if discard:
+                requests.append({'id': 'discard', 'method': 'DELETE',
+                                 'uri': discard})
+            responses = self._aggregate(requests)
         if responses is not None:
             for response in responses:
+                if response.get('id') == 'discard':
+                    continue
                 uri = uris[int(response['id'])]
                 result[uri] = _answer(response, uri)
             return result
+        if discard:
+            self.discard_job(discard)
         for uri in uris:
             try:
                 result[uri] = self.session.get(uri)

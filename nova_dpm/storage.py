@@ -22,13 +22,17 @@ Two backends sit behind one interface (:class:`StorageBackend`):
   machine): a non-shared FCP storage group per instance, attached to its
   partition; the attachment's virtual storage resources carry the WWPNs; the
   boot volume is a storage volume of that group whose fulfillment nova-dpm
-  indicates (``boot-device = storage-volume``).
+  indicates (``boot-device = storage-volume``). The HMC knows a path only
+  after FCP storage discovery has validated it: nova-dpm starts discovery
+  once Cinder has mapped the volume and waits for it (see
+  :meth:`StorageGroupBackend.boot_properties`).
 
 Cinder's view of a volume (``connection_info``) is parsed here once, into a
 :class:`FcTarget`.
 """
 
 import collections
+import time
 
 from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
@@ -43,6 +47,14 @@ LOG = logging.getLogger(__name__)
 
 FC_TYPE = 'fibre_channel'
 MAX_LUN = 0xffffffff
+
+# Volume fulfillment states that Accept Mismatched Storage Volumes ends.
+MISMATCH_STATES = ('pending-with-mismatches', 'overprovisioned')
+# GiB: sizes closer than this are the same size.
+SIZE_TOLERANCE = 0.001
+# The size a storage volume is defined with when Nova does not know the
+# volume's size; the HMC then reports a mismatch, which is accepted.
+PLACEHOLDER_SIZE = 1.0
 
 # Device numbers nova-dpm gives its HBAs; NICs start at 0001 (network.py),
 # so the two never meet in a partition nova-dpm created.
@@ -114,6 +126,17 @@ def parse_fc(connection_info, volume_id=None):
                     targets=targets,
                     lun=targets[0][1],
                     fcp_lun=fcp_luns)
+
+
+def volume_size(bdm):
+    """The size in GiB of a block device mapping's volume, or None.
+
+    Nova 34's DriverVolumeBlockDevice has no 'size' key: the size is its
+    attribute ``volume_size``, proxied from the BlockDeviceMapping object
+    (nova/virt/block_device.py).
+    """
+    size = getattr(bdm, 'volume_size', None)
+    return float(size) if size else None
 
 
 def root_volume(block_device_info):
@@ -189,7 +212,7 @@ class StorageBackend(object):
         """Partition properties that make it boot from ``boot``."""
         raise NotImplementedError()
 
-    def attach_volume(self, instance, partition, fc):
+    def attach_volume(self, instance, partition, fc, size_gb=None):
         pass
 
     def detach_volume(self, instance, partition, fc):
@@ -302,6 +325,7 @@ class StorageGroupBackend(StorageBackend):
         super().__init__(hmc, subset, settings)
         self._groups = {}    # partition uri -> StorageGroup
         self._devnos = {}    # partition uri -> device numbers of its VSRs
+        self._vsrs = {}      # partition uri -> {WWPN: VSR uri}
 
     def _console(self):
         return self.hmc.client.consoles.console
@@ -365,17 +389,24 @@ class StorageGroupBackend(StorageBackend):
         with hmc_module.translated('list virtual storage resources',
                                    group.name):
             vsrs = group.virtual_storage_resources.list(full_properties=True)
-        ports = [p for _a, p, _i in self.subset.adapter_ports]
         own = [v for v in vsrs
                if v.get_property('partition-uri') == partition.uri]
         # The HMC numbers the VSRs itself (hmc-rules K4); NICs must avoid
         # those numbers.
         self._devnos[partition.uri] = {
             str(v.get_property('device-number')).lower() for v in own}
+        self._vsrs[partition.uri] = {
+            v.get_property('world-wide-port-name').lower(): v.uri
+            for v in own}
 
+        # A new VSR has no storage port until FCP storage discovery has
+        # validated its WWPN (IBM: Attach Storage Group to Partition), so
+        # the order cannot follow the ports: device number, then WWPN,
+        # which stay the same from creation on. The first is the boot
+        # path.
         def order(vsr):
-            port = vsr.get_property('adapter-port-uri')
-            return ports.index(port) if port in ports else len(ports)
+            return (str(vsr.get_property('device-number')).lower(),
+                    vsr.get_property('world-wide-port-name').lower())
         return [v.get_property('world-wide-port-name').lower()
                 for v in sorted(own, key=order)]
 
@@ -397,34 +428,207 @@ class StorageGroupBackend(StorageBackend):
         return group
 
     def boot_properties(self, instance, partition, boot):
+        """Define and fulfil the boot volume once the HMC sees its path.
+
+        Cinder has mapped the volume by now. FCP storage discovery
+        validates the boot initiator's WWPN and gives its VSR a storage
+        port; the volume is fulfilled through that port and is ready when
+        the HMC has found it there (complete). All within one
+        [dpm] hmc_operation_timeout.
+        """
         group = self._require_group(partition)
-        boot_adapter, boot_port, _i = self.subset.adapter_ports[0]
+        deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
+        vsr_uri = self._vsr_uri(partition, boot.initiator)
+        port_uri, ended = self._wait_found(
+            group, vsr_uri, _validated_port, deadline,
+            'storage path %s of %s' % (boot.initiator, partition.name),
+            'validated', self._nothing_found(boot.volume_id, boot.initiator,
+                                             boot.target, boot.fcp_lun))
         with hmc_module.translated('define boot volume', group.name):
             volume = group.storage_volumes.create({
                 'name': boot.volume_id,
                 'description': 'Cinder volume %s (boot)' % boot.volume_id,
                 'usage': 'boot',
-                'size': float(boot.size_gb or 1),
+                'size': boot.size_gb or PLACEHOLDER_SIZE,
             })
             volume.indicate_fulfillment_fcp(
                 wwpn=boot.target, lun=boot.fcp_lun,
-                host_port=self._port(boot_adapter, boot_port))
+                host_port=self._port_object(port_uri))
+        self._wait_complete(
+            group, volume.uri, boot.volume_id, boot.size_gb, deadline,
+            self._nothing_found(boot.volume_id, boot.initiator, boot.target,
+                                boot.fcp_lun), discard=ended)
         return {
             'boot-device': 'storage-volume',
             'boot-storage-volume': volume.uri,
         }
 
-    def attach_volume(self, instance, partition, fc):
+    def _vsr_uri(self, partition, wwpn):
+        if wwpn not in self._vsrs.get(partition.uri, {}):
+            self.wwpns(partition)
+        uri = self._vsrs.get(partition.uri, {}).get(wwpn)
+        if uri is None:
+            raise exception.DPMError(
+                reason='partition %s has no storage path with WWPN %s' %
+                       (partition.name, wwpn))
+        return uri
+
+    def _port_object(self, port_uri):
+        """The zhmcclient Port of a storage port URI (no request)."""
+        adapter_uri = port_uri.split('/storage-ports/')[0]
+        adapter = self.subset.adapters.get(adapter_uri) or zhmcclient.Adapter(
+            self.subset.cpc.adapters, adapter_uri)
+        return adapter.ports.resource_object(port_uri)
+
+    @staticmethod
+    def _nothing_found(volume_id, initiators, target, lun):
+        if not isinstance(initiators, str):
+            initiators = ', '.join(initiators)
+        return exception.InvalidVolume(
+            volume=volume_id,
+            reason='FCP storage discovery found no path from initiator '
+                   'WWPN %s to target WWPN %s, LUN %s. Check the SAN zoning '
+                   '(the initiator and the target in one zone) and the '
+                   "storage system's host mapping (LUN masking) of the "
+                   'volume' % (initiators, target, lun))
+
+    def _discover(self, group):
+        """Start FCP storage discovery of the group; its Job.
+
+        IBM: Start FCP Storage Discovery (HMC 2.14.1, API 2.37; zhmcclient
+        StorageGroup.discover_fcp). Without it the HMC looks only
+        periodically (every 10 minutes, zhmcclient's
+        get_connection_report).
+        """
+        with hmc_module.translated('start FCP storage discovery',
+                                   group.name):
+            return group.discover_fcp(force_restart=False,
+                                      wait_for_completion=False)
+
+    def _wait_found(self, group, uri, found, deadline, what, wanted,
+                    nothing_found, discard=None, discovering=True):
+        """Wait until FCP storage discovery has found what ``uri`` needs.
+
+        The one wait of this backend: polls the object ``uri`` (a VSR or
+        a storage volume) and the discovery job in one round trip each
+        time, until ``found(properties)`` returns a result. Without
+        ``discovering``, the object is read first and a discovery started
+        only if it is not found. Once a discovery has ended without the
+        result, ``nothing_found`` is raised.
+
+        Returns (result, URI of an ended job to discard or None).
+        ``discard``: an ended job deleted with the first read.
+        """
+        job = self._discover(group) if discovering else None
+        for interval in hmc_module.poll_intervals():
+            uris = [uri] + ([job.uri] if job else [])
+            with hmc_module.translated('read FCP storage discovery results',
+                                       group.name):
+                answers = self.hmc.get_many(uris, discard=discard)
+            discard = None
+            props = answers.get(uri)
+            if props is None:
+                raise exception.DPMError(
+                    reason='%s of storage group %s is gone' %
+                           (uri, group.name))
+            job_state = answers.get(job.uri) or {} if job else {}
+            ended = job_state.get('status') not in (None, 'running')
+            result = found(props)
+            if result is not None:
+                return result, (job.uri if ended else None)
+            if job is None:
+                job = self._discover(group)
+                continue
+            if ended:
+                self.hmc.discard_job(job.uri)
+                code = job_state.get('job-status-code')
+                if code and code >= 300:
+                    raise exception.HMCOperationFailed(
+                        operation='FCP storage discovery',
+                        target=group.name,
+                        reason=((job_state.get('job-results') or {}).get(
+                            'message') or 'job status %s' % code),
+                        http_status=code)
+                raise nothing_found
+            deadline.check(what, wanted, _state_of(props))
+            time.sleep(min(interval, deadline.remaining()))
+
+    def _wait_complete(self, group, volume_uri, volume_id, size_gb,
+                       deadline, nothing_found, discard=None):
+        """Wait until the HMC has found the volume; accept a size mismatch.
+
+        A mismatched volume (IBM: Accept Mismatched Storage Volumes) is
+        accepted when the HMC found at least the size Cinder gave it (a
+        storage system may round a volume up); a smaller one means the LUN
+        is not the volume Cinder mapped.
+        """
+        def found(props):
+            state = props.get('fulfillment-state')
+            if state == 'complete':
+                return state
+            if state in MISMATCH_STATES:
+                found_gb = props.get('active-size')
+                if size_gb and found_gb is not None and \
+                        float(found_gb) + SIZE_TOLERANCE < size_gb:
+                    raise exception.InvalidVolume(
+                        volume=volume_id,
+                        reason='the HMC found a LUN of %s GiB for it, '
+                               'smaller than its %s GiB: check which LUN '
+                               'the storage system maps' % (found_gb,
+                                                            size_gb))
+                return state
+            if state not in ('pending', None):
+                raise exception.InvalidVolume(
+                    volume=volume_id,
+                    reason='its storage volume has fulfillment state %s '
+                           'on the HMC' % state)
+            return None
+
+        state, ended = self._wait_found(
+            group, volume_uri, found, deadline,
+            'storage volume %s of %s' % (volume_id, group.name),
+            'complete', nothing_found, discard=discard, discovering=False)
+        if ended:
+            self.hmc.discard_job(ended)
+        if state in MISMATCH_STATES:
+            LOG.warning('The HMC found storage volume %s with another size '
+                        'than the %s GiB defined; accepting it.',
+                        volume_id, size_gb)
+            with hmc_module.translated('accept mismatched storage volume',
+                                       group.name):
+                self.hmc.session.post(
+                    group.uri +
+                    '/operations/accept-mismatched-storage-volumes',
+                    body={'storage-volume-uris': [volume_uri]})
+
+    def attach_volume(self, instance, partition, fc, size_gb=None):
+        """Define a data volume and wait until the HMC has found it.
+
+        The HMC pairs the LUNs discovery finds with the group's data
+        volumes; it compares sizes, so the volume is defined with its
+        real size.
+        """
         group = self._require_group(partition)
-        # The HMC discovers a data volume's real size and paths itself;
-        # the size given here only describes the request.
+        deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
         with hmc_module.translated('define data volume', group.name):
-            group.storage_volumes.create({
+            volume = group.storage_volumes.create({
                 'name': fc.volume_id,
                 'description': 'Cinder volume %s' % fc.volume_id,
                 'usage': 'data',
-                'size': 1.0,
+                'size': size_gb or PLACEHOLDER_SIZE,
             })
+        wwpns = self.wwpns(partition)
+        initiators = [w for w in wwpns if w in fc.initiators] or wwpns
+        target = (fc.initiators.get(initiators[0]) or fc.targets)[0]
+        try:
+            self._wait_complete(
+                group, volume.uri, fc.volume_id, size_gb, deadline,
+                self._nothing_found(fc.volume_id, initiators, target[0],
+                                    fc.fcp_lun[target[1]]))
+        except Exception:
+            with hmc_module.translated('remove data volume', group.name):
+                volume.delete()
+            raise
 
     def detach_volume(self, instance, partition, fc):
         group = self._group(partition)
@@ -456,6 +660,7 @@ class StorageGroupBackend(StorageBackend):
         self._delete_group(group)
         self._groups.pop(partition.uri, None)
         self._devnos.pop(partition.uri, None)
+        self._vsrs.pop(partition.uri, None)
 
     def _delete_group(self, group):
         with hmc_module.translated('delete storage group', group.name):
@@ -476,6 +681,20 @@ class StorageGroupBackend(StorageBackend):
             LOG.info('Deleting storage group %s left by an earlier deletion.',
                      name)
             self._delete_group(group)
+
+
+def _validated_port(vsr):
+    """The storage port of a VSR whose WWPN is validated, or None."""
+    info = vsr.get('world-wide-port-name-info') or {}
+    if info.get('status') == 'validated' and vsr.get('adapter-port-uri'):
+        return vsr['adapter-port-uri']
+    return None
+
+
+def _state_of(props):
+    if 'fulfillment-state' in props:
+        return props['fulfillment-state']
+    return (props.get('world-wide-port-name-info') or {}).get('status')
 
 
 def backend_for(hmc, subset, settings):

@@ -72,12 +72,15 @@ from nova import context as nova_context  # noqa: E402
 from nova.network import model as network_model  # noqa: E402
 from nova import objects  # noqa: E402
 from nova.tests.unit import fake_instance  # noqa: E402
+from nova.virt import block_device  # noqa: E402
+from oslo_serialization import jsonutils  # noqa: E402
 import yaml  # noqa: E402
 
 from nova_dpm import driver as dpm_driver  # noqa: E402
 from nova_dpm import hmc as hmc_module  # noqa: E402
 from nova_dpm import partition as partition_module  # noqa: E402
 from nova_dpm import simulator  # noqa: E402
+from nova_dpm import storage as storage_module  # noqa: E402
 
 objects.register_all()
 CONF = dpm_driver.CONF
@@ -138,6 +141,32 @@ def is_status_poll(body):
                 for r in rest))
 
 
+# What the storage-group backend reads while it waits for FCP storage
+# discovery: a VSR or a storage volume.
+STORAGE_READS = ('/api/storage-groups/{id}/virtual-storage-resources/{id}',
+                 '/api/storage-groups/{id}/storage-volumes/{id}')
+
+
+def is_storage_read(uri):
+    return simulator.uri_pattern(uri) in STORAGE_READS
+
+
+def is_storage_poll(body):
+    """A Submit Requests of the wait for FCP storage discovery.
+
+    GETs of a VSR or storage volume and of jobs, and the deletion of an
+    ended job: the poll the wait makes anyway.
+    """
+    requests = (body or {}).get('requests') or []
+    return bool(requests) and all(
+        (r.get('method') == 'GET' and
+         (is_storage_read(r.get('uri', '')) or
+          simulator.uri_pattern(r.get('uri', '')) == '/api/jobs/{id}')) or
+        (r.get('method') == 'DELETE' and
+         simulator.uri_pattern(r.get('uri', '')) == '/api/jobs/{id}')
+        for r in requests)
+
+
 class Recorder(object):
     """Wraps SimulatedHmc.request: logs every top-level request.
 
@@ -172,14 +201,15 @@ class Recorder(object):
             poll = ((method == 'GET' and
                      (pattern == '/api/jobs/{id}' or
                       (self.waiting() and
-                       is_status_query(uri, waiting=True)))) or
+                       (is_status_query(uri, waiting=True) or
+                        is_storage_read(uri))))) or
                     # Without Submit Requests, the ended job's deletion
                     # that goes with the status query.
                     (method == 'DELETE' and self.waiting() and
                      pattern == '/api/jobs/{id}') or
                     (method == 'POST' and self.waiting() and
                      pattern == hmc_module.AGGREGATION_URI and
-                     is_status_poll(body)))
+                     (is_status_poll(body) or is_storage_poll(body))))
             with self._lock:
                 self.log.append((method, pattern, poll))
         else:
@@ -248,6 +278,9 @@ def _instrument_waits():
         return obj.hmc
 
     waiting(hmc_module.HMC, 'wait_for_job', hmc, timed=False)
+    # The storage-group backend's wait for FCP storage discovery.
+    waiting(storage_module.StorageGroupBackend, '_wait_found',
+            hmc_of_partitions, timed=False)
     waiting(hmc_module.HMC, 'wait_for_status', hmc, timed=True)
     # After a start job, the driver waits for active in a loop of its own.
     waiting(partition_module.Partitions, '_wait_started', hmc_of_partitions,
@@ -437,8 +470,8 @@ class Bench(object):
                                               label='flat', subnets=[])))
         return network_model.NetworkInfo(vifs)
 
-    @staticmethod
-    def block_device_info(wwpns):
+    def block_device_info(self, wwpns, sim):
+        """Spawn's block device info; Cinder maps the volume in the SAN."""
         connection_info = {
             'driver_volume_type': 'fibre_channel',
             'serial': 'vol-boot',
@@ -451,13 +484,20 @@ class Bench(object):
                                          for w in wwpns},
             },
         }
+        sim.map_volume(wwpns, TARGET_WWPNS, '0001000000000000', 10)
+        bdm = objects.BlockDeviceMapping(
+            self.context, id=1, source_type='volume',
+            destination_type='volume', volume_id='vol-boot', boot_index=0,
+            device_name='/dev/sda', volume_size=10,
+            connection_info=jsonutils.dumps(connection_info),
+            delete_on_termination=False, instance_uuid=str(uuid.uuid4()),
+            attachment_id=None, disk_bus=None, device_type='disk',
+            guest_format=None, tag=None, volume_type=None, encrypted=False,
+            no_device=False, snapshot_id=None, image_id=None)
         return {'root_device_name': '/dev/sda', 'ephemerals': [],
                 'swap': None,
-                'block_device_mapping': [{
-                    'boot_index': 0, 'mount_device': '/dev/sda',
-                    'connection_info': connection_info,
-                    'delete_on_termination': False, 'size': 10,
-                    'disk_bus': None, 'device_type': 'disk'}]}
+                'block_device_mapping': [
+                    block_device.DriverVolumeBlockDevice(bdm)]}
 
     # -- Nova's calls -------------------------------------------------------
 
@@ -468,7 +508,7 @@ class Bench(object):
         drv.prepare_networks_before_block_device_mapping(instance,
                                                          network_info)
         connector = drv.get_volume_connector(instance)
-        bdi = self.block_device_info(connector['wwpns'])
+        bdi = self.block_device_info(connector['wwpns'], self.sim(drv))
         instance.task_state = task_states.SPAWNING
         drv.spawn(self.context, instance, None, [], None, {}, network_info,
                   bdi, power_on=True)

@@ -96,6 +96,9 @@ REQUEST_PURPOSE = {
     ('POST', '/api/storage-groups/{id}/storage-volumes/{id}/operations/'
      'fulfill-fcp-storage-volume'):
         'tell the HMC where the boot volume is (target WWPN, LUN)',
+    ('POST', '/api/storage-groups/{id}/operations/'
+     'start-fcp-storage-discovery'):
+        'let the HMC find the paths Cinder mapped (FCP storage discovery)',
     ('POST', '/api/storage-groups/{id}/operations/delete'):
         'delete the storage group',
 }

@@ -73,6 +73,10 @@ def _parser():
     parser.add_argument(
         '--latency', type=float, default=0.0, metavar='S',
         help='Seconds added to every request (default: %(default)s)')
+    parser.add_argument(
+        '--open-san', action='store_true',
+        help='Let every storage-group WWPN see every volume (for a Cinder '
+             'that cannot map volumes in the simulated SAN)')
     return parser
 
 
@@ -111,6 +115,8 @@ def main(argv=None):
     password = args.password or secrets.token_urlsafe(12)
     session = simulator.load_session(
         path, latency=args.latency, transition_time=args.transition_time)
+    if args.open_san:
+        session.simulator.san.open = True
     srv = hmc_server.HmcServer(
         session.simulator, args.userid, password,
         cert_dir=os.path.abspath(args.cert_dir) if args.cert_dir else None,

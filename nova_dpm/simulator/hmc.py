@@ -54,6 +54,7 @@ from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
+from nova_dpm.simulator import san as san_module
 from nova_dpm.simulator import storage
 from nova_dpm.simulator import versions
 
@@ -164,6 +165,10 @@ def _routes():
          storage.sg_remove_ports),
         ('POST', sg + r'/storage-volumes/([^/?]+)/operations/'
          r'fulfill-fcp-storage-volume', storage.sv_fulfill),
+        ('POST', sg + '/operations/start-fcp-storage-discovery',
+         storage.sg_discover),
+        ('POST', sg + '/operations/accept-mismatched-storage-volumes',
+         storage.sg_accept_mismatched),
         ('POST', sg + r'/virtual-storage-resources/([^/?]+)',
          storage.vsr_update),
         ('GET', r'/api/jobs/([^/?]+)', jobs.query),
@@ -182,10 +187,12 @@ class SimulatedHmc:
     :param transition_time: seconds that a partition start or stop takes.
     :param restart_time: seconds that a PSW restart takes (None: the
         transition time).
+    :param san: the storage area network behind the FCP adapters
+        (san.San; None: an empty one).
     """
 
     def __init__(self, faked_hmc, latency=0.0, transition_time=0.0,
-                 restart_time=None):
+                 restart_time=None, san=None):
         self.faked = faked_hmc
         self.latency = latency
         self.transition_time = transition_time
@@ -217,6 +224,15 @@ class SimulatedHmc:
         # Storage volume details the mock has no place for
         # (element-uri -> dict(wwpn, lun, adapter-port-uri)).
         self.volume_targets = {}
+        # The SAN (san.py), FCP storage discoveries in progress
+        # (storage group URI -> dict(job, end)) and when each group's next
+        # periodic discovery is due (storage group URI -> time).
+        self.san = san if san is not None else san_module.San()
+        self.discoveries = {}
+        self.discovery_due = {}
+        # Ports that validated WWPNs were found on, kept when the WWPN
+        # goes back to its group's unassigned WWPNs (WWPN -> port URI).
+        self.wwpn_ports = {}
         # The guest OS of each partition: partition URI -> guest.Guest,
         # and the settings of guests that tests did not configure.
         self.guests = {}
@@ -459,6 +475,7 @@ class SimulatedHmc:
             now = self.now()
             jobs.advance(self, now)
             guest.advance(self, now)
+            storage.advance(self, now)
 
     def transition_ended(self, partition, kind, status):
         """Called by jobs.advance when a start or stop has ended."""
@@ -553,6 +570,28 @@ class SimulatedHmc:
             self.advance()
             self._partition(partition_uri)
             guest.log(self, guest.get(self, partition_uri), text)
+
+    # ------------------------------------------------------------------
+    # The SAN (san.py), for tests and their Cinder stand-in
+    # ------------------------------------------------------------------
+
+    def map_volume(self, initiators, targets, fcp_lun, size):
+        """Map a volume to initiator WWPNs, as Cinder's FC driver does.
+
+        The HMC sees the mapping at its next FCP storage discovery.
+        """
+        with self.lock:
+            self.san.map_volume(initiators, targets, fcp_lun, size)
+
+    def unmap_volume(self, initiators, targets, fcp_lun):
+        with self.lock:
+            self.san.unmap_volume(initiators, targets, fcp_lun)
+
+    def discover_now(self):
+        """Run the periodic FCP storage discovery of every group now."""
+        with self.lock:
+            for sg in self.storage_groups():
+                storage.discover(self, sg)
 
     def lookup(self, uri):
         """The faked resource for a URI, or None."""

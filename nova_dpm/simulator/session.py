@@ -31,6 +31,12 @@ from zhmcclient.mock import HmcDefinitionYamlError
 
 from nova_dpm.simulator.hmc import SimulatedHmc
 from nova_dpm.simulator import network
+from nova_dpm.simulator import san as san_module
+
+# Top-level key of an HMC definition that describes the simulated SAN
+# (san.py); not part of zhmcclient's format, so it is taken out before
+# zhmcclient validates the definition.
+SAN_KEY = 'simulated_san'
 
 DEFINITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                'definitions')
@@ -69,14 +75,15 @@ class SimulatedSession(FakedSession):
     simulator = None
 
     @classmethod
-    def _promote(cls, faked, latency, transition_time):
-        # FakedSession.from_hmc_yaml() always builds a FakedSession; we
+    def _promote(cls, faked, latency, transition_time, san=None):
+        # FakedSession.from_hmc_dict() always builds a FakedSession; we
         # promote that object to this subclass (a plain __class__ change,
         # both classes have the same instance layout) and add the
         # simulator.
         faked.__class__ = cls
         faked.simulator = SimulatedHmc(faked.hmc, latency=latency,
-                                       transition_time=transition_time)
+                                       transition_time=transition_time,
+                                       san=san_module.San(san))
         return faked
 
     @classmethod
@@ -90,18 +97,21 @@ class SimulatedSession(FakedSession):
     def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
                       password=None, latency=0.0, transition_time=0.0):
         # What the mock cannot load (API features, ports of CNA and
-        # Network Express adapters) is taken out and put back after.
+        # Network Express adapters, the simulated SAN) is taken out and
+        # put back after.
         try:
             hmc_dict = yaml.safe_load(hmc_yaml)
         except yaml.YAMLError as exc:
             raise HmcDefinitionYamlError(
                 'Invalid YAML syntax in HMC definition %s: %s' %
                 (filepath or '(string)', exc)) from None
+        san = hmc_dict.pop(SAN_KEY, None) if isinstance(hmc_dict, dict) \
+            else None
         taken = network.split_definition(hmc_dict)
         faked = FakedSession.from_hmc_dict(hmc_dict, filepath, userid,
                                            password)
         network.complete(faked.hmc, taken)
-        return cls._promote(faked, latency, transition_time)
+        return cls._promote(faked, latency, transition_time, san)
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):

@@ -15,39 +15,70 @@
 """DPM storage management: storage groups, volumes and VSRs.
 
 hmc-rules B3, I1-I6, J1-J2, K1-K4 and L1.  The mock only lists and shows
-these objects; creation, modification, deletion, attach/detach and
-fulfillment are implemented here.
+these objects; creation, modification, deletion, attach/detach,
+fulfillment, FCP storage discovery and the acceptance of mismatched
+volumes are implemented here.
 
-Choices on points the rules leave open:
+How a z14-ZR1 or later HMC brings an FCP storage group to life:
 
-* A new storage group has no candidate adapter ports [UNCERTAIN];
-  Add/Remove Candidate Adapter Ports (hmc-rules I6) change the list, and
-  attach uses it.
-* Attach creates one VSR per candidate port, up to ``connectivity``, each
-  with a WWPN that is immediately 'validated' (a simplification: a real
-  HMC validates WWPNs in the SAN).
-* Boot volumes (usage 'boot') stay 'pending' until Fulfill FCP Storage
-  Volume (hmc-rules J2).  Data volumes are discovered automatically on a
-  real HMC: here a data volume becomes 'complete' as soon as its group is
-  attached to at least one partition (at attach, or at once when it is
-  created in an attached group), with a generated target WWPN and LUN.
-* A group is 'complete' when it has volumes and all are 'complete'
-  (hmc-rules I4); otherwise 'pending'.  The reset to 'pending' on a
-  change of connectivity or max-partitions is not simulated.
+* A new FCP group has its WWPNs at once, ``connectivity`` per partition
+  it may be attached to, in ``unassigned-world-wide-port-names``, each
+  with status 'not-validated' (IBM: Attach Storage Group to Partition
+  speaks of "the status of the unassigned worldwide port names of the
+  storage group").
+* Attach (IBM: Attach Storage Group to Partition) turns ``connectivity``
+  of them into VSRs.  A WWPN that is 'validated' keeps the storage port it
+  was verified on; a 'not-validated' one gives a VSR *without* a storage
+  port ("a storage port is assigned to the virtual storage resource
+  later, when DPM successfully verifies connectivity").
+* FCP storage discovery (:func:`discover`) validates a VSR's WWPN once the
+  SAN (san.py) shows it at least one LUN, and assigns it a port then.  It
+  runs when a client starts it (IBM: Start FCP Storage Discovery; the job
+  takes ``transition_time``) and periodically otherwise (every
+  ``discovery_interval`` seconds of the SAN definition; zhmcclient's
+  get_connection_report: "regularly every 10 minutes").
+* Candidate adapter ports can only be added before a WWPN of the group is
+  validated (IBM: Add Candidate Adapter Ports to an FCP Storage Group).
+* A boot volume is complete only when it is fulfilled (hmc-rules J2)
+  *and* its target WWPN and LUN are visible through a validated VSR on
+  the fulfilment's adapter port.  [INFER] zhmcclient's
+  indicate_fulfillment_fcp says the volume becomes complete at once; we
+  model the harsher reading: at once only if the path is already
+  validated and shows the LUN, else at a later discovery that finds it.
+* A data volume is completed by discovery: a visible LUN that no volume of
+  the group claims is paired with a pending data volume, one of the same
+  size first, else the oldest one.  [INFER] the pairing rule.
+* A volume whose LUN has another size than the one defined becomes
+  'pending-with-mismatches' (its ``active-size`` tells the size found)
+  until Accept Mismatched Storage Volumes (IBM page of that name).
+  [INFER] which size difference the HMC flags: any.
+* A group is 'complete' when it has volumes and all are 'complete',
+  'pending-with-mismatches' when one is (IBM: Storage Group data model,
+  fulfillment-state), else 'pending' (hmc-rules I4).  The reset to
+  'pending' on a change of connectivity or max-partitions is not
+  simulated, nor are 'overprovisioned' volumes (LUNs nobody defined).
 """
 
 import re
 import uuid
 
 from nova_dpm.simulator import errors
+from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions as part
 from nova_dpm.simulator import validation as v
 
 # [UNCERTAIN] default connectivity of a new FCP storage group.
 DEFAULT_CONNECTIVITY = 2
 
-# Target port of the simulated storage subsystem for discovered volumes.
-TARGET_WWPN = '5005076810%06x'
+# Statuses of a WWPN (world-wide-port-name-info, unassigned WWPNs).
+VALIDATED = 'validated'
+NOT_VALIDATED = 'not-validated'
+# Volume fulfillment states (hmc-rules I4).
+COMPLETE = 'complete'
+PENDING = 'pending'
+MISMATCHED = 'pending-with-mismatches'
+# [INFER] sizes closer than this (GiB) are the same size.
+SIZE_TOLERANCE = 1e-6
 
 
 def _console(sim):
@@ -180,7 +211,8 @@ def _create_volume(sim, sg, item):
                                            sim.serial()))
     props.setdefault('description', '')
     props.setdefault('usage', 'data')                            # J1
-    props['fulfillment-state'] = 'pending'                       # I4
+    props['fulfillment-state'] = PENDING                         # I4
+    props['active-size'] = None
     props['uuid'] = None
     props['paths'] = []
     return sg.storage_volumes.add(props)
@@ -194,32 +226,72 @@ def _delete_volume(sim, sg, sv):
     sg.storage_volumes.remove(sv.oid)
 
 
-def _fulfil(sim, sv, wwpn, lun, port_uri):
-    sim.volume_targets[sv.uri] = {
-        'wwpn': wwpn, 'lun': lun, 'adapter-port-uri': port_uri}
-    sv.properties['fulfillment-state'] = 'complete'
+def _wwpn_info(vsr):
+    return vsr.properties.get('world-wide-port-name-info') or {}
+
+
+def _validated(vsr):
+    return (_wwpn_info(vsr).get('status') == VALIDATED and
+            bool(vsr.properties.get('adapter-port-uri')))
+
+
+def _complete_volume(sim, sv, size_seen):
+    """A volume whose LUN was found: complete, or mismatched in size."""
+    sv.properties['active-size'] = size_seen
+    defined = sv.properties.get('size')
+    if defined is not None and abs(float(defined) - size_seen) > \
+            SIZE_TOLERANCE:
+        sv.properties['fulfillment-state'] = MISMATCHED
+    else:
+        sv.properties['fulfillment-state'] = COMPLETE
     if not sv.properties.get('uuid'):
         # Real volumes carry a 32 upper-case hex uuid (hmc-rules J2).
         sv.properties['uuid'] = uuid.uuid4().hex.upper()
 
 
+def _size_through(sim, sg, target, port_uri=None, defined=None):
+    """Size of the target's LUN seen by a validated VSR of the group.
+
+    ``target``: dict(wwpn, lun); ``port_uri``: only VSRs on that port;
+    ``defined``: the volume's defined size (what an open SAN shows).
+    None if no validated VSR sees it.
+    """
+    for vsr in sg.virtual_storage_resources.list():
+        if not _validated(vsr):
+            continue
+        if port_uri and vsr.properties.get('adapter-port-uri') != port_uri:
+            continue
+        size = sim.san.size_seen(vsr.properties['world-wide-port-name'],
+                                 target['wwpn'], target['lun'], defined)
+        if size is not None:
+            return size
+    return None
+
+
+def _fulfil(sim, sg, sv, wwpn, lun, port_uri):
+    target = {'wwpn': wwpn, 'lun': lun, 'adapter-port-uri': port_uri}
+    sim.volume_targets[sv.uri] = target
+    sv.properties['fulfillment-state'] = PENDING
+    size = _size_through(sim, sg, target, port_uri,
+                         sv.properties.get('size'))
+    if size is not None:
+        _complete_volume(sim, sv, size)
+
+
 def refresh(sim, sg):
-    """Discover data volumes, recompute paths and the group's state."""
-    attached = attached_partitions(sim, sg)
-    if attached:
-        for sv in sg.storage_volumes.list():
-            if sv.properties.get('usage', 'data') == 'data' and \
-                    sv.properties.get('fulfillment-state') != 'complete':
-                n = sim.serial()
-                _fulfil(sim, sv, TARGET_WWPN % n, '%016x' % (0x40000000 + n),
-                        None)
-    vsrs = sg.virtual_storage_resources.list()
+    """Recompute the volumes' paths and the group's state."""
+    vsrs = [v for v in sg.virtual_storage_resources.list() if _validated(v)]
     volumes = sg.storage_volumes.list()
     for sv in volumes:
         target = sim.volume_targets.get(sv.uri)
         paths = []
-        if target and sv.properties.get('fulfillment-state') == 'complete':
+        if target and sv.properties.get('fulfillment-state') in (
+                COMPLETE, MISMATCHED):
             for vsr in vsrs:
+                if sim.san.size_seen(vsr.properties['world-wide-port-name'],
+                                     target['wwpn'], target['lun'],
+                                     sv.properties.get('size')) is None:
+                    continue
                 paths.append({
                     'device-number': vsr.properties.get('device-number'),
                     'logical-unit-number': target['lun'],
@@ -227,11 +299,237 @@ def refresh(sim, sg):
                     'target-world-wide-port-name': target['wwpn'],
                 })
         sv.properties['paths'] = paths
-    complete = bool(volumes) and all(
-        sv.properties.get('fulfillment-state') == 'complete'
-        for sv in volumes)
-    sg.properties['fulfillment-state'] = 'complete' if complete else \
-        'pending'
+    states = [sv.properties.get('fulfillment-state') for sv in volumes]
+    if MISMATCHED in states:
+        state = MISMATCHED
+    elif states and all(s == COMPLETE for s in states):
+        state = COMPLETE
+    else:
+        state = PENDING
+    sg.properties['fulfillment-state'] = state
+
+
+# ---------------------------------------------------------------------------
+# FCP storage discovery
+# ---------------------------------------------------------------------------
+
+def _storage_ports(sim, cpc_uri):
+    cpc = sim.lookup(cpc_uri)
+    result = []
+    for adapter in cpc.adapters.list() if cpc is not None else []:
+        if adapter.properties.get('type') == 'fcp':
+            result.extend(p.uri for p in adapter.ports.list())
+    return result
+
+
+def _choose_port(sim, sg, vsr):
+    """The storage port discovery puts a newly validated VSR on.
+
+    [INFER] DPM spreads a partition's paths over different ports and
+    balances the ports' load: a port no other VSR of the same partition in
+    this group uses, then the port with the fewest VSRs on the CPC, then
+    the candidate list's order.  Without candidate ports, every FCP port
+    of the CPC is a candidate ("all adapter ports in the group are
+    automatically detected", IBM: Add Candidate Adapter Ports).
+    """
+    cpc_uri = sg.properties.get('cpc-uri')
+    ports = list(sg.properties.get('candidate-adapter-port-uris') or []) or \
+        _storage_ports(sim, cpc_uri)
+    if not ports:
+        return None
+    partition = vsr.properties.get('partition-uri')
+    siblings = {v.properties.get('adapter-port-uri')
+                for v in sg.virtual_storage_resources.list()
+                if v is not vsr and
+                v.properties.get('partition-uri') == partition}
+    load = {}
+    for group in _same_cpc_groups(sim, cpc_uri):
+        for other in group.virtual_storage_resources.list():
+            port = other.properties.get('adapter-port-uri')
+            load[port] = load.get(port, 0) + 1
+    return min(ports, key=lambda p: (p in siblings, load.get(p, 0),
+                                     ports.index(p)))
+
+
+def _validate_paths(sim, sg):
+    """Validate the WWPNs of the group's VSRs that the SAN shows a LUN."""
+    for vsr in sg.virtual_storage_resources.list():
+        if _validated(vsr):
+            continue
+        wwpn = vsr.properties['world-wide-port-name']
+        if not sim.san.sees_any(wwpn):
+            continue
+        port = _choose_port(sim, sg, vsr)
+        if port is None:
+            continue
+        vsr.properties['adapter-port-uri'] = port
+        vsr.properties['world-wide-port-name-info'] = {
+            'status': VALIDATED, 'world-wide-port-name': wwpn}
+        sim.wwpn_ports[wwpn] = port
+
+
+def _visible_luns(sim, sg):
+    """{lun: (target, size)} of the LUNs the validated VSRs see."""
+    luns = {}
+    for vsr in sg.virtual_storage_resources.list():
+        if not _validated(vsr):
+            continue
+        for target, lun, size in sim.san.visible(
+                vsr.properties['world-wide-port-name']):
+            luns.setdefault(lun, (target, size))
+    return luns
+
+
+def discover(sim, sg):
+    """One FCP storage discovery of a storage group (see the docstring)."""
+    if sg.properties.get('type') != 'fcp':
+        return
+    _validate_paths(sim, sg)
+    volumes = sg.storage_volumes.list()
+    # Fulfilled volumes (boot volumes) wait for their path.
+    for sv in volumes:
+        target = sim.volume_targets.get(sv.uri)
+        if target and sv.properties.get('fulfillment-state') == PENDING:
+            size = _size_through(sim, sg, target,
+                                 target.get('adapter-port-uri'),
+                                 sv.properties.get('size'))
+            if size is not None:
+                _complete_volume(sim, sv, size)
+    # Data volumes: pair the LUNs nobody claims with pending definitions.
+    claimed = {t['lun'] for t in (sim.volume_targets.get(sv.uri)
+                                  for sv in volumes) if t}
+    free = [(lun, target, size) for lun, (target, size)
+            in sorted(_visible_luns(sim, sg).items()) if lun not in claimed]
+    waiting = [sv for sv in volumes
+               if sv.properties.get('usage', 'data') == 'data' and
+               sv.uri not in sim.volume_targets and
+               sv.properties.get('fulfillment-state') == PENDING]
+
+    def pair(sv, lun, target, size):
+        sim.volume_targets[sv.uri] = {'wwpn': target, 'lun': lun,
+                                      'adapter-port-uri': None}
+        _complete_volume(sim, sv, size)
+        waiting.remove(sv)
+
+    for lun, target, size in list(free):
+        same = next((sv for sv in waiting
+                     if abs(float(sv.properties.get('size') or 0) - size) <=
+                     SIZE_TOLERANCE), None)
+        if same is not None:
+            pair(same, lun, target, size)
+            free.remove((lun, target, size))
+    for (lun, target, size), sv in list(zip(free, list(waiting))):
+        pair(sv, lun, target, size)
+    if sim.san.open and any(_validated(v) for v in
+                            sg.virtual_storage_resources.list()):
+        # An open SAN has a LUN for every data volume.
+        for sv in list(waiting):
+            pair(sv, '%016x' % (0x4000000000000000 + sim.serial()),
+                 sim.san.any_target(),
+                 float(sv.properties.get('size') or 1.0))
+    refresh(sim, sg)
+
+
+def advance(sim, now):
+    """End the discoveries that are due; run the periodic ones."""
+    for sg_uri, run in list(sim.discoveries.items()):
+        if run['end'] > now:
+            continue
+        del sim.discoveries[sg_uri]
+        sg = sim.lookup(sg_uri)
+        ended = [sim.jobs[j] for j in run['jobs'] if j in sim.jobs]
+        if sg is None:
+            for job in ended:
+                jobs.finish(job, 404, errors.NOT_FOUND,
+                            "The storage group no longer exists")
+            continue
+        discover(sim, sg)
+        sim.discovery_due[sg_uri] = now + sim.san.discovery_interval
+        for job in ended:
+            jobs.finish(job, 204)
+    for sg_uri, due in list(sim.discovery_due.items()):
+        if due > now:
+            continue
+        sg = sim.lookup(sg_uri)
+        if sg is None:
+            del sim.discovery_due[sg_uri]
+            continue
+        discover(sim, sg)
+        sim.discovery_due[sg_uri] = now + sim.san.discovery_interval
+
+
+def sg_discover(sim, req):
+    """Start FCP Storage Discovery (IBM page of that name), asynchronous.
+
+    The job ends after ``transition_time`` seconds; its results are in the
+    group's VSRs and volumes then.  The job cannot be canceled
+    (zhmcclient's StorageGroup.discover_fcp).
+    """
+    sg = get_storage_group(sim, req)
+    err = req.err
+    body = req.body or {}
+    v.check_body_is_object(err, body)
+    v.check_fields(err, body, ('force-restart',))
+    if 'force-restart' in body:
+        v.check_bool(err, 'force-restart', body['force-restart'])
+    if sg.properties.get('type') != 'fcp':
+        # [UNCERTAIN] reason code
+        raise err.conflict(errors.WRONG_STATE,
+                           "The storage group is not of type fcp")
+    end = sim.now() + sim.transition_time
+    running = sim.discoveries.get(sg.uri)
+    if running is not None and not body.get('force-restart'):
+        # The discovery in progress answers this request too.
+        end = running['end']
+    job = jobs.new_job(sim, req, end, cancelable=False)
+    if running is None:
+        running = sim.discoveries[sg.uri] = {'jobs': [], 'end': end}
+    running['jobs'].append(job['id'])
+    running['end'] = end
+    for other in running['jobs']:
+        if other in sim.jobs:
+            sim.jobs[other]['end'] = end
+    return {'job-uri': job['uri']}
+
+
+def sg_accept_mismatched(sim, req):
+    """Accept Mismatched Storage Volumes (IBM page of that name)."""
+    sg = get_storage_group(sim, req)
+    err = req.err
+    body = req.body
+    v.check_body_is_object(err, body)
+    v.check_fields(err, body, ('storage-volume-uris',))
+    v.check_required(err, body, ('storage-volume-uris',))
+    uris = body['storage-volume-uris']
+    if not isinstance(uris, list) or \
+            not all(isinstance(u, str) for u in uris):
+        raise err.bad_request(
+            errors.INVALID_VALUE,
+            "Field 'storage-volume-uris' is not the expected type. Expected "
+            "an array of strings")
+    if sg.properties.get('type') not in ('fcp', 'nvme'):
+        raise err.not_found("The storage group is not of type fcp or nvme")
+    volumes = []
+    for uri in uris:
+        sv = sim.lookup(uri)
+        if sv is None or sv.manager.class_value != 'storage-volume' or \
+                sv.manager.parent is not sg:
+            raise err.not_found("%s is not a storage volume of storage "
+                                "group %s" % (uri, sg.properties['name']))
+        volumes.append(sv)
+    for sv in volumes:
+        state = sv.properties.get('fulfillment-state')
+        if state not in (MISMATCHED, 'overprovisioned'):
+            # [UNCERTAIN] reason code
+            raise err.conflict(
+                errors.WRONG_STATE,
+                "Storage volume %s has fulfillment state %s, not "
+                "pending-with-mismatches or overprovisioned"
+                % (sv.properties.get('name'), state))
+    for sv in volumes:
+        sv.properties['fulfillment-state'] = COMPLETE
+    refresh(sim, sg)
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -292,8 +590,19 @@ def sg_create(sim, req):
             props['max-partitions'] = body['max-partitions']
     elif 'connectivity' in body:
         props['connectivity'] = body['connectivity']
+    if sg_type == 'fcp':
+        # The group's WWPNs exist from the start, not validated (IBM:
+        # Attach Storage Group to Partition).  [INFER] connectivity WWPNs
+        # for each partition the group may be attached to (one without
+        # max-partitions); attach makes more when they run out.
+        props['unassigned-world-wide-port-names'] = [
+            {'world-wide-port-name': sim.new_wwpn(), 'status': NOT_VALIDATED}
+            for _ in range(props['connectivity'] *
+                           props.get('max-partitions', 1))]
     sg = _console(sim).storage_groups.add(props)
     uris = [_create_volume(sim, sg, item).uri for item in volume_requests]
+    if sg_type == 'fcp':
+        sim.discovery_due[sg.uri] = sim.now() + sim.san.discovery_interval
     refresh(sim, sg)
     return {'object-uri': sg.uri, 'element-uris': uris}
 
@@ -372,6 +681,7 @@ def sg_delete(sim, req):
         _delete_volume(sim, sg, sv)
     for vsr in sg.virtual_storage_resources.list():
         sg.virtual_storage_resources.remove(vsr.oid)
+    sim.discovery_due.pop(sg.uri, None)
     sg.manager.remove(sg.oid)
     return None
 
@@ -424,9 +734,13 @@ def _check_fcp_ports_request(sim, req, sg):
 def sg_add_ports(sim, req):
     sg = get_storage_group(sim, req)
     _check_fcp_ports_request(sim, req, sg)
-    # hmc-rules I6: only before any WWPN of the group is validated; ours
-    # are validated as soon as VSRs exist.
-    if sg.virtual_storage_resources.list():
+    # hmc-rules I6 (IBM: Add Candidate Adapter Ports to an FCP Storage
+    # Group): only before any WWPN of the group is validated.
+    statuses = [w.get('status') for w in sg.properties.get(
+        'unassigned-world-wide-port-names', [])] + [
+        _wwpn_info(vsr).get('status')
+        for vsr in sg.virtual_storage_resources.list()]
+    if VALIDATED in statuses:
         raise req.err.conflict(
             errors.WRONG_STATE,
             "Candidate ports cannot be added after WWPNs of the storage "
@@ -499,22 +813,31 @@ def attach(sim, req):
             "partitions" % (sg.properties['name'], max_partitions))
 
     if sg.properties.get('type') == 'fcp':
-        ports = sg.properties.get('candidate-adapter-port-uris', [])
         count = sg.properties.get('connectivity', DEFAULT_CONNECTIVITY)
+        unassigned = sg.properties.setdefault(
+            'unassigned-world-wide-port-names', [])
         index = _next_vsr_index(sg)
-        new_devnos = []
-        for port_uri in ports[:count]:
-            devno = part.alloc_devno(sim, req, partition)
-            new_devnos.append(devno)
+        for _ in range(count):
+            wwpn = unassigned.pop(0) if unassigned else {
+                'world-wide-port-name': sim.new_wwpn(),
+                'status': NOT_VALIDATED}
+            name = wwpn['world-wide-port-name']
+            # IBM (Attach Storage Group to Partition): a validated WWPN
+            # gets the port verified before, a not-validated one none.
+            port_uri = sim.wwpn_ports.get(name) \
+                if wwpn['status'] == VALIDATED else None
             sg.virtual_storage_resources.add({
                 'element-id': sim.new_id(),
                 'name': 'vhba_%s%d' % (sg.properties['name'], index),
                 'description': '',
-                'device-number': devno,                          # K4
+                'device-number': part.alloc_devno(sim, req,
+                                                  partition),    # K4
                 'adapter-port-uri': port_uri,
                 'partition-uri': partition.uri,
-                'world-wide-port-name': sim.new_wwpn(),
-                'world-wide-port-name-info': {'status': 'validated'},
+                'world-wide-port-name': name,
+                'world-wide-port-name-info': {
+                    'status': VALIDATED if port_uri else NOT_VALIDATED,
+                    'world-wide-port-name': name},
             })
             index += 1
     props.setdefault('storage-group-uris', []).append(sg.uri)
@@ -540,6 +863,16 @@ def detach(sim, req):
             errors.WRONG_STATE,
             "The storage group cannot be detached while partition %s has "
             "status %s" % (props['name'], props.get('status')))
+    # [INFER] the WWPNs go back to the group's unassigned WWPNs, with
+    # their status.
+    unassigned = sg.properties.setdefault(
+        'unassigned-world-wide-port-names', [])
+    for vsr in sg.virtual_storage_resources.list():
+        if vsr.properties.get('partition-uri') == partition.uri:
+            unassigned.append({
+                'world-wide-port-name': vsr.properties[
+                    'world-wide-port-name'],
+                'status': _wwpn_info(vsr).get('status', NOT_VALIDATED)})
     part.remove_vsrs(sg, partition)
     props['storage-group-uris'].remove(sg.uri)
     refresh(sim, sg)
@@ -577,7 +910,7 @@ def sv_fulfill(sim, req):
             errors.WRONG_STATE,
             "Adapter port %s is not a candidate port of storage group %s"
             % (port_uri, sg.properties['name']))
-    _fulfil(sim, sv, body['world-wide-port-name'],
+    _fulfil(sim, sg, sv, body['world-wide-port-name'],
             body['logical-unit-number'], port_uri)
     refresh(sim, sg)
     return None

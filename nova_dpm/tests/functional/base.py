@@ -202,6 +202,7 @@ class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
                          'attachment_id': attachment_id},
             }
         targets = list(TARGET_WWPNS)
+        self._map_in_san(volume_id, connector, targets)
         return {
             'driver_volume_type': 'fibre_channel',
             'data': {
@@ -216,6 +217,20 @@ class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
                 'discard': False,
             },
         }
+
+    def _map_in_san(self, volume_id, connector, targets):
+        """Map the volume to the connector's WWPNs on the storage system.
+
+        As a Cinder FC driver does when it connects a volume; the
+        simulated HMC finds the LUN by FCP storage discovery.
+        """
+        simulator = getattr(self.test, 'simulator', None)
+        wwpns = connector.get('wwpns') or []
+        if simulator is None or not wwpns:
+            return
+        size = (self.volumes.get(volume_id) or {}).get('size') or 1
+        simulator.map_volume(wwpns, targets, fcp_lun(self.lun_of(volume_id)),
+                             size)
 
     def fake_attachment_create(self, context, volume_id, instance_uuid,
                                connector=None, mountpoint=None):

@@ -28,10 +28,13 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova import exception as nova_exception
 from nova.network import model as network_model
 from nova import objects
 from nova.tests.unit import fake_instance
+from nova.virt import block_device
 from oslo_config import fixture as config_fixture
+from oslo_serialization import jsonutils
 import testscenarios
 import testtools
 import yaml
@@ -39,6 +42,7 @@ import yaml
 from nova_dpm import driver
 from nova_dpm import simulator
 from nova_dpm.simulator import server as server_module
+from nova_dpm import storage
 from nova_dpm.tests.unit import fake_virtapi
 
 objects.register_all()
@@ -91,9 +95,22 @@ class DriverTestCase(testtools.TestCase):
             target_wwpn_ignore_list=[],
             hmc_password=PASSWORD,
             hmc_operation_timeout=20)
+        # Nova's database of block device mappings, as far as the driver
+        # reads it (attach_volume looks up the volume's size there).
+        self.volume_bdms = {}
+        self.useFixture(fixtures.MockPatch(
+            'nova.objects.BlockDeviceMapping.get_by_volume_and_instance',
+            side_effect=self._get_bdm))
         self.driver = None
         if self.start_driver:
             self.start()
+
+    def _get_bdm(self, context, volume_id, instance_uuid,
+                 expected_attrs=None):
+        try:
+            return self.volume_bdms[(volume_id, instance_uuid)]
+        except KeyError:
+            raise nova_exception.VolumeBDMNotFound(volume_id=volume_id)
 
     def flags(self, **kw):
         for name, value in kw.items():
@@ -228,16 +245,61 @@ class DriverTestCase(testtools.TestCase):
             },
         }
 
+    def bdm(self, connection_info, size=10, boot_index=0,
+            instance_uuid=None, device_name='/dev/sda'):
+        """Nova's BlockDeviceMapping object of a volume."""
+        data = (connection_info or {}).get('data') or {}
+        return objects.BlockDeviceMapping(
+            self.context, id=1, source_type='volume',
+            destination_type='volume',
+            volume_id=data.get('volume_id') or 'vol-boot',
+            boot_index=boot_index, device_name=device_name,
+            volume_size=size, connection_info=jsonutils.dumps(
+                connection_info),
+            delete_on_termination=False,
+            instance_uuid=instance_uuid or str(uuid.uuid4()),
+            attachment_id=None, disk_bus=None, device_type='disk',
+            guest_format=None, tag=None, volume_type=None, encrypted=False,
+            no_device=False, snapshot_id=None, image_id=None)
+
     def block_device_info(self, connection_info, size=10):
+        """Block device info as Nova's compute manager passes it to spawn.
+
+        Its DriverVolumeBlockDevice objects have no 'size' key: the size
+        is their attribute volume_size.
+        """
         return {'root_device_name': '/dev/sda', 'ephemerals': [],
                 'swap': None,
-                'block_device_mapping': [{
-                    'boot_index': 0, 'mount_device': '/dev/sda',
-                    'connection_info': connection_info,
-                    'delete_on_termination': False, 'size': size,
-                    'disk_bus': None, 'device_type': 'disk'}]}
+                'block_device_mapping': [
+                    block_device.DriverVolumeBlockDevice(
+                        self.bdm(connection_info, size))]}
 
-    def build(self, instance=None, network_info=None, lun=1, power_on=True):
+    def cinder_map(self, connection_info, size=10):
+        """Map the volume to the connector's WWPNs, as Cinder's FC driver.
+
+        The simulated SAN shows it to those WWPNs from then on.
+        """
+        data = connection_info['data']
+        lun = storage.fcp_lun(data['target_lun'])
+        sim = self.session.simulator
+        for initiator, targets in data['initiator_target_map'].items():
+            sim.map_volume([initiator], targets, lun, size)
+        return connection_info
+
+    def attach_data_volume(self, instance, connector, lun=2, size=5,
+                           volume_id='vol-data'):
+        """Nova attaching a volume to a built instance, Cinder mapping it."""
+        info = self.cinder_map(
+            self.fc_connection(connector['wwpns'], lun=lun,
+                               volume_id=volume_id), size)
+        self.volume_bdms[(volume_id, instance.uuid)] = self.bdm(
+            info, size, boot_index=None, instance_uuid=instance.uuid,
+            device_name='/dev/sdb')
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        return info
+
+    def build(self, instance=None, network_info=None, lun=1, power_on=True,
+              size=10):
         """Nova's build sequence: checks, connector, spawn."""
         instance = instance or self.instance()
         network_info = (self.two_vifs() if network_info is None
@@ -246,8 +308,8 @@ class DriverTestCase(testtools.TestCase):
         self.driver.prepare_networks_before_block_device_mapping(
             instance, network_info)
         connector = self.driver.get_volume_connector(instance)
-        bdi = self.block_device_info(
-            self.fc_connection(connector['wwpns'], lun=lun))
+        bdi = self.block_device_info(self.cinder_map(
+            self.fc_connection(connector['wwpns'], lun=lun), size), size)
         instance.task_state = task_states.SPAWNING
         self.driver.spawn(self.context, instance, None, [], None, {},
                           network_info, bdi, power_on=power_on)

@@ -381,9 +381,7 @@ class LifecycleTest(base.DriverTestCase):
 
     def test_attach_and_detach_data_volume(self):
         instance, connector = self.build()
-        info = self.fc_connection(connector['wwpns'], lun=2,
-                                  volume_id='vol-data')
-        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        info = self.attach_data_volume(instance, connector)
         self.driver.detach_volume(self.context, info, instance, '/dev/sdb')
 
     def test_attach_refuses_unmapped_and_non_fc_volumes(self):
@@ -495,7 +493,7 @@ class FailedSpawnTest(base.DriverTestCase):
             self.driver.prepare_for_spawn(instance)
             connector = self.driver.get_volume_connector(instance)
             bdi = self.block_device_info(
-                self.fc_connection(connector['wwpns']))
+                self.cinder_map(self.fc_connection(connector['wwpns'])))
             instance.task_state = task_states.SPAWNING
             self.sim.inject_fault('http500', method, pattern)
             self.assertRaises(exception.HMCOperationFailed,
@@ -685,7 +683,8 @@ class MessagesTest(base.DriverTestCase):
         new = self.driver.get_volume_connector(instance)['wwpns']
         self.assertNotEqual(connector['wwpns'], new)
         self.driver.spawn(self.context, instance, None, [], None, {}, [],
-                          self.block_device_info(self.fc_connection(new)))
+                          self.block_device_info(
+                              self.cinder_map(self.fc_connection(new))))
         self.assertEqual('active',
                          self.faked_partition(instance).properties['status'])
 
@@ -720,8 +719,8 @@ class MessagesTest(base.DriverTestCase):
         self.assertNotEqual(connector['wwpns'], new['wwpns'])
         instance.task_state = task_states.REBUILD_SPAWNING
         self.driver.spawn(self.context, instance, None, [], None, {}, [],
-                          self.block_device_info(
-                              self.fc_connection(new['wwpns'])))
+                          self.block_device_info(self.cinder_map(
+                              self.fc_connection(new['wwpns']))))
         part = self.faked_partition(instance)
         self.assertNotEqual(old, part.uri)
         self.assertEqual('active', part.properties['status'])

@@ -78,8 +78,14 @@ BUILD = {
         'add-candidate-adapter-ports': 1,
         'POST /api/partitions/{id}/operations/attach-storage-group': 1,
         'GET /api/storage-groups/{id}/virtual-storage-resources': 1,
-        # The VSRs' properties in one round trip.
-        AGGREGATE: 1,
+        # The VSRs' properties in one round trip; after Cinder's mapping,
+        # FCP storage discovery and one poll of it (the boot path's VSR
+        # with the discovery job, in one round trip; the simulator's
+        # discovery takes transition_time, 0 here); the boot volume's
+        # state read with the ended job's deletion.
+        AGGREGATE: 3,
+        'POST /api/storage-groups/{id}/operations/'
+        'start-fcp-storage-discovery': 1,
         'POST /api/storage-groups/{id}/operations/modify': 1,
         'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
         'fulfill-fcp-storage-volume': 1,

@@ -21,10 +21,12 @@ while the simulator answers like a real HMC.
 """
 
 import testtools
+import yaml
 import zhmcclient
 from zhmcclient.mock import FakedSession
 
 from nova_dpm import simulator
+from nova_dpm.simulator import session as simulator_session
 
 CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
 CPC_URI = '/api/cpcs/' + CPC_ID
@@ -51,7 +53,12 @@ class Env:
                 path, latency=latency, transition_time=transition_time)
             self.sim = self.session.simulator
         else:
-            self.session = FakedSession.from_hmc_yaml_file(path)
+            # The plain mock, from the same definition without the
+            # simulator's SAN extension (zhmcclient's schema refuses it).
+            with open(path) as f:
+                data = yaml.safe_load(f)
+            data.pop(simulator_session.SAN_KEY, None)
+            self.session = FakedSession.from_hmc_dict(data, path)
             self.sim = None
         self.client = zhmcclient.Client(self.session)
         self.cpc = self.client.cpcs.find(name='CPC1')
@@ -94,6 +101,19 @@ class Env:
         if ports:
             sg.add_candidate_adapter_ports([self.port(uri) for uri in ports])
         return sg
+
+    def connect(self, sg, lun=LUN, size=10.0, targets=(TARGET,)):
+        """Map a LUN to the group's WWPNs and let the HMC discover it.
+
+        The mapping is what Cinder does; the discovery is Start FCP
+        Storage Discovery.
+        """
+        wwpns = [v.get_property('world-wide-port-name')
+                 for v in sg.virtual_storage_resources.list(
+                     full_properties=True)]
+        self.sim.map_volume(wwpns, targets, lun, size)
+        sg.discover_fcp(wait_for_completion=True)
+        return wwpns
 
     def port(self, uri):
         """The zhmcclient Port object for a storage/network port URI."""

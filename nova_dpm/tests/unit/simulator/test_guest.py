@@ -250,6 +250,7 @@ class OsMessagesTest(GuestTestCase):
         sg = env.group(volumes=[{'name': 'boot', 'usage': 'boot',
                                  'size': 10.0}])
         p.attach_storage_group(sg)
+        env.connect(sg)
         sv = sg.storage_volumes.find(name='boot')
         sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
                                     env.port(base.FCP_A_PORT))

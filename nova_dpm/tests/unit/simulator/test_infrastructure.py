@@ -24,6 +24,7 @@ from zhmcclient.mock import FakedSession
 
 from nova_dpm import simulator
 from nova_dpm.simulator import hmc as hmc_module
+from nova_dpm.simulator import session as session_module
 from nova_dpm.tests.unit.simulator import base
 
 START = '/api/partitions/{id}/operations/start'
@@ -109,6 +110,10 @@ class DefinitionTest(base.TestCase):
             with open(simulator.definition_path(name)) as f:
                 data = yaml.safe_load(f)
             self.assertIn('hmc_definition', data)
+            # Besides the simulator's SAN extension (san.py).
+            self.assertLessEqual(set(data), {'hmc_definition',
+                                             session_module.SAN_KEY})
+            data.pop(session_module.SAN_KEY, None)
             FakedSession.from_hmc_dict(data)
 
 

@@ -145,6 +145,8 @@ class VolumeTest(base.TestCase):
         # hmc-rules J2, I4: the mock has no such operation.
         env = self.env()
         sg = env.group(volumes=[BOOT])
+        env.partition().attach_storage_group(sg)
+        env.connect(sg)
         sv = sg.storage_volumes.list()[0]
         port = env.port(base.FCP_A_PORT)
         sv.indicate_fulfillment_fcp(base.TARGET, base.LUN, port)
@@ -227,6 +229,12 @@ class AttachTest(base.TestCase):
             devnos.add(props['device-number'])
             self.assertEqual(p.uri, props['partition-uri'])
         self.assertEqual(2, len(devnos))
+        # Not validated yet: no port (IBM: Attach Storage Group to
+        # Partition); discovery assigns them (test_san.py).
+        self.assertEqual({None},
+                         {v.get_property('adapter-port-uri') for v in vsrs})
+        env.connect(sg)
+        vsrs = sg.virtual_storage_resources.list(full_properties=True)
         self.assertEqual({base.FCP_A_PORT, base.FCP_B_PORT},
                          {v.get_property('adapter-port-uri') for v in vsrs})
         self.assertEqual([p.uri],
@@ -286,21 +294,26 @@ class AttachTest(base.TestCase):
         env.begin(p, 'start')
         self.assertHttpError(409, 1, p.attach_storage_group, sg)
 
-    def test_data_volume_discovered_on_attach(self):
+    def test_data_volume_found_by_discovery(self):
         env = self.env()
         p = env.partition()
         sg = env.group(volumes=[DATA])
         sv = sg.storage_volumes.list()[0]
+        p.attach_storage_group(sg)
+        # Attached, but the SAN shows the group nothing yet.
         self.assertEqual('pending',
                          env.session.get(sv.uri)['fulfillment-state'])
-        p.attach_storage_group(sg)
+        env.connect(sg, size=5.0)
         props = env.session.get(sv.uri)
         self.assertEqual('complete', props['fulfillment-state'])
         self.assertEqual(2, len(props['paths']))
         self.assertEqual({p.uri},
                          {x['partition-uri'] for x in props['paths']})
-        # Created in an attached group: discovered at once.
+        # A volume defined later waits for its LUN and a discovery.
         sv2 = sg.storage_volumes.create({'name': 'd2', 'size': 1.0})
+        self.assertEqual('pending',
+                         env.session.get(sv2.uri)['fulfillment-state'])
+        env.connect(sg, lun='4002400000000000', size=1.0)
         self.assertEqual('complete',
                          env.session.get(sv2.uri)['fulfillment-state'])
         self.assertEqual('complete',
@@ -338,6 +351,7 @@ class BootFromVolumeTest(base.TestCase):
         env.sim.complete_transitions()
         self.assertEqual('paused', env.faked(p.uri).properties['status'])
         p.stop()
+        env.connect(sg)
         sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
                                     env.port(base.FCP_A_PORT))
         p.start()

@@ -1,0 +1,241 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Storage-group boot and volumes on an HMC that validates paths (z16).
+
+The simulated z16 behaves as a z14-ZR1 or later HMC: VSRs have no storage
+port until FCP storage discovery has validated their WWPNs in the SAN,
+a boot volume is complete only once the HMC sees it through its port, and
+sizes that differ from the defined ones are flagged as mismatches. The
+Cinder stand-in (base.cinder_map) maps volumes in the simulated SAN.
+"""
+
+from nova.compute import task_states
+from nova import exception as nova_exception
+from nova.virt import block_device
+
+from nova_dpm import exception
+from nova_dpm import storage
+from nova_dpm.tests.unit import base
+
+FCP_A_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_A
+FCP_B_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_B
+
+
+class DiscoveryTestCase(base.DriverTestCase):
+
+    definition = 'z16'
+
+    def groups(self):
+        return self.session.hmc.consoles.console.storage_groups.list()
+
+    def group_of(self, instance):
+        name = self.driver.partitions.naming.name(instance.uuid)
+        return next(g for g in self.groups() if g.properties['name'] == name)
+
+    def volume(self, instance, name):
+        return next(v for v in self.group_of(instance).storage_volumes.list()
+                    if v.properties['name'] == name)
+
+    def assert_nothing_left(self, instance):
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual([], [g.properties['name'] for g in self.groups()
+                              if instance.uuid in g.properties['name']])
+
+    def spawn_without_mapping(self, instance, size=10):
+        """A build whose volume Cinder did not map (zoning, masking)."""
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        bdi = self.block_device_info(
+            self.fc_connection(connector['wwpns']), size)
+        instance.task_state = task_states.SPAWNING
+        return connector, bdi
+
+    def load_port_a(self):
+        """A partition outside OpenStack with a validated path on FCP-A."""
+        client = self.driver.hmc.client
+        cpc = client.cpcs.find(name='CPC1')
+        console = client.consoles.console
+        sg = console.storage_groups.create({
+            'cpc-uri': cpc.uri, 'name': 'LINUX01-SG', 'type': 'fcp',
+            'shared': False, 'max-partitions': 1, 'connectivity': 1})
+        port = self.driver.subset.adapters[
+            '/api/adapters/%s' % base.FCP_A].ports.resource_object(
+                FCP_A_PORT)
+        sg.add_candidate_adapter_ports([port])
+        test_lpar = cpc.partitions.find(name='TEST-LPAR')
+        test_lpar.attach_storage_group(sg)
+        vsr = sg.virtual_storage_resources.list(full_properties=True)[0]
+        self.sim.map_volume([vsr.get_property('world-wide-port-name')],
+                            [base.TARGETS[0]], '0009000000000000', 50)
+        sg.discover_fcp()
+        self.sim.reset_counts()
+
+
+class BootDiscoveryTest(DiscoveryTestCase):
+
+    def test_boot_through_the_port_discovery_assigned(self):
+        # FCP-A carries another partition's path, so DPM puts the new
+        # group's first path on FCP-B. The old driver fulfilled the boot
+        # volume through the first configured port (FCP-A) without
+        # starting discovery, and the start ended paused.
+        self.load_port_a()
+        instance, connector = self.build()
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        group = self.group_of(instance)
+        vsrs = {v.properties['world-wide-port-name']: v.properties
+                for v in group.virtual_storage_resources.list()}
+        boot_vsr = vsrs[connector['wwpns'][0]]
+        self.assertEqual('validated',
+                         boot_vsr['world-wide-port-name-info']['status'])
+        self.assertEqual(FCP_B_PORT, boot_vsr['adapter-port-uri'])
+        volume = self.sim.lookup(part.properties['boot-storage-volume'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual(FCP_B_PORT,
+                         self.sim.volume_targets[volume.uri][
+                             'adapter-port-uri'])
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
+        # The connector's order is kept: the boot path stays first.
+        self.assertEqual(connector,
+                         self.driver.get_volume_connector(instance))
+
+    def test_discovery_takes_its_time(self):
+        self.sim.transition_time = 0.3
+        instance, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        # The discovery job was polled, then deleted.
+        self.assertEqual({}, {j: job for j, job in self.sim.jobs.items()
+                              if job['op-uri'].endswith('discovery')})
+
+    def test_nothing_found_fails_the_build_naming_the_path(self):
+        instance = self.instance()
+        connector, bdi = self.spawn_without_mapping(instance)
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, self.two_vifs(), bdi)
+        message = exc.format_message()
+        self.assertIn('initiator WWPN %s' % connector['wwpns'][0], message)
+        self.assertIn('target WWPN %s' % base.TARGETS[0], message)
+        self.assertIn('LUN 0001000000000000', message)
+        self.assertIn('zoning', message)
+        self.assertIn('LUN masking', message)
+        self.assert_nothing_left(instance)
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_discovery_within_the_operation_timeout(self):
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        self.sim.transition_time = 30
+        instance = self.instance()
+        exc = self.assertRaises(exception.HMCTimeout, self.build, instance)
+        self.assertIn('storage path', exc.format_message())
+        self.driver.failed_spawn_cleanup(instance)
+        self.assert_nothing_left(instance)
+
+
+class VolumeSizeTest(DiscoveryTestCase):
+    """Item: sizes from Nova's DriverVolumeBlockDevice (volume_size)."""
+
+    def test_driver_volume_block_device_has_no_size_key(self):
+        bdm = self.block_device_info(self.fc_connection(['c05076ffe6800001']),
+                                     size=25)['block_device_mapping'][0]
+        self.assertIsInstance(bdm, block_device.DriverVolumeBlockDevice)
+        self.assertIsNone(bdm.get('size'))
+        self.assertEqual(25.0, storage.volume_size(bdm))
+        self.assertIsNone(storage.volume_size({'size': 25}))
+
+    def test_boot_volume_has_its_real_size(self):
+        # The old driver defined every boot volume as 1 GiB: the HMC
+        # flagged the mismatch and the partition did not start.
+        instance, _c = self.build(size=25)
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        volume = self.sim.lookup(part.properties['boot-storage-volume'])
+        self.assertEqual(25.0, volume.properties['size'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual(0, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'accept-mismatched-storage-volumes'))
+
+    def test_larger_lun_is_accepted(self):
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.fc_connection(connector['wwpns'])
+        # The storage system rounded the 25 GiB volume up.
+        self.cinder_map(info, size=25.5)
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info, 25))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        volume = self.sim.lookup(part.properties['boot-storage-volume'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual(25.5, volume.properties['active-size'])
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'accept-mismatched-storage-volumes'))
+        self.assertIn('another size', self.logger.output)
+
+    def test_smaller_lun_fails_the_build(self):
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.cinder_map(self.fc_connection(connector['wwpns']),
+                               size=20)
+        instance.task_state = task_states.SPAWNING
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, self.two_vifs(),
+            self.block_device_info(info, 25))
+        self.assertIn('smaller than its 25.0 GiB', exc.format_message())
+        self.assert_nothing_left(instance)
+
+    def test_data_volume_has_its_real_size(self):
+        # The old driver defined every data volume as 1.0 GiB.
+        instance, connector = self.build()
+        self.attach_data_volume(instance, connector, size=7)
+        volume = self.volume(instance, 'vol-data')
+        self.assertEqual(7.0, volume.properties['size'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual('0002000000000000',
+                         volume.properties['paths'][0][
+                             'logical-unit-number'])
+
+    def test_data_volume_not_found_is_not_left_defined(self):
+        instance, connector = self.build()
+        info = self.fc_connection(connector['wwpns'], lun=3,
+                                  volume_id='vol-lost')
+        self.volume_bdms[('vol-lost', instance.uuid)] = self.bdm(
+            info, 3, boot_index=None, instance_uuid=instance.uuid)
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn('LUN 0003000000000000', exc.format_message())
+        self.assertEqual([], [v.properties['name'] for v in
+                              self.group_of(instance).storage_volumes.list()
+                              if v.properties['name'] == 'vol-lost'])
+
+    def test_data_volume_without_bdm_is_accepted_in_any_size(self):
+        instance, connector = self.build()
+        info = self.cinder_map(
+            self.fc_connection(connector['wwpns'], lun=4,
+                               volume_id='vol-old'), size=3)
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        volume = self.volume(instance, 'vol-old')
+        self.assertEqual(storage.PLACEHOLDER_SIZE,
+                         volume.properties['size'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
