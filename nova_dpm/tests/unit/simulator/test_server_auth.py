@@ -36,7 +36,7 @@ class TestMockIsLenient(testtools.TestCase):
 
     def test_mock_accepts_any_password(self):
         plain = zhmcclient.mock.FakedSession.from_hmc_yaml_file(
-            simulator.definition_path('z16'), USERID, 'wrong')
+            simulator.definition_path('z13'), USERID, 'wrong')
         plain.logon()
         self.assertTrue(zhmcclient.Client(plain).cpcs.list())
 
