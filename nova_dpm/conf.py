@@ -215,7 +215,10 @@ Operating-system command that asks the guest to shut down, sent through the
 HMC's operating-system message interface (the "Operating System Messages"
 task) for a graceful stop (``openstack server stop``, or a soft reboot). When
 the partition has not stopped (or paused, as a Linux that halts itself
-leaves it) within Nova's shutdown timeout, nova-dpm stops it hard.
+leaves it) within Nova's shutdown timeout, nova-dpm stops it hard. The guest
+must run a program on that console that executes the command (the guest
+tools' console listener accepts ``shutdown -h now``, ``poweroff``, ``halt``
+and a few more; see the guest image guide).
 """),
     cfg.Opt(
         'guest_console_grace_period',
