@@ -24,6 +24,8 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
+import textwrap
 import xml.etree.ElementTree as ElementTree
 
 import fixtures
@@ -465,3 +467,34 @@ class FragmentTestCase(testtools.TestCase):
             pkgs = yaml.safe_load(f)['autoinstall']['packages']
         self.assertIn('multipath-tools-boot', pkgs)
         self.assertIn('linux-crashdump', pkgs)
+
+
+class LintTestCase(testtools.TestCase):
+
+    SCRIPTS = (CLEANUP, LISTENER, INSTALL, BUILD_DEB)
+
+    def test_scripts_parse(self):
+        hook = os.path.join(TOOLS, 'usr', 'share', 'initramfs-tools',
+                            'hooks', 'dpm-guest-tools')
+        for script in self.SCRIPTS + (hook,):
+            proc = subprocess.run([BASH, '-n', script],
+                                  stderr=subprocess.PIPE,
+                                  universal_newlines=True)
+            self.assertEqual(0, proc.returncode, proc.stderr)
+
+    def test_bashate(self):
+        try:
+            import bashate  # noqa: F401
+        except ImportError:
+            self.skipTest('bashate is not installed')
+        runner = textwrap.dedent('''\
+            import sys
+            from bashate import bashate
+            sys.exit(bashate.main(sys.argv[1:]))
+            ''')
+        proc = subprocess.run(
+            [sys.executable, '-c', runner, '--error', 'E*']
+            + list(self.SCRIPTS),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            universal_newlines=True, timeout=120)
+        self.assertEqual(0, proc.returncode, proc.stdout)
