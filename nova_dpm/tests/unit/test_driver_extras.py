@@ -64,9 +64,9 @@ class GracefulStopTest(base.DriverTestCase):
 
     def test_login_prompt_on_console_stops_hard_early(self):
         self._no_console_check_before_z14()
-        self.driver.settings.guest_console_grace_period = 30
+        self.driver.settings.guest_console_grace_period = 10
         self.sim.set_guest(self.part.uri, console='login')
-        self.driver.power_off(self.server, timeout=600)
+        self.driver.power_off(self.server, timeout=20)
         self.assertEqual('stopped', self.part.properties['status'])
         self.assertEqual(1, self.sim.count(pattern=STOP))
         self.assertEqual('Password: ', self.sim.os_messages(self.part.uri)[-1])
@@ -78,7 +78,7 @@ class GracefulStopTest(base.DriverTestCase):
         self._no_console_check_before_z14()
         self.driver.settings.guest_console_grace_period = 1
         self.sim.set_guest(self.part.uri, console='none')
-        self.driver.power_off(self.server, timeout=600)
+        self.driver.power_off(self.server, timeout=20)
         self.assertEqual('stopped', self.part.properties['status'])
         self.assertEqual(1, self.sim.count(pattern=STOP))
         self.assertNotIn('shutdown -h now',
@@ -91,7 +91,7 @@ class GracefulStopTest(base.DriverTestCase):
         self._no_console_check_before_z14()
         self.driver.settings.guest_console_grace_period = 1
         self.sim.set_guest(self.part.uri, honours_shutdown=False)
-        self.driver.power_off(self.server, timeout=600)
+        self.driver.power_off(self.server, timeout=20)
         self.assertEqual(1, self.sim.count(pattern=STOP))
         self.assertIn('guest_console_grace_period', self.logger.output)
 
@@ -101,7 +101,7 @@ class GracefulStopTest(base.DriverTestCase):
         self.driver.settings.guest_console_grace_period = 1
         self.sim.set_guest(self.part.uri, shutdown_outcome='stopped',
                            shutdown_delay=2)
-        self.driver.power_off(self.server, timeout=600)
+        self.driver.power_off(self.server, timeout=20)
         self.assertEqual('stopped', self.part.properties['status'])
         self.assertEqual(0, self.sim.count(pattern=STOP))
         self.assertNotIn('did not take the shutdown command',
