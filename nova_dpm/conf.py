@@ -216,7 +216,25 @@ Operating-system command that asks the guest to shut down, sent through the
 HMC's operating-system message interface (the "Operating System Messages"
 task) for a graceful stop (``openstack server stop``, or a soft reboot). When
 the partition has not stopped (or paused, as a Linux that halts itself
-leaves it) within Nova's shutdown timeout, nova-dpm stops it hard.
+leaves it) within Nova's shutdown timeout, nova-dpm stops it hard. The guest
+must run a program on that console that executes the command (the guest
+tools' console listener accepts ``shutdown -h now``, ``poweroff``, ``halt``
+and a few more; see the guest image guide).
+"""),
+    cfg.Opt(
+        'guest_console_grace_period',
+        type=BoundedInt(0, 'a number of seconds, 0 or more'),
+        default=10,
+        help="""
+Seconds after the shutdown command within which the guest's operating-system
+messages console must show a reaction to it (anything besides the command's
+echo). If nothing came in that time, or the console asks for a login or
+password (a login prompt took the command for a user name), nova-dpm stops
+the partition hard at once, with a warning naming the reason, instead of
+waiting for Nova's whole shutdown timeout. 0 turns the check off. The console
+is read with List OS Messages (SE 2.14.0 and later; on older CPCs the check is
+skipped). The guest image guide describes the command listener that
+acknowledges the command on the console.
 """),
     cfg.Opt(
         'cpc_object_id',

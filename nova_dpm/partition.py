@@ -43,6 +43,7 @@ import zhmcclient
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm import subset as subset_module
 
 LOG = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ POWER_STATES = {
     'communications-not-active': power_state.NOSTATE,  # SE lost contact
     'status-check': power_state.NOSTATE,   # SE is checking status
 }
+
+# List OS Messages (the graceful stop's console check) needs SE 2.14.0.
+CONSOLE_SE_VERSION = subset_module.version_int('2.14.0')
 
 # Statuses from which Stop is valid (hmc-rules E4) and in which Delete is
 # valid (E5); Start is valid from the latter (E2).
@@ -473,6 +477,12 @@ class Partitions(object):
         """
         command = self.settings.guest_shutdown_command
         done = DELETABLE + ('paused', 'terminated')
+        # List OS Messages needs SE 2.14.0: without it, no console check.
+        grace = (self.settings.guest_console_grace_period
+                 if subset_module.version_int(
+                     self.cpc.get_property('se-version') or '0') >=
+                 CONSOLE_SE_VERSION else 0)
+        console = ConsoleWatch(partition, command, grace)
         try:
             partition.send_os_command(command)
         except zhmcclient.HTTPError as exc:
@@ -496,6 +506,13 @@ class Partitions(object):
                 LOG.warning('The operating system of %s did not shut down '
                             'within %d s; stopping the partition.',
                             partition.name, timeout)
+                break
+            reason = console.refusal()
+            if reason:
+                LOG.warning('The operating system of %s did not take the '
+                            'shutdown command: %s; stopping the partition '
+                            'now instead of after %d s.', partition.name,
+                            reason, timeout)
                 break
             if resend is not None and time.monotonic() >= resend:
                 partition.send_os_command(command)
@@ -566,3 +583,87 @@ class Partitions(object):
                         raise
         self._forget(partition)
         LOG.info('Deleted partition %s.', partition.name)
+
+
+class ConsoleWatch(object):
+    """Tells early whether the guest's console took a shutdown command.
+
+    The command goes to the partition's operating-system messages console
+    (the SCLP line-mode terminal). Something in the guest must read that
+    console and run the command (see the guest image guide); a stock Linux
+    runs a login prompt there instead, and then every graceful stop would
+    wait the whole shutdown timeout.
+
+    Created before the command is sent, it notes the newest message
+    sequence number. Within ``grace`` seconds after the command,
+    :meth:`refusal` reads the messages that came after (at most one List
+    OS Messages request a second) and names the reason when the console
+    asks for a login or password (the command was taken as a user name)
+    or when nothing but the command's echo came (nothing acts on the
+    console). Any other message counts as a reaction. After the grace
+    period, with ``grace`` 0, or when the HMC cannot list the messages
+    (SE before 2.14), it never objects.
+    """
+
+    PROMPT = re.compile(r'(login|password)\s*:\s*$', re.IGNORECASE)
+    READ_EVERY = 1.0
+
+    def __init__(self, partition, command, grace):
+        self.partition = partition
+        self.command = ' '.join(command.split())
+        self.grace = None
+        self.grace_seconds = grace
+        self.next_read = 0.0
+        self.since = -1
+        if grace > 0:
+            try:
+                self.since = max(
+                    [-1] + [m.get('sequence-number', 0)
+                            for m in self._messages()])
+            except zhmcclient.HTTPError as exc:
+                self._unreadable(exc)
+            else:
+                self.grace = hmc_module.Deadline(grace)
+
+    def _messages(self, **kwargs):
+        result = self.partition.list_os_messages(**kwargs)
+        if isinstance(result, dict):
+            result = result.get('os-messages') or []
+        return result
+
+    def _unreadable(self, exc):
+        LOG.debug('Cannot read the console of %s: %s', self.partition.name,
+                  hmc_module.describe_error(exc))
+
+    def refusal(self):
+        """The reason the command was not taken, or None (no verdict)."""
+        if self.grace is None or time.monotonic() < self.next_read:
+            return None
+        last_chance = not self.grace.remaining()
+        self.next_read = time.monotonic() + self.READ_EVERY
+        try:
+            messages = self._messages(begin=self.since + 1)
+        except zhmcclient.HTTPError as exc:
+            self._unreadable(exc)
+            self.grace = None
+            return None
+        texts = [(m.get('message-text') or '').rstrip('\n')
+                 for m in messages
+                 if m.get('sequence-number', 0) > self.since]
+        # The console's echo of the command is no reaction.
+        texts = [t for t in texts
+                 if t.strip() and ' '.join(t.split()) != self.command]
+        if any(self.PROMPT.search(t) for t in texts):
+            self.grace = None
+            return ('its console shows a login prompt, so the command was '
+                    'taken as a user name (the guest must run a command '
+                    'listener on the console, see the guest image guide)')
+        if texts:
+            self.grace = None     # the guest reacted: wait as usual
+            return None
+        if last_chance:
+            self.grace = None
+            return ('nothing but the command\'s echo came on its console '
+                    'within %d s ([dpm] guest_console_grace_period), so no '
+                    'program acts on the console' % self.grace_seconds)
+        return None

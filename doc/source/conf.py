@@ -34,7 +34,13 @@ os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
 
 # -- General -----------------------------------------------------------
 
+# Local extensions (doc/source/_ext): the support levels of the feature
+# matrix.
+sys.path.insert(0, os.path.join(HERE, '_ext'))
+
 extensions = [
+    'matrix_levels',
+    'reno.sphinxext',
     'oslo_config.sphinxext',
     'oslo_config.sphinxconfiggen',
     'sphinx_feature_classification.support_matrix',

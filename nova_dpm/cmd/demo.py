@@ -69,6 +69,8 @@ REQUEST_PURPOSE = {
         'stop the partition (asynchronous job)',
     ('POST', '/api/partitions/{id}/operations/send-os-cmd'):
         'ask the operating system to shut down',
+    ('GET', '/api/partitions/{id}/operations/list-os-messages'):
+        "read the console: did the guest take the command?",
     ('GET', '/api/jobs/{id}'): 'poll the job',
     ('DELETE', '/api/jobs/{id}'): 'delete the finished job',
     ('POST', '/api/partitions/{id}/hbas'): 'create a virtual HBA',

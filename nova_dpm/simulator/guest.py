@@ -59,8 +59,20 @@ DEFAULTS = {
     'shutdown_delay': 0.0,
     # Is a crash kernel loaded (kdump) for a PSW restart?
     'kdump': True,
+    # What reads the HMC's operating-system messages console, the SCLP
+    # line-mode terminal (Linux device sclp_line0, console name ttyS0; IBM
+    # "Device Drivers, Features, and Commands", terminal device nodes):
+    # 'listener': a command listener as the guest image guide sets up (the
+    # guest tool dpm_console_listener.sh), which acknowledges a shutdown
+    # command on the console and runs it; 'login': a getty, as a stock
+    # distribution runs on its console, which takes the command for a user
+    # name and asks for a password; 'none': nothing reads the console.
+    'console': 'listener',
 }
 SHUTDOWN_OUTCOMES = ('paused', 'stopped', 'terminated')
+CONSOLES = ('listener', 'login', 'none')
+LISTENER_READY = 'dpm_console_listener: waiting for commands on sclp_line0'
+LISTENER_RUNS = 'dpm_console_listener: running: %s'
 
 # zhmcclient Partition.list_os_messages: "Only a certain amount of OS
 # message data from each partition is preserved by the HMC ... the oldest
@@ -126,6 +138,8 @@ class Guest:
         self.shutdown = None
         # A PSW restart in progress: dict(end, job).
         self.restart = None
+        # console 'login': the getty has a user name and wants a password.
+        self.password_prompt = False
 
 
 def get(sim, uri):
@@ -151,6 +165,9 @@ def check_settings(settings):
         if name == 'shutdown_outcome' and value not in SHUTDOWN_OUTCOMES:
             raise ValueError("shutdown_outcome must be one of %s, not %r"
                              % (', '.join(SHUTDOWN_OUTCOMES), value))
+        if name == 'console' and value not in CONSOLES:
+            raise ValueError("console must be one of %s, not %r"
+                             % (', '.join(CONSOLES), value))
         if name == 'shutdown_delay' and not (
                 isinstance(value, (int, float)) and value >= 0):
             raise ValueError("shutdown_delay must be a number >= 0")
@@ -254,7 +271,7 @@ def _nic_lines(partition):
     return lines
 
 
-def boot_messages(sim, partition):
+def boot_messages(sim, partition, console='login'):
     """What a Linux writes to the console while it boots."""
     props = partition.properties
     host = _hostname(partition)
@@ -271,13 +288,13 @@ def boot_messages(sim, partition):
     ]
     lines.extend(_fcp_lines(sim, partition))
     lines.extend(_nic_lines(partition))
-    lines.extend([
-        '[  OK  ] Reached target multi-user.target - Multi-User System.',
-        '',
-        'Ubuntu 24.04.1 LTS %s ttysclp0' % host,
-        '',
-        '%s login: ' % host,
-    ])
+    lines.append(
+        '[  OK  ] Reached target multi-user.target - Multi-User System.')
+    if console == 'login':
+        lines.extend(['', 'Ubuntu 24.04.1 LTS %s ttyS0' % host, '',
+                      '%s login: ' % host])
+    elif console == 'listener':
+        lines.append(LISTENER_READY)
     return lines
 
 
@@ -294,8 +311,10 @@ def transition_ended(sim, partition, kind, status):
     """
     guest = get(sim, partition.uri)
     guest.shutdown = None
+    guest.password_prompt = False
     if kind == 'start' and status in OS_RUNNING:
-        for line in boot_messages(sim, partition):
+        for line in boot_messages(sim, partition,
+                                  setting(sim, guest, 'console')):
             log(sim, guest, line)
 
 
@@ -373,7 +392,9 @@ def _end_restart(sim, guest, partition):
             log(sim, guest, 'kdump: rebooting')
             # The crash kernel reboots the system: the partition stays
             # active and the OS comes up again.
-            for line in boot_messages(sim, partition):
+            guest.password_prompt = False
+            for line in boot_messages(sim, partition,
+                                      setting(sim, guest, 'console')):
                 log(sim, guest, line)
         else:
             # [UNCERTAIN] Without a crash kernel the restart ends the OS;
@@ -414,12 +435,31 @@ def send_os_cmd(sim, req):
     if partition.properties.get('status') not in OS_RUNNING:
         raise _not_running(req, partition)
     guest = get(sim, partition.uri)
+    console = setting(sim, guest, 'console')
+    if console == 'none':
+        # [INFER] Nothing reads the line-mode terminal: the input is not
+        # echoed and nothing happens.  (Whether the HMC itself shows a sent
+        # command is not documented; the harsher reading is that it does
+        # not.)
+        return None
     # The console echoes the command (ANS zhmc_partition_command.py looks
     # for the command text in the messages that follow it).
     log(sim, guest, text, priority)
+    if console == 'login':
+        # A getty: the first line is a user name, the next a password.
+        host = _hostname(partition)
+        if guest.password_prompt:
+            guest.password_prompt = False
+            for line in ('', 'Login incorrect', '%s login: ' % host):
+                log(sim, guest, line)
+        else:
+            guest.password_prompt = True
+            log(sim, guest, 'Password: ')
+        return None
     final = SHUTDOWN_COMMANDS.get(' '.join(text.split()))
     if final is not None and guest.shutdown is None and \
             setting(sim, guest, 'honours_shutdown'):
+        log(sim, guest, LISTENER_RUNS % ' '.join(text.split()))
         for line in SHUTDOWN_PROGRESS:
             log(sim, guest, line)
         guest.shutdown = {

@@ -531,7 +531,7 @@ class SimulatedHmc:
 
     def set_guest(self, partition_uri, honours_shutdown=True,
                   shutdown_outcome='paused', shutdown_delay=0.0,
-                  kdump=True):
+                  kdump=True, console='listener'):
         """Configure the guest OS of a partition.
 
         honours_shutdown: the guest acts on a shutdown command sent with
@@ -540,12 +540,17 @@ class SimulatedHmc:
         partition ends in ('paused', 'stopped' or 'terminated').
         shutdown_delay: seconds from the command to that status.  kdump:
         a PSW restart runs the crash kernel and the partition stays
-        active; without it the partition ends 'terminated'.
+        active; without it the partition ends 'terminated'.  console: what
+        reads the OS messages console, 'listener' (the guest tools'
+        command listener), 'login' (a getty: commands are taken as user
+        name and password, never run) or 'none' (nothing: not even an
+        echo).
         Partitions not configured here use :attr:`guest_defaults`.
         """
         settings = {'honours_shutdown': honours_shutdown,
                     'shutdown_outcome': shutdown_outcome,
-                    'shutdown_delay': shutdown_delay, 'kdump': kdump}
+                    'shutdown_delay': shutdown_delay, 'kdump': kdump,
+                    'console': console}
         guest.check_settings(settings)
         with self.lock:
             self._partition(partition_uri)

@@ -33,9 +33,14 @@ DPM_LOG_TAG=${DPM_LOG_TAG:-autoconfigure_networking}
 if [[ -z $DPM_TOOLS_COMMON ]]; then
     tools_dir=.
     [[ ${BASH_SOURCE[0]} == */* ]] && tools_dir=${BASH_SOURCE[0]%/*}
-    DPM_TOOLS_COMMON=$tools_dir/dpm_guest_image_tools_common
+    # <prefix>/lib/dpm-guest-tools beside <prefix>/bin; the same directory
+    # as the script where older installations put it.
+    tools_lib=$tools_dir/../lib/dpm-guest-tools
+    DPM_TOOLS_COMMON=$tools_lib/dpm_guest_image_tools_common
+    [[ -r $DPM_TOOLS_COMMON ]] ||
+        DPM_TOOLS_COMMON=$tools_dir/dpm_guest_image_tools_common
 fi
-# shellcheck source=dpm_guest_image_tools_common
+# shellcheck source=../lib/dpm-guest-tools/dpm_guest_image_tools_common
 if ! source "$DPM_TOOLS_COMMON"; then
     echo "autoconfigure_networking: cannot load $DPM_TOOLS_COMMON" >&2
     exit 1

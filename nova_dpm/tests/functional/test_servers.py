@@ -283,7 +283,8 @@ class ServerLifecycleTests(object):
             server['id'], {'os-getConsoleOutput': {}})['output']
         self.assertEqual(self.simulator.os_messages(part['object-uri']),
                          output.splitlines())
-        self.assertTrue(output.splitlines()[-1].endswith('login: '))
+        self.assertTrue(output.splitlines()[-1].startswith(
+            'dpm_console_listener: '))
         lines = self.api.post_server_action(
             server['id'], {'os-getConsoleOutput': {'length': 2}})['output']
         # Nova keeps the last lines (the trailing newline counts as one).

@@ -57,6 +57,74 @@ class GracefulStopTest(base.DriverTestCase):
         self.assertEqual('stopped', self.part.properties['status'])
         self.assertEqual(1, self.sim.count(pattern=STOP))
 
+    def _no_console_check_before_z14(self):
+        if self.definition == 'z13':
+            self.skipTest('List OS Messages needs SE 2.14.0; see '
+                          'test_no_console_check_on_se_2_13')
+
+    def test_login_prompt_on_console_stops_hard_early(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 10
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual('Password: ', self.sim.os_messages(self.part.uri)[-1])
+        self.assertIn('did not take the shutdown command: its console shows '
+                      'a login prompt', self.logger.output)
+        self.assertNotIn('did not shut down within', self.logger.output)
+
+    def test_console_nobody_reads_stops_hard_after_grace(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, console='none')
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn('shutdown -h now',
+                         self.sim.os_messages(self.part.uri))
+        self.assertIn('nothing but the command\'s echo came on its console '
+                      'within 1 s ([dpm] guest_console_grace_period)',
+                      self.logger.output)
+
+    def test_listener_that_only_echoes_stops_hard_after_grace(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertIn('guest_console_grace_period', self.logger.output)
+
+    def test_listener_that_acts_is_given_the_whole_timeout(self):
+        # The guest acknowledges at once but needs 2 s to shut down, more
+        # than the grace period: no early hard stop.
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, shutdown_outcome='stopped',
+                           shutdown_delay=2)
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+        self.assertNotIn('did not take the shutdown command',
+                         self.logger.output)
+
+    def test_console_check_off(self):
+        self.driver.settings.guest_console_grace_period = 0
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=1)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+        self.assertIn('did not shut down within 1 s', self.logger.output)
+
+    def test_no_console_check_on_se_2_13(self):
+        if self.definition != 'z13':
+            self.skipTest('the z13 definition has SE 2.13.1')
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=1)
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+        self.assertIn('did not shut down within 1 s', self.logger.output)
+
     def test_configured_command_is_sent(self):
         self.dpm_flags(guest_shutdown_command='poweroff')
         self.driver.settings.guest_shutdown_command = 'poweroff'

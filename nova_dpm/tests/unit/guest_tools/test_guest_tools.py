@@ -38,7 +38,8 @@ TOOLS_DIR = os.path.join(REPO_ROOT, 'dpm_guest_tools')
 BIN_DIR = os.path.join(TOOLS_DIR, 'usr', 'bin')
 AUTOCONFIG = os.path.join(BIN_DIR, 'autoconfigure_networking.sh')
 SETMAC = os.path.join(BIN_DIR, 'setmac.sh')
-COMMON = os.path.join(BIN_DIR, 'dpm_guest_image_tools_common')
+COMMON = os.path.join(TOOLS_DIR, 'usr', 'lib', 'dpm-guest-tools',
+                      'dpm_guest_image_tools_common')
 SHELL_SCRIPTS = (AUTOCONFIG, SETMAC, COMMON)
 UDEV_RULE = os.path.join(TOOLS_DIR, 'etc', 'udev', 'rules.d',
                          '80-setmac.rules')

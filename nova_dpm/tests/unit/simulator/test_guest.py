@@ -113,6 +113,42 @@ class ShutdownTest(GuestTestCase):
         self.assertEqual(['shutdown -h now'],
                          env.sim.os_messages(p.uri)[before:])
 
+    def test_login_prompt_takes_commands_as_user_and_password(self):
+        env = self.env()
+        p = self.running(env)
+        env.sim.set_guest(p.uri, console='login')
+        p.stop()
+        p.start()
+        self.assertEqual('inst-1 login: ', env.sim.os_messages(p.uri)[-1])
+        before = len(env.sim.os_messages(p.uri))
+        p.send_os_command('shutdown -h now')
+        self.assertEqual('active', self.status(env, p))
+        self.assertEqual(['shutdown -h now', 'Password: '],
+                         env.sim.os_messages(p.uri)[before:])
+        p.send_os_command('shutdown -h now')
+        self.assertEqual('active', self.status(env, p))
+        self.assertEqual(['', 'Login incorrect', 'inst-1 login: '],
+                         env.sim.os_messages(p.uri)[before + 3:])
+
+    def test_console_nobody_reads(self):
+        env = self.env()
+        p = self.running(env)
+        env.sim.set_guest(p.uri, console='none')
+        before = env.sim.os_messages(p.uri)
+        p.send_os_command('shutdown -h now')
+        self.assertEqual('active', self.status(env, p))
+        self.assertEqual(before, env.sim.os_messages(p.uri))
+
+    def test_listener_acknowledges(self):
+        env = self.env()
+        p = self.running(env)
+        env.sim.set_guest(p.uri, shutdown_delay=3600)
+        before = len(env.sim.os_messages(p.uri))
+        p.send_os_command('shutdown  -h now')
+        self.assertEqual(['shutdown  -h now',
+                          guest.LISTENER_RUNS % 'shutdown -h now'],
+                         env.sim.os_messages(p.uri)[before:before + 2])
+
     def test_other_commands_are_only_echoed(self):
         env = self.env()
         p = self.running(env)
@@ -209,7 +245,7 @@ class OsMessagesTest(GuestTestCase):
         self.assertIn('qeth 0.0.%s: Device is a OSD Express card (level: '
                       '0199) with link type OSD_10GIG.'
                       % nic['device-number'], texts)
-        self.assertEqual('inst-1 login: ', texts[-1])
+        self.assertEqual(guest.LISTENER_READY, texts[-1])
         for msg in p.list_os_messages()['os-messages']:
             self.assertEqual(FIELDS, set(msg))
             self.assertTrue(msg['message-text'].endswith('\n'))
@@ -333,7 +369,7 @@ class PswRestartTest(GuestTestCase):
         i = texts.index('Starting crash kernel...')
         self.assertIn('kdump: saving vmcore complete', texts[i:])
         # The crash kernel rebooted the system.
-        self.assertEqual('inst-1 login: ', texts[-1])
+        self.assertEqual(guest.LISTENER_READY, texts[-1])
         self.assertEqual(1, env.sim.count(pattern=RESTART))
         self.assertEqual(1, env.sim.count('GET', '/api/jobs/{id}'))
 
@@ -476,6 +512,8 @@ class PipelineTest(GuestTestCase):
         self.assertRaises(ValueError, env.sim.set_guest, p.uri,
                           shutdown_delay=-1)
         self.assertRaises(ValueError, env.sim.set_guest_defaults, bogus=1)
+        self.assertRaises(ValueError, env.sim.set_guest, p.uri,
+                          console='shell')
         self.assertRaises(ValueError, env.sim.set_guest,
                           '/api/partitions/nope')
         self.assertRaises(ValueError, env.sim.add_os_message,
