@@ -35,8 +35,8 @@ every step the HMC requests that nova-dpm made. Every step is checked: the
 command exits 0 when all of them did what they should, 1 otherwise (with
 the reason), 2 when the environment cannot run the demo.
 
-The in-process cloud is the one of the functional tests
-(``nova_dpm.tests.functional.base``).
+The in-process cloud is the simulator extra's
+(``nova_dpm.simulator.cloud``), on which the functional tests run too.
 """
 
 import argparse
@@ -232,12 +232,12 @@ def _use_only(handler):
     root.addHandler(handler)
 
 
-def _demo_case(base, args, report, handler):
+def _demo_case(cloud, args, report, handler):
     """The demo as a case of the functional tests' in-process cloud."""
 
-    class Demo(base.DPMCloudTestCase):
+    class Demo(cloud.DPMCloudTestCase):
         HMC_DEFINITION = args.hmc
-        HMC_TRANSPORT = base.IN_PROCESS if args.in_process else base.HTTPS
+        HMC_TRANSPORT = cloud.IN_PROCESS if args.in_process else cloud.HTTPS
         HMC_USERID = 'nova-dpm-demo'
         # A new password for every run; it is never printed.
         HMC_PASSWORD = secrets.token_urlsafe(16)
@@ -260,7 +260,7 @@ def _demo_case(base, args, report, handler):
 
         def test_demo(self):
             try:
-                _Walkthrough(self, base, report).run()
+                _Walkthrough(self, cloud, report).run()
             except Exception as exc:
                 self.error = exc
                 raise
@@ -271,9 +271,9 @@ def _demo_case(base, args, report, handler):
 class _Walkthrough(object):
     """The steps of the demo, printed and checked."""
 
-    def __init__(self, case, base, report):
+    def __init__(self, case, cloud, report):
         self.case = case
-        self.base = base
+        self.cloud = cloud
         self.out = report
         self.hmc = case.hmc
         self.sim = case.simulator
@@ -283,7 +283,7 @@ class _Walkthrough(object):
         out.line('Started in %.1f s: Nova API, conductor, scheduler, '
                  'placement and nova-compute' % case.setup_time)
         out.line('with compute_driver = dpm.DPMDriver, [DEFAULT] host = %s.'
-                 % self.base.HOST)
+                 % self.cloud.HOST)
         self.show_settings()
         self.show_subset()
         server = self.boot()
@@ -386,7 +386,7 @@ class _Walkthrough(object):
     # -- boot --------------------------------------------------------------
 
     def boot(self):
-        case, out, base = self.case, self.out, self.base
+        case, out, cloud = self.case, self.out, self.cloud
         volume = case.new_volume_id(1)
         ports = case.create_ports()
         self.volume, self.ports = volume, ports
@@ -395,8 +395,8 @@ class _Walkthrough(object):
                  '(Fibre Channel),' % (case.FLAVOR_VCPUS, case.FLAVOR_RAM,
                                        volume))
         out.line('  ports %s on virtual switch %s and %s on %s' % (
-            ports[0]['mac_address'], base.VSWITCH_0,
-            ports[1]['mac_address'], base.VSWITCH_1))
+            ports[0]['mac_address'], cloud.VSWITCH_0,
+            ports[1]['mac_address'], cloud.VSWITCH_1))
         server, elapsed, requests = self.timed(
             case.boot, name='demo-server', volume_id=volume, ports=ports)
         out.line('  -> server %s is %s on host %s' % (
@@ -407,10 +407,10 @@ class _Walkthrough(object):
         return server
 
     def show_partition(self, server):
-        case, out, base, hmc = self.case, self.out, self.base, self.hmc
+        case, out, cloud, hmc = self.case, self.out, self.cloud, self.hmc
         part = hmc.partition_of(server['id'])
         case.assertIsNotNone(part, 'the HMC has no partition %s' %
-                             base.partition_name(server['id']))
+                             cloud.partition_name(server['id']))
         out.heading('What the HMC holds for the server now')
         out.field('partition', '%s (status %s)' % (
             part['name'], part['status']))
@@ -473,12 +473,12 @@ class _Walkthrough(object):
             devno, hmc.virtual_switch(vswitch)['port'],
             port['mac_address'].replace(':', ''))
             for devno, vswitch, port in zip(
-                ('0001', '0004'), (base.VSWITCH_0, base.VSWITCH_1),
+                ('0001', '0004'), (cloud.VSWITCH_0, cloud.VSWITCH_1),
                 self.ports))
         case.assertEqual(expected, params)
 
     def show_storage_group(self, part):
-        case, out, base, hmc = self.case, self.out, self.base, self.hmc
+        case, out, cloud, hmc = self.case, self.out, self.cloud, self.hmc
         group = hmc.storage_group(part['name'])
         case.assertIsNotNone(group, 'the HMC has no storage group %s' %
                              part['name'])
@@ -495,7 +495,7 @@ class _Walkthrough(object):
         for vsr in hmc.virtual_storage_resources(group['name']):
             by_port[vsr['adapter-port-uri']] = vsr
         wwpns = []
-        for n, port_uri in enumerate(base.STORAGE_PORTS, 1):
+        for n, port_uri in enumerate(cloud.STORAGE_PORTS, 1):
             vsr = by_port.get(port_uri)
             case.assertIsNotNone(vsr, 'no storage path on %s' % port_uri)
             wwpns.append(vsr['world-wide-port-name'])
@@ -513,14 +513,14 @@ class _Walkthrough(object):
                           hmc.port_label(target['adapter-port-uri'])),
                       indent=4, width=8)
             case.assertEqual(
-                (self.volume, 'boot', 'complete', base.TARGET_WWPNS[0]),
+                (self.volume, 'boot', 'complete', cloud.TARGET_WWPNS[0]),
                 (volume['name'], volume['usage'],
                  volume['fulfillment-state'], target.get('wwpn')))
         case.assertEqual('complete', group['fulfillment-state'])
         return wwpns
 
     def show_hbas(self, part):
-        case, out, base, hmc = self.case, self.out, self.base, self.hmc
+        case, out, cloud, hmc = self.case, self.out, self.cloud, self.hmc
         hbas = hmc.hbas(part['name'])
         out.line('  Virtual HBAs')
         for hba in hbas:
@@ -528,7 +528,7 @@ class _Walkthrough(object):
                 hba['name'], hba['wwpn'],
                 hmc.port_label(hba['adapter-port-uri']),
                 hba['device-number']))
-        case.assertEqual(list(base.STORAGE_PORTS),
+        case.assertEqual(list(cloud.STORAGE_PORTS),
                          [h['adapter-port-uri'] for h in hbas])
         return [h['wwpn'] for h in hbas]
 
@@ -547,10 +547,10 @@ class _Walkthrough(object):
         return server
 
     def delete(self, server):
-        case, out, base = self.case, self.out, self.base
+        case, out, cloud = self.case, self.out, self.cloud
         out.heading('Step 5: delete the server')
         _none, elapsed, requests = self.timed(case.delete, server)
-        name = base.partition_name(server['id'])
+        name = cloud.partition_name(server['id'])
         gone = name not in self.hmc.partition_names()
         group_gone = name not in self.hmc.storage_group_names()
         out.line('  -> server deleted; partition %s, storage group %s' % (
@@ -574,13 +574,13 @@ def main(argv=None):
     report = Report(sys.stdout)
     started = time.monotonic()
     try:
-        from nova_dpm.tests.functional import base
+        from nova_dpm.simulator import cloud
     except ImportError as exc:
         sys.stderr.write(
             'nova-dpm-demo: cannot start the in-process cloud: %s\n'
-            'It uses nova\'s functional test fixtures, which need '
-            'openstack-placement and wsgi-intercept:\n'
-            '    pip install -r test-requirements.txt\n' % exc)
+            'It needs the simulator extra of nova-dpm (nova\'s functional '
+            'test fixtures, openstack-placement, wsgi-intercept):\n'
+            '    pip install \'nova-dpm[simulator]\'\n' % exc)
         return 2
 
     report.title('nova-dpm %s demo: a server on a simulated IBM %s' % (
@@ -599,7 +599,7 @@ def main(argv=None):
 
     handler = _log_handler(args.verbose)
     _use_only(handler)
-    case = _demo_case(base, args, report, handler)
+    case = _demo_case(cloud, args, report, handler)
     result = unittest.TestResult()
     case.run(result)
     elapsed = time.monotonic() - started

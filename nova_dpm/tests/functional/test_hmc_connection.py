@@ -13,7 +13,7 @@
 """The HMC connection through the Nova API: HTTPS, logon, secrets, failover.
 
 nova-compute reaches the simulated HMC over HTTPS with a real
-``zhmcclient.Session`` (``base.HTTPS``); the server's session and fault
+``zhmcclient.Session`` (``cloud.HTTPS``); the server's session and fault
 controls change what the HMC does between two Nova API calls.
 """
 
@@ -24,7 +24,7 @@ import fixtures
 from nova import conf as nova_conf
 from oslo_log import log as oslo_logging
 
-from nova_dpm.tests.functional import base
+from nova_dpm.simulator import cloud
 
 CONF = nova_conf.CONF
 LOG = oslo_logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class CaptureAllLogging(fixtures.Fixture):
         self.addCleanup(root.removeHandler, self.handler)
 
 
-class HttpsConnectionTests(base.DPMCloudTestCase):
+class HttpsConnectionTests(cloud.DPMCloudTestCase):
     """The connection nova-compute holds to the HTTPS simulator.
 
     Periodic tasks are off in nova's tests: every HMC request comes from
@@ -97,7 +97,7 @@ class HttpsConnectionTests(base.DPMCloudTestCase):
 
     def test_tls_verified_against_the_servers_ca(self):
         session = self.driver.hmc.session
-        self.assertEqual(base.HTTPS, self.HMC_TRANSPORT)
+        self.assertEqual(cloud.HTTPS, self.HMC_TRANSPORT)
         self.assertFalse(self.driver.hmc.simulated)
         self.assertEqual(self.hmc_server.ca_file, session.verify_cert)
         self.assertEqual('127.0.0.1', session.actual_host)
@@ -142,7 +142,7 @@ class HttpsConnectionTests(base.DPMCloudTestCase):
         self.assertNothingOnHmc(server['id'])
 
 
-class PasswordNotLoggedTests(base.DPMCloudTestCase):
+class PasswordNotLoggedTests(cloud.DPMCloudTestCase):
     """[dpm] hmc_password appears in no log record and no API answer."""
 
     # A failed start is an error of the RPC cast, not of the API call.
@@ -210,7 +210,7 @@ class PasswordNotLoggedTests(base.DPMCloudTestCase):
         self.assertLogged('"password": "********"')
         self.assertLogged('dpm.hmc_password               = ****')
         self.assertLogged('dpm.hmc_username               = %s' %
-                          base.HMC_USERID)
+                          cloud.HMC_USERID)
         self.assertLogged('/operations/start')
         self.assertLogged('Simulated internal server error')
 
@@ -227,7 +227,7 @@ class PasswordNotLoggedTests(base.DPMCloudTestCase):
                       '%s' % (len(found), found[0].replace(needle, '<HERE>')))
 
 
-class FailoverTests(base.DPMCloudTestCase):
+class FailoverTests(cloud.DPMCloudTestCase):
     """[dpm] hmc = localhost, 127.0.0.1: two names of the one server.
 
     Both names reach the HTTPS simulator on 127.0.0.1 (its certificate

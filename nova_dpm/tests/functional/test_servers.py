@@ -25,7 +25,7 @@ driver made.
 from nova.compute import power_state
 from nova.tests.functional.api import client as api_client
 
-from nova_dpm.tests.functional import base
+from nova_dpm.simulator import cloud
 
 START = '/api/partitions/{id}/operations/start'
 STOP = '/api/partitions/{id}/operations/stop'
@@ -46,8 +46,8 @@ class Z13(object):
     def assertBootStorage(self, part, volume_id):
         hbas = self.hmc.hbas(part['name'])
         self.assertEqual(
-            [('OpenStack-HBA-0', base.STORAGE_PORTS[0], 'b000'),
-             ('OpenStack-HBA-1', base.STORAGE_PORTS[1], 'b001')],
+            [('OpenStack-HBA-0', cloud.STORAGE_PORTS[0], 'b000'),
+             ('OpenStack-HBA-1', cloud.STORAGE_PORTS[1], 'b001')],
             [(h['name'], h['adapter-port-uri'], h['device-number'])
              for h in hbas])
         self.assertEqual(2, len(set(h['wwpn'] for h in hbas)))
@@ -62,9 +62,9 @@ class Z13(object):
         # to its WWPN, at the volume's LUN.
         self.assertEqual('storage-adapter', part['boot-device'])
         self.assertEqual(hbas[0]['element-uri'], part['boot-storage-device'])
-        self.assertEqual(base.TARGET_WWPNS[0],
+        self.assertEqual(cloud.TARGET_WWPNS[0],
                          part['boot-world-wide-port-name'])
-        self.assertEqual(base.fcp_lun(self.cinder.lun_of(volume_id)),
+        self.assertEqual(cloud.fcp_lun(self.cinder.lun_of(volume_id)),
                          part['boot-logical-unit-number'])
         # HMC API 1.7: boot-storage-volume came with API 2.23.
         self.assertNotIn('boot-storage-volume', part)
@@ -85,14 +85,14 @@ class Z16(object):
         vsrs = self.hmc.virtual_storage_resources(part['name'])
         by_port = {v['adapter-port-uri']: v['world-wide-port-name']
                    for v in vsrs}
-        return [by_port[p] for p in base.STORAGE_PORTS if p in by_port]
+        return [by_port[p] for p in cloud.STORAGE_PORTS if p in by_port]
 
     def assertBootStorage(self, part, volume_id):
         name = part['name']
         self.assertEqual([name], self.hmc.storage_group_names())
         group = self.hmc.storage_group(name)
         self.assertEqual(
-            {'cpc-uri': base.CPC_URI, 'type': 'fcp', 'shared': False,
+            {'cpc-uri': cloud.CPC_URI, 'type': 'fcp', 'shared': False,
              'max-partitions': 1, 'connectivity': 2,
              'fulfillment-state': 'complete'},
             {k: group[k] for k in ('cpc-uri', 'type', 'shared',
@@ -102,7 +102,7 @@ class Z16(object):
         self.assertEqual([], part['hba-uris'])
         # One virtual storage resource per mapped adapter port.
         vsrs = self.hmc.virtual_storage_resources(name)
-        self.assertEqual(sorted(base.STORAGE_PORTS),
+        self.assertEqual(sorted(cloud.STORAGE_PORTS),
                          sorted(v['adapter-port-uri'] for v in vsrs))
         for vsr in vsrs:
             self.assertEqual(part['object-uri'], vsr['partition-uri'])
@@ -115,9 +115,9 @@ class Z16(object):
                          [(v['name'], v['usage'], v['fulfillment-state'])
                           for v in volumes])
         self.assertEqual(
-            {'wwpn': base.TARGET_WWPNS[0],
-             'lun': base.fcp_lun(self.cinder.lun_of(volume_id)),
-             'adapter-port-uri': base.STORAGE_PORTS[0]},
+            {'wwpn': cloud.TARGET_WWPNS[0],
+             'lun': cloud.fcp_lun(self.cinder.lun_of(volume_id)),
+             'adapter-port-uri': cloud.STORAGE_PORTS[0]},
             self.hmc.volume_target(volumes[0]['element-uri']))
         self.assertEqual('storage-volume', part['boot-device'])
         self.assertEqual(volumes[0]['element-uri'],
@@ -144,17 +144,17 @@ class ServerLifecycleTests(object):
         ports = self.create_ports()
         server = self.boot(ports=ports, **kwargs)
         self.assertEqual('ACTIVE', server['status'])
-        self.assertEqual(base.HOST, server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(cloud.HOST, server['OS-EXT-SRV-ATTR:host'])
         part = self.hmc.partition_of(server['id'])
         self.assertIsNotNone(part, 'no partition %s on the HMC' %
-                             base.partition_name(server['id']))
+                             cloud.partition_name(server['id']))
         return server, part, ports
 
     def test_boot_from_volume(self):
         volume_id = self.new_volume_id(1)
         server, part, ports = self.boot_and_check(volume_id=volume_id)
 
-        self.assertEqual([base.partition_name(server['id'])],
+        self.assertEqual([cloud.partition_name(server['id'])],
                          self.hmc.openstack_partition_names())
         self.assertEqual(power_state.RUNNING,
                          server['OS-EXT-STS:power_state'])
@@ -178,7 +178,7 @@ class ServerLifecycleTests(object):
         self.assertEqual(2, len(wwpns))
         connector = self.cinder.connector_of(volume_id)
         self.assertEqual(wwpns, connector['wwpns'])
-        self.assertEqual(('s390x', True, base.HOST),
+        self.assertEqual(('s390x', True, cloud.HOST),
                          (connector['platform'], connector['multipath'],
                           connector['host']))
 
@@ -187,10 +187,10 @@ class ServerLifecycleTests(object):
         nics = self.hmc.nics(part['name'])
         self.assertEqual(
             [('OpenStack_Port_%s' % ports[0]['id'], '0001',
-              '/api/virtual-switches/%s' % base.VSWITCH_0,
+              '/api/virtual-switches/%s' % cloud.VSWITCH_0,
               'OpenStack mac=fa:16:3e:00:00:01, CPCSubset=dpm-subset-1'),
              ('OpenStack_Port_%s' % ports[1]['id'], '0004',
-              '/api/virtual-switches/%s' % base.VSWITCH_1,
+              '/api/virtual-switches/%s' % cloud.VSWITCH_1,
               'OpenStack mac=fa:16:3e:00:00:02, CPCSubset=dpm-subset-1')],
             [(n['name'], n['device-number'], n['virtual-switch-uri'],
               n['description']) for n in nics])
@@ -198,8 +198,8 @@ class ServerLifecycleTests(object):
                          sorted(part['nic-uris']))
         # The guest learns each NIC's OSA port and MAC from the boot
         # parameters: <devno>,<port of the vswitch>,<mac>;
-        self.assertEqual(0, self.hmc.virtual_switch(base.VSWITCH_0)['port'])
-        self.assertEqual(1, self.hmc.virtual_switch(base.VSWITCH_1)['port'])
+        self.assertEqual(0, self.hmc.virtual_switch(cloud.VSWITCH_0)['port'])
+        self.assertEqual(1, self.hmc.virtual_switch(cloud.VSWITCH_1)['port'])
         self.assertEqual('0001,0,fa163e000001;0004,1,fa163e000002;',
                          part['boot-os-specific-parameters'])
         self.assertForeignPartitionsUntouched()
@@ -376,7 +376,7 @@ class ServerLifecycleTests(object):
         event = self._wait_for_instance_action_event(
             server, 'create', 'compute__do_build_and_run_instance',
             'Success')
-        self.assertEqual(base.HOST, event['host'])
+        self.assertEqual(cloud.HOST, event['host'])
         # The whole advice fits the 255 characters Nova keeps of a fault.
         self.assertEqual(
             'Build of instance %(id)s aborted: Instance %(id)s is '
@@ -389,8 +389,8 @@ class ServerLifecycleTests(object):
         self.assertEqual([], self.hmc.storage_group_names())
 
     def test_port_not_bound_by_networking_dpm_is_refused(self):
-        ports = [self.neutron.create_dpm_port(base.VSWITCH_0),
-                 self.neutron.create_dpm_port(base.VSWITCH_1,
+        ports = [self.neutron.create_dpm_port(cloud.VSWITCH_0),
+                 self.neutron.create_dpm_port(cloud.VSWITCH_1,
                                               vif_type='ovs')]
         server = self.boot(expected_status='ERROR', ports=ports)
         # The whole message fits the 255 characters Nova keeps of a fault.
@@ -457,11 +457,11 @@ class ServerLifecycleTests(object):
                          self._get_provider_usages(rp))
 
 
-class TestServersZ13(Z13, ServerLifecycleTests, base.DPMCloudTestCase):
+class TestServersZ13(Z13, ServerLifecycleTests, cloud.DPMCloudTestCase):
     pass
 
 
-class TestServersZ16(Z16, ServerLifecycleTests, base.DPMCloudTestCase):
+class TestServersZ16(Z16, ServerLifecycleTests, cloud.DPMCloudTestCase):
     pass
 
 
@@ -472,7 +472,7 @@ class InProcessTests(object):
     counts they check must come out the same on both transports.
     """
 
-    HMC_TRANSPORT = base.IN_PROCESS
+    HMC_TRANSPORT = cloud.IN_PROCESS
 
     boot_and_check = ServerLifecycleTests.boot_and_check
     power_requests = ServerLifecycleTests.power_requests
@@ -488,11 +488,11 @@ class InProcessTests(object):
         self.assertIs(self.simulator, self.driver.hmc.session.simulator)
 
 
-class TestInProcessZ13(Z13, InProcessTests, base.DPMCloudTestCase):
+class TestInProcessZ13(Z13, InProcessTests, cloud.DPMCloudTestCase):
     pass
 
 
-class TestInProcessZ16(Z16, InProcessTests, base.DPMCloudTestCase):
+class TestInProcessZ16(Z16, InProcessTests, cloud.DPMCloudTestCase):
     pass
 
 
@@ -516,7 +516,7 @@ class MaxInstancesTests(object):
         self.assertEqual(creates, self.simulator.count('POST',
                                                        CREATE_PARTITION))
         self.assertNothingOnHmc(second['id'])
-        self.assertEqual([base.partition_name(first['id'])],
+        self.assertEqual([cloud.partition_name(first['id'])],
                          self.hmc.openstack_partition_names())
         self.assertEqual('active', self.hmc.partition_of(first['id'])[
             'status'])
@@ -525,14 +525,14 @@ class MaxInstancesTests(object):
         # Once the first is gone there is room again.
         self.delete(first)
         third = self.boot(name='third', volume_id=self.new_volume_id(3))
-        self.assertEqual([base.partition_name(third['id'])],
+        self.assertEqual([cloud.partition_name(third['id'])],
                          self.hmc.openstack_partition_names())
         self.assertForeignPartitionsUntouched()
 
 
-class TestMaxInstancesZ13(Z13, MaxInstancesTests, base.DPMCloudTestCase):
+class TestMaxInstancesZ13(Z13, MaxInstancesTests, cloud.DPMCloudTestCase):
     pass
 
 
-class TestMaxInstancesZ16(Z16, MaxInstancesTests, base.DPMCloudTestCase):
+class TestMaxInstancesZ16(Z16, MaxInstancesTests, cloud.DPMCloudTestCase):
     pass

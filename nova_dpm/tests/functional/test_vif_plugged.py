@@ -24,7 +24,7 @@ Neutron's notifier does).
 import threading
 import time
 
-from nova_dpm.tests.functional import base
+from nova_dpm.simulator import cloud
 
 
 class PortAgent(object):
@@ -68,7 +68,7 @@ class PortAgent(object):
 
 class VifPluggedTests(object):
 
-    HMC_TRANSPORT = base.IN_PROCESS
+    HMC_TRANSPORT = cloud.IN_PROCESS
     HMC_DEFINITION = 'z16'
 
     def down_ports(self):
@@ -103,5 +103,5 @@ class VifPluggedTests(object):
                          self.hmc.partition_of(server['id'])['status'])
 
 
-class TestVifPluggedZ16(VifPluggedTests, base.DPMCloudTestCase):
+class TestVifPluggedZ16(VifPluggedTests, cloud.DPMCloudTestCase):
     pass

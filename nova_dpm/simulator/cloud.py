@@ -42,7 +42,11 @@ simulator after the session check; a request refused for an expired
 session or failed by an injected fault is not counted.
 
 The same class runs the ``nova-dpm-demo`` console script
-(``nova_dpm.cmd.demo``), outside any test runner.
+(``nova_dpm.cmd.demo``), outside any test runner, and is the base of the
+functional tests (``nova_dpm.tests.functional``). It is part of the
+simulator extra (``nova-dpm[simulator]``): it needs nova's functional
+test fixtures (shipped in nova's wheel), placement and wsgi-intercept,
+and the driver never imports it.
 """
 
 import copy
