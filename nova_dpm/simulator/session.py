@@ -24,6 +24,7 @@ simulator: turning a 202 into a :class:`zhmcclient.Job` and retrying on
 import os
 import time
 
+import yaml
 import zhmcclient
 from zhmcclient.mock import FakedSession
 
@@ -79,15 +80,40 @@ class SimulatedSession(FakedSession):
     @classmethod
     def from_hmc_yaml_file(cls, filepath, userid=None, password=None,
                            latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml_file(filepath, userid, password)
-        return cls._promote(faked, latency, transition_time)
+        with open(filepath) as f:
+            return cls.from_hmc_yaml(f.read(), filepath, userid, password,
+                                     latency, transition_time)
 
     @classmethod
     def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
                       password=None, latency=0.0, transition_time=0.0):
-        faked = FakedSession.from_hmc_yaml(hmc_yaml, filepath, userid,
-                                           password)
-        return cls._promote(faked, latency, transition_time)
+        """Build the session from an HMC definition (zhmcclient's format).
+
+        A top-level ``simulator:`` section beside ``hmc_definition:``
+        switches real-HMC behaviour of the simulator (see
+        SimulatedHmc.configure); zhmcclient's mock never sees it.
+        """
+        try:
+            data = yaml.safe_load(hmc_yaml)
+        except yaml.YAMLError:
+            # The mock reports the syntax error, naming the file.
+            FakedSession.from_hmc_yaml(hmc_yaml, filepath, userid, password)
+            raise
+        settings = {}
+        if isinstance(data, dict):
+            settings = data.pop('simulator', None) or {}
+        if not isinstance(settings, dict):
+            raise ValueError("The 'simulator' section of HMC definition %s "
+                             "must be a mapping of settings"
+                             % (filepath or '(string)'))
+        faked = FakedSession.from_hmc_dict(data, filepath, userid, password)
+        session = cls._promote(faked, latency, transition_time)
+        try:
+            session.simulator.configure(**settings)
+        except ValueError as exc:
+            raise ValueError("HMC definition %s: %s"
+                             % (filepath or '(string)', exc))
+        return session
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):
