@@ -525,12 +525,19 @@ class SimulatedHmc:
     def complete_transitions(self):
         """Finish all start/stop transitions now (for tests).
 
-        Guest shutdowns and PSW restarts in progress are finished too.
+        Guest shutdowns and PSW restarts in progress are finished too, as
+        are statuses lagging behind ended start jobs.
         """
         with self.lock:
             for trans in self.transitions.values():
                 trans['end'] = self.now()
+            for lag in self.lagging.values():
+                lag['end'] = self.now()
             guest.complete_all(self)
+            self.advance()
+            # A start that ended just now may have begun a status lag.
+            for lag in self.lagging.values():
+                lag['end'] = self.now()
             self.advance()
 
     def set_status(self, partition_uri, status):
