@@ -281,7 +281,7 @@ class SettingsTest(base.TestCase):
     def test_plain_mock_refuses_the_section(self):
         # The section is the simulator's: zhmcclient's schema has none.
         path = self.definition({'terminated_stops': 1})
-        self.assertRaises(Exception,
+        self.assertRaises(zhmcclient.mock.HmcDefinitionSchemaError,
                           zhmcclient.mock.FakedSession.from_hmc_yaml_file,
                           path)
 
