@@ -44,14 +44,14 @@ POLL_FACTOR = 1.5
 # The poll-rate cap of one operation (see PollBudget): POLL_RATE polls a
 # second in the long run, with a burst allowance of POLL_BURST; in any
 # window of T seconds an operation polls at most POLL_BURST + POLL_RATE * T
-# times, so at most 4 times in any second (the back-off alone polled 5 times
-# in the first second of every wait, and an operation strings several waits
-# together). The steady back-off (1 / POLL_MAX = 2 polls a second) stays
-# under POLL_RATE, so tokens are there when a job has ended and the status
-# must be read: a wait still ends well within 1 s of the transition (see
-# doc/source/performance.rst).
+# times, so at most 5 times in any second, however many waits it strings
+# together (each wait starts its back-off anew at POLL_FIRST). One wait's
+# back-off alone stays within the cap, and the steady back-off (1 /
+# POLL_MAX = 2 polls a second) stays under POLL_RATE, so a token is there
+# when a job has ended and the status must be read: the cap costs a wait
+# no time (see doc/source/performance.rst).
 POLL_RATE = 3.0
-POLL_BURST = 1.5
+POLL_BURST = 2.0
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
 # HMC Web Services API 4.1 (HMC 2.16.0): listings of partitions and of
