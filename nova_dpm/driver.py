@@ -333,6 +333,12 @@ class DPMDriver(driver.ComputeDriver):
                 self._remove_after_failure(instance)
                 raise nova_exception.BuildAbortException(
                     instance_uuid=instance.uuid, reason=exc.format_message())
+            except exception.CPCResourcesShort as exc:
+                # Another host may have the processors and memory: Nova
+                # reschedules the build, with this reason.
+                self._remove_after_failure(instance)
+                raise nova_exception.ComputeResourcesUnavailable(
+                    reason=exc.format_message())
             except exception.HMCOperationFailed as exc:
                 self._remove_after_failure(instance)
                 if exc.refused:

@@ -82,6 +82,15 @@ class HMCPermissionDenied(HMCOperationFailed):
                '%(reason)s)')
 
 
+class CPCResourcesShort(HMCOperationFailed):
+    """A start failed because the CPC lacks processors or memory.
+
+    Another host may have them: a build that meets this is rescheduled.
+    """
+    msg_fmt = ('HMC operation %(operation)s on %(target)s failed: the CPC '
+               'lacks the resources to start it: %(reason)s')
+
+
 class HMCTimeout(DPMError):
     msg_fmt = ('Timed out after %(timeout)s s waiting for %(target)s to '
                'reach %(wanted)s (last status: %(status)s)')

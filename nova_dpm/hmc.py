@@ -17,10 +17,13 @@ only use zhmcclient resource objects obtained through :class:`HMC`.
 
 Waiting: zhmcclient's own ``wait_for_completion`` polls a job every 10 s.
 nova-dpm never uses it. It starts asynchronous operations with
-``wait_for_completion=False`` and polls the job itself, starting at 0.1 s and
-backing off to at most 0.5 s, so a start or stop costs well under a second
-beyond the partition's own transition time. The ended job's status is
-deleted in the same round trip as the first status read that follows it
+``wait_for_completion=False`` and waits with one primitive,
+:func:`wait_until`, for jobs and partition statuses alike: it polls at
+0.1 s, backing off to at most 0.5 s, so a start or stop costs well under a
+second beyond the partition's own transition time, and it keeps every
+operation within a poll-rate cap (:class:`PollBudget`), whatever waits the
+operation strings together. The ended job's status is deleted in the same
+round trip as the first status read that follows it
 (:meth:`HMC.read_status`).
 """
 
@@ -41,6 +44,17 @@ LOG = logging.getLogger(__name__)
 POLL_FIRST = 0.1
 POLL_MAX = 0.5
 POLL_FACTOR = 1.5
+# The poll-rate cap of one operation (see PollBudget): POLL_RATE polls a
+# second in the long run, with a burst allowance of POLL_BURST; in any
+# window of T seconds an operation polls at most POLL_BURST + POLL_RATE * T
+# times, so at most 5 times in any second, however many waits it strings
+# together (each wait starts its back-off anew at POLL_FIRST). One wait's
+# back-off alone stays within the cap, and the steady back-off (1 /
+# POLL_MAX = 2 polls a second) stays under POLL_RATE, so a token is there
+# when a job has ended and the status must be read: the cap costs a wait
+# no time (see doc/source/performance.rst).
+POLL_RATE = 3.0
+POLL_BURST = 2.0
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
 # 403 reason codes (hmc-rules A5): 0 logon refused, 1 missing object or
@@ -157,6 +171,145 @@ def poll_intervals():
     while True:
         yield interval
         interval = min(POLL_MAX, interval * POLL_FACTOR)
+
+
+class PollBudget(object):
+    """The poll-rate cap of one operation: a token bucket.
+
+    Every poll of the operation (a job query or a status read made while
+    waiting, see :func:`wait_until`) takes a token; tokens come back at
+    ``rate`` a second, up to ``burst``. A poll without a token waits for
+    one. The budget belongs to the operation's :class:`Deadline`, so the
+    waits one operation strings together (a transition waited out, a stop,
+    a start, a second stop) share it: however many there are, the
+    operation never polls more than ``burst + rate * T`` times in T
+    seconds. Many concurrent operations therefore put at most ``rate``
+    polls a second each on the HMC.
+
+    One operation runs in one thread; the budget is not shared.
+    """
+
+    def __init__(self, rate=POLL_RATE, burst=POLL_BURST):
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._tokens = self.burst
+        self._at = time.monotonic()
+        # Polls made so far, for the log.
+        self.polls = 0
+
+    def _refill(self):
+        now = time.monotonic()
+        self._tokens = min(self.burst,
+                           self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def delay(self):
+        """Seconds until the next poll is within the cap (0: now)."""
+        self._refill()
+        if self._tokens >= 1.0:
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+    def take(self):
+        """Count one poll (made now)."""
+        self._refill()
+        self._tokens -= 1.0
+        self.polls += 1
+
+
+# Observers of the waits (see add_wait_observer).
+_observers = []
+
+
+def add_wait_observer(observer):
+    """Let an object watch every wait of :func:`wait_until`.
+
+    The public seam for measuring the driver's polling (tools/bench.py,
+    tests). ``observer`` has three methods, all called in the waiting
+    thread; ``deadline`` is the operation's :class:`Deadline` (all the
+    polls of one operation share it):
+
+    * ``poll_begins(what, deadline)`` and ``poll_ends(what, deadline)``
+      around each poll's HMC request(s);
+    * ``wait_ends(what, deadline, polls, seconds)`` when a wait ends,
+      whether done, failed or timed out.
+    """
+    _observers.append(observer)
+
+
+def remove_wait_observer(observer):
+    """Stop an observer added with :func:`add_wait_observer`."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _notify(event, *args):
+    for observer in list(_observers):
+        getattr(observer, event)(*args)
+
+
+def wait_until(read, done, deadline, what, wanted='completion',
+               state=None):
+    """Poll the HMC until a condition holds: nova-dpm's one way to wait.
+
+    ``wait_until(read, done, deadline, what, wanted='completion',
+    state=None)``
+
+    :param read: callable without arguments; makes one poll (one HMC
+        request, or one Submit Requests round trip) and returns what it
+        read.
+    :param done: callable taking that value; True ends the wait. It may
+        keep state between calls and may raise to end the wait with an
+        error (a failed job, a status that is an outcome).
+    :param deadline: the operation's :class:`Deadline`. Its time limit
+        ends the wait with :class:`~nova_dpm.exception.HMCTimeout`; its
+        :class:`PollBudget` caps the poll rate over all the waits of the
+        operation.
+    :param what: what is waited for, for the log and the timeout error
+        (e.g. ``'start of OpenStack-...'``).
+    :param wanted: what ``done`` waits for, for the timeout error (e.g.
+        ``'active or degraded'``).
+    :param state: callable turning a value read into the status named by
+        the timeout error (default: the value itself).
+    :returns: the value for which ``done`` returned True.
+
+    The first poll is made at once; then the pauses back off from
+    POLL_FIRST to POLL_MAX seconds, lengthened where the operation's poll
+    budget requires it.
+    """
+    state = state or (lambda value: value)
+    budget = deadline.budget
+    intervals = poll_intervals()
+    began = time.monotonic()
+    polls = 0
+    try:
+        while True:
+            pause = budget.delay()
+            if pause:
+                time.sleep(pause)
+            budget.take()
+            polls += 1
+            _notify('poll_begins', what, deadline)
+            try:
+                value = read()
+            finally:
+                _notify('poll_ends', what, deadline)
+            if done(value):
+                LOG.debug('%s: done after %d poll(s) in %.2f s.', what,
+                          polls, time.monotonic() - began)
+                return value
+            deadline.check(what, wanted, state(value))
+            pause = max(next(intervals), budget.delay())
+            left = deadline.remaining()
+            if pause >= left:
+                # No poll fits before the time limit: the last one read
+                # is the last word.
+                time.sleep(left)
+                deadline.expire(what, wanted, state(value))
+            time.sleep(pause)
+    finally:
+        _notify('wait_ends', what, deadline, polls,
+                time.monotonic() - began)
 
 
 def describe_error(exc):
@@ -472,13 +625,12 @@ class HMC(object):
         :meth:`wait_for_status`, which delete it in the same round trip as
         their first status query. A failed job is deleted here.
         """
-        for interval in poll_intervals():
-            result = self.session.get(job.uri)
-            status = result.get('status')
-            if status in ('complete', 'canceled'):
-                break
-            deadline.check(what, 'job completion', status)
-            time.sleep(min(interval, deadline.remaining()))
+        result = wait_until(
+            lambda: self.session.get(job.uri),
+            lambda r: r.get('status') in ('complete', 'canceled'),
+            deadline, what, 'job completion',
+            state=lambda r: r.get('status'))
+        status = result.get('status')
         code = result.get('job-status-code')
         if status == 'complete' and code in (200, 201, 204):
             return job.uri
@@ -618,28 +770,31 @@ class HMC(object):
         :meth:`read_status`). Returns the status reached, or None if the
         partition is gone.
         """
-        for interval in poll_intervals():
-            if not self.read_status(partition, discard):
-                return None
-            discard = None
-            status = partition.get_property('status')
-            if status in wanted:
-                return status
-            deadline.check(what, ' or '.join(sorted(wanted)), status)
-            time.sleep(min(interval, deadline.remaining()))
+        pending = [discard]
+
+        def read():
+            found = self.read_status(partition, pending.pop() if pending
+                                     else None)
+            return partition.get_property('status') if found else None
+
+        return wait_until(read, lambda s: s is None or s in wanted,
+                          deadline, what, ' or '.join(sorted(wanted)))
 
 
 class Deadline(object):
-    """The time limit of one driver operation, over all its waits.
+    """The time limit and the poll budget of one driver operation.
 
     A start that first waits out a transition, then stops a paused
     partition and starts it, gets [dpm] hmc_operation_timeout in all, not
-    per step.
+    per step, and one :class:`PollBudget` for all its waits. ``budget``:
+    share the budget of another Deadline of the same operation (a graceful
+    shutdown's own time limit, then the hard stop's).
     """
 
-    def __init__(self, seconds):
+    def __init__(self, seconds, budget=None):
         self.seconds = seconds
         self._at = time.monotonic() + seconds
+        self.budget = budget if budget is not None else PollBudget()
 
     def remaining(self):
         return max(0.0, self._at - time.monotonic())
@@ -647,5 +802,9 @@ class Deadline(object):
     def check(self, what, wanted, status):
         """Raise HMCTimeout once the time is up."""
         if time.monotonic() >= self._at:
-            raise exception.HMCTimeout(timeout=self.seconds, target=what,
-                                       wanted=wanted, status=status)
+            self.expire(what, wanted, status)
+
+    def expire(self, what, wanted, status):
+        """Raise HMCTimeout (the time is up, or no poll fits any more)."""
+        raise exception.HMCTimeout(timeout=self.seconds, target=what,
+                                   wanted=wanted, status=status)

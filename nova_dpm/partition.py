@@ -81,6 +81,20 @@ STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
 DELETABLE = ('stopped', 'reservation-error')
 RUNNING = ('active', 'degraded')
 TRANSITIONAL = ('starting', 'stopping')
+# Statuses a start may report for a while after its job has ended before
+# the partition is active (hmc-rules E3; 'stopped' as well: see
+# Partitions._wait_started).
+START_LAG = ('paused', 'terminated', 'stopped')
+# How many Stop Partition operations one stop makes at most while the
+# partition keeps ending in 'terminated' (hmc-rules E4).
+STOP_ATTEMPTS = 3
+# The properties that tell why a start found too little on the CPC: the
+# partition's size, and what the CPC has (free memory, processors by type).
+SIZE_NEEDS = (
+    # (partition property, CPC property with the CPC's count, unit)
+    ('ifl-processors', 'processor-count-ifl', 'IFLs'),
+    ('cp-processors', 'processor-count-general-purpose', 'CPs'),
+)
 
 
 def host_token(host):
@@ -369,7 +383,8 @@ class Partitions(object):
         HMC refuses it for the partition's state, the status decides:
         already running is success; paused or terminated is stopped first
         (the HMC only starts a stopped partition); a transition is waited
-        out.
+        out. A start job that fails is checked against the CPC's free
+        resources, so that a shortage is reported as such.
         """
         try:
             job = partition.start(wait_for_completion=False)
@@ -382,36 +397,54 @@ class Partitions(object):
             if status in STOPPABLE:
                 self._stop(partition, deadline)
             job = partition.start(wait_for_completion=False)
-        ended = self.hmc.wait_for_job(job, 'start of %s' % partition.name,
-                                      deadline)
+        try:
+            ended = self.hmc.wait_for_job(
+                job, 'start of %s' % partition.name, deadline)
+        except zhmcclient.HTTPError as exc:
+            self._check_resources(partition, hmc_module.describe_error(exc))
+            raise
         return self._wait_started(partition, deadline, ended)
 
     def _wait_started(self, partition, deadline, ended_job=None):
         """After the start job: wait until active or degraded.
 
-        The HMC may report paused (or terminated) for a few seconds after
-        the job ended (hmc-rules E3), so those count as the outcome only
-        once they have lasted ``start_grace`` seconds. reservation-error
-        (the CPC lacks processors or memory, or the storage is not ready)
-        and stopped end the wait at once. The first status query deletes
-        the ended start job (``ended_job``) in the same round trip.
+        The status can lag behind the job (hmc-rules E3: zhmcclient's
+        Partition.start says it may still read 'paused' for a few
+        seconds). We take the harsher reading that it may equally still
+        read 'stopped' or 'terminated' [inferred]; so those count as the
+        outcome only once they have lasted ``start_grace`` seconds.
+        reservation-error (the CPC lacks processors or memory, or the
+        storage is not ready) ends the wait at once, as does a partition
+        that is gone. The first status query deletes the ended start job
+        (``ended_job``) in the same round trip.
         """
-        since = None
-        for interval in hmc_module.poll_intervals():
-            status = self.status(partition, discard=ended_job)
-            ended_job = None
+        pending = [ended_job]
+        since = []
+
+        def read():
+            return self.status(partition,
+                               discard=pending.pop() if pending else None)
+
+        def done(status):
             if status in RUNNING:
-                return status
-            if status in ('reservation-error', 'stopped', None):
+                return True
+            if status == 'reservation-error':
+                self._check_resources(partition,
+                                      "status 'reservation-error'")
                 self._start_failed(partition, status)
-            if status in ('paused', 'terminated'):
-                since = since or time.monotonic()
-                if time.monotonic() - since >= self.start_grace:
+            if status is None:
+                self._start_failed(partition, status)
+            if status in START_LAG:
+                if not since:
+                    since.append(time.monotonic())
+                if time.monotonic() - since[0] >= self.start_grace:
                     self._start_failed(partition, status)
             else:
-                since = None
-            deadline.check(partition.name, 'active or degraded', status)
-            time.sleep(min(interval, deadline.remaining()))
+                del since[:]
+            return False
+
+        return hmc_module.wait_until(read, done, deadline, partition.name,
+                                     'active or degraded')
 
     START_FAILURES = {
         'paused': 'the operating system did not boot (check the boot volume '
@@ -420,7 +453,8 @@ class Partitions(object):
                       '(check the partition messages on the HMC)',
         'reservation-error': 'the CPC could not give the partition its '
                              'processors, memory or storage (check the '
-                             'CPC\'s free resources and the storage group)',
+                             'CPC\'s free memory, the processors dedicated '
+                             'to other partitions and the storage group)',
         'stopped': 'it stopped again (check the partition on the HMC)',
         None: 'the partition is gone',
     }
@@ -431,6 +465,47 @@ class Partitions(object):
             reason='the partition ended in status %r instead of active: %s' %
                    (status, self.START_FAILURES[status]))
 
+    def _check_resources(self, partition, seen):
+        """Raise CPCResourcesShort if the CPC lacks what the start needs.
+
+        Called after a start failed (``seen``: how). The HMC's answer does
+        not say which resource was short (its documentation leaves open
+        whether a shortage fails the start job or ends in
+        'reservation-error'), so the partition's size is compared with the
+        CPC's free memory (storage-customer-available) and its processor
+        counts, in one round trip. Nothing is raised when nothing is found
+        short, or when that reading fails: the caller reports the failure
+        as it was.
+        """
+        cpc_uri = self.cpc.uri
+        try:
+            with hmc_module.translated('read resources', partition.name):
+                found = self.hmc.get_many([partition.uri, cpc_uri])
+        except exception.DPMError as exc:
+            LOG.debug('Could not read the resources of %s after a failed '
+                      'start: %s', partition.name, exc)
+            return
+        part = found.get(partition.uri) or {}
+        cpc = found.get(cpc_uri) or {}
+        short = []
+        need = part.get('initial-memory') or 0
+        free = cpc.get('storage-customer-available')
+        if free is not None and need > free:
+            short.append('memory: the partition needs %d MiB, the CPC has '
+                         '%d MiB free' % (need, free))
+        for prop, cpc_prop, unit in SIZE_NEEDS:
+            need = part.get(prop) or 0
+            have = cpc.get(cpc_prop)
+            if have is not None and need > have:
+                short.append('%s: the partition has %d, the CPC only %d' %
+                             (unit, need, have))
+        if short:
+            raise exception.CPCResourcesShort(
+                operation='start partition', target=partition.name,
+                reason='%s (the start ended with %s)' % (
+                    '; '.join(short), seen),
+                http_status=409)
+
     def stop(self, partition):
         """Stop and wait until stopped; a stopped partition is success."""
         try:
@@ -440,20 +515,40 @@ class Partitions(object):
             self._note(partition)
 
     def _stop(self, partition, deadline):
-        try:
-            job = partition.stop(wait_for_completion=False)
-        except zhmcclient.HTTPError as exc:
-            if exc.http_status != 409:
-                raise
-            status = self._settle(partition, deadline)
-            if status in DELETABLE or status is None:
+        """Stop until the partition is stopped; a stop may need repeating.
+
+        A stop can end in 'terminated' as well as in 'stopped' (hmc-rules
+        E4; zhmc-ansible-modules' stop_partition then stops again). A
+        terminated partition is stopped again, at most STOP_ATTEMPTS times
+        in all, within the one deadline.
+        """
+        for attempt in range(1, STOP_ATTEMPTS + 1):
+            try:
+                job = partition.stop(wait_for_completion=False)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 409:
+                    raise
+                status = self._settle(partition, deadline)
+                if status in DELETABLE or status is None:
+                    return
+                job = partition.stop(wait_for_completion=False)
+            ended = self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
+                                          deadline)
+            status = self.hmc.wait_for_status(
+                partition, DELETABLE + ('terminated',), deadline,
+                partition.name, discard=ended)
+            if status is None:
+                self._forget(partition)
                 return
-            job = partition.stop(wait_for_completion=False)
-        ended = self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
-                                      deadline)
-        if self.hmc.wait_for_status(partition, DELETABLE, deadline,
-                                    partition.name, discard=ended) is None:
-            self._forget(partition)
+            if status != 'terminated':
+                return
+            LOG.warning('Partition %s is terminated after a stop (attempt %d '
+                        'of %d); stopping it again.', partition.name, attempt,
+                        STOP_ATTEMPTS)
+        raise exception.HMCOperationFailed(
+            operation='stop partition', target=partition.name,
+            reason='the partition was still terminated after %d stops '
+                   '(check the partition on the HMC)' % STOP_ATTEMPTS)
 
     def shutdown(self, partition, timeout, retry_interval=0):
         """Ask the guest OS to shut down; stop hard if it does not."""
@@ -473,10 +568,11 @@ class Partitions(object):
         terminated (a Linux that halts itself stops its CPUs: the partition
         is then stopped hard, which is immediate). After ``timeout``
         seconds the partition is stopped hard, within the usual
-        [dpm] hmc_operation_timeout.
+        [dpm] hmc_operation_timeout. The graceful wait and the hard stop
+        share one poll budget.
         """
         command = self.settings.guest_shutdown_command
-        done = DELETABLE + ('paused', 'terminated')
+        ended = DELETABLE + ('paused', 'terminated')
         # List OS Messages needs SE 2.14.0: without it, no console check.
         grace = (self.settings.guest_console_grace_period
                  if subset_module.version_int(
@@ -494,31 +590,47 @@ class Partitions(object):
         LOG.info('Asked the operating system of %s to shut down (%r); '
                  'waiting up to %d s.', partition.name, command, timeout)
         graceful = hmc_module.Deadline(timeout)
-        resend = (time.monotonic() + retry_interval if retry_interval > 0
-                  else None)
-        for interval in hmc_module.poll_intervals():
+        resend = [time.monotonic() + retry_interval] if retry_interval > 0 \
+            else []
+
+        def read():
+            if resend and time.monotonic() >= resend[0]:
+                partition.send_os_command(command)
+                resend[0] = time.monotonic() + retry_interval
             status = self.status(partition)
-            if status is None or status in DELETABLE:
-                return
-            if status in done:
-                break
-            if not graceful.remaining():
-                LOG.warning('The operating system of %s did not shut down '
-                            'within %d s; stopping the partition.',
-                            partition.name, timeout)
-                break
-            reason = console.refusal()
-            if reason:
+            if status is not None and status not in ended and not refused:
+                # A console nobody reads (or a login prompt) never runs
+                # the command: stop hard now, not after the timeout.
+                reason = console.refusal()
+                if reason:
+                    refused.append(reason)
+            return status
+
+        def done(status):
+            return status is None or status in ended or bool(refused)
+
+        refused = []
+        try:
+            status = hmc_module.wait_until(
+                read, done, graceful, partition.name,
+                'a shutdown (%s)' % ', '.join(ended))
+        except exception.HMCTimeout:
+            LOG.warning('The operating system of %s did not shut down '
+                        'within %d s; stopping the partition.',
+                        partition.name, timeout)
+            status = None
+            stop = True
+        else:
+            if refused:
                 LOG.warning('The operating system of %s did not take the '
                             'shutdown command: %s; stopping the partition '
                             'now instead of after %d s.', partition.name,
-                            reason, timeout)
-                break
-            if resend is not None and time.monotonic() >= resend:
-                partition.send_os_command(command)
-                resend = time.monotonic() + retry_interval
-            time.sleep(min(interval, graceful.remaining()))
-        self._stop(partition, self._deadline())
+                            refused[0], timeout)
+            stop = status is not None and status not in DELETABLE
+        if stop:
+            self._stop(partition, hmc_module.Deadline(
+                self.settings.hmc_operation_timeout,
+                budget=graceful.budget))
 
     def os_messages(self, partition, max_bytes):
         """The newest operating-system messages, as bytes, newest last."""

@@ -28,14 +28,19 @@ Targets are marked PASS or FAIL; the exit status is 1 if any fails.
 Counting rules:
 
 * "polling" is GET /api/jobs/{id} and the queries of a partition's
-  status made while waiting for a start or stop to end. The first status
-  query after a job has ended also deletes the job, in the same round trip
-  (a Submit Requests of the status GET and the job's DELETE): it counts
-  as the poll it is. On an HMC without Submit Requests (before API 4.1)
-  the status query reads all properties and the job's DELETE follows it
-  during the wait: both count as polling too. Everything else is a
-  request of the operation. The
-  "all" column counts every request, polls included.
+  status made by the driver's one waiting primitive, hmc.wait_until,
+  which the bench watches through its public seam
+  (hmc.add_wait_observer). The first status query after a job has ended
+  also deletes the job, in the same round trip (a Submit Requests of the
+  status GET and the job's DELETE): it counts as the poll it is.
+  Everything else is a request of the operation. The "all" column counts
+  every request, polls included. On an HMC without Submit Requests
+  (before API 4.1) the job's DELETE follows the status query inside the
+  wait: it counts as polling too, as do the reads of the storage-group
+  discovery wait. A job query made outside a wait means the seam is
+  bypassed: the bench then fails.
+* "pk/s" is the most polls one operation (one hmc.Deadline) made in any
+  1-second window; the driver caps it (hmc.PollBudget).
 * Requests that the simulator makes to itself while handling a request
   (zhmcclient's mock answers POST /api/services/aggregation/submit by
   issuing the aggregated GETs) are not counted: a real HMC answers that
@@ -45,7 +50,7 @@ Counting rules:
 import argparse
 import collections
 import concurrent.futures
-import functools
+import itertools
 import logging
 import os
 import sys
@@ -53,6 +58,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 
 os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,9 +84,7 @@ import yaml  # noqa: E402
 
 from nova_dpm import driver as dpm_driver  # noqa: E402
 from nova_dpm import hmc as hmc_module  # noqa: E402
-from nova_dpm import partition as partition_module  # noqa: E402
 from nova_dpm import simulator  # noqa: E402
-from nova_dpm import storage as storage_module  # noqa: E402
 
 objects.register_all()
 CONF = dpm_driver.CONF
@@ -115,63 +119,12 @@ SPAWN_LABEL = 'spawn path (connector + spawn)'
 # Request accounting
 # ---------------------------------------------------------------------------
 
-def is_status_query(uri, waiting=False):
-    """A query of a partition's status.
-
-    While waiting, a GET of the whole partition is one as well: HMCs
-    before API 4.1 have no properties filter for partitions.
-    """
-    return (simulator.uri_pattern(uri) == '/api/partitions/{id}' and
-            ('properties=status' in uri or waiting))
-
-
-def is_status_poll(body):
-    """A Submit Requests that is a status poll deleting an ended job.
-
-    After a job has ended, the driver's first status query carries the
-    job's deletion in the same round trip (one status GET plus one
-    DELETE /api/jobs/{id}): that is the poll it makes anyway.
-    """
-    requests = (body or {}).get('requests') or []
-    gets = [r for r in requests if r.get('method') == 'GET']
-    rest = [r for r in requests if r.get('method') != 'GET']
-    return (len(gets) == 1 and is_status_query(gets[0].get('uri', '')) and
-            all(r.get('method') == 'DELETE' and
-                simulator.uri_pattern(r.get('uri', '')) == '/api/jobs/{id}'
-                for r in rest))
-
-
-# What the storage-group backend reads while it waits for FCP storage
-# discovery: a VSR or a storage volume.
-STORAGE_READS = ('/api/storage-groups/{id}/virtual-storage-resources/{id}',
-                 '/api/storage-groups/{id}/storage-volumes/{id}')
-
-
-def is_storage_read(uri):
-    return simulator.uri_pattern(uri) in STORAGE_READS
-
-
-def is_storage_poll(body):
-    """A Submit Requests of the wait for FCP storage discovery.
-
-    GETs of a VSR or storage volume and of jobs, and the deletion of an
-    ended job: the poll the wait makes anyway.
-    """
-    requests = (body or {}).get('requests') or []
-    return bool(requests) and all(
-        (r.get('method') == 'GET' and
-         (is_storage_read(r.get('uri', '')) or
-          simulator.uri_pattern(r.get('uri', '')) == '/api/jobs/{id}')) or
-        (r.get('method') == 'DELETE' and
-         simulator.uri_pattern(r.get('uri', '')) == '/api/jobs/{id}')
-        for r in requests)
-
-
 class Recorder(object):
     """Wraps SimulatedHmc.request: logs every top-level request.
 
-    A request is tagged as polling when it is GET /api/jobs/{id}, or a GET
-    of a partition's status while this thread waits for a start or stop.
+    A request is tagged as polling when the driver makes it inside a poll
+    of hmc.wait_until (WaitWatcher) and it is a job query or a status
+    read. A job query outside a poll is counted in ``unwatched``.
     """
 
     def __init__(self, sim):
@@ -181,13 +134,8 @@ class Recorder(object):
         self._lock = threading.Lock()
         self.log = []
         self.nested = 0
+        self.unwatched = 0
         sim.request = self._request
-
-    def waiting(self):
-        return getattr(self._local, 'waiting', 0) > 0
-
-    def set_waiting(self, delta):
-        self._local.waiting = getattr(self._local, 'waiting', 0) + delta
 
     def last_transition(self):
         return getattr(self._local, 'transition_at', None)
@@ -198,20 +146,22 @@ class Recorder(object):
         method = method.upper()
         if depth == 0:
             pattern = simulator.uri_pattern(uri)
-            poll = ((method == 'GET' and
-                     (pattern == '/api/jobs/{id}' or
-                      (self.waiting() and
-                       (is_status_query(uri, waiting=True) or
-                        is_storage_read(uri))))) or
-                    # Without Submit Requests, the ended job's deletion
-                    # that goes with the status query.
-                    (method == 'DELETE' and self.waiting() and
-                     pattern == '/api/jobs/{id}') or
-                    (method == 'POST' and self.waiting() and
-                     pattern == hmc_module.AGGREGATION_URI and
-                     (is_status_poll(body) or is_storage_poll(body))))
+            job_query = method == 'GET' and pattern == '/api/jobs/{id}'
+            polling = WATCHER.polling()
+            # Inside a wait, every read (a GET, a Submit Requests of reads,
+            # the ended job's DELETE on an HMC without Submit Requests) is
+            # a poll; an action the wait takes (a re-sent shutdown command,
+            # a new discovery) is a request of the operation.
+            poll = polling and (
+                method in ('GET', 'DELETE') or
+                (method == 'POST' and
+                 pattern == hmc_module.AGGREGATION_URI))
+            if poll:
+                WATCHER.poll_made()
             with self._lock:
                 self.log.append((method, pattern, poll))
+                if job_query and not polling:
+                    self.unwatched += 1
         else:
             with self._lock:
                 self.nested += 1
@@ -226,6 +176,7 @@ class Recorder(object):
                 uri.endswith('/operations/start') or
                 uri.endswith('/operations/stop')):
             self._local.transition_at = time.monotonic()
+            WATCHER.transition(self._local.transition_at)
         return result
 
     def take(self):
@@ -235,7 +186,6 @@ class Recorder(object):
 
 
 RECORDERS = {}          # id(SimulatedHmc) -> Recorder
-WAITS = collections.defaultdict(list)   # thread id -> [seconds]
 
 
 def recorder_for(sim):
@@ -245,59 +195,104 @@ def recorder_for(sim):
     return rec
 
 
-def _instrument_waits():
-    """Tag the status GETs of the driver's waits as polling; time waits.
+class WaitWatcher(object):
+    """Watches the driver's waits through hmc.add_wait_observer.
 
-    A wait is timed from the start/stop request's answer to the moment the
-    driver sees the partition's new status.
+    Per thread: whether a poll is under way, the time of every poll by
+    operation (the hmc.Deadline the polls share), and when each wait
+    ended after the last start/stop request (the "wait+" column).
     """
-    def waiting(cls, name, hmc_of, timed):
-        """Wrap cls.name: its requests are polling; optionally time it."""
-        orig = getattr(cls, name, None)
-        if orig is None:
-            return
 
-        @functools.wraps(orig)
-        def wrapper(self, *args, **kwargs):
-            rec = RECORDERS.get(id(hmc_of(self).session.simulator))
-            rec.set_waiting(1)
-            try:
-                return orig(self, *args, **kwargs)
-            finally:
-                rec.set_waiting(-1)
-                began = rec.last_transition()
-                if timed and began is not None:
-                    WAITS[threading.get_ident()].append(
-                        time.monotonic() - began)
-        setattr(cls, name, wrapper)
+    def __init__(self):
+        self._local = threading.local()
+        self.waits = collections.defaultdict(list)    # thread -> [s]
+        self.polls = collections.defaultdict(list)    # thread -> [(op, t)]
+        self.seen = 0
+        # Operation numbers: a Deadline's id() may be reused once it is
+        # gone, a number is not.
+        self._ops = weakref.WeakKeyDictionary()
+        self._serial = itertools.count(1)
+        self._lock = threading.Lock()
 
-    def hmc(obj):
-        return obj
+    def polling(self):
+        return getattr(self._local, 'deadline', None) is not None
 
-    def hmc_of_partitions(obj):
-        return obj.hmc
+    def transition(self, at):
+        self._local.transition_at = at
 
-    waiting(hmc_module.HMC, 'wait_for_job', hmc, timed=False)
-    # The storage-group backend's wait for FCP storage discovery.
-    waiting(storage_module.StorageGroupBackend, '_wait_found',
-            hmc_of_partitions, timed=False)
-    waiting(hmc_module.HMC, 'wait_for_status', hmc, timed=True)
-    # After a start job, the driver waits for active in a loop of its own.
-    waiting(partition_module.Partitions, '_wait_started', hmc_of_partitions,
-            timed=True)
-    # A graceful shutdown polls the status itself while the guest shuts
-    # down.
-    waiting(partition_module.Partitions, 'shutdown', hmc_of_partitions,
-            timed=False)
+    # -- the observer protocol of hmc.add_wait_observer -----------------
+
+    def poll_begins(self, what, deadline):
+        self._local.deadline = deadline
+
+    def poll_ends(self, what, deadline):
+        self._local.deadline = None
+
+    def wait_ends(self, what, deadline, polls, seconds):
+        self.seen += polls
+        began = getattr(self._local, 'transition_at', None)
+        if began is not None:
+            self.waits[threading.get_ident()].append(
+                time.monotonic() - began)
+
+    # -- for the Recorder and the rows -------------------------------------
+
+    def poll_made(self):
+        deadline = self._local.deadline
+        with self._lock:
+            op = self._ops.get(deadline)
+            if op is None:
+                op = self._ops[deadline] = next(self._serial)
+            self.polls[threading.get_ident()].append((op, time.monotonic()))
+
+    def take(self):
+        """This thread's waits and polls since the last take."""
+        ident = threading.get_ident()
+        self._local.transition_at = None
+        with self._lock:
+            return self.waits.pop(ident, []), self.polls.pop(ident, [])
+
+    def take_all(self):
+        """The polls of all threads since the last take."""
+        with self._lock:
+            polls = [p for ps in self.polls.values() for p in ps]
+            self.polls.clear()
+            self.waits.clear()
+        return polls
+
+
+WATCHER = WaitWatcher()
+
+
+def watch_waits():
+    """Watch the driver's waits through hmc.wait_until's public seam.
+
+    A renamed or removed seam fails here (AttributeError), loudly.
+    """
+    hmc_module.add_wait_observer(WATCHER)
+
+
+def peak_poll_rate(polls, window=1.0):
+    """The most polls one operation made in any ``window`` seconds."""
+    by_op = collections.defaultdict(list)
+    for op, at in polls:
+        by_op[op].append(at)
+    peak = 0
+    for times in by_op.values():
+        for t in times:
+            peak = max(peak, sum(1 for u in times if t <= u < t + window))
+    return peak
 
 
 class Row(object):
     """One measured operation."""
 
-    def __init__(self, label, log, wall, waits=(), error=None, calls=1):
+    def __init__(self, label, log, wall, waits=(), error=None, calls=1,
+                 polls=()):
         self.label = label
         self.wall = wall
         self.waits = list(waits)
+        self.peak = peak_poll_rate(polls)
         self.error = error
         self.calls = calls
         self.by_method = collections.Counter()
@@ -322,7 +317,7 @@ class Row(object):
 def measure(rec, label, fn, *args, **kwargs):
     """Run fn, return a Row with the requests it made and its wall time."""
     rec.take()
-    WAITS.pop(threading.get_ident(), None)
+    WATCHER.take()
     error = None
     start = time.monotonic()
     try:
@@ -330,8 +325,8 @@ def measure(rec, label, fn, *args, **kwargs):
     except Exception as exc:   # reported in the table, not fatal
         error = '%s: %s' % (type(exc).__name__, exc)
     wall = time.monotonic() - start
-    waits = WAITS.pop(threading.get_ident(), [])
-    return Row(label, rec.take(), wall, waits, error)
+    waits, polls = WATCHER.take()
+    return Row(label, rec.take(), wall, waits, error, polls=polls)
 
 
 # ---------------------------------------------------------------------------
@@ -383,17 +378,18 @@ class Bench(object):
         self.args = args
         self.context = nova_context.get_admin_context()
         self._reuse = None
-        self._orig_load = simulator.load_session
-        simulator.load_session = self._load_session
+        # The HMC layer's factory for [dpm] hmc_mock_file: a renamed seam
+        # fails here, loudly (AttributeError).
+        hmc_module.simulated_session  # noqa: B018
+        hmc_module.simulated_session = self._simulated_session
 
-    def _load_session(self, name_or_path, latency=0.0, transition_time=0.0,
-                      **kwargs):
+    def _simulated_session(self, settings):
         """What the driver calls: our latency, or the session to reuse."""
         if self._reuse is not None:
             return self._reuse
-        session = self._orig_load(
-            name_or_path, latency=self.args.latency,
-            transition_time=self.args.transition_time, **kwargs)
+        session = simulator.load_session(
+            settings.hmc_mock_file, latency=self.args.latency,
+            transition_time=self.args.transition_time)
         recorder_for(session.simulator)
         return session
 
@@ -653,6 +649,7 @@ def run_concurrency(bench, definition, tmpdir, sizes):
     for size in sizes:
         batch = [bench.instance() for _ in range(size)]
         rec.take()
+        WATCHER.take_all()
         start = time.monotonic()
         errors = []
         with concurrent.futures.ThreadPoolExecutor(size) as pool:
@@ -662,8 +659,12 @@ def run_concurrency(bench, definition, tmpdir, sizes):
                 except Exception as exc:
                     errors.append('%s: %s' % (type(exc).__name__, exc))
         wall = time.monotonic() - start
+        polls = WATCHER.take_all()
         row = Row('%d concurrent spawn(s)' % size, rec.take(), wall,
-                  error='; '.join(errors) or None, calls=size)
+                  error='; '.join(errors) or None, calls=size, polls=polls)
+        # All operations together: the polls the HMC got in its busiest
+        # second.
+        row.hmc_peak = peak_poll_rate([(0, at) for _op, at in polls])
         results.append(row)
         with bench.fast(drv):
             for inst in batch:
@@ -736,17 +737,17 @@ def fmt_wait(row, transition):
 def print_table(sc, verdicts, transition, detail=False):
     print()
     print('Scenario: %s' % sc.name)
-    head = '%-46s %4s %4s %4s %5s %5s %4s %7s %6s  %s' % (
-        'operation', 'GET', 'POST', 'DEL', 'total', 'poll', 'all', 'wall s',
-        'wait+', 'target')
+    head = '%-46s %4s %4s %4s %5s %5s %4s %4s %7s %6s  %s' % (
+        'operation', 'GET', 'POST', 'DEL', 'total', 'poll', 'all', 'pk/s',
+        'wall s', 'wait+', 'target')
     print(head)
     print('-' * len(head))
     for row in sc.rows.values():
         verdict = row_verdict(verdicts, sc, row)
-        print('%-46s %4d %4d %4d %5d %5d %4d %7.2f %6s  %s' % (
+        print('%-46s %4d %4d %4d %5d %5d %4d %4s %7.2f %6s  %s' % (
             row.label[:46], row.by_method['GET'], row.by_method['POST'],
-            row.by_method['DELETE'], row.total, row.poll, row.all, row.wall,
-            fmt_wait(row, transition), verdict))
+            row.by_method['DELETE'], row.total, row.poll, row.all,
+            row.peak or '', row.wall, fmt_wait(row, transition), verdict))
         if row.error:
             print('    ERROR: %s' % row.error[:200])
         if detail and row.total:
@@ -819,7 +820,7 @@ def main(argv=None):
 
     logging.basicConfig(level=logging.ERROR)
     configure()
-    _instrument_waits()
+    watch_waits()
     bench = Bench(args)
     verdicts = Verdicts()
     began = time.monotonic()
@@ -838,7 +839,8 @@ def main(argv=None):
           '"poll" = GET /api/jobs/{id} and status reads while waiting (the '
           'first after a job also deletes the job, in one Submit '
           'Requests, or in a DELETE of its own on HMCs without it); "all" '
-          '= both; "wait+" = worst time from a start/stop '
+          '= both; "pk/s" = most polls of one operation '
+          'in any 1 s; "wait+" = worst time from a start/stop '
           'request to the driver seeing the new status, minus the '
           'transition time.')
     scenarios = []
@@ -878,15 +880,35 @@ def main(argv=None):
                   verdicts.check('wait overhead', over <= 1.0,
                                  '%.2f s' % over)))
 
+    # The poll-rate cap of one operation (hmc.PollBudget).
+    cap = int(hmc_module.POLL_BURST + hmc_module.POLL_RATE)
+    peaks = [(sc.name, label, row.peak) for sc in scenarios
+             for label, row in sc.rows.items()] + [
+        ('concurrent', row.label, row.peak) for row in batches]
+    where, label, peak = max(peaks, key=lambda x: x[2])
+    print('  poll-rate cap per operation: %g polls/s, burst %g '
+          '(at most %d in any 1 s): worst %d in 1 s (%s, %s)  %s' % (
+              hmc_module.POLL_RATE, hmc_module.POLL_BURST, cap, peak, label,
+              where, verdicts.check('poll-rate cap', peak <= cap,
+                                    '%d polls in 1 s' % peak)))
+    unwatched = sum(r.unwatched for r in RECORDERS.values())
+    print('  every poll made through hmc.wait_until (%d polls seen by its '
+          'observer): %d job queries outside it  %s' % (
+              WATCHER.seen, unwatched, verdicts.check(
+                  'one way to wait', WATCHER.seen and not unwatched,
+                  '%d job queries outside hmc.wait_until, %d polls seen' % (
+                      unwatched, WATCHER.seen))))
+
     print()
     print('Concurrent spawns (the whole build sequence per instance)')
     one = batches[0]
-    print('%-24s %6s %6s %6s %8s %9s' % ('batch', 'total', 'poll',
-                                         'req/ea', 'wall s', 'x 1 spawn'))
+    print('%-24s %6s %6s %6s %8s %9s %7s %7s' % (
+        'batch', 'total', 'poll', 'req/ea', 'wall s', 'x 1 spawn', 'pk/s op',
+        'pk/s HMC'))
     for row in batches:
-        print('%-24s %6d %6d %6.1f %8.2f %9.2f' % (
+        print('%-24s %6d %6d %6.1f %8.2f %9.2f %7d %7d' % (
             row.label, row.total, row.poll, row.total / float(row.calls),
-            row.wall, row.wall / one.wall))
+            row.wall, row.wall / one.wall, row.peak, row.hmc_peak))
         if row.error:
             print('    ERROR: %s' % row.error[:300])
     ten = [r for r in batches if r.calls == 10]

@@ -55,6 +55,7 @@ from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import san as san_module
+from nova_dpm.simulator import resources
 from nova_dpm.simulator import storage
 from nova_dpm.simulator import versions
 
@@ -62,6 +63,42 @@ from nova_dpm.simulator import versions
 AGGREGATION_PATH = '/api/services/aggregation/submit'
 
 FAULT_KINDS = ('connection', 'http500', 'busy', 'timeout')
+
+# Real-HMC behaviour that can be switched per test (SimulatedHmc.configure)
+# or per HMC definition (a top-level ``simulator:`` section, see
+# session.py); jobs.py describes each with its sources.
+SETTINGS = {
+    # Stops in a row of each partition that end in 'terminated'.
+    'terminated_stops': 0,
+    # Seconds the status lags behind an ended start job ...
+    'start_status_lag': 0.0,
+    # ... reading this status meanwhile.
+    'start_lag_status': 'stopped',
+    # How a start beyond the CPC's free resources fails.
+    'start_shortage': 'auto',
+}
+_SETTING_CHOICES = {
+    'start_lag_status': ('stopped', 'paused', 'terminated'),
+    'start_shortage': ('auto', 'job', 'status'),
+}
+
+
+def check_settings(settings):
+    """Validate simulator settings; ValueError names the bad one."""
+    for name, value in settings.items():
+        if name not in SETTINGS:
+            raise ValueError("Unknown simulator setting %r; valid settings: "
+                             "%s" % (name, ', '.join(sorted(SETTINGS))))
+        choices = _SETTING_CHOICES.get(name)
+        if choices is not None:
+            if value not in choices:
+                raise ValueError("Simulator setting %s must be one of %s, "
+                                 "not %r" % (name, ', '.join(choices), value))
+        elif isinstance(value, bool) or \
+                not isinstance(value, (int, float)) or value < 0:
+            raise ValueError("Simulator setting %s must be a number >= 0, "
+                             "not %r" % (name, value))
+
 
 # Segments that end with "s" but are not collections, and segments that
 # follow a collection name but are not object ids.
@@ -221,6 +258,15 @@ class SimulatedHmc:
         self.jobs = {}
         # One-shot start outcomes forced by tests: partition URI -> status.
         self.forced_start_outcomes = {}
+        # The same for stops.
+        self.forced_stop_outcomes = {}
+        # Real-HMC behaviour switches (SETTINGS, configure()).
+        self.settings = dict(SETTINGS)
+        # Stops in a row that ended 'terminated': partition URI -> count.
+        self.terminated_stops = {}
+        # Statuses lagging behind an ended start job: partition URI ->
+        # dict(end, status).
+        self.lagging = {}
         # Storage volume details the mock has no place for
         # (element-uri -> dict(wwpn, lun, adapter-port-uri)).
         self.volume_targets = {}
@@ -476,6 +522,21 @@ class SimulatedHmc:
             jobs.advance(self, now)
             guest.advance(self, now)
             storage.advance(self, now)
+            resources.refresh(self)
+
+    def configure(self, **settings):
+        """Switch real-HMC behaviour (see SETTINGS and jobs.py).
+
+        ``terminated_stops`` (int): stops in a row of each partition that
+        end in 'terminated'; ``start_status_lag`` (seconds) and
+        ``start_lag_status`` ('stopped', 'paused', 'terminated'): the
+        status read after a start job has ended; ``start_shortage``
+        ('auto', 'job', 'status'): how a start beyond the CPC's free
+        resources fails. ValueError names a bad setting.
+        """
+        check_settings(settings)
+        with self.lock:
+            self.settings.update(settings)
 
     def transition_ended(self, partition, kind, status):
         """Called by jobs.advance when a start or stop has ended."""
@@ -484,12 +545,19 @@ class SimulatedHmc:
     def complete_transitions(self):
         """Finish all start/stop transitions now (for tests).
 
-        Guest shutdowns and PSW restarts in progress are finished too.
+        Guest shutdowns and PSW restarts in progress are finished too, as
+        are statuses lagging behind ended start jobs.
         """
         with self.lock:
             for trans in self.transitions.values():
                 trans['end'] = self.now()
+            for lag in self.lagging.values():
+                lag['end'] = self.now()
             guest.complete_all(self)
+            self.advance()
+            # A start that ended just now may have begun a status lag.
+            for lag in self.lagging.values():
+                lag['end'] = self.now()
             self.advance()
 
     def set_status(self, partition_uri, status):
@@ -507,7 +575,9 @@ class SimulatedHmc:
                          "The partition status was changed to %r while the "
                          "operation was in progress" % status)
             guest.interrupted(self, partition_uri)
+            self.lagging.pop(partition_uri, None)
             partition.properties['status'] = status
+            resources.refresh(self)
 
     def force_start_outcome(self, partition_uri, status):
         """Make the next start of the partition end in ``status``.
@@ -517,6 +587,17 @@ class SimulatedHmc:
         """
         with self.lock:
             self.forced_start_outcomes[partition_uri] = status
+
+    def force_stop_outcome(self, partition_uri, status):
+        """Make the next stop of the partition end in ``status``.
+
+        hmc-rules E4: a stop ends in 'stopped' or 'terminated'.
+        """
+        if status not in ('stopped', 'terminated'):
+            raise ValueError("A stop ends in 'stopped' or 'terminated', not "
+                             "%r" % status)
+        with self.lock:
+            self.forced_stop_outcomes[partition_uri] = status
 
     # ------------------------------------------------------------------
     # The guest operating systems (guest.py), for tests

@@ -20,6 +20,28 @@ hmc-rules E2-E4 and F1-F4.  Start and Stop Partition return 202 with a
 every request first finishes the transitions whose time is up
 (:func:`advance`), so the state only moves when somebody looks.  Perform
 PSW Restart has its own jobs, driven the same way by guest.py.
+
+Real-HMC behaviour switched by the simulator's settings
+(:meth:`SimulatedHmc.configure`, or a ``simulator:`` section in the HMC
+definition):
+
+* ``terminated_stops``: a stop can end in 'terminated' as well as in
+  'stopped' (hmc-rules E4; zhmc-ansible-modules module_utils/common.py,
+  PART_STOPPING_END_STATUSES, whose stop_partition then stops again).
+  That many stops in a row of each partition end in 'terminated'.
+* ``start_status_lag`` / ``start_lag_status``: the status can lag behind
+  the start job (hmc-rules E3; zhmcclient Partition.start: "it still may
+  show status paused"). For that many seconds after the job has ended the
+  partition reads ``start_lag_status``. [inferred: 'stopped' (the status
+  before the start) is the harsher reading and the default; zhmcclient
+  names 'paused'.]
+* ``start_shortage``: a start beyond the CPC's free processors or memory
+  (resources.py) fails. The sources leave open how: 'job' - the job fails
+  (409, reason 0 [UNCERTAIN]) and the partition is stopped again;
+  'status' - the job completes and the partition ends in
+  'reservation-error' (hmc-rules E3); 'auto' (default) [inferred] -
+  'status' for a partition with reserve-resources true (whose status
+  describes its reservation, hmc-rules E1), 'job' otherwise.
 """
 
 import copy
@@ -28,6 +50,7 @@ import time
 import zhmcclient
 
 from nova_dpm.simulator import errors
+from nova_dpm.simulator import resources
 
 JOBS_BASE = '/api/jobs/'
 
@@ -73,13 +96,23 @@ def begin(sim, req, partition, kind):
     previous = partition.properties.get('status')
     partition.properties['status'] = \
         'starting' if kind == 'start' else 'stopping'
-    sim.transitions[partition.uri] = {
-        'kind': kind, 'job': job['id'], 'end': end, 'previous': previous}
+    trans = {'kind': kind, 'job': job['id'], 'end': end,
+             'previous': previous}
+    if kind == 'start':
+        trans['short'] = resources.shortage(sim, partition)
+    sim.transitions[partition.uri] = trans
     return {'job-uri': job['uri']}
 
 
 def advance(sim, now):
-    """Finish all transitions whose end time has come."""
+    """Finish all transitions (and status lags) whose end time has come."""
+    for uri, lag in list(sim.lagging.items()):
+        if lag['end'] <= now:
+            del sim.lagging[uri]
+            partition = sim.lookup(uri)
+            if partition is not None:
+                partition.properties['status'] = lag['status']
+                sim.transition_ended(partition, 'start', lag['status'])
     for uri, trans in list(sim.transitions.items()):
         if trans['end'] > now:
             continue
@@ -92,11 +125,18 @@ def advance(sim, now):
                        "The partition no longer exists")
             continue
         if trans['kind'] == 'start':
-            status = sim.forced_start_outcomes.pop(uri, None) or \
-                start_outcome(sim, partition)
-        else:
-            # hmc-rules E4: stop ends in 'stopped' (or 'terminated').
-            status = 'stopped'
+            _end_start(sim, partition, trans, job, now)
+            continue
+        # hmc-rules E4: stop ends in 'stopped' (or 'terminated').
+        status = sim.forced_stop_outcomes.pop(uri, None)
+        if status is None:
+            done = sim.terminated_stops.get(uri, 0)
+            if done < sim.settings['terminated_stops']:
+                sim.terminated_stops[uri] = done + 1
+                status = 'terminated'
+            else:
+                sim.terminated_stops.pop(uri, None)
+                status = 'stopped'
         partition.properties['status'] = status
         # The guest OS model reacts (boot messages, see guest.py).
         sim.transition_ended(partition, trans['kind'], status)
@@ -104,6 +144,47 @@ def advance(sim, now):
             # Start/Stop Partition has no response body: the job ends with
             # 204 (zhmcclient then returns None for the job result).
             finish(job, 204)
+
+
+def _end_start(sim, partition, trans, job, now):
+    props = partition.properties
+    if trans.get('short'):
+        mode = sim.settings['start_shortage']
+        if mode == 'auto':
+            mode = 'status' if props.get('reserve-resources') else 'job'
+        message = ("Insufficient resources to start partition %s: %s"
+                   % (props.get('name'), '; '.join(trans['short'])))
+        if mode == 'job':
+            props['status'] = trans['previous']
+            sim.transition_ended(partition, 'start', trans['previous'])
+            if job:
+                finish(job, 409, 0, message)
+            return
+        sim.forced_start_outcomes.pop(partition.uri, None)
+        status = 'reservation-error'
+    else:
+        status = sim.forced_start_outcomes.pop(partition.uri, None) or \
+            start_outcome(sim, partition)
+    lag = sim.settings['start_status_lag']
+    if lag > 0 and status != 'reservation-error':
+        # The job has ended; the status shows the outcome only later.
+        props['status'] = sim.settings['start_lag_status']
+        sim.lagging[partition.uri] = {'end': now + lag, 'status': status}
+    else:
+        props['status'] = status
+        # The guest OS model reacts (boot messages, see guest.py).
+        sim.transition_ended(partition, 'start', status)
+    if job:
+        finish(job, 204)
+
+
+def settle_lag(sim, partition_uri):
+    """The HMC acts on the partition's real status, not the lagging one."""
+    lag = sim.lagging.pop(partition_uri, None)
+    partition = sim.lookup(partition_uri)
+    if lag is not None and partition is not None:
+        partition.properties['status'] = lag['status']
+        sim.transition_ended(partition, 'start', lag['status'])
 
 
 def abandon(sim, partition_uri, message):

@@ -453,6 +453,8 @@ def update(sim, req):
 def delete(sim, req):
     """Delete Partition (hmc-rules E5)."""
     partition = get_partition(sim, req)
+    # The HMC acts on the real status, not on one lagging behind a job.
+    jobs.settle_lag(sim, partition.uri)
     props = partition.properties
     if props.get('status') not in STOPPED_STATUSES:
         raise req.err.conflict(
@@ -484,6 +486,8 @@ def remove_vsrs(sg, partition):
 def start(sim, req):
     """Start Partition, asynchronous (hmc-rules E2, E3, F1)."""
     partition = get_partition(sim, req)
+    # The HMC acts on the real status, not on one lagging behind a job.
+    jobs.settle_lag(sim, partition.uri)
     status = partition.properties.get('status')
     if status not in START_FROM:
         raise req.err.conflict(
@@ -496,6 +500,8 @@ def start(sim, req):
 def stop(sim, req):
     """Stop Partition, asynchronous (hmc-rules E4, F1)."""
     partition = get_partition(sim, req)
+    # The HMC acts on the real status, not on one lagging behind a job.
+    jobs.settle_lag(sim, partition.uri)
     status = partition.properties.get('status')
     if status not in STOP_FROM:
         # The message is the one a real HMC gave (ANS issue #474).

@@ -96,22 +96,40 @@ class SimulatedSession(FakedSession):
     @classmethod
     def from_hmc_yaml(cls, hmc_yaml, filepath=None, userid=None,
                       password=None, latency=0.0, transition_time=0.0):
-        # What the mock cannot load (API features, ports of CNA and
-        # Network Express adapters, the simulated SAN) is taken out and
-        # put back after.
+        """Build the session from an HMC definition (zhmcclient's format).
+
+        What zhmcclient's mock cannot load is taken out first and applied
+        after: API features and the ports of CNA and Network Express
+        adapters (network.py), the simulated SAN (top-level
+        ``simulated_san``, san.py) and the simulator's real-HMC behaviour
+        switches (top-level ``simulator``, see SimulatedHmc.configure).
+        """
         try:
             hmc_dict = yaml.safe_load(hmc_yaml)
         except yaml.YAMLError as exc:
             raise HmcDefinitionYamlError(
                 'Invalid YAML syntax in HMC definition %s: %s' %
                 (filepath or '(string)', exc)) from None
-        san = hmc_dict.pop(SAN_KEY, None) if isinstance(hmc_dict, dict) \
-            else None
+        san = settings = None
+        if isinstance(hmc_dict, dict):
+            san = hmc_dict.pop(SAN_KEY, None)
+            settings = hmc_dict.pop('simulator', None)
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise ValueError("The 'simulator' section of HMC definition %s "
+                             "must be a mapping of settings"
+                             % (filepath or '(string)'))
         taken = network.split_definition(hmc_dict)
         faked = FakedSession.from_hmc_dict(hmc_dict, filepath, userid,
                                            password)
         network.complete(faked.hmc, taken)
-        return cls._promote(faked, latency, transition_time, san)
+        session = cls._promote(faked, latency, transition_time, san)
+        try:
+            session.simulator.configure(**settings)
+        except ValueError as exc:
+            raise ValueError("HMC definition %s: %s"
+                             % (filepath or '(string)', exc))
+        return session
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):
