@@ -32,7 +32,6 @@ Cinder's view of a volume (``connection_info``) is parsed here once, into a
 """
 
 import collections
-import time
 
 from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
@@ -519,26 +518,35 @@ class StorageGroupBackend(StorageBackend):
         Returns (result, URI of an ended job to discard or None).
         ``discard``: an ended job deleted with the first read.
         """
-        job = self._discover(group) if discovering else None
-        for interval in hmc_module.poll_intervals():
+        polling = {'job': self._discover(group) if discovering else None,
+                   'discard': discard, 'result': None, 'ended': False}
+
+        def read():
+            job = polling['job']
             uris = [uri] + ([job.uri] if job else [])
             with hmc_module.translated('read FCP storage discovery results',
                                        group.name):
-                answers = self.hmc.get_many(uris, discard=discard)
-            discard = None
+                answers = self.hmc.get_many(uris,
+                                            discard=polling['discard'])
+            polling['discard'] = None
             props = answers.get(uri)
             if props is None:
                 raise exception.DPMError(
                     reason='%s of storage group %s is gone' %
                            (uri, group.name))
-            job_state = answers.get(job.uri) or {} if job else {}
+            return props, (answers.get(job.uri) or {} if job else {})
+
+        def done(answer):
+            props, job_state = answer
+            job = polling['job']
             ended = job_state.get('status') not in (None, 'running')
             result = found(props)
             if result is not None:
-                return result, (job.uri if ended else None)
+                polling['result'], polling['ended'] = result, ended
+                return True
             if job is None:
-                job = self._discover(group)
-                continue
+                polling['job'] = self._discover(group)
+                return False
             if ended:
                 self.hmc.discard_job(job.uri)
                 code = job_state.get('job-status-code')
@@ -550,8 +558,13 @@ class StorageGroupBackend(StorageBackend):
                             'message') or 'job status %s' % code),
                         http_status=code)
                 raise nothing_found
-            deadline.check(what, wanted, _state_of(props))
-            time.sleep(min(interval, deadline.remaining()))
+            return False
+
+        hmc_module.wait_until(read, done, deadline, what, wanted,
+                              state=lambda answer: _state_of(answer[0]))
+        job = polling['job']
+        return polling['result'], (job.uri if job and polling['ended']
+                                   else None)
 
     def _wait_complete(self, group, volume_uri, volume_id, size_gb,
                        deadline, nothing_found, discard=None):
