@@ -374,10 +374,36 @@ class LifecycleTest(base.DriverTestCase):
                              self.driver.get_info(instance).state)
         self.assertEqual(1, self.sim.count())
 
+    def volumes(self, instance):
+        """The volumes of the instance's storage group: name -> size."""
+        return {v.properties['name']: (v.properties['usage'],
+                                       v.properties['size'])
+                for g in self.session.hmc.consoles.console.storage_groups
+                .list() if instance.uuid in g.properties['name']
+                for v in g.storage_volumes.list()}
+
     def test_attach_and_detach_data_volume(self):
         instance, connector = self.build()
-        info = self.attach_data_volume(instance, connector)
+        part = self.faked_partition(instance)
+        hbas = sorted(h.properties['name'] for h in part.hbas.list())
+        boot = self.volumes(instance)
+        self.sim.reset_counts()
+        info = self.attach_data_volume(instance, connector, size=5)
+        if self.definition == 'z13':
+            # HBAs reach every LUN Cinder maps to their WWPNs: nothing is
+            # written on the HMC, the HBAs stay as they are.
+            self.assertEqual([], [r for r in self.sim.requests
+                                  if r[0] != 'GET'])
+            self.assertEqual(hbas, sorted(h.properties['name']
+                                          for h in part.hbas.list()))
+        else:
+            # The group gets a data volume of the volume's real size.
+            self.assertEqual(1, len(boot))
+            self.assertEqual(dict(boot, **{'vol-data': ('data', 5.0)}),
+                             self.volumes(instance))
         self.driver.detach_volume(self.context, info, instance, '/dev/sdb')
+        self.assertEqual(boot, self.volumes(instance))
+        self.assertEqual('active', part.properties['status'])
 
     def test_attach_refuses_unmapped_and_non_fc_volumes(self):
         instance, _c = self.build()

@@ -61,6 +61,10 @@ class InitHostTest(base.DriverTestCase):
             self.edit_definition(lambda d: self.cpc_definition(d)[
                 'properties'].update({'status': status}))
             self.start()
+            self.assertEqual(status,
+                             self.driver.subset.cpc.properties['status'])
+            self.assertEqual(8, self.driver.get_available_resource(
+                base.HOST)['vcpus'])
 
     def test_too_many_processors(self):
         self.dpm_flags(max_processors=1000)
