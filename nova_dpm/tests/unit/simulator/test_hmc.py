@@ -12,7 +12,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Definitions, request accounting, faults, latency and thread safety."""
+"""nova_dpm/simulator/hmc.py: definitions, accounting, faults, threads.
+
+How the simulated HMC loads a definition, counts requests, injects faults
+and latency, and stays consistent under concurrent requests.
+"""
 
 import os
 import threading

@@ -12,7 +12,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Partition, HBA and NIC rules: the mock is lenient, the simulator not.
+"""nova_dpm/simulator/partitions.py: partition, HBA and NIC rules.
+
+The mock is lenient, the simulator not.
 
 Each test runs the same scenario against zhmcclient.mock and against the
 simulator (see base.TestCase.assertLenientButStrict).

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The z17 definition: no virtual switches, NICs on adapter ports.
+"""nova_dpm/simulator/network.py: z17, no virtual switches, port NICs.
 
 Sources of the rules: see nova_dpm/simulator/network.py. Each test shows
 what the plain mock does with the same request.
