@@ -17,6 +17,7 @@ shipped with nova-dpm (optionally edited: ``edit_definition``), so the
 driver runs its real code against HMC state, never against hand mocks.
 """
 
+import copy
 import logging
 import os
 import tempfile
@@ -66,6 +67,31 @@ NO_VSWITCH_DEFINITIONS = catalog.NETWORK_EXPRESS_DEFINITIONS
 VSWITCH_PORTS = {VSWITCH_0: NETX_1, VSWITCH_1: NETX_2}
 TARGETS = list(catalog.TARGET_WWPNS)
 PASSWORD = 'Never-Log-Me-0xC0FFEE'
+
+# A second CPC, added to a definition by add_other_cpc.
+OTHER_CPC = 'c2a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
+OTHER_FCP = 'fc0000aa-0000-4000-8000-0000000000aa'
+OTHER_OSA = '05a000aa-0000-4000-8000-0000000000aa'
+OTHER_VSWITCH = '5e0000aa-0000-4000-8000-0000000000aa'
+
+
+def add_other_cpc(data):
+    """A second DPM CPC with an FCP adapter and a virtual switch."""
+    cpcs = data['hmc_definition']['cpcs']
+    other = copy.deepcopy(cpcs[0])
+    other['properties'].update({'object-id': OTHER_CPC, 'name': 'CPC2'})
+    fcp, osa = other['adapters'][0], other['adapters'][2]
+    fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
+    osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
+    other['adapters'] = [fcp, osa]
+    if other.get('virtual_switches'):
+        vswitch = other['virtual_switches'][0]
+        vswitch['properties'].update({
+            'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
+            'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
+        other['virtual_switches'] = [vswitch]
+    other['partitions'] = []
+    cpcs.append(other)
 
 
 class DriverTestCase(testtools.TestCase):

@@ -18,7 +18,6 @@ adapter ports, no virtual switches). The driver interface checks need no
 HMC.
 """
 
-import copy
 import inspect
 import os
 import threading
@@ -45,40 +44,8 @@ def _foreign(name, status='active', ifl=2, memory=4096):
                            'maximum-memory': memory}}
 
 
-OTHER_CPC = 'c2a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-
-
-OTHER_FCP = 'fc0000aa-0000-4000-8000-0000000000aa'
-
-
-OTHER_OSA = '05a000aa-0000-4000-8000-0000000000aa'
-
-
-OTHER_VSWITCH = '5e0000aa-0000-4000-8000-0000000000aa'
-
-
-def add_other_cpc(data):
-    """A second DPM CPC with an FCP adapter and a virtual switch."""
-    cpcs = data['hmc_definition']['cpcs']
-    other = copy.deepcopy(cpcs[0])
-    other['properties'].update({'object-id': OTHER_CPC, 'name': 'CPC2'})
-    fcp, osa = other['adapters'][0], other['adapters'][2]
-    fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
-    osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
-    other['adapters'] = [fcp, osa]
-    if other.get('virtual_switches'):
-        vswitch = other['virtual_switches'][0]
-        vswitch['properties'].update({
-            'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
-            'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
-        other['virtual_switches'] = [vswitch]
-    other['partitions'] = []
-    cpcs.append(other)
-
-
 class InitHostTest(base.DriverTestCase):
     definitions = base.WITH_Z17
-
     start_driver = False
 
     def assert_refused(self, option, *words):
@@ -545,13 +512,12 @@ class MessagesTest(base.DriverTestCase):
     """The remaining refusals, each with its message."""
 
     definitions = base.WITH_Z17
-
     start_driver = False
 
     def test_adapter_of_another_cpc(self):
-        self.edit_definition(add_other_cpc)
+        self.edit_definition(base.add_other_cpc)
         self.dpm_flags(physical_storage_adapter_mappings=[
-            '%s:0' % OTHER_FCP])
+            '%s:0' % base.OTHER_FCP])
         exc = self.assertRaises(exception.CpcSubsetInvalid, self.start)
         self.assertIn('[dpm] physical_storage_adapter_mappings',
                       exc.format_message())
@@ -561,13 +527,13 @@ class MessagesTest(base.DriverTestCase):
     def test_virtual_switch_of_another_cpc(self):
         if self.definition in base.NO_VSWITCH_DEFINITIONS:
             self.skipTest('no virtual switches (see test_network)')
-        self.edit_definition(add_other_cpc)
+        self.edit_definition(base.add_other_cpc)
         self.start()
         exc = self.assertRaises(
             nova_exception.InstanceUnacceptable,
             self.driver.prepare_networks_before_block_device_mapping,
             self.instance(),
-            [self.vif('port-x', 'fa:16:3e:00:00:01', OTHER_VSWITCH)])
+            [self.vif('port-x', 'fa:16:3e:00:00:01', base.OTHER_VSWITCH)])
         self.assertIn('port-x', exc.format_message())
         self.assertIn('its virtual switch OSA-X port 0 is not on CPC CPC1',
                       exc.format_message())

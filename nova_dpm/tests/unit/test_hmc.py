@@ -50,8 +50,6 @@ def _rmtree(path):
 
 
 THREADS = 20
-
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 
@@ -703,7 +701,6 @@ class SeamTest(base.DriverTestCase):
     """Every wait of the driver goes through hmc.wait_until."""
 
     definitions = base.PER_DEFINITION
-
     definition = 'z16'
 
     def test_every_job_and_status_poll_is_inside_a_wait(self):

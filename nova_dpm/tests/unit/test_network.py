@@ -29,7 +29,6 @@ import testtools
 from nova_dpm import exception
 from nova_dpm import network
 from nova_dpm.tests.unit import base
-from nova_dpm.tests.unit import test_driver
 
 
 VECTORS = os.path.join(os.path.dirname(__file__), 'guest_tools',
@@ -277,10 +276,10 @@ class AdapterPortTest(base.DriverTestCase):
         self.assertEqual('enforced', nic.properties['vlan-type'])
 
     def test_adapter_of_another_cpc_is_refused(self):
-        self.edit_definition(test_driver.add_other_cpc)
+        self.edit_definition(base.add_other_cpc)
         self.start()
         message = self.refused(self.port_vif(
-            'port-x', 'fa:16:3e:00:00:01', test_driver.OTHER_OSA, 0))
+            'port-x', 'fa:16:3e:00:00:01', base.OTHER_OSA, 0))
         self.assertIn('its adapter OSA-X is not on CPC CPC1', message)
 
 

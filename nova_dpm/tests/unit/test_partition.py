@@ -31,14 +31,8 @@ from nova_dpm.tests.unit import base
 
 
 UUID = '6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'
-
-
 START = 'POST /api/partitions/{id}/operations/start'
-
-
 STOP = 'POST /api/partitions/{id}/operations/stop'
-
-
 OS_CMD = 'POST /api/partitions/{id}/operations/send-os-cmd'
 
 
@@ -313,7 +307,6 @@ class DriverStatusTest(base.DriverTestCase):
     """What the driver does with the statuses of a real HMC."""
 
     definitions = base.PER_DEFINITION
-
     start_driver = False
 
     def test_stop_ending_terminated_is_stopped_again(self):

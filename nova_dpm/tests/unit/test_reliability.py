@@ -388,7 +388,6 @@ class OwnershipTest(base.DriverTestCase):
     """A CPC full of foreign, other-subset and look-alike partitions."""
 
     definitions = base.WITH_Z17
-
     LOOKALIKES = [
         'OpenStack-subset10-6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e',
         'OpenStack-subset-6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e',

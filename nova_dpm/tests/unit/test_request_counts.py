@@ -181,7 +181,6 @@ class _Recorder(object):
 
 class RequestCountTest(base.DriverTestCase):
     definitions = base.PER_DEFINITION
-
     start_driver = False
 
     def setUp(self):

@@ -24,6 +24,7 @@ from nova.virt import block_device
 import testtools
 
 from nova_dpm import exception
+from nova_dpm.simulator import catalog
 from nova_dpm import storage
 from nova_dpm.tests.unit import base
 
@@ -37,10 +38,7 @@ def fc_info(target_lun=1, targets=base.TARGETS,
     return {'driver_volume_type': vtype, 'data': data, 'serial': 'vol-1'}
 
 
-FCP_A_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_A
-
-
-FCP_B_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_B
+FCP_A_PORT, FCP_B_PORT = catalog.STORAGE_PORTS
 
 
 class DiscoveryTestCase(base.DriverTestCase):

@@ -30,7 +30,6 @@ from nova_dpm.tests.unit import base
 
 class InitHostTest(base.DriverTestCase):
     definitions = base.WITH_Z17
-
     start_driver = False
 
     def assert_refused(self, option, *words):
