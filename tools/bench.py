@@ -85,22 +85,20 @@ import yaml  # noqa: E402
 from nova_dpm import driver as dpm_driver  # noqa: E402
 from nova_dpm import hmc as hmc_module  # noqa: E402
 from nova_dpm import simulator  # noqa: E402
+from nova_dpm.simulator import catalog  # noqa: E402
 from nova_dpm import storage as storage_module  # noqa: E402
 
 objects.register_all()
 CONF = dpm_driver.CONF
 
 HOST = 'subset1'
-CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-FCP_PORTS = ['fc000001-0000-4000-8000-000000000001:0',
-             'fc000002-0000-4000-8000-000000000002:0']
-VSWITCHES = ['5e000000-0000-4000-8000-000000000000',
-             '5e000001-0000-4000-8000-000000000001']
+CPC_ID = catalog.CPC_ID
+FCP_PORTS = list(catalog.ADAPTER_MAPPINGS)
+VSWITCHES = list(catalog.VSWITCHES)
 # The z17 definition has no virtual switches: its ports are these Network
 # Express adapters' port 0.
-NETWORK_EXPRESS = ['0e000001-0000-4000-8000-000000000001',
-                   '0e000002-0000-4000-8000-000000000002']
-TARGET_WWPNS = ['500507680b214ac1', '500507680b224ac1']
+NETWORK_EXPRESS = list(catalog.NETWORK_EXPRESS)
+TARGET_WWPNS = list(catalog.TARGET_WWPNS)
 
 # Nova's default intervals (nova/conf/compute.py, oslo.service periodic
 # tasks): update_available_resource runs at the default periodic spacing

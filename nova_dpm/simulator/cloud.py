@@ -68,6 +68,7 @@ from urllib3 import connectionpool as urllib3_connectionpool
 from wsgi_intercept import requests_intercept
 
 from nova_dpm import simulator as hmc_simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import server as hmc_server
 
 # nova loads ``compute_driver = dpm.DPMDriver`` as nova.virt.dpm. Installed,
@@ -81,18 +82,16 @@ except ImportError:
     nova.virt.__path__.append(os.path.join(_REPO, 'nova', 'virt'))
     import nova.virt.dpm  # noqa: F401
 
-# -- the simulated machine (ids fixed by nova_dpm/simulator/definitions) ---
+# -- the simulated machine (nova_dpm/simulator/catalog.py) -----------------
 
 HOST = 'dpm-subset-1'
-CPC_OBJECT_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-CPC_URI = '/api/cpcs/%s' % CPC_OBJECT_ID
-FCP_ADAPTERS = ('fc000001-0000-4000-8000-000000000001',
-                'fc000002-0000-4000-8000-000000000002')
-STORAGE_PORTS = tuple('/api/adapters/%s/storage-ports/0' % a
-                      for a in FCP_ADAPTERS)
-ADAPTER_MAPPINGS = ['%s:0' % a for a in FCP_ADAPTERS]
-VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'   # OSA-1 port 0
-VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'   # OSA-1 port 1
+CPC_OBJECT_ID = catalog.CPC_ID
+CPC_URI = catalog.CPC_URI
+FCP_ADAPTERS = catalog.FCP_ADAPTERS
+STORAGE_PORTS = catalog.STORAGE_PORTS
+ADAPTER_MAPPINGS = list(catalog.ADAPTER_MAPPINGS)
+VSWITCH_0 = catalog.VSWITCH_0   # OSA-1 port 0
+VSWITCH_1 = catalog.VSWITCH_1   # OSA-1 port 1
 PARTITION_PREFIX = 'OpenStack-%s-' % HOST
 
 # -- how nova-compute reaches the simulated HMC -------------------------------
@@ -109,7 +108,7 @@ HMC_PASSWORD = 'hmcPw4f9c27e1Xq83dLkZ'
 # -- the fake storage backend ----------------------------------------------
 
 # The two target ports of the storage system behind the fake Cinder.
-TARGET_WWPNS = ('500507680b214ac1', '500507680b224ac1')
+TARGET_WWPNS = catalog.TARGET_WWPNS
 # LUNs handed out to volumes, in the order they are first connected.
 FIRST_LUN = 2
 

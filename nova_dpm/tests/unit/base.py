@@ -17,6 +17,7 @@ shipped with nova-dpm (optionally edited: ``edit_definition``), so the
 driver runs its real code against HMC state, never against hand mocks.
 """
 
+import copy
 import logging
 import os
 import tempfile
@@ -41,6 +42,7 @@ import yaml
 
 from nova_dpm import driver
 from nova_dpm import simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import server as server_module
 from nova_dpm import storage
 from nova_dpm.tests.unit import fake_virtapi
@@ -48,22 +50,48 @@ from nova_dpm.tests.unit import fake_virtapi
 objects.register_all()
 
 HOST = 'subset1'
-CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-CPC_URI = '/api/cpcs/' + CPC_ID
-FCP_A = 'fc000001-0000-4000-8000-000000000001'
-FCP_B = 'fc000002-0000-4000-8000-000000000002'
-OSA = '05a00001-0000-4000-8000-000000000001'
-VSWITCH_0 = '5e000000-0000-4000-8000-000000000000'
-VSWITCH_1 = '5e000001-0000-4000-8000-000000000001'
+# The shipped definitions' ids (nova_dpm/simulator/catalog.py).
+CPC_ID = catalog.CPC_ID
+CPC_URI = catalog.CPC_URI
+FCP_A = catalog.FCP_A
+FCP_B = catalog.FCP_B
+OSA = catalog.OSA
+VSWITCH_0 = catalog.VSWITCH_0
+VSWITCH_1 = catalog.VSWITCH_1
 # Network Express adapters of the z17 definition (one port each).
-NETX_1 = '0e000001-0000-4000-8000-000000000001'
-NETX_2 = '0e000002-0000-4000-8000-000000000002'
+NETX_1 = catalog.NETX_1
+NETX_2 = catalog.NETX_2
 # Definitions of CPCs without virtual switches (network-express-support).
-NO_VSWITCH_DEFINITIONS = ('z17',)
+NO_VSWITCH_DEFINITIONS = catalog.NETWORK_EXPRESS_DEFINITIONS
 # There, the ports of the virtual switches above are these adapter ports.
 VSWITCH_PORTS = {VSWITCH_0: NETX_1, VSWITCH_1: NETX_2}
-TARGETS = ['500507680b214ac1', '500507680b224ac1']
+TARGETS = list(catalog.TARGET_WWPNS)
 PASSWORD = 'Never-Log-Me-0xC0FFEE'
+
+# A second CPC, added to a definition by add_other_cpc.
+OTHER_CPC = 'c2a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
+OTHER_FCP = 'fc0000aa-0000-4000-8000-0000000000aa'
+OTHER_OSA = '05a000aa-0000-4000-8000-0000000000aa'
+OTHER_VSWITCH = '5e0000aa-0000-4000-8000-0000000000aa'
+
+
+def add_other_cpc(data):
+    """A second DPM CPC with an FCP adapter and a virtual switch."""
+    cpcs = data['hmc_definition']['cpcs']
+    other = copy.deepcopy(cpcs[0])
+    other['properties'].update({'object-id': OTHER_CPC, 'name': 'CPC2'})
+    fcp, osa = other['adapters'][0], other['adapters'][2]
+    fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
+    osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
+    other['adapters'] = [fcp, osa]
+    if other.get('virtual_switches'):
+        vswitch = other['virtual_switches'][0]
+        vswitch['properties'].update({
+            'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
+            'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
+        other['virtual_switches'] = [vswitch]
+    other['partitions'] = []
+    cpcs.append(other)
 
 
 class DriverTestCase(testtools.TestCase):
@@ -320,26 +348,23 @@ class DriverTestCase(testtools.TestCase):
         return instance, connector
 
 
-def _per_definition(tests, definitions):
+# The definitions a class runs on, as its ``definitions`` attribute.
+PER_DEFINITION = ('z13', 'z16')    # HBAs (z13), storage groups (z16)
+WITH_Z17 = ('z13', 'z16', 'z17')   # and NICs on adapter ports (z17)
+
+
+def load_tests(loader, tests, pattern):
+    """Run each test of a class with ``definitions`` once per definition.
+
+    Use as ``load_tests = base.load_tests`` in a module. A class without
+    ``definitions`` runs once, on its own ``definition``.
+    """
     result = unittest.TestSuite()
-    scenarios = [(d, {'definition': d}) for d in definitions]
-    for test in testscenarios.generate_scenarios(tests):
-        test.scenarios = scenarios
-        result.addTests(testscenarios.generate_scenarios(test))
+    for test in testtools.iterate_tests(tests):
+        definitions = getattr(test, 'definitions', None)
+        if definitions:
+            test.scenarios = [(d, {'definition': d}) for d in definitions]
+            result.addTests(testscenarios.generate_scenarios(test))
+        else:
+            result.addTest(test)
     return result
-
-
-def load_tests_per_definition(loader, tests, pattern):
-    """Run each test once per HMC definition: z13 (HBAs), z16 (groups).
-
-    Use as ``load_tests = base.load_tests_per_definition`` in a module.
-    """
-    return _per_definition(tests, ('z13', 'z16'))
-
-
-def load_tests_with_z17(loader, tests, pattern):
-    """As :func:`load_tests_per_definition`, and on z17 too.
-
-    z17: storage groups, no virtual switches (NICs on adapter ports).
-    """
-    return _per_definition(tests, ('z13', 'z16', 'z17'))

@@ -20,9 +20,11 @@ import testtools
 
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
+from nova_dpm.simulator import catalog
 
-CPC = 'C1A2B3C4-D5E6-4F70-8A91-B2C3D4E5F607'
-FCP_A = 'fc000001-0000-4000-8000-000000000001'
+# Upper case: an operator may copy the object-id from the HMC's UI so.
+CPC = catalog.CPC_ID.upper()
+FCP_A = catalog.FCP_A
 GOOD = {
     'hmc': '192.0.2.10',
     'hmc_username': 'nova',

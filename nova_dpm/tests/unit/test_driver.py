@@ -10,14 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""DPMDriver against HMC definitions: subset, partitions, storage, network.
+"""nova_dpm/driver.py: DPMDriver as nova calls it, on HMC definitions.
 
-The HBA (z13) and storage-group (z16, z17) backends run the same driver-level
-tests: every class here runs once per definition (z17: NICs on adapter
-ports, no virtual switches).
+The HBA (z13) and storage-group (z16, z17) backends run the same
+driver-level tests: the classes here run once per definition (z17: NICs on
+adapter ports, no virtual switches). The driver interface checks need no
+HMC.
 """
 
-import copy
+import inspect
 import os
 import threading
 
@@ -26,10 +27,13 @@ from nova.compute import provider_tree
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception as nova_exception
+from nova.virt import driver as nova_driver
 import os_resource_classes as orc
 from oslo_serialization import jsonutils
+import testtools
 import zhmcclient
 
+from nova_dpm import driver
 from nova_dpm import exception
 from nova_dpm.tests.unit import base
 
@@ -41,6 +45,7 @@ def _foreign(name, status='active', ifl=2, memory=4096):
 
 
 class InitHostTest(base.DriverTestCase):
+    definitions = base.WITH_Z17
     start_driver = False
 
     def assert_refused(self, option, *words):
@@ -57,53 +62,6 @@ class InitHostTest(base.DriverTestCase):
                          self.driver.subset.storage_management)
         self.assertEqual(2, len(self.driver.subset.adapter_ports))
 
-    def test_cpc_not_found(self):
-        other = 'c1a2b3c4-d5e6-4f70-8a91-000000000000'
-        self.dpm_flags(cpc_object_id=other)
-        self.assert_refused('cpc_object_id', other, 'knows no CPC')
-
-    def test_cpc_not_in_dpm_mode(self):
-        self.edit_definition(lambda d: self.cpc_definition(d)[
-            'properties'].update({'dpm-enabled': False}))
-        self.assert_refused('cpc_object_id', 'not in DPM mode')
-
-    def test_cpc_not_up(self):
-        self.edit_definition(lambda d: self.cpc_definition(d)[
-            'properties'].update({'status': 'not-operating'}))
-        self.assert_refused('cpc_object_id', "'not-operating'", 'active')
-
-    def test_cpc_up_states_are_accepted(self):
-        for status in ('service-required', 'degraded', 'exceptions'):
-            self.edit_definition(lambda d: self.cpc_definition(d)[
-                'properties'].update({'status': status}))
-            self.start()
-
-    def test_too_many_processors(self):
-        self.dpm_flags(max_processors=1000)
-        self.assert_refused('max_processors', '1000 exceeds', 'IFL')
-
-    def test_too_much_memory(self):
-        self.dpm_flags(max_memory=100 * 1024 * 1024)
-        self.assert_refused('max_memory', 'customer memory')
-
-    def test_mapping_names_missing_adapter(self):
-        missing = 'fc0000ff-0000-4000-8000-0000000000ff'
-        self.dpm_flags(physical_storage_adapter_mappings=['%s:0' % missing])
-        self.assert_refused('physical_storage_adapter_mappings', missing,
-                            'knows no adapter')
-
-    def test_mapping_names_non_fcp_adapter(self):
-        self.dpm_flags(physical_storage_adapter_mappings=[
-            '%s:0' % base.OSA])
-        self.assert_refused('physical_storage_adapter_mappings',
-                            "type 'osd'", 'FCP adapter')
-
-    def test_mapping_names_missing_port(self):
-        self.dpm_flags(physical_storage_adapter_mappings=[
-            '%s:3' % base.FCP_A])
-        self.assert_refused('physical_storage_adapter_mappings',
-                            'has no port 3')
-
     def test_invalid_option_stops_init_host(self):
         self.dpm_flags(hmc_mock_file=None, hmc=[])
         self.assert_refused('hmc', 'hmc_mock_file')
@@ -118,6 +76,8 @@ class InitHostTest(base.DriverTestCase):
 
 
 class ResourcesTest(base.DriverTestCase):
+
+    definitions = base.WITH_Z17
 
     def setUp(self):
         self.start_driver = False
@@ -167,7 +127,7 @@ class ResourcesTest(base.DriverTestCase):
         self.assertEqual(8, inv[orc.VCPU]['total'])
         self.assertEqual(2.0, inv[orc.VCPU]['allocation_ratio'])
         self.assertEqual(32768, inv[orc.MEMORY_MB]['total'])
-        # A CPC subset has no host OS to reserve for (test_hmc_versions).
+        # A CPC subset has no host OS to reserve for (test_subset).
         self.assertEqual(0, inv[orc.MEMORY_MB]['reserved'])
 
     def test_lists_only_own_partitions(self):
@@ -179,6 +139,8 @@ class ResourcesTest(base.DriverTestCase):
 
 
 class LifecycleTest(base.DriverTestCase):
+
+    definitions = base.WITH_Z17
 
     def test_connector_before_spawn_creates_partition_and_paths(self):
         instance = self.instance()
@@ -379,10 +341,36 @@ class LifecycleTest(base.DriverTestCase):
                              self.driver.get_info(instance).state)
         self.assertEqual(1, self.sim.count())
 
+    def volumes(self, instance):
+        """The volumes of the instance's storage group: name -> size."""
+        return {v.properties['name']: (v.properties['usage'],
+                                       v.properties['size'])
+                for g in self.session.hmc.consoles.console.storage_groups
+                .list() if instance.uuid in g.properties['name']
+                for v in g.storage_volumes.list()}
+
     def test_attach_and_detach_data_volume(self):
         instance, connector = self.build()
-        info = self.attach_data_volume(instance, connector)
+        part = self.faked_partition(instance)
+        hbas = sorted(h.properties['name'] for h in part.hbas.list())
+        boot = self.volumes(instance)
+        self.sim.reset_counts()
+        info = self.attach_data_volume(instance, connector, size=5)
+        if self.definition == 'z13':
+            # HBAs reach every LUN Cinder maps to their WWPNs: nothing is
+            # written on the HMC, the HBAs stay as they are.
+            self.assertEqual([], [r for r in self.sim.requests
+                                  if r[0] != 'GET'])
+            self.assertEqual(hbas, sorted(h.properties['name']
+                                          for h in part.hbas.list()))
+        else:
+            # The group gets a data volume of the volume's real size.
+            self.assertEqual(1, len(boot))
+            self.assertEqual(dict(boot, **{'vol-data': ('data', 5.0)}),
+                             self.volumes(instance))
         self.driver.detach_volume(self.context, info, instance, '/dev/sdb')
+        self.assertEqual(boot, self.volumes(instance))
+        self.assertEqual('active', part.properties['status'])
 
     def test_attach_refuses_unmapped_and_non_fc_volumes(self):
         instance, _c = self.build()
@@ -400,6 +388,8 @@ class LifecycleTest(base.DriverTestCase):
 
 class BuildRefusalTest(base.DriverTestCase):
     """Refusals that happen before any HMC request."""
+
+    definitions = base.WITH_Z17
 
     def test_image_boot_is_refused(self):
         instance = self.instance(
@@ -463,6 +453,8 @@ class BuildRefusalTest(base.DriverTestCase):
 
 class HmcRefusalTest(base.DriverTestCase):
 
+    definitions = base.WITH_Z17
+
     def test_request_the_hmc_refuses_fails_the_build_for_good(self):
         # A NIC name beyond the HMC's 64 characters: 400, reason 7. Another
         # host would be refused alike, so the build is not rescheduled.
@@ -477,6 +469,8 @@ class HmcRefusalTest(base.DriverTestCase):
 
 class FailedSpawnTest(base.DriverTestCase):
     """A failed spawn leaves nothing of the instance on the HMC."""
+
+    definitions = base.WITH_Z17
 
     def assert_nothing_left(self, instance):
         self.assertIsNone(self.faked_partition(instance))
@@ -514,40 +508,16 @@ class FailedSpawnTest(base.DriverTestCase):
         self.assert_nothing_left(instance)
 
 
-OTHER_CPC = 'c2a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-OTHER_FCP = 'fc0000aa-0000-4000-8000-0000000000aa'
-OTHER_OSA = '05a000aa-0000-4000-8000-0000000000aa'
-OTHER_VSWITCH = '5e0000aa-0000-4000-8000-0000000000aa'
-
-
-def add_other_cpc(data):
-    """A second DPM CPC with an FCP adapter and a virtual switch."""
-    cpcs = data['hmc_definition']['cpcs']
-    other = copy.deepcopy(cpcs[0])
-    other['properties'].update({'object-id': OTHER_CPC, 'name': 'CPC2'})
-    fcp, osa = other['adapters'][0], other['adapters'][2]
-    fcp['properties'].update({'object-id': OTHER_FCP, 'name': 'FCP-X'})
-    osa['properties'].update({'object-id': OTHER_OSA, 'name': 'OSA-X'})
-    other['adapters'] = [fcp, osa]
-    if other.get('virtual_switches'):
-        vswitch = other['virtual_switches'][0]
-        vswitch['properties'].update({
-            'object-id': OTHER_VSWITCH, 'name': 'OSA-X port 0',
-            'backing-adapter-uri': '/api/adapters/' + OTHER_OSA})
-        other['virtual_switches'] = [vswitch]
-    other['partitions'] = []
-    cpcs.append(other)
-
-
 class MessagesTest(base.DriverTestCase):
     """The remaining refusals, each with its message."""
 
+    definitions = base.WITH_Z17
     start_driver = False
 
     def test_adapter_of_another_cpc(self):
-        self.edit_definition(add_other_cpc)
+        self.edit_definition(base.add_other_cpc)
         self.dpm_flags(physical_storage_adapter_mappings=[
-            '%s:0' % OTHER_FCP])
+            '%s:0' % base.OTHER_FCP])
         exc = self.assertRaises(exception.CpcSubsetInvalid, self.start)
         self.assertIn('[dpm] physical_storage_adapter_mappings',
                       exc.format_message())
@@ -556,14 +526,14 @@ class MessagesTest(base.DriverTestCase):
 
     def test_virtual_switch_of_another_cpc(self):
         if self.definition in base.NO_VSWITCH_DEFINITIONS:
-            self.skipTest('no virtual switches (see test_network_express)')
-        self.edit_definition(add_other_cpc)
+            self.skipTest('no virtual switches (see test_network)')
+        self.edit_definition(base.add_other_cpc)
         self.start()
         exc = self.assertRaises(
             nova_exception.InstanceUnacceptable,
             self.driver.prepare_networks_before_block_device_mapping,
             self.instance(),
-            [self.vif('port-x', 'fa:16:3e:00:00:01', OTHER_VSWITCH)])
+            [self.vif('port-x', 'fa:16:3e:00:00:01', base.OTHER_VSWITCH)])
         self.assertIn('port-x', exc.format_message())
         self.assertIn('its virtual switch OSA-X port 0 is not on CPC CPC1',
                       exc.format_message())
@@ -726,4 +696,49 @@ class MessagesTest(base.DriverTestCase):
         self.assertEqual('active', part.properties['status'])
 
 
-load_tests = base.load_tests_with_z17
+class DriverInterfaceTest(testtools.TestCase):
+
+    def test_methods_have_nova_signatures(self):
+        checked = 0
+        for name, member in inspect.getmembers(driver.DPMDriver,
+                                               inspect.isfunction):
+            base = getattr(nova_driver.ComputeDriver, name, None)
+            if name.startswith('_') or base is None:
+                continue
+            self.assertEqual(inspect.signature(base),
+                             inspect.signature(member), name)
+            checked += 1
+        self.assertGreater(checked, 20)
+
+    def test_required_methods_are_implemented(self):
+        for name in ('init_host', 'list_instance_uuids', 'list_instances',
+                     'get_info', 'spawn', 'destroy', 'cleanup', 'reboot',
+                     'power_off', 'power_on', 'get_available_resource',
+                     'update_provider_tree', 'get_volume_connector',
+                     'attach_volume', 'detach_volume', 'get_available_nodes',
+                     'instance_exists', 'prepare_for_spawn'):
+            self.assertIsNot(getattr(nova_driver.ComputeDriver, name),
+                             getattr(driver.DPMDriver, name), name)
+
+    def test_capabilities(self):
+        caps = driver.DPMDriver.capabilities
+        self.assertEqual(set(nova_driver.ComputeDriver.capabilities),
+                         set(caps))
+        for name, value in caps.items():
+            if name.startswith('supports_image_type_'):
+                self.assertFalse(value, name)
+
+    def test_nova_loads_both_spellings(self):
+        import nova.virt
+        shim = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                            'nova', 'virt')
+        shim = os.path.abspath(shim)
+        if shim not in nova.virt.__path__ and os.path.isdir(shim):
+            # Running from a source tree without the wheel installed.
+            nova.virt.__path__.append(shim)
+        for spelling in ('dpm.DPMDriver', 'dpm.driver.DPMDriver'):
+            loaded = nova_driver.load_compute_driver(None, spelling)
+            self.assertIsInstance(loaded, driver.DPMDriver)
+
+
+load_tests = base.load_tests

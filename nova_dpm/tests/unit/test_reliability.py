@@ -12,6 +12,10 @@
 
 """Faults, concurrency and ownership, on the simulated HMC.
 
+A cross-cutting suite, not the mirror of one product module: it drives the
+whole driver (driver, subset, partition, storage, network, hmc) through
+faults and concurrent calls.
+
 The fault matrix injects, at every HMC request a spawn makes, each kind of
 fault the simulator knows (a connection error, HTTP 500, 409 busy and a read
 timeout after the HMC carried the request out) and checks that the build
@@ -71,6 +75,7 @@ def in_threads(function, items):
 
 
 class FaultMatrixTest(base.DriverTestCase):
+    definitions = base.WITH_Z17
 
     def spawn_requests(self):
         """(method, pattern, nth) of every request of a clean build."""
@@ -177,6 +182,7 @@ class FaultMatrixTest(base.DriverTestCase):
 
 
 class JobOutcomeTest(base.DriverTestCase):
+    definitions = base.WITH_Z17
 
     def test_a_canceled_stop_fails_at_once_and_leaves_no_job(self):
         server, _c = self.build()
@@ -258,6 +264,7 @@ class JobOutcomeTest(base.DriverTestCase):
 
 
 class HmcLossTest(base.DriverTestCase):
+    definitions = base.WITH_Z17
 
     def test_periodic_task_reports_and_recovers(self):
         self.build()
@@ -286,6 +293,7 @@ class HmcLossTest(base.DriverTestCase):
 
 
 class ConcurrencyTest(base.DriverTestCase):
+    definitions = base.WITH_Z17
 
     def test_ten_concurrent_spawns_and_deletes(self):
         self.sim.latency = 0.01
@@ -379,6 +387,7 @@ class ConcurrencyTest(base.DriverTestCase):
 class OwnershipTest(base.DriverTestCase):
     """A CPC full of foreign, other-subset and look-alike partitions."""
 
+    definitions = base.WITH_Z17
     LOOKALIKES = [
         'OpenStack-subset10-6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e',
         'OpenStack-subset-6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e',
@@ -445,4 +454,4 @@ def _text(value):
     return content.text_content(value)
 
 
-load_tests = base.load_tests_with_z17
+load_tests = base.load_tests

@@ -12,6 +12,9 @@
 
 """The exact HMC requests of the driver's main operations.
 
+A cross-cutting suite, not the mirror of one product module: it counts
+the requests every layer of the driver makes together.
+
 Every operation's requests are compared, by method and URI pattern, with
 the list below, on both HMC definitions (z13: HBAs, z16: storage groups),
 with no latency and instant starts and stops (so that each wait costs
@@ -177,6 +180,7 @@ class _Recorder(object):
 
 
 class RequestCountTest(base.DriverTestCase):
+    definitions = base.PER_DEFINITION
     start_driver = False
 
     def setUp(self):
@@ -342,4 +346,4 @@ class RequestCountTest(base.DriverTestCase):
                             self.driver.list_instance_uuids)
 
 
-load_tests = base.load_tests_per_definition
+load_tests = base.load_tests

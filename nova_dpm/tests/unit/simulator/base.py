@@ -26,18 +26,18 @@ import zhmcclient
 from zhmcclient.mock import FakedSession
 
 from nova_dpm import simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import session as simulator_session
 
-CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
-CPC_URI = '/api/cpcs/' + CPC_ID
-FCP_A = 'fc000001-0000-4000-8000-000000000001'
-FCP_B = 'fc000002-0000-4000-8000-000000000002'
-FCP_A_PORT = '/api/adapters/%s/storage-ports/0' % FCP_A
-FCP_B_PORT = '/api/adapters/%s/storage-ports/0' % FCP_B
-OSA = '05a00001-0000-4000-8000-000000000001'
-VS0 = '/api/virtual-switches/5e000000-0000-4000-8000-000000000000'
-VS1 = '/api/virtual-switches/5e000001-0000-4000-8000-000000000001'
-TARGET = '500507680b214ac1'
+CPC_ID = catalog.CPC_ID
+CPC_URI = catalog.CPC_URI
+FCP_A = catalog.FCP_A
+FCP_B = catalog.FCP_B
+FCP_A_PORT, FCP_B_PORT = catalog.STORAGE_PORTS
+OSA = catalog.OSA
+VS0 = '/api/virtual-switches/' + catalog.VSWITCH_0
+VS1 = '/api/virtual-switches/' + catalog.VSWITCH_1
+TARGET = catalog.TARGET_WWPNS[0]
 LUN = '4001400000000000'
 
 

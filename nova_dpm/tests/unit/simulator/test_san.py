@@ -22,11 +22,12 @@ has neither attach nor discovery nor acceptance of mismatches.
 
 import time
 
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import san
 from nova_dpm.tests.unit.simulator import base
 
 BOOT = {'name': 'boot', 'usage': 'boot', 'size': 10.0}
-TARGET_2 = '500507680b224ac1'
+TARGET_2 = catalog.TARGET_WWPNS[1]
 LUN_2 = '4002400000000000'
 
 

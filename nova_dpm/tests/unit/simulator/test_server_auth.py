@@ -23,11 +23,12 @@ import testtools
 import zhmcclient
 
 from nova_dpm import simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.tests.unit.simulator import test_server
 
 USERID = test_server.USERID
 PASSWORD = test_server.PASSWORD
-VSWITCH = '/api/virtual-switches/5e000000-0000-4000-8000-000000000000'
+VSWITCH = '/api/virtual-switches/' + catalog.VSWITCH_0
 START = '/api/partitions/{id}/operations/start'
 
 

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Partition statuses a real HMC reports and the mock never does.
+"""jobs.py and resources.py: statuses a real HMC reports, the mock never.
 
 A stop that ends in 'terminated', a status that lags behind the start job,
 and a start that fails because the CPC lacks processors or memory

@@ -140,13 +140,25 @@ class OldHmcTest(base.TestCase):
     def test_newer_hmc_has_them_all(self):
         env = self.env(definition='z16')
         p = env.partition()
-        env.session.post(SUBMIT, body={'requests': [
+        answers = env.session.post(SUBMIT, body={'requests': [
             {'id': '1', 'method': 'GET', 'uri': p.uri}]})
-        p.list_os_messages()
-        env.cpc.partitions.list(additional_properties=['ifl-processors'])
-        env.cpc.virtual_switches.list(additional_properties=['port'])
-        env.session.get(p.uri + '?properties=status')
-        env.nic(p, **{'vlan-id': 10, 'vlan-type': 'enforced'})
+        self.assertEqual([(200, 'inst-1')],
+                         [(a['status'], a['body']['name']) for a in answers])
+        self.assertEqual({'os-messages': []}, p.list_os_messages())
+        parts = env.cpc.partitions.list(
+            additional_properties=['ifl-processors'])
+        self.assertEqual(1, [x for x in parts if x.uri == p.uri][0]
+                         .properties['ifl-processors'])
+        switches = env.cpc.virtual_switches.list(
+            additional_properties=['port'])
+        self.assertEqual([0, 1], sorted(s.properties['port']
+                                        for s in switches))
+        self.assertEqual({'status': 'stopped'},
+                         env.session.get(p.uri + '?properties=status'))
+        nic = env.nic(p, **{'vlan-id': 10, 'vlan-type': 'enforced'})
+        props = env.faked(nic.uri).properties
+        self.assertEqual((10, 'enforced'),
+                         (props['vlan-id'], props['vlan-type']))
 
 
 class SeVersionTest(base.TestCase):

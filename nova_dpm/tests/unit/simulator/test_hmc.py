@@ -12,7 +12,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Definitions, request accounting, faults, latency and thread safety."""
+"""nova_dpm/simulator/hmc.py: definitions, accounting, faults, threads.
+
+How the simulated HMC loads a definition, counts requests, injects faults
+and latency, and stays consistent under concurrent requests.
+"""
 
 import os
 import threading
@@ -251,9 +255,17 @@ class FaultTest(base.TestCase):
         self.e.session.get(uri)
 
     def test_clear_faults(self):
+        # An injected fault fires...
         self.sim.inject_fault('connection', '*', '*')
+        self.assertRaises(zhmcclient.ConnectionError,
+                          self.e.session.get, '/api/cpcs')
+        # ...unless cleared, now or later in the count.
+        self.sim.inject_fault('connection', '*', '*')
+        self.sim.inject_fault('http500', 'GET', '/api/cpcs', nth=2)
         self.sim.clear_faults()
-        self.e.session.get('/api/cpcs')
+        for _ in range(3):
+            cpcs = self.e.session.get('/api/cpcs')['cpcs']
+            self.assertEqual([base.CPC_URI], [c['object-uri'] for c in cpcs])
 
 
 class ConcurrencyTest(base.TestCase):

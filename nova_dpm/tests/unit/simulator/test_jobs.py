@@ -12,7 +12,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Partition status transitions and asynchronous jobs (hmc-rules E, F)."""
+"""nova_dpm/simulator/jobs.py: status transitions and jobs (hmc-rules E, F).
+"""
 
 import zhmcclient
 

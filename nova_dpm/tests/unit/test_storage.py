@@ -10,25 +10,35 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Storage-group boot and volumes on an HMC that validates paths (z16).
+"""nova_dpm/storage.py: FCP LUNs, boot targets, storage groups, volumes.
 
-The simulated z16 behaves as a z14-ZR1 or later HMC: VSRs have no storage
-port until FCP storage discovery has validated their WWPNs in the SAN,
-a boot volume is complete only once the HMC sees it through its port, and
-sizes that differ from the defined ones are flagged as mismatches. The
-Cinder stand-in (base.cinder_map) maps volumes in the simulated SAN.
+The rules that need no HMC (LUN addressing, boot target selection,
+connection info), and storage-group boot and volume sizes on an HMC that
+validates paths (z16: the simulated SAN answers the HMC's discovery).
 """
+
 
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova.virt import block_device
+import testtools
 
 from nova_dpm import exception
+from nova_dpm.simulator import catalog
 from nova_dpm import storage
 from nova_dpm.tests.unit import base
 
-FCP_A_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_A
-FCP_B_PORT = '/api/adapters/%s/storage-ports/0' % base.FCP_B
+
+def fc_info(target_lun=1, targets=base.TARGETS,
+            itmap=None, vtype='fibre_channel'):
+    data = {'target_wwn': list(targets), 'target_lun': target_lun,
+            'volume_id': 'vol-1', 'target_discovered': False}
+    if itmap is not None:
+        data['initiator_target_map'] = itmap
+    return {'driver_volume_type': vtype, 'data': data, 'serial': 'vol-1'}
+
+
+FCP_A_PORT, FCP_B_PORT = catalog.STORAGE_PORTS
 
 
 class DiscoveryTestCase(base.DriverTestCase):
@@ -79,6 +89,78 @@ class DiscoveryTestCase(base.DriverTestCase):
                             [base.TARGETS[0]], '0009000000000000', 50)
         sg.discover_fcp()
         self.sim.reset_counts()
+
+
+class StorageRulesTest(testtools.TestCase):
+
+    def test_fcp_lun_follows_os_brick(self):
+        self.assertEqual('0000000000000000', storage.fcp_lun(0))
+        self.assertEqual('0001000000000000', storage.fcp_lun(1))
+        self.assertEqual('4001000000000000', storage.fcp_lun(0x4001))
+        self.assertEqual('0001234500000000', storage.fcp_lun(0x12345))
+        self.assertEqual('ffffffff00000000', storage.fcp_lun(0xffffffff))
+
+    def test_fcp_lun_refuses_what_it_cannot_address(self):
+        for bad in (-1, '1', 1.0, True, None):
+            exc = self.assertRaises(ValueError, storage.fcp_lun, bad)
+            self.assertIn('is not a LUN: expected an integer >= 0',
+                          str(exc))
+        exc = self.assertRaises(ValueError, storage.fcp_lun, 2 ** 32)
+        self.assertIn('target_lun 4294967296 is above 4294967295',
+                      str(exc))
+
+    def test_boot_target_skips_ignored_wwpns_per_initiator(self):
+        fc = storage.parse_fc(fc_info(itmap={
+            'C05076FFE680A590': ['500507680B214AC1', '500507680B224AC1'],
+            'c05076ffe680a594': ['500507680b224ac1']}))
+        self.assertEqual(('500507680b224ac1', '0001000000000000'),
+                         storage.choose_boot_target(
+                             fc, 'c05076ffe680a590', ['500507680b214ac1']))
+        self.assertEqual(('500507680b214ac1', '0001000000000000'),
+                         storage.choose_boot_target(
+                             fc, 'c05076ffe680a590', []))
+
+    def test_boot_target_without_map_uses_targets(self):
+        fc = storage.parse_fc(fc_info(target_lun=2))
+        self.assertEqual(('500507680b214ac1', '0002000000000000'),
+                         storage.choose_boot_target(fc, 'c05076ffe680a590',
+                                                    []))
+
+    def test_boot_target_errors(self):
+        fc = storage.parse_fc(fc_info(itmap={
+            'c05076ffe680a594': ['500507680b224ac1']}))
+        exc = self.assertRaises(exception.InvalidVolume,
+                                storage.choose_boot_target, fc,
+                                'c05076ffe680a590', [])
+        self.assertIn('does not map the boot path', exc.format_message())
+        exc = self.assertRaises(exception.InvalidVolume,
+                                storage.choose_boot_target, fc,
+                                'c05076ffe680a594', ['500507680b224ac1'])
+        self.assertIn('target_wwpn_ignore_list', exc.format_message())
+
+    def test_invalid_connection_info(self):
+        cases = [
+            (fc_info(vtype='iscsi'), "driver_volume_type is 'iscsi'"),
+            (fc_info(targets=()), 'no usable target WWPNs'),
+            (fc_info(target_lun=2 ** 40), 'above 4294967295'),
+            (None, 'no connection info'),
+            ({'driver_volume_type': 'fibre_channel',
+              'data': {'target_wwn': ['a', 'b'], 'target_luns': [1, 2, 3]}},
+             'no usable target WWPNs and LUNs'),
+        ]
+        for info, words in cases:
+            exc = self.assertRaises(exception.InvalidVolume,
+                                    storage.parse_fc, info)
+            self.assertIn(words, exc.format_message())
+
+    def test_data_volume_must_map_the_partition(self):
+        fc = storage.parse_fc(fc_info(itmap={
+            'c05076ffe680a594': ['500507680b224ac1']}))
+        storage.check_maps_partition(fc, ['c05076ffe680a594'])
+        exc = self.assertRaises(exception.InvalidVolume,
+                                storage.check_maps_partition, fc,
+                                ['c05076ffe680a590'])
+        self.assertIn("none of the partition's WWPNs", exc.format_message())
 
 
 class BootDiscoveryTest(DiscoveryTestCase):

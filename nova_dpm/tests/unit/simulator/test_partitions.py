@@ -12,7 +12,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Partition, HBA and NIC rules: the mock is lenient, the simulator not.
+"""nova_dpm/simulator/partitions.py: partition, HBA and NIC rules.
+
+The mock is lenient, the simulator not.
 
 Each test runs the same scenario against zhmcclient.mock and against the
 simulator (see base.TestCase.assertLenientButStrict).
@@ -53,8 +55,12 @@ class NameTest(base.TestCase):
 
     def test_same_hba_name_in_two_partitions_is_fine(self):
         env = self.env(definition='z13')
-        env.hba(env.partition('a'), 'hba')
-        env.hba(env.partition('b'), 'hba')
+        a, b = env.partition('a'), env.partition('b')
+        env.hba(a, 'hba')
+        env.hba(b, 'hba')
+        for p in (a, b):
+            self.assertEqual(['hba'], [h.properties['name'] for h in
+                                       env.faked(p.uri).hbas.list()])
 
     def test_duplicate_nic_name(self):
         # hmc-rules H1
@@ -70,7 +76,10 @@ class NameTest(base.TestCase):
                                     400, 7)
 
     def test_partition_name_of_64_is_fine(self):
-        self.env().partition('x' * 64)
+        env = self.env()
+        p = env.partition('x' * 64)
+        self.assertEqual('x' * 64, env.faked(p.uri).properties['name'])
+        self.assertEqual(p.uri, env.cpc.partitions.find(name='x' * 64).uri)
 
     def test_empty_partition_name(self):
         self.assertLenientButStrict(lambda env: env.partition(''), 400, 7)
@@ -291,11 +300,21 @@ class ActiveStateTest(base.TestCase):
                              'boot-timeout': 120})
         # Sending the current value of a stop-only property is accepted.
         p.update_properties({'maximum-memory': 2048})
+        props = env.faked(p.uri).properties
+        self.assertEqual((2, 'x', 120, 2048, 'active'),
+                         (props['ifl-processors'], props['description'],
+                          props['boot-timeout'], props['maximum-memory'],
+                          props['status']))
 
     def test_stop_only_properties_while_stopped(self):
-        p = self.env().partition()
+        env = self.env()
+        p = env.partition()
         p.update_properties({'maximum-memory': 4096,
                              'processor-mode': 'dedicated'})
+        props = env.faked(p.uri).properties
+        self.assertEqual((4096, 'dedicated', 'stopped'),
+                         (props['maximum-memory'], props['processor-mode'],
+                          props['status']))
 
     def test_update_while_starting(self):
         # hmc-rules D2

@@ -34,7 +34,7 @@ import fixtures
 import testtools
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
-                                    '..'))
+                                    '..', '..'))
 SOURCE = os.path.join(ROOT, 'doc', 'source')
 MATRIX_INI = os.path.join(SOURCE, 'support-matrix.ini')
 SPECS = os.path.join(ROOT, 'specs')

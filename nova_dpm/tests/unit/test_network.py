@@ -10,21 +10,187 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""NICs on adapter ports (VIF type dpm_adapter), and waiting for Neutron.
+"""nova_dpm/network.py: NICs on virtual switches and adapter ports, VLANs.
 
-The driver runs on the z17 definition (network-express-support, no virtual
-switches) and on z16 (virtual switches), against the simulated HMC.
+The rules that need no HMC (device numbers, the MAC contract with the guest
+tools, supported ports), VLAN NICs and the HMC and SE versions that allow
+them, NICs on adapter ports (VIF type dpm_adapter, z17 Network Express) and
+waiting for Neutron's network-vif-plugged.
 """
+
+import json
+import os
 
 from nova.compute import power_state
 from nova import exception as nova_exception
+from nova.network import model as network_model
+import testtools
 
-from nova_dpm.cmd import check
+from nova_dpm import exception
+from nova_dpm import network
 from nova_dpm.tests.unit import base
-from nova_dpm.tests.unit import test_check
-from nova_dpm.tests.unit import test_driver
+
+
+VECTORS = os.path.join(os.path.dirname(__file__), 'guest_tools',
+                       'vectors.json')
+
+
+def vif(port_id, mac, vswitch=base.VSWITCH_0, vif_type='dpm_vswitch',
+        vlan=None):
+    return {'id': port_id, 'address': mac, 'type': vif_type,
+            'details': {'object_id': vswitch},
+            'network': {'meta': {'vlan': vlan} if vlan else {}}}
+
+
+def _hmc(api, se):
+    def edit(data):
+        data['hmc_definition']['api_version'] = api
+        data['hmc_definition']['cpcs'][0]['properties']['se-version'] = se
+    return edit
+
 
 OSA_PORT_1 = '/api/adapters/%s/network-ports/1' % base.OSA
+
+
+class NetworkRulesTest(testtools.TestCase):
+
+    def test_driver_writes_the_guest_tools_test_vectors(self):
+        with open(VECTORS) as f:
+            vectors = json.load(f)
+        self.assertGreater(len(vectors), 2)
+        for case in vectors:
+            entries = [(n['devno'], n['port'], n['mac'])
+                       for n in case['nics']]
+            self.assertEqual(case['cmdline'],
+                             network.boot_parameters(entries))
+
+    def test_device_numbers_leave_room_for_osa_triplets(self):
+        self.assertEqual(['0001', '0004', '0007'],
+                         network.device_numbers(3))
+
+    def test_device_numbers_avoid_the_storage_paths(self):
+        # VSRs the HMC numbered 0005 and 000a: every NIC triple avoids them.
+        self.assertEqual(['0001', '0006', '000b'],
+                         network.device_numbers(3, {'0005', '000A'}))
+
+    def test_twelve_nics_fit_thirteen_do_not(self):
+        vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
+        nics = network.plan(vifs[:12])
+        value = network.boot_parameters(
+            [(d, 3, n.mac) for d, n in zip(network.device_numbers(12),
+                                           nics)])
+        self.assertEqual(240, len(value))
+        exc = self.assertRaises(exception.InvalidNetwork, network.plan, vifs)
+        self.assertIn('at most 12', exc.format_message())
+        exc = self.assertRaises(
+            exception.InvalidNetwork, network.boot_parameters,
+            [('0001', 0, 'fa:16:3e:00:00:01')] * 13)
+        self.assertIn('the HMC allows 256', exc.format_message())
+
+    def test_unsupported_ports_are_refused(self):
+        cases = [
+            (vif('p1', 'fa:16:3e:00:00:01', vif_type='ovs'),
+             "VIF type 'ovs'; only 'dpm_adapter' and 'dpm_vswitch' work"),
+            (vif('p1', 'fa:16:3e:00:00:01', vlan=100), 'on VLAN 100'),
+            (vif('p1', 'fa:16:3e:00:00:01', vswitch='vs1'),
+             'no virtual switch object_id'),
+            (vif('p1', 'not-a-mac'), "'not-a-mac' is not a MAC"),
+        ]
+        for bad, words in cases:
+            exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                    [bad])
+            self.assertIn(words, exc.format_message())
+            self.assertIn('p1', exc.format_message())
+
+
+class VlanTest(base.DriverTestCase):
+
+    definitions = base.PER_DEFINITION
+
+    def vlan_vif(self, vlan):
+        vif = self.vif('port-v', 'fa:16:3e:00:00:0c', base.VSWITCH_1)
+        vif['details'][network_model.VIF_DETAILS_VLAN] = vlan
+        return vif
+
+    def test_vlan_nic(self):
+        vifs = network_model.NetworkInfo(
+            [self.vif('port-a', 'fa:16:3e:00:00:0a'), self.vlan_vif('101')])
+        if self.definition == 'z13':
+            # The z13 definition's HMC (2.13.1) has API version 1.7.
+            exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                    self.build, network_info=vifs)
+            self.assertIn('port-v', exc.format_message())
+            self.assertIn('this HMC has 1.7', exc.format_message())
+            return
+        server, _c = self.build(network_info=vifs)
+        nics = {n.properties['name']: n.properties
+                for n in self.faked_partition(server).nics.list()}
+        self.assertEqual(101, nics['OpenStack_Port_port-v']['vlan-id'])
+        self.assertEqual('enforced',
+                         nics['OpenStack_Port_port-v']['vlan-type'])
+        self.assertIsNone(nics['OpenStack_Port_port-a'].get('vlan-id'))
+        # The guest tools need nothing else: same boot parameter entries.
+        self.assertEqual(
+            '0001,0,fa163e00000a;0004,1,fa163e00000c;',
+            self.faked_partition(server).properties[
+                'boot-os-specific-parameters'])
+
+    def test_vlan_id_out_of_range(self):
+        for bad in ('0', '4095', 'abc'):
+            exc = self.assertRaises(exception.InvalidNetwork,
+                                    self.driver.network.plan,
+                                    [self.vlan_vif(bad)])
+            self.assertIn('from 1 to 4094', exc.format_message())
+
+    def test_vlan_refused_on_an_old_hmc(self):
+        exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                [self.vlan_vif(5)], (2, 19))
+        self.assertIn('2.20 or later', exc.format_message())
+        self.assertIn('this HMC has 2.19', exc.format_message())
+
+
+class OldHmcTest(base.DriverTestCase):
+    """The z13 definition: HMC 2.13.1, API 1.7, SE 2.13.1."""
+
+    definition = 'z13'
+
+    def test_vlan_refused_naming_the_api_version(self):
+        vif = self.vif('port-v', 'fa:16:3e:00:00:0c')
+        vif['details'][network_model.VIF_DETAILS_VLAN] = 7
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.plan, [vif])
+        self.assertIn('2.20 or later', exc.format_message())
+        self.assertIn('this HMC has 1.7', exc.format_message())
+
+
+class VlanVersionTest(base.DriverTestCase):
+    """NIC vlan-type: HMC API 2.20 (zhmc_nic.py), z14 or later (zhmccli)."""
+
+    definition = 'z13'
+    start_driver = False
+
+    def vifs(self):
+        vif = self.vif('port-v', 'fa:16:3e:00:00:0c', base.VSWITCH_1)
+        vif['details'][network_model.VIF_DETAILS_VLAN] = 101
+        return network_model.NetworkInfo([vif])
+
+    def test_api_2_20_with_a_z14(self):
+        # The old driver required API 2.23 and refused this.
+        self.edit_definition(_hmc('2.20', '2.14.0'))
+        self.start()
+        server, _c = self.build(network_info=self.vifs())
+        nic = self.faked_partition(server).nics.list()[0].properties
+        self.assertEqual((101, 'enforced'),
+                         (nic['vlan-id'], nic['vlan-type']))
+
+    def test_a_z13_under_a_newer_hmc(self):
+        # The old driver sent vlan-type, which such a CPC refuses.
+        self.edit_definition(_hmc('2.23', '2.13.1'))
+        self.start()
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.plan, self.vifs())
+        self.assertIn('z14 or later CPC', exc.format_message())
+        self.assertIn('this CPC has SE 2.13.1', exc.format_message())
 
 
 class AdapterPortTest(base.DriverTestCase):
@@ -110,10 +276,10 @@ class AdapterPortTest(base.DriverTestCase):
         self.assertEqual('enforced', nic.properties['vlan-type'])
 
     def test_adapter_of_another_cpc_is_refused(self):
-        self.edit_definition(test_driver.add_other_cpc)
+        self.edit_definition(base.add_other_cpc)
         self.start()
         message = self.refused(self.port_vif(
-            'port-x', 'fa:16:3e:00:00:01', test_driver.OTHER_OSA, 0))
+            'port-x', 'fa:16:3e:00:00:01', base.OTHER_OSA, 0))
         self.assertIn('its adapter OSA-X is not on CPC CPC1', message)
 
 
@@ -221,16 +387,4 @@ class VifPluggedZ17Test(VifPluggedTest):
     definition = 'z17'
 
 
-class CheckZ17Test(test_check.CheckTestCase):
-    definition = 'z17'
-
-    def test_lists_adapter_ports_instead_of_virtual_switches(self):
-        rows = self.run_check(0)
-        self.assert_row('virtual switch', check.INFO,
-                        'CPC CPC1 has no virtual switches',
-                        'bound as dpm_adapter', '4 network adapter port(s)')
-        ports = [r.detail for r in rows['adapter port']]
-        self.assertIn('Network Express Hybrid 0150 (%s) port 0, family '
-                      'network-express' % base.NETX_1, ports)
-        self.assertIn('OSA-1 (%s) port 1, family osa' % base.OSA, ports)
-        self.assert_row('init_host', check.PASS, 'nova-compute would start')
+load_tests = base.load_tests

@@ -26,7 +26,7 @@ import string
 import testtools
 
 REPO_ROOT = os.path.abspath(
-    os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+    os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 SPECS_DIR = os.path.join(REPO_ROOT, 'specs')
 MAX_COLUMNS = 79
 

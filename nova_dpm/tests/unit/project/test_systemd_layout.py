@@ -24,7 +24,7 @@ import testtools
 from nova_dpm import conf as dpm_conf
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
-                                    '..'))
+                                    '..', '..'))
 UNIT = os.path.join(ROOT, 'etc', 'systemd', 'nova-compute-dpm@.service')
 SUBSETS = os.path.join(ROOT, 'etc', 'nova', 'dpm')
 GUIDE = os.path.join(ROOT, 'doc', 'source', 'install.rst')

@@ -37,10 +37,11 @@ import testtools
 from nova_dpm import driver as dpm_driver
 from nova_dpm import exception
 from nova_dpm import network
+from nova_dpm.simulator import catalog
 from nova_dpm import storage
 
 REPO_ROOT = os.path.abspath(
-    os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+    os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 MATRIX = os.path.join(REPO_ROOT, 'doc', 'source', 'support-matrix.ini')
 
 DRIVER = 'driver.dpm'
@@ -247,7 +248,7 @@ def doctored(**statuses):
 def _vif(**kw):
     vif = {'id': 'port-1', 'type': 'dpm_vswitch',
            'address': 'fa:16:3e:00:00:01',
-           'details': {'object_id': '5e000000-0000-4000-8000-000000000000'},
+           'details': {'object_id': catalog.VSWITCH_0},
            'network': {'meta': {}}}
     vif.update(kw)
     return vif
@@ -388,7 +389,7 @@ class SupportMatrixTest(testtools.TestCase):
         self.assertEqual('partial',
                          self._status('operation.networking.topology.vlan'))
         vif = _vif(details={
-            'object_id': '5e000000-0000-4000-8000-000000000000',
+            'object_id': catalog.VSWITCH_0,
             'vlan': 100})
         self.assertEqual(100, network.plan([vif], (2, 20))[0].vlan)
         self.assertRaises(exception.InvalidNetwork, network.plan, [vif],

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The z17 definition: no virtual switches, NICs on adapter ports.
+"""nova_dpm/simulator/network.py: z17, no virtual switches, port NICs.
 
 Sources of the rules: see nova_dpm/simulator/network.py. Each test shows
 what the plain mock does with the same request.
@@ -20,9 +20,10 @@ what the plain mock does with the same request.
 
 import zhmcclient
 
+from nova_dpm.simulator import catalog
 from nova_dpm.tests.unit.simulator import base
 
-NETX_1 = '0e000001-0000-4000-8000-000000000001'
+NETX_1 = catalog.NETX_1
 NETX_1_PORT = '/api/adapters/%s/network-ports/0' % NETX_1
 OSA_PORT_1 = '/api/adapters/%s/network-ports/1' % base.OSA
 

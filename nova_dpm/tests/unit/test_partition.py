@@ -1,0 +1,457 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""nova_dpm/partition.py: names, statuses, start, stop, console, dump.
+
+Partitions are driven the way nova drives them, through the driver, on a
+simulated HMC built from a shipped definition: graceful stop and soft
+reboot, the console log and crash dump, the statuses a real HMC reports
+while and after a job runs (terminated stops, a status lagging behind the
+start job, starts short of CPC memory), and the console and status-read
+gates of old HMCs and SEs. The naming rules need no HMC.
+"""
+
+
+from nova.compute import power_state
+from nova import exception as nova_exception
+import testtools
+
+from nova_dpm import exception
+from nova_dpm import partition
+from nova_dpm.tests.unit import base
+
+
+UUID = '6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'
+START = 'POST /api/partitions/{id}/operations/start'
+STOP = 'POST /api/partitions/{id}/operations/stop'
+OS_CMD = 'POST /api/partitions/{id}/operations/send-os-cmd'
+
+
+def short_cpc(data):
+    """The CPC has 2048 MiB left beside its two active partitions."""
+    base.DriverTestCase.cpc_definition(data)['properties'][
+        'storage-customer'] = 16384 + 65536 + 2048
+
+
+class NamingTest(testtools.TestCase):
+
+    def test_short_host_keeps_the_original_form(self):
+        naming = partition.Naming('subset1')
+        self.assertEqual('OpenStack-subset1-' + UUID, naming.name(UUID))
+        self.assertEqual(UUID, naming.owner_uuid('OpenStack-subset1-' + UUID))
+
+    def test_names_never_exceed_64_characters(self):
+        for host in ('a', 'x' * 17, 'x' * 18, 'compute-node-01.example.com',
+                     'h' * 255, 'white space', 'we/ird:host'):
+            name = partition.Naming(host).name(UUID)
+            self.assertLessEqual(len(name), 64, host)
+            self.assertRegex(name, r'^[A-Za-z0-9._@#-]+$')
+            self.assertEqual(UUID, partition.Naming(host).owner_uuid(name))
+
+    def test_long_hosts_with_a_common_prefix_differ(self):
+        a = partition.Naming('compute-node-0001.example.com')
+        b = partition.Naming('compute-node-0002.example.com')
+        self.assertNotEqual(a.token, b.token)
+        self.assertIsNone(a.owner_uuid(b.name(UUID)))
+        self.assertIsNone(b.owner_uuid(a.name(UUID)))
+
+    def test_no_subset_claims_another_or_a_foreign_partition(self):
+        hosts = ['a', 'a-b', 'a.b', 'axb', 'a-', 'a.*', '.*', 'ab',
+                 'abc_0123456789ab', 'x' * 17, 'x' * 18, 'x' * 30]
+        names = {h: partition.Naming(h).name(UUID) for h in hosts}
+        for host in hosts:
+            naming = partition.Naming(host)
+            for other, name in names.items():
+                owned = naming.owner_uuid(name)
+                if other == host:
+                    self.assertEqual(UUID, owned)
+                else:
+                    self.assertIsNone(owned, '%s claims %s' % (host, name))
+        naming = partition.Naming('a')
+        for foreign in ('LINUX01', 'OpenStack-a-', 'OpenStack-a-' + UUID + 'x',
+                        'OpenStack-a-' + UUID.upper(), 'openstack-a-' + UUID,
+                        'OpenStack-a-b-' + UUID, 'OpenStack-a-not-a-uuid'):
+            self.assertIsNone(naming.owner_uuid(foreign), foreign)
+
+    def test_a_host_that_looks_hashed_is_hashed(self):
+        host = 'abcd_0123456789ab'
+        self.assertNotEqual(host, partition.host_token(host))
+
+    def test_power_state_of_every_status(self):
+        from nova.compute import power_state as ps
+        expected = {
+            'active': ps.RUNNING, 'degraded': ps.RUNNING,
+            'stopped': ps.SHUTDOWN, 'reservation-error': ps.SHUTDOWN,
+            'paused': ps.SHUTDOWN, 'terminated': ps.CRASHED,
+            'starting': ps.NOSTATE, 'stopping': ps.NOSTATE,
+            'communications-not-active': ps.NOSTATE,
+            'status-check': ps.NOSTATE,
+        }
+        for status, state in expected.items():
+            self.assertEqual(state, partition.power_state_of(status), status)
+        self.assertEqual(ps.NOSTATE, partition.power_state_of('bogus'))
+
+
+class GracefulStopTest(base.DriverTestCase):
+
+    definitions = base.PER_DEFINITION
+
+    def setUp(self):
+        super().setUp()
+        self.server, _c = self.build()
+        self.part = self.faked_partition(self.server)
+        self.sim.reset_counts()
+
+    def test_guest_that_shuts_down(self):
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='paused')
+        self.driver.power_off(self.server, timeout=30, retry_interval=0)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=OS_CMD))
+        # paused by the guest's own halt, then stopped hard (immediate).
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertIn('shutdown -h now', self.sim.os_messages(self.part.uri))
+
+    def test_guest_that_stops_itself_needs_no_hard_stop(self):
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped')
+        self.driver.power_off(self.server, timeout=30)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_guest_that_ignores_it_is_stopped_hard_after_the_timeout(self):
+        self.sim.set_guest(self.part.uri, honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=1)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+
+    def _no_console_check_before_z14(self):
+        if self.definition == 'z13':
+            self.skipTest('List OS Messages needs SE 2.14.0; see '
+                          'test_no_console_check_on_se_2_13')
+
+    def test_login_prompt_on_console_stops_hard_early(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 10
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual('Password: ', self.sim.os_messages(self.part.uri)[-1])
+        self.assertIn('did not take the shutdown command: its console shows '
+                      'a login prompt', self.logger.output)
+        self.assertNotIn('did not shut down within', self.logger.output)
+
+    def test_console_nobody_reads_stops_hard_after_grace(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, console='none')
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn('shutdown -h now',
+                         self.sim.os_messages(self.part.uri))
+        self.assertIn('nothing but the command\'s echo came on its console '
+                      'within 1 s ([dpm] guest_console_grace_period)',
+                      self.logger.output)
+
+    def test_listener_that_only_echoes_stops_hard_after_grace(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertIn('guest_console_grace_period', self.logger.output)
+
+    def test_listener_that_acts_is_given_the_whole_timeout(self):
+        # The guest acknowledges at once but needs 2 s to shut down, more
+        # than the grace period: no early hard stop.
+        self.driver.settings.guest_console_grace_period = 1
+        self.sim.set_guest(self.part.uri, shutdown_outcome='stopped',
+                           shutdown_delay=2)
+        self.driver.power_off(self.server, timeout=20)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+        self.assertNotIn('did not take the shutdown command',
+                         self.logger.output)
+
+    def test_console_check_off(self):
+        self.driver.settings.guest_console_grace_period = 0
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=1)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+        self.assertIn('did not shut down within 1 s', self.logger.output)
+
+    def test_no_console_check_on_se_2_13(self):
+        if self.definition != 'z13':
+            self.skipTest('the z13 definition has SE 2.13.1')
+        self.sim.set_guest(self.part.uri, console='login')
+        self.driver.power_off(self.server, timeout=1)
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+        self.assertIn('did not shut down within 1 s', self.logger.output)
+
+    def test_configured_command_is_sent(self):
+        self.dpm_flags(guest_shutdown_command='poweroff')
+        self.driver.settings.guest_shutdown_command = 'poweroff'
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped')
+        self.driver.power_off(self.server, timeout=30)
+        self.assertIn('poweroff', self.sim.os_messages(self.part.uri))
+
+    def test_timeout_zero_stays_hard(self):
+        self.driver.power_off(self.server)
+        self.assertEqual(0, self.sim.count(pattern=OS_CMD))
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+
+    def test_graceful_stop_of_stopped_partition(self):
+        self.driver.power_off(self.server)
+        self.driver.power_off(self.server, timeout=30)
+        self.assertEqual('stopped', self.part.properties['status'])
+
+    def test_soft_reboot(self):
+        self.flags(shutdown_timeout=30)
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='paused')
+        self.driver.reboot(self.context, self.server, None, 'SOFT')
+        self.assertEqual('active', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=OS_CMD))
+        self.assertEqual(1, self.sim.count(pattern=START))
+
+    def test_hard_reboot_sends_no_command(self):
+        self.driver.reboot(self.context, self.server, None, 'HARD')
+        self.assertEqual(0, self.sim.count(pattern=OS_CMD))
+        self.assertEqual('active', self.part.properties['status'])
+
+
+class ConsoleAndDumpTest(base.DriverTestCase):
+
+    definitions = base.PER_DEFINITION
+
+    def setUp(self):
+        super().setUp()
+        self.server, _c = self.build()
+        self.part = self.faked_partition(self.server)
+
+    def skip_before_z14(self):
+        if self.definition == 'z13':
+            self.skipTest('List OS Messages needs SE 2.14.0; see '
+                          'test_console_output_needs_se_2_14')
+
+    def test_console_output_needs_se_2_14(self):
+        if self.definition != 'z13':
+            self.skipTest('the z13 definition has SE 2.13.1')
+        exc = self.assertRaises(NotImplementedError,
+                                self.driver.get_console_output,
+                                self.context, self.server)
+        self.assertIn('needs SE 2.14.0 or later', str(exc))
+        self.assertIn('this CPC has 2.13.1', str(exc))
+
+    def test_console_output_is_the_os_messages(self):
+        self.skip_before_z14()
+        self.sim.add_os_message(self.part.uri, 'hello from the guest')
+        out = self.driver.get_console_output(self.context, self.server)
+        self.assertIsInstance(out, bytes)
+        lines = out.decode().splitlines()
+        self.assertEqual('hello from the guest', lines[-1])
+        self.assertEqual(self.sim.os_messages(self.part.uri), lines)
+
+    def test_console_output_is_bounded(self):
+        self.skip_before_z14()
+        for i in range(300):
+            self.sim.add_os_message(self.part.uri, '%04d ' % i + 'x' * 500)
+        out = self.driver.get_console_output(self.context, self.server)
+        self.assertLessEqual(len(out), 100 * 1024)
+        self.assertTrue(out.decode().endswith('0299 ' + 'x' * 500 + '\n'))
+
+    def test_console_output_of_missing_instance(self):
+        self.skip_before_z14()
+        self.assertRaises(nova_exception.InstanceNotFound,
+                          self.driver.get_console_output, self.context,
+                          self.instance())
+
+    def test_console_output_when_the_hmc_refuses(self):
+        self.skip_before_z14()
+        self.sim.inject_fault(
+            'http500', 'GET', '/api/partitions/{id}/operations/'
+            'list-os-messages')
+        self.assertRaises(nova_exception.ConsoleNotAvailable,
+                          self.driver.get_console_output, self.context,
+                          self.server)
+
+    def test_trigger_crash_dump(self):
+        self.driver.trigger_crash_dump(self.server)
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/partitions/{id}/operations/psw-restart'))
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(self.server, False).state)
+
+    def test_trigger_crash_dump_refused_when_stopped(self):
+        self.driver.power_off(self.server)
+        self.assertRaises(nova_exception.InstanceNotRunning,
+                          self.driver.trigger_crash_dump, self.server)
+
+
+class DriverStatusTest(base.DriverTestCase):
+    """What the driver does with the statuses of a real HMC."""
+
+    definitions = base.PER_DEFINITION
+    start_driver = False
+
+    def test_stop_ending_terminated_is_stopped_again(self):
+        # Without the second stop the driver waited for 'stopped' until
+        # [dpm] hmc_operation_timeout.
+        self.dpm_flags(hmc_operation_timeout=3)
+        self.start()
+        instance, _c = self.build()
+        self.sim.configure(terminated_stops=1)
+        self.sim.reset_counts()
+        self.driver.power_off(instance)
+        self.assertEqual('stopped',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(2, self.sim.count(pattern=STOP))
+        self.assertIn('is terminated after a stop (attempt 1 of 3)',
+                      self.logger.output)
+
+    def test_stop_that_keeps_ending_terminated_is_bounded(self):
+        self.dpm_flags(hmc_operation_timeout=10)
+        self.start()
+        instance, _c = self.build()
+        self.sim.configure(terminated_stops=100)
+        self.sim.reset_counts()
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_off, instance)
+        self.assertIn('still terminated after 3 stops', exc.format_message())
+        self.assertEqual(3, self.sim.count(pattern=STOP))
+
+    def test_destroy_of_a_partition_whose_stop_ends_terminated(self):
+        self.dpm_flags(hmc_operation_timeout=3)
+        self.start()
+        instance, _c = self.build()
+        self.sim.configure(terminated_stops=1)
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_stopped_read_right_after_the_start_job(self):
+        # The status lags behind the job (hmc-rules E3, harsher reading:
+        # it still says 'stopped'). The old driver failed at once with
+        # "it stopped again".
+        self.start()
+        instance, _c = self.build(power_on=False)
+        self.driver.partitions.start_grace = 30
+        self.sim.configure(start_status_lag=0.3)
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_paused_read_right_after_the_start_job(self):
+        self.start()
+        instance, _c = self.build(power_on=False)
+        self.driver.partitions.start_grace = 30
+        self.sim.configure(start_status_lag=0.3, start_lag_status='paused')
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_stopped_for_longer_than_the_grace_is_the_outcome(self):
+        self.start()
+        instance, _c = self.build(power_on=False)
+        self.driver.partitions.start_grace = 0.2
+        self.sim.configure(start_status_lag=3600)
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn("ended in status 'stopped' instead of active",
+                      exc.format_message())
+
+    def test_build_short_of_cpc_memory_is_rescheduled(self):
+        self.edit_definition(short_cpc)
+        self.start()
+        instance = self.instance(memory_mb=4096)
+        exc = self.assertRaises(nova_exception.ComputeResourcesUnavailable,
+                                self.build, instance)
+        message = exc.format_message()
+        self.assertIn(self.driver.partitions.naming.name(instance.uuid),
+                      message)
+        self.assertIn('memory: the partition needs 4096 MiB, the CPC has '
+                      '2048 MiB free', message)
+        # Nothing is left behind.
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_power_on_short_of_memory_names_what_is_short(self):
+        self.edit_definition(short_cpc)
+        self.start()
+        instance, _c = self.build(self.instance(memory_mb=4096),
+                                  power_on=False)
+        exc = self.assertRaises(exception.CPCResourcesShort,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        message = exc.format_message()
+        self.assertIn('the CPC lacks the resources to start it: memory: the '
+                      'partition needs 4096 MiB, the CPC has 2048 MiB free',
+                      message)
+        self.assertIn('the start ended with HTTP 409', message)
+
+    def test_reservation_error_for_lack_of_memory(self):
+        self.edit_definition(short_cpc)
+        self.start()
+        self.sim.configure(start_shortage='status')
+        instance, _c = self.build(self.instance(memory_mb=4096),
+                                  power_on=False)
+        exc = self.assertRaises(exception.CPCResourcesShort,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn("2048 MiB free (the start ended with status "
+                      "'reservation-error')", exc.format_message())
+
+    def test_start_within_the_cpc_memory(self):
+        self.edit_definition(short_cpc)
+        self.start()
+        instance, _c = self.build(self.instance(memory_mb=2048))
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+
+class OldHmcTest(base.DriverTestCase):
+    """The z13 definition: HMC 2.13.1, API 1.7, SE 2.13.1."""
+
+    definition = 'z13'
+
+    def test_status_read_is_one_request(self):
+        # Get Partition Properties has no properties filter before API 4.1:
+        # one full read, not a refused filtered one and a full one.
+        server, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.get_info(server, use_cache=False)
+        self.assertEqual([('GET', '/api/partitions/{id}')],
+                         self.sim.requests)
+
+    def test_console_output_of_missing_instance(self):
+        # Not found first: the old driver answered NotImplementedError.
+        self.assertRaises(nova_exception.InstanceNotFound,
+                          self.driver.get_console_output, self.context,
+                          self.instance())
+
+    def test_console_output_needs_se_2_14(self):
+        server, _c = self.build()
+        self.sim.reset_counts()
+        exc = self.assertRaises(NotImplementedError,
+                                self.driver.get_console_output,
+                                self.context, server)
+        self.assertIn('SE 2.14.0 or later', str(exc))
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+
+load_tests = base.load_tests
