@@ -34,6 +34,7 @@ import hashlib
 import re
 import threading
 import time
+import weakref
 
 from nova.compute import power_state
 from nova import exception as nova_exception
@@ -165,7 +166,9 @@ class Partitions(object):
         self._status = {}        # instance uuid -> status (last listing)
         self._listed_at = 0.0
         self._sizes = {}         # uri -> (ifl-processors, initial-memory)
-        self._instance_locks = {}
+        # Weak: a lock lives while an operation holds (or waits for) it,
+        # so the table does not grow with every instance ever seen.
+        self._instance_locks = weakref.WeakValueDictionary()
         # Creates and deletes by this service, numbered, so that a listing
         # that started before one of them does not undo it.
         self._changes = 0
@@ -180,8 +183,11 @@ class Partitions(object):
         never wait for each other.
         """
         with self._lock:
-            return self._instance_locks.setdefault(instance_uuid,
-                                                   threading.RLock())
+            lock = self._instance_locks.get(instance_uuid)
+            if lock is None:
+                lock = self._instance_locks[instance_uuid] = \
+                    threading.RLock()
+            return lock
 
     # -- listing --------------------------------------------------------
 
@@ -595,8 +601,16 @@ class Partitions(object):
 
         def read():
             if resend and time.monotonic() >= resend[0]:
-                partition.send_os_command(command)
                 resend[0] = time.monotonic() + retry_interval
+                try:
+                    partition.send_os_command(command)
+                except zhmcclient.HTTPError as exc:
+                    # 409: the operating system no longer takes commands
+                    # (it went down between two polls) or the HMC is busy:
+                    # the status read tells, and the next re-send is due
+                    # after another retry interval.
+                    if exc.http_status != 409:
+                        raise
             status = self.status(partition)
             if status is not None and status not in ended and not refused:
                 # A console nobody reads (or a login prompt) never runs
@@ -732,7 +746,9 @@ class ConsoleWatch(object):
                 self.since = max(
                     [-1] + [m.get('sequence-number', 0)
                             for m in self._messages()])
-            except zhmcclient.HTTPError as exc:
+            except zhmcclient.Error as exc:
+                # No verdict without the console: the graceful stop goes
+                # on as usual.
                 self._unreadable(exc)
             else:
                 self.grace = hmc_module.Deadline(grace)
@@ -755,7 +771,7 @@ class ConsoleWatch(object):
         self.next_read = time.monotonic() + self.READ_EVERY
         try:
             messages = self._messages(begin=self.since + 1)
-        except zhmcclient.HTTPError as exc:
+        except zhmcclient.Error as exc:
             self._unreadable(exc)
             self.grace = None
             return None

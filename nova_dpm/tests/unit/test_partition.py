@@ -20,6 +20,7 @@ start job, starts short of CPC memory), and the console and status-read
 gates of old HMCs and SEs. The naming rules need no HMC.
 """
 
+import gc
 
 from nova.compute import power_state
 from nova import exception as nova_exception
@@ -202,6 +203,34 @@ class GracefulStopTest(base.DriverTestCase):
             'GET', '/api/partitions/{id}/operations/list-os-messages'))
         self.assertIn('did not shut down within 1 s', self.logger.output)
 
+    def test_refused_resend_does_not_fail_the_stop(self):
+        # Nova re-sends the command every shutdown_retry_interval; the
+        # guest (or the HMC) may refuse a re-send with 409 while the
+        # guest is already going down.
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped', shutdown_delay=1.0)
+        self.sim.inject_fault('busy', 'POST',
+                              '/api/partitions/{id}/operations/send-os-cmd',
+                              nth=2)
+        self.driver.power_off(self.server, timeout=30, retry_interval=0.2)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+        self.assertGreaterEqual(self.sim.count(pattern=OS_CMD), 2)
+
+    def test_unreadable_console_does_not_stop_the_shutdown(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 10
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped', shutdown_delay=0.3)
+        # The console read before the command is lost on the way.
+        self.sim.inject_fault(
+            'connection', 'GET',
+            '/api/partitions/{id}/operations/list-os-messages')
+        self.driver.power_off(self.server, timeout=30)
+        self.assertEqual('stopped', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=OS_CMD))
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
     def test_configured_command_is_sent(self):
         self.dpm_flags(guest_shutdown_command='poweroff')
         self.driver.settings.guest_shutdown_command = 'poweroff'
@@ -233,6 +262,22 @@ class GracefulStopTest(base.DriverTestCase):
         self.driver.reboot(self.context, self.server, None, 'HARD')
         self.assertEqual(0, self.sim.count(pattern=OS_CMD))
         self.assertEqual('active', self.part.properties['status'])
+
+
+class InstanceLockTest(base.DriverTestCase):
+    """The per-instance locks of Partitions."""
+
+    def test_one_lock_per_instance_while_it_is_used(self):
+        partitions = self.driver.partitions
+        first = partitions.lock('uuid-1')
+        self.assertIs(first, partitions.lock('uuid-1'))
+        self.assertIsNot(first, partitions.lock('uuid-2'))
+
+    def test_locks_of_gone_instances_are_not_kept(self):
+        instance, _c = self.build()
+        self.driver.destroy(self.context, instance, [])
+        gc.collect()
+        self.assertEqual([], list(self.driver.partitions._instance_locks))
 
 
 class ConsoleAndDumpTest(base.DriverTestCase):
