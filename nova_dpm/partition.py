@@ -55,7 +55,7 @@ TOKEN_MAX = NAME_MAX - len(PREFIX) - 1 - UUID_LEN   # 17
 _NAME_CHARS = re.compile(r'^[A-Za-z0-9._@#-]+$')
 _HASHED_TOKEN = re.compile(r'^.{4}_[0-9a-f]{12}$')
 
-# Partition status -> Nova power state (hmc-rules E1). The mapping is
+# Partition status -> Nova power state (HMC rule E1). The mapping is
 # documented in the overview guide.
 POWER_STATES = {
     'active': power_state.RUNNING,
@@ -76,18 +76,18 @@ POWER_STATES = {
 # List OS Messages (the graceful stop's console check) needs SE 2.14.0.
 CONSOLE_SE_VERSION = subset_module.version_int('2.14.0')
 
-# Statuses from which Stop is valid (hmc-rules E4) and in which Delete is
+# Statuses from which Stop is valid (HMC rule E4) and in which Delete is
 # valid (E5); Start is valid from the latter (E2).
 STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
 DELETABLE = ('stopped', 'reservation-error')
 RUNNING = ('active', 'degraded')
 TRANSITIONAL = ('starting', 'stopping')
 # Statuses a start may report for a while after its job has ended before
-# the partition is active (hmc-rules E3; 'stopped' as well: see
+# the partition is active (HMC rule E3; 'stopped' as well: see
 # Partitions._wait_started).
 START_LAG = ('paused', 'terminated', 'stopped')
 # How many Stop Partition operations one stop makes at most while the
-# partition keeps ending in 'terminated' (hmc-rules E4).
+# partition keeps ending in 'terminated' (HMC rule E4).
 STOP_ATTEMPTS = 3
 # The properties that tell why a start found too little on the CPC: the
 # partition's size, and what the CPC has (free memory, processors by type).
@@ -150,7 +150,7 @@ class Partitions(object):
 
     STATUS_CACHE_SECONDS = 5.0
     # How long a start may report paused or terminated before that counts
-    # as its outcome (hmc-rules E3: the status can lag behind the job).
+    # as its outcome (HMC rule E3: the status can lag behind the job).
     start_grace = 15.0
     SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
@@ -414,10 +414,11 @@ class Partitions(object):
     def _wait_started(self, partition, deadline, ended_job=None):
         """After the start job: wait until active or degraded.
 
-        The status can lag behind the job (hmc-rules E3: zhmcclient's
+        The status can lag behind the job (HMC rule E3: zhmcclient's
         Partition.start says it may still read 'paused' for a few
-        seconds). We take the harsher reading that it may equally still
-        read 'stopped' or 'terminated' [inferred]; so those count as the
+        seconds). The driver also tolerates a lagging 'stopped' or
+        'terminated' (an inferred reading, see the known limitations), so
+        those count as the
         outcome only once they have lasted ``start_grace`` seconds.
         reservation-error (the CPC lacks processors or memory, or the
         storage is not ready) ends the wait at once, as does a partition
@@ -523,7 +524,7 @@ class Partitions(object):
     def _stop(self, partition, deadline):
         """Stop until the partition is stopped; a stop may need repeating.
 
-        A stop can end in 'terminated' as well as in 'stopped' (hmc-rules
+        A stop can end in 'terminated' as well as in 'stopped' (HMC rule
         E4; zhmc-ansible-modules' stop_partition then stops again). A
         terminated partition is stopped again, at most STOP_ATTEMPTS times
         in all, within the one deadline.

@@ -362,7 +362,7 @@ class StorageGroupBackend(StorageBackend):
         paths = self.subset.adapter_ports
         props = {
             'name': self.group_name(partition),
-            # hmc-rules A6: a storage group description has 200 characters
+            # HMC rule A6: a storage group description has 200 characters
             # at most.
             'description': ('OpenStack instance %s of CPC subset %s' % (
                 instance.uuid, self.subset.host))[:200],
@@ -390,7 +390,7 @@ class StorageGroupBackend(StorageBackend):
             vsrs = group.virtual_storage_resources.list(full_properties=True)
         own = [v for v in vsrs
                if v.get_property('partition-uri') == partition.uri]
-        # The HMC numbers the VSRs itself (hmc-rules K4); NICs must avoid
+        # The HMC numbers the VSRs itself (HMC rule K4); NICs must avoid
         # those numbers.
         self._devnos[partition.uri] = {
             str(v.get_property('device-number')).lower() for v in own}

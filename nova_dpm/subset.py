@@ -26,7 +26,7 @@ from nova_dpm import hmc as hmc_module
 
 LOG = logging.getLogger(__name__)
 
-# hmc-rules B2: the CPC states in which the HMC accepts partition
+# HMC rule B2: the CPC states in which the HMC accepts partition
 # operations; the original nova-dpm accepted the same four.
 CPC_UP_STATES = ('active', 'service-required', 'degraded', 'exceptions')
 STORAGE_MANAGEMENT_FEATURE = 'dpm-storage-management'

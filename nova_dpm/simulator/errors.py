@@ -15,10 +15,10 @@
 """HMC error responses raised by the simulated HMC.
 
 Every error is a :class:`zhmcclient.HTTPError` whose body has the keys a
-real HMC sends (hmc-rules A1): ``http-status``, ``reason``, ``message``,
+real HMC sends (HMC rule A1): ``http-status``, ``reason``, ``message``,
 ``request-method`` and ``request-uri``.
 
-Reason codes used here, with how sure we are about them (hmc-rules A2, A3,
+Reason codes used here, with how sure we are about them (HMC rules A2, A3,
 A4).  The common 400 reason codes are [DOC] IBM, "Common request
 validation reason codes" (HMC Web Services API book):
 

@@ -96,7 +96,7 @@ OS_RUNNING = ('active', 'degraded')
 
 # PSW Restart: MOCK PartitionPswRestartHandler accepts 'active', 'paused'
 # and 'terminated' [CLIENT]; 'degraded' is added by us like for Stop
-# (hmc-rules E4) [INFER].  Anything else gives 409,1.
+# (HMC rule E4) [INFER].  Anything else gives 409,1.
 RESTART_FROM = ('active', 'degraded', 'paused', 'terminated')
 
 # The shutdown commands a Linux guest understands, with the last message
@@ -121,7 +121,7 @@ SHUTDOWN_PROGRESS = (
 # number bounds for a partition; for an LPAR it also sends is-held,
 # is-priority and max-messages (ZC _lpar.py list_os_messages).  We accept
 # those for partitions too [UNCERTAIN]; anything else gives 400,1
-# (hmc-rules A2).
+# (HMC rule A2).
 QUERY_INT = ('begin-sequence-number', 'end-sequence-number', 'max-messages')
 QUERY_BOOL = ('is-held', 'is-priority')
 
@@ -527,7 +527,7 @@ def list_os_messages(sim, req):
 
 
 def psw_restart(sim, req):
-    """Perform PSW Restart (asynchronous: 202 + job, hmc-rules F1)."""
+    """Perform PSW Restart (asynchronous: 202 + job, HMC rule F1)."""
     partition = partitions.get_partition(sim, req)
     if req.body:
         # zhmcclient sends no body.

@@ -16,8 +16,9 @@
 
 :class:`SimulatedHmc` sits in front of the faked HMC of ``zhmcclient.mock``
 (its resource tree and its URI handler) and makes it behave like a real HMC
-where the mock is lenient (see /work/shared/hmc-rules.md, cited below by
-rule id, e.g. "hmc-rules C3").
+where the mock is lenient.  The rules it enforces are described, with
+their sources, in doc/source/contributor/hmc-rules.rst and cited below by
+id, e.g. "HMC rule C3".
 
 It has one entry point, :meth:`SimulatedHmc.request`, which knows nothing
 about the transport: :class:`~nova_dpm.simulator.session.SimulatedSession`
@@ -298,7 +299,7 @@ class SimulatedHmc:
         return next(self._serial)
 
     def new_wwpn(self):
-        """A WWPN as a real HMC shows it: 16 lower-case hex (hmc-rules G3)."""
+        """A WWPN as a real HMC shows it: 16 lower-case hex (HMC rule G3)."""
         return 'c05076ff%08x' % (0xe6800000 + self.serial())
 
     def new_mac(self):
@@ -582,7 +583,7 @@ class SimulatedHmc:
     def force_start_outcome(self, partition_uri, status):
         """Make the next start of the partition end in ``status``.
 
-        hmc-rules E3: the outcome of a start is not deterministic on a real
+        HMC rule E3: the outcome of a start is not deterministic on a real
         HMC (active, degraded, reservation-error, terminated, paused).
         """
         with self.lock:
@@ -591,7 +592,7 @@ class SimulatedHmc:
     def force_stop_outcome(self, partition_uri, status):
         """Make the next stop of the partition end in ``status``.
 
-        hmc-rules E4: a stop ends in 'stopped' or 'terminated'.
+        HMC rule E4: a stop ends in 'stopped' or 'terminated'.
         """
         if status not in ('stopped', 'terminated'):
             raise ValueError("A stop ends in 'stopped' or 'terminated', not "

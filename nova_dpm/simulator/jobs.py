@@ -14,7 +14,7 @@
 
 """Partition start/stop transitions and asynchronous jobs.
 
-hmc-rules E2-E4 and F1-F4.  Start and Stop Partition return 202 with a
+HMC rules E2-E4 and F1-F4.  Start and Stop Partition return 202 with a
 ``job-uri``.  The partition is ``starting``/``stopping`` for
 ``SimulatedHmc.transition_time`` seconds.  Nothing runs in the background:
 every request first finishes the transitions whose time is up
@@ -26,11 +26,11 @@ Real-HMC behaviour switched by the simulator's settings
 definition):
 
 * ``terminated_stops``: a stop can end in 'terminated' as well as in
-  'stopped' (hmc-rules E4; zhmc-ansible-modules module_utils/common.py,
+  'stopped' (HMC rule E4; zhmc-ansible-modules module_utils/common.py,
   PART_STOPPING_END_STATUSES, whose stop_partition then stops again).
   That many stops in a row of each partition end in 'terminated'.
 * ``start_status_lag`` / ``start_lag_status``: the status can lag behind
-  the start job (hmc-rules E3; zhmcclient Partition.start: "it still may
+  the start job (HMC rule E3; zhmcclient Partition.start: "it still may
   show status paused"). For that many seconds after the job has ended the
   partition reads ``start_lag_status``. [inferred: 'stopped' (the status
   before the start) is the harsher reading and the default; zhmcclient
@@ -39,9 +39,9 @@ definition):
   (resources.py) fails. The sources leave open how: 'job' - the job fails
   (409, reason 0 [UNCERTAIN]) and the partition is stopped again;
   'status' - the job completes and the partition ends in
-  'reservation-error' (hmc-rules E3); 'auto' (default) [inferred] -
+  'reservation-error' (HMC rule E3); 'auto' (default) [inferred] -
   'status' for a partition with reserve-resources true (whose status
-  describes its reservation, hmc-rules E1), 'job' otherwise.
+  describes its reservation, HMC rule E1), 'job' otherwise.
 """
 
 import copy
@@ -84,7 +84,7 @@ def finish(job, status_code, reason_code=0, message=None,
     job['status'] = status
     job['status-code'] = status_code
     job['reason-code'] = reason_code
-    # hmc-rules F2: job-results is null on success and {"message": ...} on
+    # HMC rule F2: job-results is null on success and {"message": ...} on
     # failure.
     job['results'] = None if status_code < 300 else {'message': message}
 
@@ -127,7 +127,7 @@ def advance(sim, now):
         if trans['kind'] == 'start':
             _end_start(sim, partition, trans, job, now)
             continue
-        # hmc-rules E4: stop ends in 'stopped' (or 'terminated').
+        # HMC rule E4: stop ends in 'stopped' (or 'terminated').
         status = sim.forced_stop_outcomes.pop(uri, None)
         if status is None:
             done = sim.terminated_stops.get(uri, 0)
@@ -200,7 +200,7 @@ def abandon(sim, partition_uri, message):
 def start_outcome(sim, partition):
     """The status a partition reaches at the end of a start.
 
-    hmc-rules E3 and L1: a partition with a usable boot configuration
+    HMC rules E3 and L1: a partition with a usable boot configuration
     becomes 'active'; a partition with nothing to boot (e.g. a linux
     partition with boot-device 'none') ends in 'paused'.
     """
@@ -209,13 +209,13 @@ def start_outcome(sim, partition):
     if props.get('type') == 'ssc':
         ok = True  # the SSC installer is always there to boot
     elif device == 'storage-adapter':
-        # hmc-rules D7
+        # HMC rule D7
         hba = sim.lookup(props.get('boot-storage-device') or '')
         ok = (hba is not None and hba.manager.parent is partition and
               bool(props.get('boot-world-wide-port-name')) and
               bool(props.get('boot-logical-unit-number')))
     elif device == 'storage-volume':
-        # hmc-rules D8, L1
+        # HMC rules D8, L1
         sv = sim.lookup(props.get('boot-storage-volume') or '')
         ok = (sv is not None and
               sv.manager.class_value == 'storage-volume' and
@@ -253,12 +253,12 @@ def _job(sim, req):
 
 
 def query(sim, req):
-    """Query Job Status (hmc-rules F2)."""
+    """Query Job Status (HMC rule F2)."""
     return _job_view(_job(sim, req))
 
 
 def delete(sim, req):
-    """Delete Completed Job Status (hmc-rules F3)."""
+    """Delete Completed Job Status (HMC rule F3)."""
     job = _job(sim, req)
     if job['status'] in ('running', 'cancel-pending'):
         raise req.err.conflict(
@@ -268,7 +268,7 @@ def delete(sim, req):
 
 
 def cancel(sim, req):
-    """Cancel Job (hmc-rules F4).
+    """Cancel Job (HMC rule F4).
 
     Simplification: the cancel takes effect at once (no 'cancel-pending'
     phase); the partition goes back to the status it had before.

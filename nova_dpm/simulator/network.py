@@ -110,10 +110,10 @@ def complete(faked_hmc, taken):
 def port_nic_type(req, adapter, body, cpc):
     """The type of a NIC backed by a port of ``adapter``, or an error.
 
-    hmc-rules H1: before network-express-support only RoCE and CNA ports
+    HMC rule H1: before network-express-support only RoCE and CNA ports
     back NICs directly; with it, every network adapter's ports do. The
     type is given in the body only with network-express-support
-    (hmc-rules H4), and must suit the adapter.
+    (HMC rule H4), and must suit the adapter.
     """
     err = req.err
     family = adapter.properties.get('adapter-family')

@@ -14,10 +14,10 @@
 
 """Strict handlers for partitions, HBAs and NICs.
 
-Each handler validates the request like a real HMC (rule ids refer to
-/work/shared/hmc-rules.md), then lets the mock's URI handler do the work
-where the mock does it right (``sim.delegate``), then fixes up what the
-mock gets wrong.  They are called with the simulator's lock held.
+Each handler validates the request like a real HMC (the rule ids are those
+of doc/source/contributor/hmc-rules.rst), then lets the mock's URI handler
+do the work where the mock does it right (``sim.delegate``), then fixes up
+what the mock gets wrong.  They are called with the simulator's lock held.
 """
 
 import re
@@ -28,19 +28,19 @@ from nova_dpm.simulator import network
 from nova_dpm.simulator import validation as v
 from nova_dpm.simulator import versions
 
-# hmc-rules B2: the CPC statuses in which operations are accepted.
+# HMC rule B2: the CPC statuses in which operations are accepted.
 CPC_OK_STATUSES = ('active', 'service-required', 'degraded', 'exceptions')
 
-# Partition statuses in which no resources are allocated (hmc-rules E1);
+# Partition statuses in which no resources are allocated (HMC rule E1);
 # used for "only while stopped" rules (D1, E5, K3).
 STOPPED_STATUSES = ('stopped', 'reservation-error')
 
-# hmc-rules E2 and E4.
+# HMC rules E2 and E4.
 START_FROM = ('stopped', 'reservation-error')
 STOP_FROM = ('active', 'degraded', 'paused', 'terminated')
 
 # NIC types whose device numbers are channel based, and how many device
-# numbers one NIC takes (hmc-rules H2: an OSA NIC takes a range of 3;
+# numbers one NIC takes (HMC rule H2: an OSA NIC takes a range of 3;
 # [UNCERTAIN] we assume the same for HiperSockets). Every other type
 # (roce, cna, neth) is a PCI function with one PCI-based number.
 CHANNEL_NIC_WIDTH = {'osd': 3, 'iqd': 3}
@@ -57,7 +57,7 @@ STORAGE_MGMT_FEATURE = 'dpm-storage-management'
 # ---------------------------------------------------------------------------
 
 def storage_management_enabled(cpc):
-    """hmc-rules B3: is the dpm-storage-management feature on?"""
+    """HMC rule B3: is the dpm-storage-management feature on?"""
     for feature in cpc.properties.get('available-features-list') or []:
         if feature.get('name') == STORAGE_MGMT_FEATURE:
             return bool(feature.get('state'))
@@ -65,7 +65,7 @@ def storage_management_enabled(cpc):
 
 
 def check_cpc(req, cpc):
-    """hmc-rules B1 and B2 (reason codes [UNCERTAIN], taken from the mock)."""
+    """HMC rules B1 and B2 (reason codes [UNCERTAIN], taken from the mock)."""
     if not cpc.properties.get('dpm-enabled'):
         raise req.err.conflict(
             5, "CPC %s is not in DPM mode" % cpc.properties.get('name'))
@@ -86,7 +86,7 @@ def get_partition(sim, req):
 
 
 def check_not_transitional(req, partition):
-    """hmc-rules D2 and E6: nothing changes while starting or stopping."""
+    """HMC rules D2 and E6: nothing changes while starting or stopping."""
     status = partition.properties.get('status')
     if status in ('starting', 'stopping'):
         raise req.err.conflict(
@@ -96,7 +96,7 @@ def check_not_transitional(req, partition):
 
 
 def check_unique_name(req, siblings, name, what, this=None):
-    """Names are unique within their scope (hmc-rules C3, G1, H1, K4).
+    """Names are unique within their scope (HMC rules C3, G1, H1, K4).
 
     The reason code (400,8) is [UNCERTAIN].
     """
@@ -108,7 +108,7 @@ def check_unique_name(req, siblings, name, what, this=None):
 
 
 def ref_not_found(req, field, uri):
-    """hmc-rules A4: a URI in the body that names nothing gives 404."""
+    """HMC rule A4: a URI in the body that names nothing gives 404."""
     return req.err.not_found(
         "Field '%s': the object %s does not exist" % (field, uri),
         reason=errors.REF_NOT_FOUND)
@@ -117,7 +117,7 @@ def ref_not_found(req, field, uri):
 def lookup_storage_port(sim, req, field, port_uri, cpc):
     """The faked storage port named by an adapter-port-uri field.
 
-    hmc-rules A4, G1 (404 reasons 2 and 6 follow the mock, [UNCERTAIN]).
+    HMC rules A4, G1 (404 reasons 2 and 6 follow the mock, [UNCERTAIN]).
     """
     v.check_string(req.err, field, port_uri)
     m = re.match(r'^(/api/adapters/[^/]+)/storage-ports/[^/]+$', port_uri)
@@ -143,13 +143,13 @@ def _nic_width(nic_type):
 
 
 def _nic_space(nic_type):
-    # hmc-rules H2: roce/cna NICs use PCI-based device numbers, OSA and
+    # HMC rule H2: roce/cna NICs use PCI-based device numbers, OSA and
     # HiperSockets NICs channel-based ones (like HBAs and VSRs).
     return 'channel' if nic_type in CHANNEL_NIC_WIDTH else 'pci'
 
 
 def used_devnos(sim, partition, space='channel', exclude=None):
-    """The device numbers in use in the partition (hmc-rules G2, H2, K4)."""
+    """The device numbers in use in the partition (HMC rules G2, H2, K4)."""
     used = set()
 
     def add(devno, width=1):
@@ -180,7 +180,7 @@ def used_devnos(sim, partition, space='channel', exclude=None):
 
 
 def alloc_devno(sim, req, partition, width=1, space='channel'):
-    """Generate a free device number (lower case, hmc-rules G2, K4)."""
+    """Generate a free device number (lower case, HMC rules G2, K4)."""
     used = used_devnos(sim, partition, space)
     candidates = list(range(DEVNO_FIRST, 0x10000)) + \
         list(range(1, DEVNO_FIRST))
@@ -197,7 +197,7 @@ def check_devno(sim, req, partition, devno, width=1, space='channel',
                 exclude=None):
     """Validate a given device number; return it in lower case.
 
-    hmc-rules G2 and H2: 0001-FFFF, unique among the partition's HBAs,
+    HMC rules G2 and H2: 0001-FFFF, unique among the partition's HBAs,
     channel-based NICs and VSRs.  The duplicate reason (400,8) is
     [UNCERTAIN].
     """
@@ -231,7 +231,7 @@ def _check_values(req, body, table):
 def _check_boot_device_feature(req, cpc, body):
     """Check boot-device against the CPC's storage feature.
 
-    [UNCERTAIN] hmc-rules D7/D8: storage-adapter boot only without and
+    [UNCERTAIN] HMC rules D7/D8: storage-adapter boot only without and
     storage-volume boot only with the dpm-storage-management feature.
     """
     device = body.get('boot-device')
@@ -249,7 +249,7 @@ def _check_boot_device_feature(req, cpc, body):
 
 
 def _check_memory(req, initial, maximum):
-    # hmc-rules C11 [UNCERTAIN]: initial-memory <= maximum-memory.
+    # HMC rule C11 [UNCERTAIN]: initial-memory <= maximum-memory.
     if initial is not None and maximum is not None and initial > maximum:
         raise req.err.bad_request(
             errors.INVALID_VALUE,
@@ -258,7 +258,7 @@ def _check_memory(req, initial, maximum):
 
 
 def _check_partition_id_unique(req, cpc, partition_id, this=None):
-    # hmc-rules C4 [CLIENT]: a non-conflicting hex number.
+    # HMC rule C4 [CLIENT]: a non-conflicting hex number.
     for other in cpc.partitions.list():
         if other is not this and str(
                 other.properties.get('partition-id', '')).lower() == \
@@ -284,7 +284,7 @@ def _free_partition_id(cpc, this):
 
 
 def create(sim, req):
-    """Create Partition (hmc-rules C1-C12)."""
+    """Create Partition (HMC rules C1-C12)."""
     try:
         cpc = sim.faked.cpcs.lookup_by_oid(req.groups[0])
     except KeyError:
@@ -293,7 +293,7 @@ def create(sim, req):
     err = req.err
     body = req.body
     v.check_body_is_object(err, body)
-    # hmc-rules C8 and C9: update-only and read-only fields -> 400,6.
+    # HMC rules C8 and C9: update-only and read-only fields -> 400,6.
     for field in body:
         if field in v.PARTITION_UPDATE_ONLY or (
                 field in v.PARTITION_READ_ONLY and
@@ -302,12 +302,12 @@ def create(sim, req):
                 errors.READ_ONLY,
                 "Field '%s' cannot be provided as input to Create Partition"
                 % field)
-    # hmc-rules C10: unsupported fields -> 400,7.
+    # HMC rule C10: unsupported fields -> 400,7.
     v.check_fields(err, body, set(v.PARTITION_WRITABLE) |
                    set(v.PARTITION_CREATE_ONLY))
-    # hmc-rules C1
+    # HMC rule C1
     v.check_required(err, body, ('name', 'initial-memory', 'maximum-memory'))
-    # hmc-rules C2 [REAL on HMC 2.13.1; UNCERTAIN for newer HMCs]
+    # HMC rule C2 [REAL on HMC 2.13.1; UNCERTAIN for newer HMCs]
     if 'ifl-processors' in body and 'cp-processors' in body:
         raise err.bad_request(
             errors.EXACTLY_ONE,
@@ -315,7 +315,7 @@ def create(sim, req):
             "document: 'ifl-processors' or 'cp-processors' but found more "
             "than one")
     if 'ifl-processors' not in body and 'cp-processors' not in body:
-        # hmc-rules C1; the reason (5) is [UNCERTAIN].
+        # HMC rule C1; the reason (5) is [UNCERTAIN].
         raise err.bad_request(
             errors.MISSING_FIELD,
             "Expected to find exactly one of the following fields in the "
@@ -324,9 +324,9 @@ def create(sim, req):
     _check_values(req, body, v.PARTITION_CREATE_ONLY)
     _check_memory(req, body['initial-memory'], body['maximum-memory'])
     _check_boot_device_feature(req, cpc, body)
-    # hmc-rules C3
+    # HMC rule C3
     check_unique_name(req, cpc.partitions.list(), body['name'], 'partition')
-    # hmc-rules C4
+    # HMC rule C4
     if body.get('autogenerate-partition-id', True) is False:
         v.check_required(err, body, ('partition-id',))
     if 'partition-id' in body:
@@ -347,9 +347,9 @@ def create(sim, req):
     versions.strip_later_properties(sim, props)
     if props.get('autogenerate-partition-id', True) and \
             'partition-id' not in body:
-        # The mock picks a random ID that may collide (hmc-rules C4).
+        # The mock picks a random ID that may collide (HMC rule C4).
         props['partition-id'] = _free_partition_id(cpc, partition)
-    # hmc-rules B3: the mock claims dpm-storage-management for every new
+    # HMC rule B3: the mock claims dpm-storage-management for every new
     # partition; a partition has the features of its CPC, and no feature
     # list at all where the CPC has none (before HMC/SE 2.14.0 with API
     # 2.23: zhmcclient "Firmware features").
@@ -362,7 +362,7 @@ def create(sim, req):
 
 
 def update(sim, req):
-    """Update Partition Properties (hmc-rules C9-C12, D1-D11)."""
+    """Update Partition Properties (HMC rules C9-C12, D1-D11)."""
     partition = get_partition(sim, req)
     cpc = partition.manager.parent
     props = partition.properties
@@ -380,7 +380,7 @@ def update(sim, req):
             "than one")
     _check_values(req, body, v.PARTITION_WRITABLE)
 
-    # hmc-rules D1: some properties only change while the partition is
+    # HMC rule D1: some properties only change while the partition is
     # stopped.  The reason (409,1) is [UNCERTAIN].  Sending the current
     # value is accepted.
     if props.get('status') not in STOPPED_STATUSES:
@@ -402,7 +402,7 @@ def update(sim, req):
         _check_partition_id_unique(req, cpc, body['partition-id'],
                                    this=partition)
 
-    # hmc-rules D7: boot-storage-device is an HBA of this partition.
+    # HMC rule D7: boot-storage-device is an HBA of this partition.
     hba_uri = body.get('boot-storage-device')
     if hba_uri is not None:
         hba = sim.lookup(hba_uri)
@@ -415,7 +415,7 @@ def update(sim, req):
                 errors.INVALID_VALUE,
                 "Field 'boot-storage-device': %s is not an HBA of partition "
                 "%s" % (hba_uri, props['name']))
-    # hmc-rules D8: boot-storage-volume is a volume of a storage group
+    # HMC rule D8: boot-storage-volume is a volume of a storage group
     # attached to this partition ([UNCERTAIN] whether the HMC checks this
     # at update time; we do, and with 400,7).
     sv_uri = body.get('boot-storage-volume')
@@ -431,7 +431,7 @@ def update(sim, req):
                 "Field 'boot-storage-volume': %s is not a storage volume of "
                 "a storage group attached to partition %s"
                 % (sv_uri, props['name']))
-    # hmc-rules D9: boot-network-device is a NIC of this partition.
+    # HMC rule D9: boot-network-device is a NIC of this partition.
     nic_uri = body.get('boot-network-device')
     if nic_uri is not None:
         nic = sim.lookup(nic_uri)
@@ -451,7 +451,7 @@ def update(sim, req):
 
 
 def delete(sim, req):
-    """Delete Partition (hmc-rules E5)."""
+    """Delete Partition (HMC rule E5)."""
     partition = get_partition(sim, req)
     # The HMC acts on the real status, not on one lagging behind a job.
     jobs.settle_lag(sim, partition.uri)
@@ -484,7 +484,7 @@ def remove_vsrs(sg, partition):
 
 
 def start(sim, req):
-    """Start Partition, asynchronous (hmc-rules E2, E3, F1)."""
+    """Start Partition, asynchronous (HMC rules E2, E3, F1)."""
     partition = get_partition(sim, req)
     # The HMC acts on the real status, not on one lagging behind a job.
     jobs.settle_lag(sim, partition.uri)
@@ -498,7 +498,7 @@ def start(sim, req):
 
 
 def stop(sim, req):
-    """Stop Partition, asynchronous (hmc-rules E4, F1)."""
+    """Stop Partition, asynchronous (HMC rules E4, F1)."""
     partition = get_partition(sim, req)
     # The HMC acts on the real status, not on one lagging behind a job.
     jobs.settle_lag(sim, partition.uri)
@@ -513,7 +513,7 @@ def stop(sim, req):
 
 
 # ---------------------------------------------------------------------------
-# HBA (hmc-rules B3, G1-G4)
+# HBA (HMC rules B3, G1-G4)
 # ---------------------------------------------------------------------------
 
 def _get_child(sim, req, partition, kind):
@@ -529,7 +529,7 @@ def hba_create(sim, req):
     err = req.err
     body = req.body
     v.check_body_is_object(err, body)
-    # hmc-rules B3: no HBAs with the dpm-storage-management feature.  The
+    # HMC rule B3: no HBAs with the dpm-storage-management feature.  The
     # reason code is [UNCERTAIN].
     if storage_management_enabled(cpc):
         raise err.conflict(
@@ -565,7 +565,7 @@ def hba_update(sim, req):
     body = req.body
     v.check_body_is_object(err, body)
     check_not_transitional(req, partition)
-    # hmc-rules G3 (wwpn) and G4 (adapter-port-uri) are not writable.
+    # HMC rule G3 (wwpn) and G4 (adapter-port-uri) are not writable.
     v.check_fields(err, body, v.HBA_WRITABLE, v.HBA_READ_ONLY)
     if 'name' in body:
         v.check_name(err, 'name', body['name'])
@@ -601,11 +601,11 @@ def hba_reassign(sim, req):
 
 
 # ---------------------------------------------------------------------------
-# NIC (hmc-rules H1-H5)
+# NIC (HMC rules H1-H5)
 # ---------------------------------------------------------------------------
 
 def _check_vlan(req, vlan_id, vlan_type, nic_type, needs_type=True):
-    """hmc-rules H3.  The range 1-4094 and the coupling are [UNCERTAIN].
+    """HMC rule H3.  The range 1-4094 and the coupling are [UNCERTAIN].
 
     ``needs_type``: a vlan-id needs vlan-type (on z14 or later CPCs only,
     zhmccli nic create: versions.has_vlan_type).
@@ -636,7 +636,7 @@ def _nic_common_checks(req, body):
 
 
 def _nic_backing(sim, req, partition, body):
-    """The NIC type from the backing object (hmc-rules H1, H5)."""
+    """The NIC type from the backing object (HMC rules H1, H5)."""
     err = req.err
     cpc = partition.manager.parent
     has_vswitch = 'virtual-switch-uri' in body
@@ -692,7 +692,7 @@ def nic_create(sim, req):
     v.check_body_is_object(err, body)
     check_not_transitional(req, partition)                       # E6
     if network.network_express(partition.manager.parent):
-        # hmc-rules H4: 'type' is creatable with network-express-support.
+        # HMC rule H4: 'type' is creatable with network-express-support.
         v.check_fields(err, body, v.NIC_CREATE | {'type'})
     else:
         v.check_fields(err, body, v.NIC_CREATE, v.NIC_READ_ONLY)  # H4

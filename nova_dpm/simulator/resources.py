@@ -14,11 +14,11 @@
 
 """The CPC's processors and memory, as partitions hold them.
 
-hmc-rules E1: a partition holds its processors and memory while it is
+HMC rule E1: a partition holds its processors and memory while it is
 active, degraded, paused or terminated (and, here, while it is starting or
 stopping), and also while stopped when its ``reserve-resources`` is true. A
 start that would need more than the CPC has left does not make the
-partition active (hmc-rules E2/E3; how it fails: see jobs.py).
+partition active (HMC rules E2/E3; how it fails: see jobs.py).
 
 What is counted, against the totals of the CPC in the HMC definition:
 
@@ -38,7 +38,7 @@ A CPC without ``storage-customer`` (or without a processor count) is not
 checked for that resource.
 """
 
-# Statuses in which a partition holds its resources (hmc-rules E1), plus
+# Statuses in which a partition holds its resources (HMC rule E1), plus
 # the transitions [inferred: a start takes them, a stop gives them back
 # at its end].
 HOLDING = ('active', 'degraded', 'paused', 'terminated', 'starting',

@@ -405,7 +405,7 @@ class HmcServer:
 
         Every request on that URI, or on a URI below it (its properties,
         its operations, its elements), gets 403,1. The HMC WS API says only
-        that 403,1 means a missing object or task permission (hmc-rules
+        that 403,1 means a missing object or task permission (HMC rule
         A5); that a listing still shows the object is inferred (a real HMC
         may leave it out).
         """

@@ -14,7 +14,7 @@
 
 """DPM storage management: storage groups, volumes and VSRs.
 
-hmc-rules B3, I1-I6, J1-J2, K1-K4 and L1.  The mock only lists and shows
+HMC rules B3, I1-I6, J1-J2, K1-K4 and L1.  The mock only lists and shows
 these objects; creation, modification, deletion, attach/detach,
 fulfillment, FCP storage discovery and the acceptance of mismatched
 volumes are implemented here.
@@ -39,7 +39,7 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
   get_connection_report: "regularly every 10 minutes").
 * Candidate adapter ports can only be added before a WWPN of the group is
   validated (IBM: Add Candidate Adapter Ports to an FCP Storage Group).
-* A boot volume is complete only when it is fulfilled (hmc-rules J2)
+* A boot volume is complete only when it is fulfilled (HMC rule J2)
   *and* its target WWPN and LUN are visible through a validated VSR on
   the fulfilment's adapter port.  [INFER] zhmcclient's
   indicate_fulfillment_fcp says the volume becomes complete at once; we
@@ -54,7 +54,7 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
   [INFER] which size difference the HMC flags: any.
 * A group is 'complete' when it has volumes and all are 'complete',
   'pending-with-mismatches' when one is (IBM: Storage Group data model,
-  fulfillment-state), else 'pending' (hmc-rules I4).  The reset to
+  fulfillment-state), else 'pending' (HMC rule I4).  The reset to
   'pending' on a change of connectivity or max-partitions is not
   simulated, nor are 'overprovisioned' volumes (LUNs nobody defined).
 """
@@ -73,7 +73,7 @@ DEFAULT_CONNECTIVITY = 2
 # Statuses of a WWPN (world-wide-port-name-info, unassigned WWPNs).
 VALIDATED = 'validated'
 NOT_VALIDATED = 'not-validated'
-# Volume fulfillment states (hmc-rules I4).
+# Volume fulfillment states (HMC rule I4).
 COMPLETE = 'complete'
 PENDING = 'pending'
 MISMATCHED = 'pending-with-mismatches'
@@ -107,7 +107,7 @@ def _same_cpc_groups(sim, cpc_uri):
 
 
 def _check_group_props(sim, req, body, sg_type, this=None):
-    """Value checks shared by create and modify (hmc-rules I1, I2)."""
+    """Value checks shared by create and modify (HMC rules I1, I2)."""
     err = req.err
     if 'name' in body:
         v.check_name(err, 'name', body['name'])
@@ -120,7 +120,7 @@ def _check_group_props(sim, req, body, sg_type, this=None):
         v.check_int(err, 'connectivity', body['connectivity'], 1, 64)
     for field in ('max-partitions', 'direct-connection-count'):
         if field in body and sg_type != 'fcp':
-            # hmc-rules I1: only for FCP storage groups.
+            # HMC rule I1: only for FCP storage groups.
             raise err.bad_request(
                 errors.INVALID_VALUE,
                 "Field '%s' is only valid for storage groups of type fcp"
@@ -143,7 +143,7 @@ def _check_group_props(sim, req, body, sg_type, this=None):
 
 
 def _check_shared(req, shared, max_partitions, sg_type):
-    # hmc-rules I2: shared must be false for nvme and for max-partitions=1.
+    # HMC rule I2: shared must be false for nvme and for max-partitions=1.
     # The reason code is [UNCERTAIN].
     if shared and (sg_type == 'nvme' or max_partitions == 1):
         raise req.err.bad_request(
@@ -154,7 +154,7 @@ def _check_shared(req, shared, max_partitions, sg_type):
 
 def _check_volume_requests(sim, req, sg_type, requests, sg=None,
                            create_only=False):
-    """Validate storage-volumes request-info objects (hmc-rules J1)."""
+    """Validate storage-volumes request-info objects (HMC rule J1)."""
     err = req.err
     if not isinstance(requests, list):
         raise err.bad_request(
@@ -245,7 +245,7 @@ def _complete_volume(sim, sv, size_seen):
     else:
         sv.properties['fulfillment-state'] = COMPLETE
     if not sv.properties.get('uuid'):
-        # Real volumes carry a 32 upper-case hex uuid (hmc-rules J2).
+        # Real volumes carry a 32 upper-case hex uuid (HMC rule J2).
         sv.properties['uuid'] = uuid.uuid4().hex.upper()
 
 
@@ -537,7 +537,7 @@ def sg_accept_mismatched(sim, req):
 # ---------------------------------------------------------------------------
 
 def sg_create(sim, req):
-    """Create Storage Group (hmc-rules I1-I3, J1)."""
+    """Create Storage Group (HMC rules I1-I3, J1)."""
     err = req.err
     body = req.body
     v.check_body_is_object(err, body)
@@ -549,7 +549,7 @@ def sg_create(sim, req):
     if cpc is None or cpc.manager.class_value != 'cpc':
         raise part.ref_not_found(req, 'cpc-uri', body['cpc-uri'])
     part.check_cpc(req, cpc)
-    # hmc-rules B3: storage groups need dpm-storage-management.  The reason
+    # HMC rule B3: storage groups need dpm-storage-management.  The reason
     # code is [UNCERTAIN].
     if not part.storage_management_enabled(cpc):
         raise err.conflict(
@@ -561,7 +561,7 @@ def sg_create(sim, req):
     _check_group_props(sim, req, body, sg_type)
     shared = body.get('shared', True)                            # I1
     _check_shared(req, shared, body.get('max-partitions'), sg_type)
-    # hmc-rules I3 [UNCERTAIN]: names are unique per CPC.
+    # HMC rule I3 [UNCERTAIN]: names are unique per CPC.
     part.check_unique_name(req, _same_cpc_groups(sim, cpc.uri),
                            body['name'], 'storage group')
     volume_requests = body.get('storage-volumes', [])
@@ -608,7 +608,7 @@ def sg_create(sim, req):
 
 
 def sg_modify(sim, req):
-    """Modify Storage Group Properties (hmc-rules I2, I4, J1)."""
+    """Modify Storage Group Properties (HMC rules I2, I4, J1)."""
     sg = get_storage_group(sim, req)
     props = sg.properties
     err = req.err
@@ -625,7 +625,7 @@ def sg_modify(sim, req):
     max_partitions = body.get('max-partitions', props.get('max-partitions'))
     _check_shared(req, shared, max_partitions, sg_type)
     n_attached = len(attached_partitions(sim, sg))
-    # hmc-rules I2: shared cannot become false while attached to more than
+    # HMC rule I2: shared cannot become false while attached to more than
     # one partition (409,1 [UNCERTAIN]); nor can max-partitions drop below
     # the number of attachments ([INFER]).
     if not shared and n_attached > 1:
@@ -663,7 +663,7 @@ def sg_modify(sim, req):
 
 
 def sg_delete(sim, req):
-    """Delete Storage Group (hmc-rules I5)."""
+    """Delete Storage Group (HMC rule I5)."""
     sg = get_storage_group(sim, req)
     body = req.body or {}
     v.check_body_is_object(req.err, body)
@@ -711,7 +711,7 @@ def sg_partitions(sim, req):
 
 
 def _check_fcp_ports_request(sim, req, sg):
-    """hmc-rules I6 ([UNCERTAIN] reason codes)."""
+    """HMC rule I6 ([UNCERTAIN] reason codes)."""
     err = req.err
     if sg.properties.get('type') != 'fcp':
         raise err.conflict(errors.WRONG_STATE,
@@ -734,7 +734,7 @@ def _check_fcp_ports_request(sim, req, sg):
 def sg_add_ports(sim, req):
     sg = get_storage_group(sim, req)
     _check_fcp_ports_request(sim, req, sg)
-    # hmc-rules I6 (IBM: Add Candidate Adapter Ports to an FCP Storage
+    # HMC rule I6 (IBM: Add Candidate Adapter Ports to an FCP Storage
     # Group): only before any WWPN of the group is validated.
     statuses = [w.get('status') for w in sg.properties.get(
         'unassigned-world-wide-port-names', [])] + [
@@ -755,7 +755,7 @@ def sg_remove_ports(sim, req):
 
 
 # ---------------------------------------------------------------------------
-# Attach / detach (hmc-rules K1-K4)
+# Attach / detach (HMC rules K1-K4)
 # ---------------------------------------------------------------------------
 
 def _attach_body(sim, req):
@@ -780,7 +780,7 @@ def _next_vsr_index(sg):
 
 
 def attach(sim, req):
-    """Attach Storage Group to Partition (hmc-rules K1, K2, K4)."""
+    """Attach Storage Group to Partition (HMC rules K1, K2, K4)."""
     partition = part.get_partition(sim, req)
     err = req.err
     part.check_not_transitional(req, partition)                 # E6
@@ -846,7 +846,7 @@ def attach(sim, req):
 
 
 def detach(sim, req):
-    """Detach Storage Group from Partition (hmc-rules K1, K3)."""
+    """Detach Storage Group from Partition (HMC rules K1, K3)."""
     partition = part.get_partition(sim, req)
     err = req.err
     sg = _attach_body(sim, req)
@@ -856,7 +856,7 @@ def detach(sim, req):
             errors.WRONG_STATE,
             "Storage group %s is not attached to partition %s"
             % (sg.properties['name'], props['name']))
-    # hmc-rules K3 [INFER]: no detach while the partition has resources
+    # HMC rule K3 [INFER]: no detach while the partition has resources
     # allocated or is in a transition.
     if props.get('status') not in part.STOPPED_STATUSES:
         raise err.conflict(
@@ -884,7 +884,7 @@ def detach(sim, req):
 # ---------------------------------------------------------------------------
 
 def sv_fulfill(sim, req):
-    """Fulfill FCP Storage Volume (hmc-rules J2)."""
+    """Fulfill FCP Storage Volume (HMC rule J2)."""
     sg = get_storage_group(sim, req)
     sv = sim.lookup('%s/storage-volumes/%s' % (sg.uri, req.groups[1]))
     if sv is None:
@@ -917,7 +917,7 @@ def sv_fulfill(sim, req):
 
 
 def vsr_update(sim, req):
-    """Update Virtual Storage Resource Properties (hmc-rules K4)."""
+    """Update Virtual Storage Resource Properties (HMC rule K4)."""
     sg = get_storage_group(sim, req)
     vsr = sim.lookup('%s/virtual-storage-resources/%s'
                      % (sg.uri, req.groups[1]))

@@ -17,26 +17,26 @@
 Each ``check_*`` function takes an :class:`~.errors.HmcErrorFactory`, the
 field name and the value, and raises an HTTPError (400,7 unless stated)
 when the value is not acceptable.  The tables at the end describe the
-partition properties (hmc-rules C and D).
+partition properties (HMC rules C and D).
 """
 
 import re
 
 from nova_dpm.simulator import errors
 
-# hmc-rules A6: name String (1-64); description String (0-1024), but only
+# HMC rule A6: name String (1-64); description String (0-1024), but only
 # (0-200) for storage groups and storage templates.
 NAME_MAX = 64
 DESCRIPTION_MAX = 1024
 SG_DESCRIPTION_MAX = 200
 
-# hmc-rules A7 [UNCERTAIN]: the book refers to a "Base managed object
+# HMC rule A7 [UNCERTAIN]: the book refers to a "Base managed object
 # properties schema" for the allowed characters, which we could not read.
 # No source forbids any character, so names are checked for their length
-# only (hmc-rules A6); the driver keeps to letters, digits and - _ . @ #
+# only (HMC rule A6); the driver keeps to letters, digits and - _ . @ #
 # on its own (partition.py).
 
-# hmc-rules D7 / J2: WWPN and LUN as exactly 16 hex characters.  Fulfill FCP
+# HMC rules D7 / J2: WWPN and LUN as exactly 16 hex characters.  Fulfill FCP
 # Storage Volume requires lower case [CLIENT ZC _storage_volume.py].  For
 # the partition boot fields no source names a letter case (ansible compares
 # them as numbers, eq_hex, which suggests an HMC normalises them): either
@@ -44,12 +44,12 @@ SG_DESCRIPTION_MAX = 200
 HEX16_RE = re.compile(r'^[0-9a-f]{16}$')
 HEX16_ANY_CASE_RE = re.compile(r'^[0-9a-fA-F]{16}$')
 
-# hmc-rules G2, H2, K4: device numbers are 4 hex digits, 0001-FFFF.
+# HMC rules G2, H2, K4: device numbers are 4 hex digits, 0001-FFFF.
 DEVNO_RE = re.compile(r'^[0-9a-fA-F]{4}$')
 
 MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
-# hmc-rules D4: boot-load-parameters, up to 8 of 0-9 A-Z @ $ # . blank.
+# HMC rule D4: boot-load-parameters, up to 8 of 0-9 A-Z @ $ # . blank.
 LOAD_PARM_RE = re.compile(r'^[0-9A-Z@$#. ]{0,8}$')
 
 
@@ -80,12 +80,12 @@ def check_string(err, field, value, max_len=None, min_len=0,
 
 
 def check_name(err, field, value):
-    """hmc-rules A6 (length); A7 (characters) is not known, not checked."""
+    """HMC rule A6 (length); A7 (characters) is not known, not checked."""
     check_string(err, field, value, max_len=NAME_MAX, min_len=1)
 
 
 def check_description(err, value, max_len=DESCRIPTION_MAX):
-    """hmc-rules A6."""
+    """HMC rule A6."""
     check_string(err, 'description', value, max_len=max_len)
 
 
@@ -137,7 +137,7 @@ def check_enum(err, field, value, allowed, nullable=False):
 def check_hex16(err, field, value, allow_empty=False, any_case=False):
     """Exactly 16 hex characters, lower case unless ``any_case``.
 
-    hmc-rules D7, J2.
+    HMC rules D7, J2.
     """
     check_string(err, field, value)
     if allow_empty and value == '':
@@ -150,7 +150,7 @@ def check_hex16(err, field, value, allow_empty=False, any_case=False):
 
 
 def check_devno(err, field, value):
-    """4 hex digits in the range 0001-FFFF (hmc-rules G2, H2).
+    """4 hex digits in the range 0001-FFFF (HMC rules G2, H2).
 
     Returns the value normalised to lower case.
     """
@@ -179,7 +179,7 @@ def check_uri_or_none(err, field, value):
 def check_fields(err, body, writable, read_only=()):
     """Reject read-only and unknown fields, both with 400,6.
 
-    hmc-rules C9 (read-only) and C10 (unsupported field); the reason code
+    HMC rule C9 (read-only) and C10 (unsupported field); the reason code
     is IBM's "Common request validation reason codes" (6: a field that is
     not listed as required or optional).
     """
@@ -197,7 +197,7 @@ def check_fields(err, body, writable, read_only=()):
 
 
 def check_required(err, body, fields):
-    """hmc-rules A2: 400,5 for a missing required field."""
+    """HMC rule A2: 400,5 for a missing required field."""
     for field in fields:
         if field not in body:
             raise err.bad_request(
@@ -213,22 +213,22 @@ def check_body_is_object(err, body):
 
 
 # ---------------------------------------------------------------------------
-# Partition properties (hmc-rules C and D)
+# Partition properties (HMC rules C and D)
 # ---------------------------------------------------------------------------
 
-# hmc-rules E1
+# HMC rule E1
 PARTITION_STATUSES = (
     'stopped', 'starting', 'active', 'stopping', 'degraded',
     'reservation-error', 'paused', 'terminated',
     'communications-not-active', 'status-check')
 
-# hmc-rules C7
+# HMC rule C7
 PARTITION_TYPES = ('linux', 'ssc', 'zvm')
 
-# hmc-rules C12
+# HMC rule C12
 PROCESSOR_MODES = ('shared', 'dedicated')
 
-# hmc-rules D6
+# HMC rule D6
 BOOT_DEVICES = ('none', 'storage-adapter', 'storage-volume',
                 'network-adapter', 'ftp', 'ftps', 'sftp', 'removable-media',
                 'iso-image')
@@ -268,7 +268,7 @@ def _hex16(err, field, value):
 
 
 def _partition_id(err, field, value):
-    # hmc-rules C4 [CLIENT]: String (2), a hex number in the range 00-7F.
+    # HMC rule C4 [CLIENT]: String (2), a hex number in the range 00-7F.
     check_string(err, field, value)
     if not re.match(r'^[0-9a-fA-F]{2}$', value) or int(value, 16) > 0x7f:
         raise err.bad_request(
@@ -378,12 +378,12 @@ PARTITION_WRITABLE = {
     'ssc-boot-selection': _enum(('installer', 'appliance')),
 }
 
-# Create-only (hmc-rules C7): allowed at create, read-only afterwards.
+# Create-only (HMC rule C7): allowed at create, read-only afterwards.
 PARTITION_CREATE_ONLY = {
     'type': _enum(PARTITION_TYPES),
 }
 
-# hmc-rules C8: update-only; giving them at create gives 400,6.  Only the
+# HMC rule C8: update-only; giving them at create gives 400,6.  Only the
 # fields that zhmc-ansible-modules (zhmc_partition.py,
 # ZHMC_PARTITION_PROPERTIES: create False) marks update-only and that
 # zhmccli's partition create does not offer either.  Not here, because a
@@ -405,7 +405,7 @@ PARTITION_CREATE_AFTER = frozenset((
     'boot-configuration-selector', 'boot-record-lba', 'secure-boot',
 ))
 
-# hmc-rules C9: read-only properties.
+# HMC rule C9: read-only properties.
 PARTITION_READ_ONLY = frozenset((
     'object-id', 'object-uri', 'parent', 'class', 'status', 'type',
     'auto-start', 'reserved-memory', 'has-unacceptable-status', 'is-locked',
@@ -417,21 +417,21 @@ PARTITION_READ_ONLY = frozenset((
     'crypto-configuration',
 ))
 
-# hmc-rules D1: not updatable while the partition is active.
+# HMC rule D1: not updatable while the partition is active.
 PARTITION_STOP_ONLY = frozenset((
     'short-name', 'partition-id', 'autogenerate-partition-id',
     'processor-mode', 'maximum-memory', 'permit-des-key-import-functions',
     'permit-aes-key-import-functions',
 ))
 
-# HBA properties (hmc-rules G1-G4).
+# HBA properties (HMC rules G1-G4).
 HBA_CREATE = frozenset(('name', 'description', 'adapter-port-uri',
                         'device-number'))
 HBA_WRITABLE = frozenset(('name', 'description', 'device-number'))
 HBA_READ_ONLY = frozenset(('element-id', 'element-uri', 'parent', 'class',
                            'wwpn', 'adapter-port-uri'))
 
-# NIC properties (hmc-rules H1-H4).
+# NIC properties (HMC rules H1-H4).
 NIC_CREATE = frozenset((
     'name', 'description', 'device-number', 'network-adapter-port-uri',
     'virtual-switch-uri', 'ssc-management-nic', 'ssc-ip-address-type',
@@ -445,7 +445,7 @@ NIC_READ_ONLY = frozenset((
     'element-id', 'element-uri', 'parent', 'class', 'type',
     'virtual-switch-uri', 'network-adapter-port-uri'))
 
-# Storage group properties (hmc-rules I1, I2).
+# Storage group properties (HMC rules I1, I2).
 SG_TYPES = ('fcp', 'fc', 'nvme')
 SG_CREATE = frozenset((
     'cpc-uri', 'name', 'description', 'type', 'shared', 'connectivity',
@@ -460,11 +460,11 @@ SG_READ_ONLY = frozenset((
     'fulfillment-state', 'storage-volume-uris',
     'virtual-storage-resource-uris', 'candidate-adapter-port-uris'))
 
-# Storage volume request-info (hmc-rules J1).
+# Storage volume request-info (HMC rule J1).
 SV_USAGES = ('boot', 'data')
 SV_FIELDS = frozenset(('operation', 'element-uri', 'name', 'description',
                        'size', 'usage', 'model', 'cylinders',
                        'device-number'))
 
-# VSR properties (hmc-rules K4).
+# VSR properties (HMC rule K4).
 VSR_WRITABLE = frozenset(('name', 'description', 'device-number'))

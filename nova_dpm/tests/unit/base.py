@@ -166,7 +166,7 @@ class DriverTestCase(testtools.TestCase):
         self.driver = driver.DPMDriver(virtapi=self.virtapi)
         self.driver.init_host(HOST)
         # The simulated HMC reports a start's outcome at once: no need to
-        # wait for a late status (hmc-rules E3) as on a real HMC.
+        # wait for a late status (HMC rule E3) as on a real HMC.
         self.driver.partitions.start_grace = 0
         if self.server is None:
             self.session = self.driver.hmc.session

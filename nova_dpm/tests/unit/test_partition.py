@@ -389,7 +389,7 @@ class DriverStatusTest(base.DriverTestCase):
         self.assertIsNone(self.faked_partition(instance))
 
     def test_stopped_read_right_after_the_start_job(self):
-        # The status lags behind the job (hmc-rules E3, harsher reading:
+        # The status lags behind the job (HMC rules E3, harsher reading:
         # it still says 'stopped'). The old driver failed at once with
         # "it stopped again".
         self.start()

@@ -143,7 +143,7 @@ class TestCase(testtools.TestCase):
         self.assertEqual(status, exc.http_status, exc.body)
         if reason is not None:
             self.assertEqual(reason, exc.reason, exc.body)
-        # hmc-rules A1: the body of a real HMC error.
+        # HMC rule A1: the body of a real HMC error.
         for key in ('http-status', 'reason', 'message', 'request-method',
                     'request-uri'):
             self.assertIn(key, exc.body)

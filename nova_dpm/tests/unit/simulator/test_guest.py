@@ -447,7 +447,7 @@ class PswRestartTest(GuestTestCase):
         texts = env.sim.os_messages(p.uri)
         self.assertEqual('Starting crash kernel...', texts[-2])
         self.assertNotIn('kdump: saving vmcore complete', texts)
-        # Out of 'terminated' with Stop (hmc-rules E4).
+        # Out of 'terminated' with Stop (HMC rule E4).
         p.stop()
         self.assertEqual('stopped', self.status(env, p))
 

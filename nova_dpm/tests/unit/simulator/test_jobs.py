@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""nova_dpm/simulator/jobs.py: status transitions and jobs (hmc-rules E, F).
+"""nova_dpm/simulator/jobs.py: status transitions and jobs (HMC rules E, F).
 """
 
 import zhmcclient
@@ -23,7 +23,7 @@ from nova_dpm.tests.unit.simulator import base
 class StatusTransitionTest(base.TestCase):
 
     def test_start_from_reservation_error(self):
-        # hmc-rules E2: the mock refuses it, a real HMC does not.
+        # HMC rule E2: the mock refuses it, a real HMC does not.
         def scenario(env):
             p = env.partition()
             env.set_status(p.uri, 'reservation-error')
@@ -37,7 +37,7 @@ class StatusTransitionTest(base.TestCase):
         self.assertEqual('paused', p.get_property('status'))
 
     def test_stop_from_degraded(self):
-        # hmc-rules E4: the mock refuses it.
+        # HMC rule E4: the mock refuses it.
         def scenario(env):
             p = env.partition()
             env.set_status(p.uri, 'degraded')
@@ -57,7 +57,7 @@ class StatusTransitionTest(base.TestCase):
             self.assertEqual('stopped', env.faked(p.uri).properties['status'])
 
     def test_wrong_state(self):
-        # hmc-rules E2, E4: 409,1 (the mock agrees for these).
+        # HMC rules E2, E4: 409,1 (the mock agrees for these).
         env = self.env()
         p = env.partition()
         self.assertHttpError(409, 1, p.stop)
@@ -68,13 +68,13 @@ class StatusTransitionTest(base.TestCase):
         self.assertHttpError(409, 1, p.stop)
 
     def test_delete_only_when_stopped(self):
-        # hmc-rules E5
+        # HMC rule E5
         self.assertBothStrict(
             lambda env: env.cpc.partitions.find(name='LINUX01').delete(),
             409, 1)
 
     def test_delete_from_reservation_error(self):
-        # hmc-rules E5 [INFER]: the mock refuses it.
+        # HMC rule E5 [INFER]: the mock refuses it.
         def scenario(env):
             p = env.partition()
             env.set_status(p.uri, 'reservation-error')
@@ -92,7 +92,7 @@ class StatusTransitionTest(base.TestCase):
         self.assertHttpError(409, 1, p.delete)
 
     def test_start_without_boot_device_pauses(self):
-        # hmc-rules E3: the mock says active.
+        # HMC rule E3: the mock says active.
         for strict, expected in ((False, 'active'), (True, 'paused')):
             env = self.env(strict)
             p = env.partition()
@@ -104,7 +104,7 @@ class StatusTransitionTest(base.TestCase):
             self.assertEqual(expected, p.get_property('status'))
 
     def test_start_with_hba_boot_is_active(self):
-        # hmc-rules D7, E3 (z13): Partition.start() with waiting works.
+        # HMC rules D7, E3 (z13): Partition.start() with waiting works.
         env = self.env(definition='z13', transition_time=0.01)
         p = env.partition()
         hba = env.hba(p)
@@ -167,7 +167,7 @@ class StatusTransitionTest(base.TestCase):
 class JobTest(base.TestCase):
 
     def test_start_returns_a_job(self):
-        # hmc-rules F1: the mock asserts on wait_for_completion=False.
+        # HMC rule F1: the mock asserts on wait_for_completion=False.
         env = self.env(False)
         p = env.partition()
         self.assertRaises(AssertionError, p.start, wait_for_completion=False)
@@ -185,7 +185,7 @@ class JobTest(base.TestCase):
         self.assertHttpError(404, 1, env.session.get, job.uri)
 
     def test_job_status_and_delete(self):
-        # hmc-rules F2, F3
+        # HMC rules F2, F3
         env = self.env()
         env.sim.transition_time = 3600
         p = env.partition()
@@ -221,7 +221,7 @@ class JobTest(base.TestCase):
                          exc.body['request-uri'])
 
     def test_cancel(self):
-        # hmc-rules F4
+        # HMC rule F4
         env = self.env()
         env.sim.transition_time = 3600
         p = env.partition()

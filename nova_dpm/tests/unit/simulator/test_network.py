@@ -111,7 +111,7 @@ class Z17Test(base.TestCase):
         self.assertEqual('neth', nic.properties['type'])
 
     def test_neth_nics_use_pci_device_numbers(self):
-        # hmc-rules H2: a PCI function's number does not collide with the
+        # HMC rule H2: a PCI function's number does not collide with the
         # channel-based numbers of OSA NICs and storage paths.
         env = self.env17()
         part = env.partition()
@@ -135,7 +135,7 @@ class Z17Test(base.TestCase):
         self.assertHttpError(404, None, _port_nic, part, base.FCP_A_PORT)
 
     def test_no_vlan_on_network_express_nics(self):
-        # hmc-rules H3: VLAN ids only for OSA and HiperSockets NICs.
+        # HMC rule H3: VLAN ids only for OSA and HiperSockets NICs.
         part = self.env17().partition()
         vlan = {'vlan-id': 10, 'vlan-type': 'enforced'}
         self.assertHttpError(400, 7, _port_nic, part, type='neth', **vlan)
@@ -143,6 +143,6 @@ class Z17Test(base.TestCase):
         self.assertEqual(10, nic.get_property('vlan-id'))
 
     def test_type_stays_read_only_without_network_express(self):
-        # hmc-rules H4: on z16 'type' is not an input.
+        # HMC rule H4: on z16 'type' is not an input.
         env = self.env()
         self.assertHttpError(400, 6, env.nic, env.partition(), type='osd')

@@ -26,14 +26,14 @@ from nova_dpm.tests.unit.simulator import base
 class NameTest(base.TestCase):
 
     def test_duplicate_partition_name_at_create(self):
-        # hmc-rules C3
+        # HMC rule C3
         def scenario(env):
             env.partition('dup')
             env.partition('dup')
         self.assertLenientButStrict(scenario, 400, 8)
 
     def test_duplicate_partition_name_on_rename(self):
-        # hmc-rules D11
+        # HMC rule D11
         def scenario(env):
             env.partition('one')
             two = env.partition('two')
@@ -41,12 +41,12 @@ class NameTest(base.TestCase):
         self.assertLenientButStrict(scenario, 400, 8)
 
     def test_duplicate_name_of_existing_partition(self):
-        # hmc-rules C3: also against partitions from the definition.
+        # HMC rule C3: also against partitions from the definition.
         self.assertLenientButStrict(lambda env: env.partition('LINUX01'),
                                     400, 8)
 
     def test_duplicate_hba_name(self):
-        # hmc-rules G1
+        # HMC rule G1
         def scenario(env):
             p = env.partition()
             env.hba(p, 'hba')
@@ -63,7 +63,7 @@ class NameTest(base.TestCase):
                                        env.faked(p.uri).hbas.list()])
 
     def test_duplicate_nic_name(self):
-        # hmc-rules H1
+        # HMC rule H1
         def scenario(env):
             p = env.partition()
             env.nic(p, 'eth')
@@ -71,7 +71,7 @@ class NameTest(base.TestCase):
         self.assertLenientButStrict(scenario, 400, 8)
 
     def test_partition_name_too_long(self):
-        # hmc-rules A6
+        # HMC rule A6
         self.assertLenientButStrict(lambda env: env.partition('x' * 65),
                                     400, 7)
 
@@ -90,7 +90,7 @@ class NameTest(base.TestCase):
             definition='z13')
 
     def test_partition_description_too_long(self):
-        # hmc-rules A6: description (0-1024)
+        # HMC rule A6: description (0-1024)
         self.assertLenientButStrict(
             lambda env: env.partition(description='d' * 1025), 400, 7)
         self.env().partition(description='d' * 1024)
@@ -103,7 +103,7 @@ class NameTest(base.TestCase):
 class PartitionPropertyTest(base.TestCase):
 
     def test_processors_not_an_integer(self):
-        # hmc-rules C10 (type check), C1
+        # HMC rule C10 (type check), C1
         self.assertLenientButStrict(
             lambda env: env.partition(**{'ifl-processors': '2'}), 400, 7)
 
@@ -117,12 +117,12 @@ class PartitionPropertyTest(base.TestCase):
         self.assertLenientButStrict(scenario, 400, 7)
 
     def test_both_processor_types(self):
-        # hmc-rules C2
+        # HMC rule C2
         self.assertLenientButStrict(
             lambda env: env.partition(**{'cp-processors': 1}), 400, 15)
 
     def test_initial_memory_above_maximum(self):
-        # hmc-rules C11 [UNCERTAIN]
+        # HMC rule C11 [UNCERTAIN]
         self.assertLenientButStrict(
             lambda env: env.partition(**{'initial-memory': 4096,
                                          'maximum-memory': 2048}), 400, 7)
@@ -137,24 +137,24 @@ class PartitionPropertyTest(base.TestCase):
             lambda env: env.partition(**{'initial-memory': 0}), 400, 7)
 
     def test_processor_mode_enum(self):
-        # hmc-rules C12
+        # HMC rule C12
         self.assertLenientButStrict(
             lambda env: env.partition(**{'processor-mode': 'bogus'}), 400, 7)
 
     def test_boot_device_enum(self):
-        # hmc-rules D6
+        # HMC rule D6
         def scenario(env):
             env.partition().update_properties({'boot-device': 'bogus'})
         self.assertLenientButStrict(scenario, 400, 7)
 
     def test_boot_timeout_range(self):
-        # hmc-rules C5
+        # HMC rule C5
         self.assertLenientButStrict(
             lambda env: env.partition(**{'boot-timeout': 5}), 400, 7)
         self.env().partition(**{'boot-timeout': 600})
 
     def test_boot_os_specific_parameters_length(self):
-        # hmc-rules D3
+        # HMC rule D3
         def scenario(env):
             env.partition().update_properties(
                 {'boot-os-specific-parameters': 'p' * 257})
@@ -163,14 +163,14 @@ class PartitionPropertyTest(base.TestCase):
             {'boot-os-specific-parameters': 'p' * 256})
 
     def test_boot_lun_hex(self):
-        # hmc-rules D7
+        # HMC rule D7
         def scenario(env):
             env.partition().update_properties(
                 {'boot-logical-unit-number': 'zz'})
         self.assertLenientButStrict(scenario, 400, 7, definition='z13')
 
     def test_boot_storage_device_of_other_partition(self):
-        # hmc-rules D7
+        # HMC rule D7
         def scenario(env):
             other = env.hba(env.partition('other'))
             env.partition().update_properties(
@@ -185,7 +185,7 @@ class PartitionPropertyTest(base.TestCase):
         self.assertLenientButStrict(scenario, 404, 2, definition='z13')
 
     def test_boot_storage_volume_not_attached(self):
-        # hmc-rules D8
+        # HMC rule D8
         def scenario(env):
             sg = env.group(volumes=[{'usage': 'boot', 'size': 10.0}],
                            ports=())
@@ -216,7 +216,7 @@ class PartitionPropertyTest(base.TestCase):
         env.partition().update_properties({'boot-device': 'storage-adapter'})
 
     def test_unknown_field_on_update(self):
-        # hmc-rules C10
+        # HMC rule C10
         def scenario(env):
             env.partition().update_properties({'no-such-property': 1})
         self.assertLenientButStrict(scenario, 400, 6)
@@ -226,7 +226,7 @@ class PartitionPropertyTest(base.TestCase):
             lambda env: env.partition(**{'no-such-property': 1}), 400, 6)
 
     def test_read_only_status_on_update(self):
-        # hmc-rules C9: the mock even changes the status.
+        # HMC rule C9: the mock even changes the status.
         def scenario(env):
             p = env.partition()
             p.update_properties({'status': 'active'})
@@ -240,13 +240,13 @@ class PartitionPropertyTest(base.TestCase):
             self.assertLenientButStrict(scenario, 400, 6)
 
     def test_update_only_field_at_create(self):
-        # hmc-rules C8 (the mock knows this one too)
+        # HMC rule C8 (the mock knows this one too)
         self.assertBothStrict(
             lambda env: env.partition(**{'boot-storage-device': None}),
             400, 6)
 
     def test_partition_id_unique(self):
-        # hmc-rules C4
+        # HMC rule C4
         def scenario(env):
             env.partition(**{'autogenerate-partition-id': False,
                              'partition-id': '01'})
@@ -261,7 +261,7 @@ class PartitionPropertyTest(base.TestCase):
         self.assertFalse(existing & set(ids))
 
     def test_partition_features_follow_the_cpc(self):
-        # hmc-rules B3: the mock claims dpm-storage-management everywhere.
+        # HMC rule B3: the mock claims dpm-storage-management everywhere.
         for strict in (False, True):
             env = self.env(strict, 'z13')
             p = env.partition()
@@ -278,7 +278,7 @@ class ActiveStateTest(base.TestCase):
         return p
 
     def test_maximum_memory_while_active(self):
-        # hmc-rules D1
+        # HMC rule D1
         def scenario(env):
             self._active(env).update_properties({'maximum-memory': 4096})
         self.assertLenientButStrict(scenario, 409, 1)
@@ -293,7 +293,7 @@ class ActiveStateTest(base.TestCase):
             self.assertLenientButStrict(scenario, 409, 1)
 
     def test_updatable_while_active(self):
-        # hmc-rules D1: these change while active.
+        # HMC rule D1: these change while active.
         env = self.env()
         p = self._active(env)
         p.update_properties({'ifl-processors': 2, 'description': 'x',
@@ -317,7 +317,7 @@ class ActiveStateTest(base.TestCase):
                           props['status']))
 
     def test_update_while_starting(self):
-        # hmc-rules D2
+        # HMC rule D2
         def scenario(env):
             p = env.partition()
             env.begin(p, 'start')
@@ -325,7 +325,7 @@ class ActiveStateTest(base.TestCase):
         self.assertLenientButStrict(scenario, 409, 1)
 
     def test_hba_create_while_stopping(self):
-        # hmc-rules E6 (the mock enforces it as well)
+        # HMC rule E6 (the mock enforces it as well)
         def scenario(env):
             p = env.partition()
             env.set_status(p.uri, 'active')
@@ -353,12 +353,12 @@ class ActiveStateTest(base.TestCase):
 class HbaTest(base.TestCase):
 
     def test_hba_refused_with_storage_management(self):
-        # hmc-rules B3 (reason [UNCERTAIN])
+        # HMC rule B3 (reason [UNCERTAIN])
         self.assertLenientButStrict(lambda env: env.hba(env.partition()),
                                     409, 1, definition='z16')
 
     def test_device_number_format(self):
-        # hmc-rules G2
+        # HMC rule G2
         for devno in ('0000', 'zzzz', '12345', '12'):
             self.assertLenientButStrict(
                 lambda env: env.hba(env.partition(),
@@ -366,7 +366,7 @@ class HbaTest(base.TestCase):
                 400, 7, definition='z13')
 
     def test_device_number_unique_with_osa_range(self):
-        # hmc-rules G2, H2: an OSA NIC takes 3 device numbers.
+        # HMC rules G2, H2: an OSA NIC takes 3 device numbers.
         def scenario(env):
             p = env.partition()
             env.nic(p, **{'device-number': '0100'})
@@ -378,7 +378,7 @@ class HbaTest(base.TestCase):
         env.hba(p, **{'device-number': '0103'})
 
     def test_generated_device_number_and_wwpn(self):
-        # hmc-rules G2, G3
+        # HMC rules G2, G3
         env = self.env(definition='z13')
         p = env.partition()
         nic = env.nic(p)
@@ -406,20 +406,20 @@ class HbaTest(base.TestCase):
         self.assertNotRegex(hba.get_property('wwpn'), '^[0-9a-f]{16}$')
 
     def test_wwpn_is_read_only(self):
-        # hmc-rules G3
+        # HMC rule G3
         self.assertLenientButStrict(
             lambda env: env.hba(env.partition(), wwpn=base.TARGET),
             400, 6, definition='z13')
 
     def test_adapter_port_is_create_only(self):
-        # hmc-rules G4
+        # HMC rule G4
         def scenario(env):
             env.hba(env.partition()).update_properties(
                 {'adapter-port-uri': base.FCP_B_PORT})
         self.assertLenientButStrict(scenario, 400, 6, definition='z13')
 
     def test_adapter_port_must_exist(self):
-        # hmc-rules A4, G1 (the mock checks this too)
+        # HMC rules A4, G1 (the mock checks this too)
         self.assertBothStrict(
             lambda env: env.hba(env.partition(),
                                 port='/api/adapters/nothing/storage-ports/0'),
@@ -436,7 +436,7 @@ class HbaTest(base.TestCase):
 class NicTest(base.TestCase):
 
     def test_nic_gets_device_number_and_mac(self):
-        # hmc-rules H2, H4: the mock sets neither.
+        # HMC rules H2, H4: the mock sets neither.
         for strict in (False, True):
             env = self.env(strict)
             nic = env.nic(env.partition())
@@ -452,14 +452,14 @@ class NicTest(base.TestCase):
                 self.assertEqual('iqd', props['type'])
 
     def test_vswitch_must_exist(self):
-        # hmc-rules H1 (the mock checks it too)
+        # HMC rule H1 (the mock checks it too)
         self.assertBothStrict(
             lambda env: env.nic(env.partition(),
                                 vswitch='/api/virtual-switches/nothing'),
             404, None)
 
     def test_vlan_id_requires_vlan_type(self):
-        # hmc-rules H3 [UNCERTAIN]
+        # HMC rule H3 [UNCERTAIN]
         self.assertLenientButStrict(
             lambda env: env.nic(env.partition(), **{'vlan-id': 10}), 400, 7)
         env = self.env()
@@ -472,7 +472,7 @@ class NicTest(base.TestCase):
                                    'vlan-type': 'enforced'}), 400, 7)
 
     def test_osa_port_uri_refused(self):
-        # hmc-rules H1: an OSA adapter needs the virtual switch.
+        # HMC rule H1: an OSA adapter needs the virtual switch.
         def scenario(env):
             body = {'name': 'n', 'network-adapter-port-uri':
                     '/api/adapters/%s/network-ports/0' % base.OSA}

@@ -14,7 +14,7 @@
 
 A plain zhmcclient.mock session logs on with any password, never disables
 a user and never answers 403,1; the simulated HMC does all three, as a
-real HMC does (hmc-rules A5; the User object's ``max-failed-logins``).
+real HMC does (HMC rule A5; the User object's ``max-failed-logins``).
 """
 
 import threading

@@ -16,7 +16,7 @@
 
 A stop that ends in 'terminated', a status that lags behind the start job,
 and a start that fails because the CPC lacks processors or memory
-(hmc-rules E1-E4; the sources are named in nova_dpm/simulator/jobs.py and
+(HMC rules E1-E4; the sources are named in nova_dpm/simulator/jobs.py and
 resources.py). Each test shows what plain zhmcclient.mock does instead.
 """
 
@@ -58,7 +58,7 @@ class StopEndsTerminatedTest(base.TestCase):
         self.assertEqual('stopped', status(env, p))
 
     def test_stop_can_end_terminated(self):
-        # hmc-rules E4: PART_STOPPING_END_STATUSES = stopped, terminated.
+        # HMC rule E4: PART_STOPPING_END_STATUSES = stopped, terminated.
         env = self.env()
         env.sim.configure(terminated_stops=1)
         p = env.partition()
@@ -104,7 +104,7 @@ class StatusLagTest(base.TestCase):
         self.assertEqual('active', status(env, p))
 
     def test_status_lags_behind_the_start_job(self):
-        # hmc-rules E3 (zhmcclient Partition.start: deferred status).
+        # HMC rule E3 (zhmcclient Partition.start: deferred status).
         env = self.env()
         env.sim.configure(start_status_lag=3600)
         p = env.partition()

@@ -14,7 +14,7 @@
 
 """Storage groups, volumes, VSRs, attach/detach and fulfillment.
 
-hmc-rules B3, I, J, K and L, all through zhmcclient.
+HMC rules B3, I, J, K and L, all through zhmcclient.
 """
 
 from nova_dpm.tests.unit.simulator import base
@@ -43,30 +43,30 @@ class StorageGroupCreateTest(base.TestCase):
                          volumes['data'].get_property('fulfillment-state'))
 
     def test_type_enum(self):
-        # hmc-rules I1: the mock accepts any type.
+        # HMC rule I1: the mock accepts any type.
         self.assertLenientButStrict(
             lambda env: env.group(type='bogus', ports=(),
                                   **{'max-partitions': 1}), 400, 7)
 
     def test_shared_with_one_partition(self):
-        # hmc-rules I2
+        # HMC rule I2
         self.assertLenientButStrict(
             lambda env: env.group(shared=True, ports=()), 400, 7)
 
     def test_max_partitions_only_for_fcp(self):
-        # hmc-rules I1
+        # HMC rule I1
         self.assertLenientButStrict(
             lambda env: env.group(type='fc', ports=()), 400, 7)
 
     def test_duplicate_name(self):
-        # hmc-rules I3 [UNCERTAIN]
+        # HMC rule I3 [UNCERTAIN]
         def scenario(env):
             env.group('SG', ports=())
             env.group('SG', ports=())
         self.assertLenientButStrict(scenario, 400, 8)
 
     def test_description_length(self):
-        # hmc-rules A6: storage groups have description (0-200).
+        # HMC rule A6: storage groups have description (0-200).
         self.assertLenientButStrict(
             lambda env: env.group(description='d' * 201, ports=()), 400, 7)
         self.env().group(description='d' * 200, ports=())
@@ -83,7 +83,7 @@ class StorageGroupCreateTest(base.TestCase):
                                     404, 1, definition='z13')
 
     def test_volume_usage_enum(self):
-        # hmc-rules J1
+        # HMC rule J1
         env = self.env()
         self.assertHttpError(400, 7, env.group,
                              volumes=[{'usage': 'swap', 'size': 1.0}])
@@ -101,7 +101,7 @@ class StorageGroupCreateTest(base.TestCase):
         self.assertHttpError(404, 1, env.session.get, sv_uri)
 
     def test_delete_refused_while_attached(self):
-        # hmc-rules I5 [INFER]: the mock deletes it.
+        # HMC rule I5 [INFER]: the mock deletes it.
         def scenario(env):
             sg = env.group(ports=())
             env.partition().attach_storage_group(sg)
@@ -142,7 +142,7 @@ class VolumeTest(base.TestCase):
                              {'name': 'boot', 'usage': 'data', 'size': 1.0})
 
     def test_fulfill(self):
-        # hmc-rules J2, I4: the mock has no such operation.
+        # HMC rules J2, I4: the mock has no such operation.
         env = self.env()
         sg = env.group(volumes=[BOOT])
         env.partition().attach_storage_group(sg)
@@ -169,7 +169,7 @@ class VolumeTest(base.TestCase):
                   'adapter-port-uri': base.FCP_A_PORT})
 
     def test_fulfill_hex_format(self):
-        # hmc-rules J2: exactly 16 lower-case hex characters.
+        # HMC rule J2: exactly 16 lower-case hex characters.
         env = self.env()
         sg = env.group(volumes=[BOOT])
         sv_uri = sg.get_property('element-uris')[0]
@@ -194,7 +194,7 @@ class VolumeTest(base.TestCase):
 class AttachTest(base.TestCase):
 
     def test_attach_creates_vsrs(self):
-        # hmc-rules K1, K4: the mock has no attach at all.
+        # HMC rules K1, K4: the mock has no attach at all.
         mock = self.env(False)
         p = mock.partition()
         sg = mock.session.hmc.consoles.console.storage_groups.add(
@@ -255,7 +255,7 @@ class AttachTest(base.TestCase):
         self.assertHttpError(409, 1, p.attach_storage_group, sg)
 
     def test_non_shared_group_to_second_partition(self):
-        # hmc-rules K2
+        # HMC rule K2
         env = self.env()
         sg = env.group()
         env.partition('a').attach_storage_group(sg)
@@ -277,7 +277,7 @@ class AttachTest(base.TestCase):
         sg = env.group()
         p.attach_storage_group(sg)
         env.set_status(p.uri, 'active')
-        # hmc-rules K3 [INFER]
+        # HMC rule K3 [INFER]
         self.assertHttpError(409, 1, p.detach_storage_group, sg)
         env.set_status(p.uri, 'stopped')
         p.detach_storage_group(sg)
@@ -338,7 +338,7 @@ class AttachTest(base.TestCase):
 class BootFromVolumeTest(base.TestCase):
 
     def test_end_to_end(self):
-        # hmc-rules L1: everything through zhmcclient.
+        # HMC rule L1: everything through zhmcclient.
         env = self.env(transition_time=0.01)
         p = env.partition()
         sg = env.group(volumes=[BOOT])

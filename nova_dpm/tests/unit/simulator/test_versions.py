@@ -185,7 +185,7 @@ class SeVersionTest(base.TestCase):
         self.assertHttpError(404, 1, env.partition().list_os_messages)
 
     def test_storage_groups_need_the_feature(self):
-        # hmc-rules B3: an HMC that has storage groups (API 2.23), for a CPC
+        # HMC rule B3: an HMC that has storage groups (API 2.23), for a CPC
         # with the dpm-storage-management feature off (reason UNCERTAIN).
         path = edited(self, versions('2.23', se='2.14.0', features=False))
         self.assertLenientButStrict(lambda env: env.group(ports=()),
@@ -216,7 +216,7 @@ class RelaxedRulesTest(base.TestCase):
         p = env.partition('a/b: ü')
         env.nic(p, 'eth/0')
         env.hba(self.env(definition='z13').partition('x/y'), 'h/1')
-        # The length is still checked (hmc-rules A6).
+        # The length is still checked (HMC rule A6).
         self.assertHttpError(400, 7, env.partition, 'n' * 65)
 
     def test_boot_wwpn_and_lun_of_either_case(self):

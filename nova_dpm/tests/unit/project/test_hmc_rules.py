@@ -27,7 +27,7 @@ import re
 import testtools
 
 REPO_ROOT = os.path.abspath(
-    os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+    os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 REFERENCE = os.path.join(REPO_ROOT, 'doc', 'source', 'contributor',
                          'hmc-rules.rst')
 CITING_TREES = ('nova_dpm', 'tools')
