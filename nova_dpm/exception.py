@@ -71,15 +71,17 @@ class HMCCertificateUntrusted(HMCUnavailable):
 
 
 class HMCPermissionDenied(HMCOperationFailed):
-    """HTTP 403 reason 1: the HMC user lacks an object or task permission.
+    """HTTP 403 reason 1: the HMC user lacks the task permission.
 
     The logon is fine; the HMC administrator has to grant the permission.
+    An object the user has no object-access permission for is answered
+    404, as a missing one (HMC rule A10).
     """
     msg_fmt = ('HMC operation %(operation)s on %(target)s was refused: the '
-               'HMC user has no permission for %(object)s (HTTP 403 reason '
-               '1). Give the user object-access permission for it and the '
-               'task permission for %(operation)s (HMC message: '
-               '%(reason)s)')
+               'HMC user lacks the task permission for it on %(object)s '
+               '(HTTP 403 reason 1). Give the user that task permission, '
+               'and object-access permission for the objects nova-dpm '
+               'manages (HMC message: %(reason)s)')
 
 
 class CPCResourcesShort(HMCOperationFailed):

@@ -431,7 +431,9 @@ class Networking(object):
                 raise exception.InvalidNetwork(
                     port=port_id or vswitch_id,
                     reason='its binding names virtual switch %s, which the '
-                           'HMC does not know' % vswitch_id)
+                           'HMC does not show (it does not exist, or the '
+                           'HMC user lacks object-access permission for '
+                           'it)' % vswitch_id)
             if vswitch.get_property('parent') != self.subset.cpc.uri:
                 raise exception.InvalidNetwork(
                     port=port_id or vswitch_id,
@@ -464,7 +466,8 @@ class Networking(object):
                 'parent', 'name', 'adapter-family', 'network-port-uris'])
         if not found:
             refuse('its binding names network adapter %s, which the HMC '
-                   'does not know' % adapter_id)
+                   'does not show (it does not exist, or the HMC user lacks '
+                   'object-access permission for it)' % adapter_id)
         name = adapter.get_property('name')
         if adapter.get_property('parent') != self.subset.cpc.uri:
             refuse('its adapter %s is not on CPC %s' %

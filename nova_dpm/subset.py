@@ -73,8 +73,12 @@ class CpcSubset(object):
         with hmc_module.translated('read CPC', object_id):
             cpc = self.hmc.cpc(object_id)
         if cpc is None:
-            self._refuse('cpc_object_id', 'the HMC knows no CPC with '
-                         'object-id %s' % object_id)
+            # HMC rule A10: the HMC answers 404 alike for an object that
+            # does not exist and for one the user may not access.
+            self._refuse('cpc_object_id', 'the HMC shows no CPC with '
+                         'object-id %s (it does not exist, or the HMC user '
+                         'lacks object-access permission for it)'
+                         % object_id)
         return cpc
 
     def check_dpm_mode(self, cpc):
@@ -141,8 +145,10 @@ class CpcSubset(object):
                 'name', 'type', 'parent', 'adapter-family', 'adapter-id',
                 'storage-port-uris'])
         if not found:
-            self._refuse(option, 'entry %s: the HMC knows no adapter with '
-                         'object-id %s' % (entry, mapping.adapter_id))
+            self._refuse(option, 'entry %s: the HMC shows no adapter with '
+                         'object-id %s (it does not exist, or the HMC user '
+                         'lacks object-access permission for it)' %
+                         (entry, mapping.adapter_id))
         name = adapter.get_property('name')
         if adapter.get_property('parent') != cpc.uri:
             self._refuse(option, 'entry %s: adapter %s is not an adapter of '

@@ -48,10 +48,11 @@ sessions or HTTP):
   and repeats the request);
 * ``DELETE /api/sessions/this-session`` (Logoff) and
   ``GET /api/sessions/operations/get-notification-topics``;
-* a request on an object the user has no object-access permission for,
-  or for an operation whose task permission it lacks (see
-  :meth:`HmcServer.deny_object`, :meth:`HmcServer.deny_task`), gets
-  403,1;
+* an object the user has no object-access permission for (see
+  :meth:`HmcServer.deny_object`) is answered as IBM's book describes for
+  every operation: 404,1, as if it did not exist, and List operations
+  (and Submit Requests) leave it out; an operation whose task permission
+  the user lacks (:meth:`HmcServer.deny_task`) gets 403,1;
 * everything else goes to :meth:`SimulatedHmc.request` *after* the session
   check, so injected faults hit the request as the client repeats it.
 
@@ -101,7 +102,7 @@ SESSION_HEADER = 'X-API-Session'
 
 # 403 reason codes (HMC WS API book, "Session and authentication").
 BAD_CREDENTIALS = 0        # Logon: userid or password not valid
-NO_PERMISSION = 1          # no object-access or task permission
+NO_PERMISSION = 1          # no task permission (objects: 404,1)
 NO_SESSION = 4             # no X-API-Session header
 INVALID_SESSION = 5        # X-API-Session unknown, expired or logged off
 
@@ -403,17 +404,19 @@ class HmcServer:
     def deny_object(self, uri, description=None):
         """The user loses object-access permission for the object at uri.
 
-        Every request on that URI, or on a URI below it (its properties,
-        its operations, its elements), gets 403,1. The HMC WS API says only
-        that 403,1 means a missing object or task permission (HMC rule
-        A5); that a listing still shows the object is inferred (a real HMC
-        may leave it out).
+        HMC rule A10 (IBM's HMC WS API book, the status codes of each
+        operation, and its List operations): a request on the object, or
+        on a URI below it, gets 404,1 exactly as for an object that does
+        not exist, and lists leave the object out. A request whose body
+        names the object (a NIC's virtual switch, an HBA's adapter port)
+        gets 404 as for a body URI that designates no object (HMC rule
+        A4; that a hidden object counts as missing there is inferred).
         """
         with self._lock:
             self._denied_objects[uri] = description or uri
 
     def deny_task(self, method, pattern, task):
-        """The user loses the task permission for matching requests.
+        """The user loses the task permission for matching requests (403,1).
 
         ``pattern`` is an accounting pattern of the simulator, e.g.
         ``'/api/partitions/{id}/operations/start'``; ``task`` is the HMC
@@ -422,26 +425,64 @@ class HmcServer:
         with self._lock:
             self._denied_tasks.append((method, pattern, task))
 
-    def _permission_problem(self, method, path, body):
-        """The 403,1 message for this request, or None if permitted.
+    def _hidden(self, uri):
+        """True if the user may not see the object at (or above) uri."""
+        path = uri.split('?', 1)[0]
+        with self._lock:
+            return any(path == d or path.startswith(d + '/')
+                       for d in self._denied_objects)
 
-        An object named in the request body (a NIC's virtual switch, an
-        HBA's adapter port) needs object-access permission too (inferred).
-        """
+    def _object_problem(self, path, body):
+        """The 404,1 message for a request naming a hidden object."""
         named = [path]
         if isinstance(body, dict):
             named += [v for v in body.values() if isinstance(v, str)]
+        for uri in named:
+            if self._hidden(uri):
+                return ('The object %s does not exist or the API user does '
+                        'not have object-access permission to it' % uri)
+        return None
+
+    def _task_problem(self, method, path):
+        """The 403,1 message for a request whose task is denied."""
+        pattern = uri_pattern(path)
         with self._lock:
-            for uri, what in self._denied_objects.items():
-                if any(n == uri or n.startswith(uri + '/') for n in named):
-                    return ('The user %s does not have object-access '
-                            'permission for %s' % (self.userid, what))
-            pattern = uri_pattern(path)
             for denied_method, denied_pattern, task in self._denied_tasks:
                 if method == denied_method and pattern == denied_pattern:
                     return ('The user %s does not have permission for the '
                             'task %s' % (self.userid, task))
         return None
+
+    def _visible(self, method, body, result):
+        """The result without what the user may not see (lists)."""
+        with self._lock:
+            if not self._denied_objects:
+                return result
+        if isinstance(result, dict) and method == 'GET':
+            return {key: ([item for item in value
+                           if not (isinstance(item, dict) and
+                                   self._hidden(item.get('object-uri') or
+                                                item.get('element-uri') or
+                                                ''))]
+                          if isinstance(value, list) else value)
+                    for key, value in result.items()}
+        if isinstance(result, list) and isinstance(body, dict):
+            # Submit Requests: one answer per request, by id.
+            uris = {r.get('id'): r.get('uri', '')
+                    for r in body.get('requests') or []}
+            answers = []
+            for answer in result:
+                uri = uris.get(answer.get('id'), '')
+                if self._hidden(uri):
+                    answer = dict(answer, status=404, body={
+                        'http-status': 404, 'reason': 1,
+                        'message': self._object_problem(uri, None)})
+                elif isinstance(answer.get('body'), dict):
+                    answer = dict(answer, body=self._visible(
+                        'GET', None, answer['body']))
+                answers.append(answer)
+            return answers
+        return result
 
     @property
     def active_sessions(self):
@@ -518,7 +559,11 @@ class HmcServer:
         if method == 'GET' and path == TOPICS_URI:
             self._topics(h, session_id)
             return
-        denied = self._permission_problem(method, path, body)
+        hidden = self._object_problem(path, body)
+        if hidden is not None:
+            self._send_error(h, method, uri, 404, 1, hidden)
+            return
+        denied = self._task_problem(method, path)
         if denied is not None:
             self._send_error(h, method, uri, 403, NO_PERMISSION, denied)
             return
@@ -657,7 +702,8 @@ class HmcServer:
             self._send_error(h, method, uri, 500, 0,
                              "Internal error of the simulated HMC: %s" % exc)
         else:
-            self._send_result(h, method, uri, result)
+            self._send_result(h, method, uri,
+                              self._visible(method, body, result))
 
     def _send_result(self, h, method, uri, result):
         if result is None:

@@ -428,7 +428,7 @@ class BuildRefusalTest(base.DriverTestCase):
                           vswitch='5e0000ff-0000-4000-8000-0000000000ff'),
                  'has no virtual switches'
                  if self.definition in base.NO_VSWITCH_DEFINITIONS
-                 else 'which the HMC does not know')):
+                 else 'which the HMC does not show')):
             exc = self.assertRaises(
                 nova_exception.InstanceUnacceptable,
                 self.driver.prepare_networks_before_block_device_mapping,

@@ -251,7 +251,7 @@ class AdapterPortTest(base.DriverTestCase):
             '0e0000ff-0000-4000-8000-0000000000ff', 0))
         self.assertIn('Port port-y', message)
         self.assertIn('network adapter 0e0000ff-0000-4000-8000-0000000000ff,'
-                      ' which the HMC does not know', message)
+                      ' which the HMC does not show', message)
         message = self.refused(
             self.port_vif('port-z', 'fa:16:3e:00:00:01', base.FCP_A, 0))
         self.assertIn('FCP-A (ficon) is not a network adapter', message)

@@ -43,7 +43,7 @@ class InitHostTest(base.DriverTestCase):
     def test_cpc_not_found(self):
         other = 'c1a2b3c4-d5e6-4f70-8a91-000000000000'
         self.dpm_flags(cpc_object_id=other)
-        self.assert_refused('cpc_object_id', other, 'knows no CPC')
+        self.assert_refused('cpc_object_id', other, 'shows no CPC')
 
     def test_cpc_not_in_dpm_mode(self):
         self.edit_definition(lambda d: self.cpc_definition(d)[
@@ -77,7 +77,7 @@ class InitHostTest(base.DriverTestCase):
         missing = 'fc0000ff-0000-4000-8000-0000000000ff'
         self.dpm_flags(physical_storage_adapter_mappings=['%s:0' % missing])
         self.assert_refused('physical_storage_adapter_mappings', missing,
-                            'knows no adapter')
+                            'shows no adapter')
 
     def test_mapping_names_non_fcp_adapter(self):
         self.dpm_flags(physical_storage_adapter_mappings=[

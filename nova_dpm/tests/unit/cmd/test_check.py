@@ -250,12 +250,12 @@ class CheckTest(CheckTestCase):
     def test_cpc_not_found(self):
         self.dpm['cpc_object_id'] = OTHER_CPC
         self.run_check(1)
-        self.assert_row('CPC found', check.FAIL, 'knows no CPC', OTHER_CPC)
+        self.assert_row('CPC found', check.FAIL, 'shows no CPC', OTHER_CPC)
         self.assert_skipped(CPC_CHECKS + ['adapter mapping 1',
                                           'virtual switch', 'partitions'],
                             'the CPC was not found')
         self.assert_row('init_host', check.FAIL, 'would refuse to start',
-                        'knows no CPC')
+                        'shows no CPC')
         self.assert_only_failures('CPC found', 'init_host')
 
     def test_cpc_not_in_dpm_mode(self):
@@ -300,7 +300,7 @@ class CheckTest(CheckTestCase):
         self.run_check(1)
         self.assert_row('adapter mapping 1', check.PASS, 'FCP-A')
         self.assert_row('adapter mapping 2', check.FAIL, missing,
-                        'knows no adapter')
+                        'shows no adapter')
         self.assert_row('init_host', check.FAIL, missing)
         self.assert_only_failures('adapter mapping 2', 'init_host')
 
@@ -538,12 +538,12 @@ class HttpsCheckTest(CheckTestCase):
         self.assertEqual(0, self.server.logons)
 
     def test_adapter_without_permission(self):
+        # HMC rule A10: answered 404, as a missing adapter.
         uri = '/api/adapters/%s' % base.FCP_A
         self.server.deny_object(uri, 'adapter FCP-A')
         self.run_check(1)
-        self.assert_row('adapter mapping 1', check.FAIL, uri,
-                        'object-access permission', 'adapter FCP-A',
-                        '403 reason 1')
+        self.assert_row('adapter mapping 1', check.FAIL, base.FCP_A,
+                        'shows no adapter', 'object-access permission')
         self.assert_row('adapter mapping 2', check.PASS)
         self.assert_row('init_host', check.FAIL, 'object-access permission')
         self.assert_only_failures('adapter mapping 1', 'init_host')
@@ -551,8 +551,8 @@ class HttpsCheckTest(CheckTestCase):
     def test_cpc_without_permission(self):
         self.server.deny_object(base.CPC_URI, 'CPC CPC1')
         self.run_check(1)
-        self.assert_row('CPC found', check.FAIL, base.CPC_URI,
-                        'read CPC', 'object-access permission for CPC CPC1')
+        self.assert_row('CPC found', check.FAIL, base.CPC_ID,
+                        'shows no CPC', 'object-access permission')
         self.assert_row('init_host', check.FAIL, 'object-access permission')
         self.assert_only_failures('CPC found', 'init_host')
 

@@ -13,8 +13,9 @@
 """The simulated HMC's logon and permission rules, over HTTPS.
 
 A plain zhmcclient.mock session logs on with any password, never disables
-a user and never answers 403,1; the simulated HMC does all three, as a
-real HMC does (HMC rule A5; the User object's ``max-failed-logins``).
+a user, never hides an object and never answers 403,1; the simulated HMC
+does all of it, as a real HMC does (HMC rules A5 and A10; the User
+object's ``max-failed-logins``).
 """
 
 import threading
@@ -85,33 +86,50 @@ class TestLogonRefused(test_server.ServerTestCase):
 
 class TestPermissions(test_server.ServerTestCase):
 
-    def test_denied_object_is_403_1_naming_it(self):
+    def test_denied_object_is_404_1_as_if_missing(self):
         self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
         self.session.logon()
         resp = self.raw('GET', VSWITCH, self.session.session_id)
-        body = self.assertErrorBody(resp, 403, 1)
-        self.assertIn('virtual switch VSWITCH-OSA1-P0', body['message'])
+        body = self.assertErrorBody(resp, 404, 1)
+        self.assertIn(VSWITCH, body['message'])
         self.assertIn('object-access permission', body['message'])
         # Below the object too (its operations).
         self.assertErrorBody(
             self.raw('POST', VSWITCH + '/operations/get-connected-vnics',
-                     self.session.session_id), 403, 1)
-        # zhmcclient raises it as HTTPError, not as an authentication
-        # error, and does not log on again.
+                     self.session.session_id), 404, 1)
+        # zhmcclient raises it as HTTPError and does not log on again.
         exc = self.assertRaises(zhmcclient.HTTPError, self.session.get,
                                 VSWITCH)
-        self.assertEqual((403, 1), (exc.http_status, exc.reason))
+        self.assertEqual((404, 1), (exc.http_status, exc.reason))
         self.assertEqual(1, self.server.logons)
         # Other objects stay readable.
         self.cpc().pull_full_properties()
 
-    def test_object_named_in_the_body_needs_permission(self):
+    def test_denied_object_is_left_out_of_lists(self):
+        before = [v.uri for v in self.cpc().virtual_switches.list()]
+        self.assertIn(VSWITCH, before)
+        self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
+        after = [v.uri for v in self.cpc().virtual_switches.list()]
+        self.assertEqual(sorted(set(before) - {VSWITCH}), sorted(after))
+
+    def test_denied_object_in_submit_requests_is_404(self):
+        self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
+        cpc_uri = self.cpc().uri
+        answers = self.session.post(
+            '/api/services/aggregation/submit', body={'requests': [
+                {'id': 'v', 'method': 'GET', 'uri': VSWITCH},
+                {'id': 'c', 'method': 'GET', 'uri': cpc_uri}]})
+        by_id = {a['id']: a for a in answers}
+        self.assertEqual(404, by_id['v']['status'])
+        self.assertEqual(200, by_id['c']['status'])
+
+    def test_object_named_in_the_body_is_404(self):
         partition = self.new_partition()
         self.server.deny_object(VSWITCH, 'virtual switch VSWITCH-OSA1-P0')
         exc = self.assertRaises(
             zhmcclient.HTTPError, partition.nics.create,
             {'name': 'nic-1', 'virtual-switch-uri': VSWITCH})
-        self.assertEqual((403, 1), (exc.http_status, exc.reason))
+        self.assertEqual((404, 1), (exc.http_status, exc.reason))
         self.assertEqual([], partition.nics.list())
 
     def test_denied_task_is_403_1_naming_it(self):
