@@ -185,7 +185,8 @@ class PollBudget(object):
     It caps polls, not HMC requests: a poll is usually one request (or one
     Submit Requests round trip), but some polls send more (during a
     graceful stop, a List OS Messages read and a re-sent shutdown command;
-    a new storage discovery; the resource check of a start). Many
+    a new FCP storage discovery; the resource check of a start that meets
+    ``reservation-error``). Many
     concurrent operations put at most ``rate`` polls a second each on the
     HMC, plus those requests.
 
@@ -699,8 +700,9 @@ class HMC(object):
         Returns the URI of the ended job. The HMC keeps an ended job's
         status until the client deletes it (or until its retention interval
         expires): pass the URI to :meth:`read_status` or
-        :meth:`wait_for_status`, which delete it in the same round trip as
-        their first status query. A failed job is deleted here.
+        :meth:`wait_for_status`, which delete it with their first status
+        query (in the same round trip where the HMC offers Submit
+        Requests). A failed job is deleted here.
         """
         result = wait_until(
             lambda: self.session.get(job.uri),
@@ -790,7 +792,8 @@ class HMC(object):
         Returns {uri: properties, or None for an object that is gone}. An
         HMC that refuses Submit Requests gets one GET per URI, from then
         on. ``discard``: the URI of an ended job whose status is deleted
-        in the same round trip (see :meth:`read_status`).
+        too (in the same round trip where the HMC offers Submit Requests;
+        see :meth:`read_status`).
         """
         uris = list(uris)
         result = {}
