@@ -198,7 +198,13 @@ with these retries.
         'hmc_read_timeout',
         type=BoundedInt(1, 'a timeout in seconds, at least 1'),
         default=300,
-        help='Seconds to wait for the HMC to answer a request.'),
+        help="""
+Seconds to wait for the HMC to answer a request. It applies to every request,
+including each poll made while a start or stop is waited for: a read request
+(HTTP GET) that gets no answer is repeated up to three times, so one poll of
+an HMC that has stopped answering can take about four times this value, far
+beyond ``hmc_operation_timeout``, which is checked between polls.
+"""),
     cfg.Opt(
         'hmc_operation_timeout',
         type=BoundedInt(1, 'a timeout in seconds, at least 1'),
@@ -206,7 +212,9 @@ with these retries.
         help="""
 Upper bound in seconds for a partition start or stop, from the request until
 the partition has reached its new status. A start or stop that takes longer
-fails the Nova operation.
+fails the Nova operation. The limit is checked between the polls of the HMC;
+a poll that is under way when it passes is not cut short (it is bounded by
+``hmc_read_timeout`` and the retries of read requests).
 """),
     cfg.StrOpt(
         'guest_shutdown_command',

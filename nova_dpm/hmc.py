@@ -22,8 +22,9 @@ nova-dpm never uses it. It starts asynchronous operations with
 0.1 s, backing off to at most 0.5 s, so a start or stop costs well under a
 second beyond the partition's own transition time, and it keeps every
 operation within a poll-rate cap (:class:`PollBudget`), whatever waits the
-operation strings together. The ended job's status is deleted in the same
-round trip as the first status read that follows it
+operation strings together. The ended job's status is deleted with the
+first status read that follows it: in the same round trip where the HMC
+offers Submit Requests, as a separate DELETE otherwise
 (:meth:`HMC.read_status`).
 """
 
@@ -79,10 +80,6 @@ PROPERTIES_FILTER_API = (4, 1)
 # uses it since 2023, when HMC 2.16 was current). Assumed from API 4.1 on;
 # an HMC that refuses it anyway is still detected (see _aggregate).
 AGGREGATION_API = (4, 1)
-# Firmware features (the CPC property available-features-list, and with
-# it dpm-storage-management and storage groups) exist from HMC/SE 2.14.0
-# with API 2.23 on (zhmcclient Cpc.feature_enabled, "Firmware features").
-FEATURES_API = (2, 23)
 # List OS Messages needs SE 2.14.0 (zhmcclient Partition.list_os_messages),
 # hence an HMC 2.14.0 or later: API 2.20.
 OS_MESSAGES_API = (2, 20)
@@ -176,15 +173,22 @@ def poll_intervals():
 class PollBudget(object):
     """The poll-rate cap of one operation: a token bucket.
 
-    Every poll of the operation (a job query or a status read made while
-    waiting, see :func:`wait_until`) takes a token; tokens come back at
-    ``rate`` a second, up to ``burst``. A poll without a token waits for
-    one. The budget belongs to the operation's :class:`Deadline`, so the
-    waits one operation strings together (a transition waited out, a stop,
-    a start, a second stop) share it: however many there are, the
-    operation never polls more than ``burst + rate * T`` times in T
-    seconds. Many concurrent operations therefore put at most ``rate``
-    polls a second each on the HMC.
+    Every poll of the operation (one call of the ``read`` of
+    :func:`wait_until`: a job query or a status read made while waiting)
+    takes a token; tokens come back at ``rate`` a second, up to ``burst``.
+    A poll without a token waits for one. The budget belongs to the
+    operation's :class:`Deadline`, so the waits one operation strings
+    together (a transition waited out, a stop, a start, a second stop)
+    share it: however many there are, the operation never polls more than
+    ``burst + rate * T`` times in T seconds.
+
+    It caps polls, not HMC requests: a poll is usually one request (or one
+    Submit Requests round trip), but some polls send more (during a
+    graceful stop, a List OS Messages read and a re-sent shutdown command;
+    a new FCP storage discovery; the resource check of a start that meets
+    ``reservation-error``). Many
+    concurrent operations put at most ``rate`` polls a second each on the
+    HMC, plus those requests.
 
     One operation runs in one thread; the budget is not shared.
     """
@@ -283,10 +287,16 @@ def wait_until(read, done, deadline, what, wanted='completion',
     began = time.monotonic()
     polls = 0
     try:
+        pause = budget.delay()
+        if pause:
+            left = deadline.remaining()
+            if pause > left:
+                # The operation's earlier waits used up the budget and no
+                # poll fits before the time limit.
+                time.sleep(left)
+                deadline.expire(what, wanted, 'not read')
+            time.sleep(pause)
         while True:
-            pause = budget.delay()
-            if pause:
-                time.sleep(pause)
             budget.take()
             polls += 1
             _notify('poll_begins', what, deadline)
@@ -401,9 +411,9 @@ class LogonRefused(zhmcclient.ServerAuthError):
     the host, never the password.
     """
 
-    def __init__(self, cause, userid, host):
+    def __init__(self, details, userid, host):
         super().__init__('the HMC refused the logon of user %s' % userid,
-                         cause.details)
+                         details)
         self.userid = userid
         self.host = host
 
@@ -425,18 +435,53 @@ class SerializedLogonSession(zhmcclient.Session):
       thread whose request failed with an id that is no longer current
       does not log on again, it repeats the request with the new id
       (zhmcclient repeats it once after a re-logon);
-    * a refused logon (403,0) is remembered and raised again without
-      asking the HMC: HMC password rules disable a user after a number of
-      consecutive failed logons (the User object's ``max-failed-logins``,
+    * a logon that fails (the HMC does not answer, or answers with an
+      error) leaves the session logged off: the next request logs on
+      again;
+    * a refused logon (403,0) is remembered and raised again (a new
+      exception each time, threads share none) without asking the HMC:
+      HMC password rules disable a user after a number of consecutive
+      failed logons (the User object's ``max-failed-logins``,
       zhmcclient.mock's Create User default 3), which would lock out every
-      other client of that user too.
+      other client of that user too;
+    * with several HMCs, zhmcclient tries each in turn at logon by setting
+      the session's base URL to it: the base URL is read under the logon
+      lock, so other threads never build a URL for an HMC being tried;
+    * the requests session that a re-logon replaces is closed: its idle
+      connections are closed at once, connections still in use when they
+      are given back (urllib3 HTTPConnectionPool.close).
     """
 
     def __init__(self, *args, **kwargs):
         self._logon_lock = threading.RLock()
         self._sent = threading.local()
+        # (HTTPError details, userid, host) of a refused logon.
         self._refusal = None
+        self._url = None
         super().__init__(*args, **kwargs)
+
+    @property
+    def _base_url(self):
+        # zhmcclient reads and sets this attribute directly.
+        with self._logon_lock:
+            return self._url
+
+    @_base_url.setter
+    def _base_url(self, value):
+        with self._logon_lock:
+            self._url = value
+
+    def _determine_actual_host(self):
+        # zhmcclient also calls it, for a request without logon, outside
+        # _do_logon: the HMCs are tried one at a time, under the lock.
+        with self._logon_lock:
+            return super()._determine_actual_host()
+
+    def _raise_refusal(self):
+        if self._refusal is not None:
+            # A new exception each time: raising one instance from many
+            # threads would grow and share its traceback.
+            raise LogonRefused(*self._refusal)
 
     @property
     def headers(self):
@@ -445,8 +490,7 @@ class SerializedLogonSession(zhmcclient.Session):
         After a refused logon, no request leaves: the refusal is raised.
         """
         with self._logon_lock:
-            if self._refusal is not None:
-                raise self._refusal
+            self._raise_refusal()
             headers = dict(self._headers)
         self._sent.session_id = headers.get(SESSION_HEADER)
         return headers
@@ -463,24 +507,38 @@ class SerializedLogonSession(zhmcclient.Session):
     def _do_logon(self):
         sent = getattr(self._sent, 'session_id', None)
         with self._logon_lock:
-            if self._refusal is not None:
-                raise self._refusal
-            if self._session_id is not None and self._session_id != sent:
+            self._raise_refusal()
+            current = self._headers.get(SESSION_HEADER)
+            if current is not None and current != sent:
                 # Another thread has logged on since this thread's request
                 # left: the caller repeats it with the new session id.
                 return
+            replaced = self._session
             try:
                 super()._do_logon()
             except zhmcclient.ServerAuthError as exc:
+                self._logged_off()
                 if exc.details.http_status == 403 and \
                         exc.details.reason == LOGON_REFUSED:
-                    self._refusal = LogonRefused(exc, self.userid,
-                                                 self._actual_host)
-                    # Logged off: later calls raise the refusal before
-                    # sending anything (the old session id is gone).
-                    self._session_id = None
-                    raise self._refusal
+                    # Later calls raise the refusal before sending
+                    # anything.
+                    self._refusal = (exc.details, self.userid,
+                                     self._actual_host)
+                    self._raise_refusal()
                 raise
+            except Exception:
+                # zhmcclient has removed the session id from the headers
+                # but still has it: without this, every request would leave
+                # without one and no thread would log on again.
+                self._logged_off()
+                raise
+            finally:
+                if replaced is not None and replaced is not self._session:
+                    replaced.close()
+
+    def _logged_off(self):
+        self._session_id = None
+        self._headers.pop(SESSION_HEADER, None)
 
     def _do_logoff(self):
         with self._logon_lock:
@@ -490,8 +548,11 @@ class SerializedLogonSession(zhmcclient.Session):
 class HMC(object):
     """One connection to the HMC (or to the simulated HMC) per service.
 
-    The zhmcclient session is thread-safe for requests; creating it is
-    guarded by a lock so that concurrent first calls share one logon.
+    zhmcclient does not promise that a session may be shared by threads;
+    the real HMC's session is a :class:`SerializedLogonSession`, which
+    serializes what zhmcclient does unguarded (logon, host selection).
+    Creating the session is guarded by a lock so that concurrent first
+    calls share one session.
     """
 
     def __init__(self, settings, session_factory=None):
@@ -516,8 +577,11 @@ class HMC(object):
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    self._session = self._make_session()
-                    self._client = zhmcclient.Client(self._session)
+                    session = self._make_session()
+                    # The client first: a thread that finds the session
+                    # set (without the lock) reads the client next.
+                    self._client = zhmcclient.Client(session)
+                    self._session = session
         return self._session
 
     @property
@@ -531,10 +595,13 @@ class HMC(object):
     def logon(self, attempts=3, delay=5.0):
         """Log on now, with bounded retries; raise HMCUnavailable.
 
-        Only an HMC that does not answer is tried again. A refused logon
-        (HMCLogonRefused) and a certificate that the CA bundle does not
-        verify (HMCCertificateUntrusted) fail at once: neither goes away
-        by itself, and repeated failed logons can disable the HMC user.
+        Only an HMC that does not answer, or answers with a server error
+        (HTTP 5xx, as while its console restarts) or with a body that is
+        not JSON, is tried again. A refused logon (HMCLogonRefused) and a
+        certificate that the CA bundle does not verify
+        (HMCCertificateUntrusted) fail at once: neither goes away by
+        itself, and repeated failed logons can disable the HMC user. Any
+        other error of zhmcclient fails at once as HMCUnavailable.
         """
         if self.simulated:
             return
@@ -550,22 +617,33 @@ class HMC(object):
                 raise exception.HMCLogonRefused(user=exc.userid,
                                                 host=exc.host or hosts)
             except zhmcclient.AuthError as exc:
-                raise exception.HMCUnavailable(
-                    reason='logon to %s as [dpm] hmc_username %s failed: '
-                           '%s' % (hosts, self.settings.hmc_username,
-                                   describe_error(exc)))
+                raise self._logon_failed(hosts, exc)
             except zhmcclient.ConnectionError as exc:
                 if untrusted_certificate(exc) is not None:
                     raise exception.HMCCertificateUntrusted(
                         host=hosts, reason=describe_error(exc))
-                if attempt == attempts:
-                    raise exception.HMCUnavailable(
-                        reason='no HMC of [dpm] hmc = %s answered after %d '
-                               'attempts; last error: %s' %
-                               (hosts, attempts, describe_error(exc)))
-                LOG.warning('HMC %s not reachable (attempt %d of %d): %s',
-                            hosts, attempt, attempts, describe_error(exc))
-                time.sleep(delay)
+                failure = exc
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status < 500:
+                    raise self._logon_failed(hosts, exc)
+                failure = exc
+            except zhmcclient.ParseError as exc:
+                failure = exc
+            except zhmcclient.Error as exc:
+                raise self._logon_failed(hosts, exc)
+            if attempt == attempts:
+                raise exception.HMCUnavailable(
+                    reason='no HMC of [dpm] hmc = %s answered after %d '
+                           'attempts; last error: %s' %
+                           (hosts, attempts, describe_error(failure)))
+            LOG.warning('HMC %s not available (attempt %d of %d): %s',
+                        hosts, attempt, attempts, describe_error(failure))
+            time.sleep(delay)
+
+    def _logon_failed(self, hosts, exc):
+        return exception.HMCUnavailable(
+            reason='logon to %s as [dpm] hmc_username %s failed: %s' % (
+                hosts, self.settings.hmc_username, describe_error(exc)))
 
     def logoff(self):
         if self._session is not None and not self.simulated:
@@ -622,8 +700,9 @@ class HMC(object):
         Returns the URI of the ended job. The HMC keeps an ended job's
         status until the client deletes it (or until its retention interval
         expires): pass the URI to :meth:`read_status` or
-        :meth:`wait_for_status`, which delete it in the same round trip as
-        their first status query. A failed job is deleted here.
+        :meth:`wait_for_status`, which delete it with their first status
+        query (in the same round trip where the HMC offers Submit
+        Requests). A failed job is deleted here.
         """
         result = wait_until(
             lambda: self.session.get(job.uri),
@@ -713,7 +792,8 @@ class HMC(object):
         Returns {uri: properties, or None for an object that is gone}. An
         HMC that refuses Submit Requests gets one GET per URI, from then
         on. ``discard``: the URI of an ended job whose status is deleted
-        in the same round trip (see :meth:`read_status`).
+        too (in the same round trip where the HMC offers Submit Requests;
+        see :meth:`read_status`).
         """
         uris = list(uris)
         result = {}

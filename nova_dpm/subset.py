@@ -120,9 +120,9 @@ class CpcSubset(object):
 
         The CPC property available-features-list exists from HMC/SE 2.14.0
         with HMC API 2.23 on (zhmcclient Cpc.feature_enabled and "Firmware
-        features"; hmc.FEATURES_API). A CPC without it (a z13 under an
-        older HMC) has no storage management: HBAs. The properties are
-        those pulled by find_cpc; no request.
+        features"). A CPC without it (a z13 under an older HMC) has no
+        storage management: HBAs. The properties are those pulled by
+        find_cpc; no request.
         """
         return any(
             f.get('name') == STORAGE_MANAGEMENT_FEATURE and f.get('state')

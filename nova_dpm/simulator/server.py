@@ -46,6 +46,8 @@ sessions or HTTP):
 * every other request needs a valid ``X-API-Session`` header: missing is
   403,4, unknown or expired is 403,5 (zhmcclient then logs on again once
   and repeats the request);
+* a fault injected for ``POST /api/sessions`` fails the logon (see
+  :meth:`HmcServer.inject_fault`); no session is created;
 * ``DELETE /api/sessions/this-session`` (Logoff) and
   ``GET /api/sessions/operations/get-notification-topics``;
 * an object the user has no object-access permission for (see
@@ -612,6 +614,14 @@ class HmcServer:
                              "The request body must have the string fields "
                              "'userid' and 'password'")
             return
+        # A logon meets injected faults like any request (an HMC whose
+        # console restarts drops it or answers 500); a faulted logon
+        # creates no session.
+        fault = self.simulator._take_fault('POST', SESSIONS_URI)
+        if fault is not None:
+            self._send_exception(h, 'POST', uri, self.simulator._fault_error(
+                fault, 'POST', uri))
+            return
         if self.logon_time:
             self._stopping.wait(self.logon_time)
         good = (hmac.compare_digest(body['userid'].encode(),
@@ -681,6 +691,16 @@ class HmcServer:
     def _call(self, h, method, uri, body):
         try:
             result = self.simulator.request(method, uri, body=body)
+        except Exception as exc:
+            self._send_exception(h, method, uri, exc)
+        else:
+            self._send_result(h, method, uri,
+                              self._visible(method, body, result))
+
+    def _send_exception(self, h, method, uri, exc):
+        """Answer a failed request as the HMC would (or not at all)."""
+        try:
+            raise exc
         except zhmcclient.HTTPError as exc:
             err = dict(exc.body or {})
             err.setdefault('http-status', exc.http_status)
@@ -701,9 +721,6 @@ class HmcServer:
             LOG.exception('Simulated HMC: %s %s failed', method, uri)
             self._send_error(h, method, uri, 500, 0,
                              "Internal error of the simulated HMC: %s" % exc)
-        else:
-            self._send_result(h, method, uri,
-                              self._visible(method, body, result))
 
     def _send_result(self, h, method, uri, result):
         if result is None:

@@ -355,6 +355,21 @@ class LogonRefusedTest(HttpsAuthTestCase):
                       repr(self.driver.hmc.session))
         self.assertNotIn('changed-on-the-hmc', repr(self.driver.hmc.session))
 
+    def test_each_refusal_is_a_new_exception(self):
+        self.start()
+        self.server.password = 'changed-on-the-hmc'
+        self.server.expire_session()
+        session = self.driver.hmc.session
+        first = self.assertRaises(hmc_module.LogonRefused,
+                                  session.get, '/api/cpcs')
+        second = self.assertRaises(hmc_module.LogonRefused,
+                                   session.get, '/api/cpcs')
+        self.assertIsNot(first, second)
+        self.assertEqual(str(first), str(second))
+        self.assertEqual((first.userid, first.host),
+                         (second.userid, second.host))
+        self.assertEqual(1, self.server.failed_logons)
+
     def test_disabled_user_is_refused_once(self):
         self.start()
         for _ in range(3):
@@ -403,6 +418,45 @@ class CertificateTest(HttpsAuthTestCase):
         self.assertEqual([5.0, 5.0], self.sleeps)
 
 
+class LogonRetryTest(HttpsAuthTestCase):
+    """init_host's logon on an HMC that answers with an error."""
+
+    def test_server_error_at_logon_is_retried(self):
+        # An HMC console that restarts answers 500 for a while.
+        self.start()
+        self.restart()
+        self.server.inject_fault('http500', 'POST', '/api/sessions')
+        logons = self.server.logons
+        self.driver.init_host(base.HOST)
+        self.assertEqual([5.0], self.sleeps)
+        self.assertEqual(logons + 1, self.server.logons)
+
+    def test_lasting_server_error_is_unavailable(self):
+        self.start()
+        self.restart()
+        for _ in range(3):
+            self.server.inject_fault('http500', 'POST', '/api/sessions')
+        exc = self.assertRaises(exception.HMCUnavailable,
+                                self.driver.init_host, base.HOST)
+        message = exc.format_message()
+        self.assertIn('after 3 attempts', message)
+        self.assertIn('HTTP 500', message)
+        self.assertIn('127.0.0.1', message)
+        self.assertEqual([5.0, 5.0], self.sleeps)
+
+    def test_client_error_at_logon_is_not_retried(self):
+        self.start()
+        self.restart()
+        self.server.inject_fault('busy', 'POST', '/api/sessions')
+        exc = self.assertRaises(exception.HMCUnavailable,
+                                self.driver.init_host, base.HOST)
+        message = exc.format_message()
+        self.assertIn('HTTP 409', message)
+        self.assertIn('127.0.0.1', message)
+        self.assertIn('[dpm] hmc_username nova', message)
+        self.assertEqual([], self.sleeps)
+
+
 class ReLogonTest(HttpsAuthTestCase):
 
     def test_one_relogon_for_twenty_threads(self):
@@ -433,6 +487,74 @@ class ReLogonTest(HttpsAuthTestCase):
         self.assertEqual(2, self.server.logons)
         self.assertEqual(0, self.server.requests_without_session)
         self.assertEqual(1, self.server.active_sessions)
+
+    def test_failed_relogon_does_not_stop_later_logons(self):
+        # The session expires while the HMC console restarts: the re-logon
+        # is dropped. Once the HMC is back, the next call logs on again.
+        self.start()
+        self.server.expire_session()
+        self.server.inject_fault('connection', 'POST', '/api/sessions')
+        self.assertRaises(exception.HMCUnavailable,
+                          self.driver.list_instance_uuids)
+        self.assertEqual(1, self.server.logons)
+        self.assertEqual([], self.driver.list_instance_uuids())
+        self.assertEqual(2, self.server.logons)
+        self.assertEqual([], self.driver.list_instance_uuids())
+        self.assertEqual(2, self.server.logons)
+        self.assertTrue(self.driver.hmc.session.is_logon())
+
+    def test_failed_relogon_logs_on_again_with_logon(self):
+        self.start()
+        self.server.expire_session()
+        self.server.inject_fault('http500', 'POST', '/api/sessions')
+        self.assertRaises(exception.HMCOperationFailed,
+                          self.driver.list_instance_uuids)
+        self.driver.hmc.logon()
+        self.assertEqual(2, self.server.logons)
+        self.assertEqual([], self.driver.list_instance_uuids())
+        self.assertEqual(0, self.server.requests_without_session)
+
+    def test_relogons_close_the_connections_they_replace(self):
+        # Each re-logon replaces zhmcclient's requests session; the old
+        # one is closed (its connection pools emptied), not left for the
+        # garbage collector with its connection open.
+        self.start()
+        made = []
+        new_session = hmc_module.SerializedLogonSession._new_session
+
+        def record(config):
+            made.append(new_session(config))
+            return made[-1]
+
+        patcher = mock.patch.object(hmc_module.SerializedLogonSession,
+                                    '_new_session', staticmethod(record))
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        for _ in range(5):
+            self.server.expire_session()
+            self.driver.list_instance_uuids()
+        self.assertEqual(6, self.server.logons)
+        self.assertEqual(5, len(made))
+        pools = [len(s.get_adapter('https://').poolmanager.pools)
+                 for s in made]
+        self.assertEqual([0, 0, 0, 0, 1], pools)
+
+    def test_base_url_is_read_under_the_logon_lock(self):
+        # zhmcclient sets the base URL to each HMC it tries at logon;
+        # another thread building a URL meanwhile waits for the result.
+        self.start()
+        session = self.driver.hmc.session
+        final = session._base_url
+        seen = []
+        reader = threading.Thread(target=lambda: seen.append(
+            session._base_url))
+        with session._logon_lock:
+            session._base_url = 'https://hmc-being-tried:6794'
+            reader.start()
+            reader.join(0.2)
+            session._base_url = final
+        reader.join(10)
+        self.assertEqual([final], seen)
 
     def test_session_is_the_serialized_one(self):
         self.start()
@@ -594,6 +716,23 @@ class SessionFactoryTest(testtools.TestCase):
         self.assertIs(session, connection.client.session)
         self.assertEqual(1, len(made))
 
+    def test_session_is_published_after_its_client(self):
+        # A thread that finds the session set reads the client without
+        # the lock: it must be there already.
+        settings = _settings(hmc=['hmc.example'])
+        connection = hmc.HMC(settings)
+        published = []
+        real_client = hmc.zhmcclient.Client
+
+        def client(session):
+            published.append(connection._session)
+            return real_client(session)
+
+        with mock.patch.object(hmc.zhmcclient, 'Client', client):
+            session = connection.session
+        self.assertEqual([None], published)
+        self.assertIs(session, connection.client.session)
+
     def test_missing_entry_point_is_reported(self):
         settings = _settings(hmc_mock_file='z16')
         with mock.patch.object(hmc.metadata, 'entry_points',
@@ -675,6 +814,19 @@ class WaitUntilTest(base.testtools.TestCase):
         # No poll after the time limit.
         self.assertLess(self.times[-1], 1002.0)
         self.assertEqual(1002.0, self.clock.now)
+
+    def test_first_poll_waits_no_longer_than_the_deadline(self):
+        # Earlier waits of the operation used the budget up; the time
+        # left is shorter than the wait for the next token.
+        deadline = hmc.Deadline(0.2)
+        deadline.budget.take()
+        deadline.budget.take()
+        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until,
+                                self.read, lambda n: False, deadline,
+                                'partition P', 'stopped')
+        self.assertEqual([], self.times)
+        self.assertEqual(1000.2, self.clock.now)
+        self.assertIn('last status: not read', exc.format_message())
 
     def test_done_may_raise(self):
         def done(n):

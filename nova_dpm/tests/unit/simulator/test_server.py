@@ -158,6 +158,20 @@ class TestSessions(ServerTestCase):
         # The logged-off session id is refused.
         self.assertErrorBody(self.raw('GET', '/api/cpcs', old_id), 403, 5)
 
+    def test_injected_fault_fails_a_logon(self):
+        # A fault for POST /api/sessions fails one logon, without a
+        # session; the next logon succeeds.
+        self.server.inject_fault('http500', 'POST', '/api/sessions')
+        self.server.inject_fault('connection', 'POST', '/api/sessions')
+        exc = self.assertRaises(zhmcclient.HTTPError, self.session.logon)
+        self.assertEqual(500, exc.http_status)
+        self.assertRaises(zhmcclient.ConnectionError,
+                          self.new_session().logon)
+        self.assertEqual((0, 0), (self.server.logons,
+                                  self.server.active_sessions))
+        self.new_session().logon()
+        self.assertEqual(1, self.server.logons)
+
     def test_logon_response(self):
         resp = self.raw('POST', '/api/sessions',
                         json={'userid': USERID, 'password': PASSWORD})
