@@ -107,7 +107,7 @@ class DPMDriver(driver.ComputeDriver):
             self.hmc, self.subset.cpc, CONF.host, self.settings, api_version)
         self.partitions.list()
         self.storage = storage.backend_for(self.hmc, self.subset,
-                                           self.settings)
+                                           self.settings, api_version)
         self.network = network.Networking(self.hmc, self.subset, api_version)
         self.network.load_vswitch_ports()
 

@@ -37,6 +37,7 @@ from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 from os_brick.initiator.connectors import fibre_channel_s390x
 from oslo_log import log as logging
+from oslo_utils import excutils
 import zhmcclient
 
 from nova_dpm import exception
@@ -47,8 +48,21 @@ LOG = logging.getLogger(__name__)
 FC_TYPE = 'fibre_channel'
 MAX_LUN = 0xffffffff
 
-# Volume fulfillment states that Accept Mismatched Storage Volumes ends.
+# Volume fulfillment states that Accept Mismatched Storage Volumes ends
+# (IBM: Accept Mismatched Storage Volumes). [INFERRED] that an
+# 'overprovisioned' volume is one whose LUN is larger than defined: no
+# source we have says what the state means (known limitations).
 MISMATCH_STATES = ('pending-with-mismatches', 'overprovisioned')
+# A volume the HMC found on some of the group's paths, not on all (IBM:
+# The Storage Group details page, fulfillment states): normal while
+# discovery still reaches the other paths.
+INCOMPLETE = 'incomplete'
+# Start FCP Storage Discovery needs HMC 2.14.1 with API 2.37 and SE 2.14.1
+# (zhmcclient StorageGroup.discover_fcp). Older HMCs find paths and LUNs
+# only by their periodic background check (IBM: The Storage Group details
+# page: every 10 minutes for a group that is not complete).
+DISCOVERY_API = (2, 37)
+DISCOVERY_SE = (2, 14, 1)
 # GiB: sizes closer than this are the same size.
 SIZE_TOLERANCE = 0.001
 # The size a storage volume is defined with when Nova does not know the
@@ -320,11 +334,21 @@ class StorageGroupBackend(StorageBackend):
 
     name = 'storage-group'
 
-    def __init__(self, hmc, subset, settings):
+    def __init__(self, hmc, subset, settings, api_version=None):
         super().__init__(hmc, subset, settings)
         self._groups = {}    # partition uri -> StorageGroup
         self._devnos = {}    # partition uri -> device numbers of its VSRs
         self._vsrs = {}      # partition uri -> {WWPN: VSR uri}
+        self._ports = {}     # partition uri -> {WWPN: validated port uri}
+        self.discovery = can_discover(
+            api_version, subset.cpc.get_property('se-version'))
+        if not self.discovery:
+            LOG.warning('This HMC or CPC cannot start FCP storage discovery '
+                        '(it needs HMC 2.14.1, Web Services API %d.%d, and '
+                        'SE 2.14.1): a build waits for the HMC\'s periodic '
+                        'check of its storage groups, which can take longer '
+                        'than [dpm] hmc_operation_timeout.',
+                        *DISCOVERY_API)
 
     def _console(self):
         return self.hmc.client.consoles.console
@@ -379,23 +403,30 @@ class StorageGroupBackend(StorageBackend):
                     [self._port(a, p) for a, p, _i in paths])
                 partition.attach_storage_group(group)
             except zhmcclient.Error:
-                group.delete()
-                raise
+                with excutils.save_and_reraise_exception():
+                    self._clean_up('storage group', group.name, group.delete)
         self._groups[partition.uri] = group
         return self._wwpns(group, partition)
 
     def _wwpns(self, group, partition):
+        # Not list(full_properties=True): zhmcclient 1.26 reads the
+        # properties with Submit Requests whatever the HMC's version;
+        # get_many uses it only where the HMC has it (AGGREGATION_API).
         with hmc_module.translated('list virtual storage resources',
                                    group.name):
-            vsrs = group.virtual_storage_resources.list(full_properties=True)
-        own = [v for v in vsrs
-               if v.get_property('partition-uri') == partition.uri]
+            uris = [v.uri for v in group.virtual_storage_resources.list()]
+            answers = self.hmc.get_many(uris) if uris else {}
+        own = [dict(answers[u], **{'element-uri': u}) for u in uris
+               if answers.get(u) and
+               answers[u].get('partition-uri') == partition.uri]
         # The HMC numbers the VSRs itself (HMC rule K4); NICs must avoid
         # those numbers.
         self._devnos[partition.uri] = {
-            str(v.get_property('device-number')).lower() for v in own}
+            str(v.get('device-number')).lower() for v in own}
         self._vsrs[partition.uri] = {
-            v.get_property('world-wide-port-name').lower(): v.uri
+            v['world-wide-port-name'].lower(): v['element-uri'] for v in own}
+        self._ports[partition.uri] = {
+            v['world-wide-port-name'].lower(): _validated_port(v)
             for v in own}
 
         # A new VSR has no storage port until FCP storage discovery has
@@ -404,9 +435,9 @@ class StorageGroupBackend(StorageBackend):
         # which stay the same from creation on. The first is the boot
         # path.
         def order(vsr):
-            return (str(vsr.get_property('device-number')).lower(),
-                    vsr.get_property('world-wide-port-name').lower())
-        return [v.get_property('world-wide-port-name').lower()
+            return (str(vsr.get('device-number')).lower(),
+                    vsr['world-wide-port-name'].lower())
+        return [v['world-wide-port-name'].lower()
                 for v in sorted(own, key=order)]
 
     def device_numbers(self, partition):
@@ -438,11 +469,12 @@ class StorageGroupBackend(StorageBackend):
         group = self._require_group(partition)
         deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
         vsr_uri = self._vsr_uri(partition, boot.initiator)
-        port_uri, ended = self._wait_found(
+        nothing_found = self._nothing_found(boot.volume_id, boot.initiator,
+                                            boot.target, boot.fcp_lun)
+        port_uri, job, ended = self._wait_found(
             group, vsr_uri, _validated_port, deadline,
             'storage path %s of %s' % (boot.initiator, partition.name),
-            'validated', self._nothing_found(boot.volume_id, boot.initiator,
-                                             boot.target, boot.fcp_lun))
+            'validated', nothing_found)
         with hmc_module.translated('define boot volume', group.name):
             volume = group.storage_volumes.create({
                 'name': boot.volume_id,
@@ -455,8 +487,7 @@ class StorageGroupBackend(StorageBackend):
                 host_port=self._port_object(port_uri))
         self._wait_complete(
             group, volume.uri, boot.volume_id, boot.size_gb, deadline,
-            self._nothing_found(boot.volume_id, boot.initiator, boot.target,
-                                boot.fcp_lun), discard=ended)
+            nothing_found, job=job, discard=ended)
         return {
             'boot-device': 'storage-volume',
             'boot-storage-volume': volume.uri,
@@ -492,34 +523,46 @@ class StorageGroupBackend(StorageBackend):
                    'volume' % (initiators, target, lun))
 
     def _discover(self, group):
-        """Start FCP storage discovery of the group; its Job.
+        """Start FCP storage discovery of the group; its Job, or None.
 
-        IBM: Start FCP Storage Discovery (HMC 2.14.1, API 2.37; zhmcclient
-        StorageGroup.discover_fcp). Without it the HMC looks only
-        periodically (every 10 minutes, zhmcclient's
-        get_connection_report).
+        IBM: Start FCP Storage Discovery (HMC 2.14.1, API 2.37, SE 2.14.1;
+        zhmcclient StorageGroup.discover_fcp). Where the HMC or the CPC is
+        older (None), the HMC looks only periodically (IBM: The Storage
+        Group details page: every 10 minutes while a group is not
+        complete).
         """
+        if not self.discovery:
+            return None
         with hmc_module.translated('start FCP storage discovery',
                                    group.name):
             return group.discover_fcp(force_restart=False,
                                       wait_for_completion=False)
 
     def _wait_found(self, group, uri, found, deadline, what, wanted,
-                    nothing_found, discard=None, discovering=True):
+                    nothing_found, discovering=True, job=None, discard=None):
         """Wait until FCP storage discovery has found what ``uri`` needs.
 
         The one wait of this backend: polls the object ``uri`` (a VSR or
         a storage volume) and the discovery job in one round trip each
-        time, until ``found(properties)`` returns a result. Without
-        ``discovering``, the object is read first and a discovery started
-        only if it is not found. Once a discovery has ended without the
-        result, ``nothing_found`` is raised.
+        time, until ``found(properties, ended)`` returns a result
+        (``ended``: a discovery has ended since the wait began, or none can
+        be started). ``job``: a discovery still running from an earlier
+        wait, polled instead of starting another. Without ``discovering``
+        (and no ``job``), the object is read first and a discovery started
+        only if it is not found. Once a discovery started here has ended
+        without the result, ``nothing_found`` is raised; one inherited
+        from an earlier wait may have begun before the object existed, so
+        another is started then.
 
-        Returns (result, URI of an ended job to discard or None).
-        ``discard``: an ended job deleted with the first read.
+        Returns (result, the discovery Job if it is still running, else
+        None, the URI of an ended job to delete or None). ``discard``: an
+        ended job deleted with the first read.
         """
-        polling = {'job': self._discover(group) if discovering else None,
-                   'discard': discard, 'result': None, 'ended': False}
+        if job is None and discovering:
+            job = self._discover(group)
+        polling = {'job': job, 'inherited': job is not None and
+                   not discovering, 'discard': discard, 'result': None,
+                   'ended': None}
 
         def read():
             job = polling['job']
@@ -539,43 +582,67 @@ class StorageGroupBackend(StorageBackend):
         def done(answer):
             props, job_state = answer
             job = polling['job']
-            ended = job_state.get('status') not in (None, 'running')
-            result = found(props)
+            ended = job is not None and \
+                job_state.get('status') not in (None, 'running')
+            try:
+                result = found(props, ended or not self.discovery)
+            except exception.InvalidVolume:
+                if ended:
+                    self.hmc.discard_job(job.uri)
+                raise
+            if ended:
+                polling['job'] = None
             if result is not None:
-                polling['result'], polling['ended'] = result, ended
+                polling['result'] = result
+                if ended:
+                    # Deleted by the caller's next read.
+                    polling['ended'] = job.uri
                 return True
             if job is None:
+                # Not found at the first read; an HMC without Start FCP
+                # Storage Discovery finds it at its periodic check.
                 polling['job'] = self._discover(group)
                 return False
-            if ended:
+            if not ended:
+                return False
+            code = job_state.get('job-status-code')
+            if code and code >= 300:
                 self.hmc.discard_job(job.uri)
-                code = job_state.get('job-status-code')
-                if code and code >= 300:
-                    raise exception.HMCOperationFailed(
-                        operation='FCP storage discovery',
-                        target=group.name,
-                        reason=((job_state.get('job-results') or {}).get(
-                            'message') or 'job status %s' % code),
-                        http_status=code)
-                raise nothing_found
-            return False
+                raise exception.HMCOperationFailed(
+                    operation='FCP storage discovery',
+                    target=group.name,
+                    reason=((job_state.get('job-results') or {}).get(
+                        'message') or 'job status %s' % code),
+                    http_status=code)
+            # The ended job's status goes with the next read.
+            polling['discard'] = job.uri
+            if polling['inherited']:
+                polling['inherited'] = False
+                polling['job'] = self._discover(group)
+                return False
+            self.hmc.discard_job(job.uri)
+            raise nothing_found
 
         hmc_module.wait_until(read, done, deadline, what, wanted,
                               state=lambda answer: _state_of(answer[0]))
-        job = polling['job']
-        return polling['result'], (job.uri if job and polling['ended']
-                                   else None)
+        return polling['result'], polling['job'], polling['ended']
 
     def _wait_complete(self, group, volume_uri, volume_id, size_gb,
-                       deadline, nothing_found, discard=None):
+                       deadline, nothing_found, job=None, discard=None,
+                       incomplete_ok=False):
         """Wait until the HMC has found the volume; accept a size mismatch.
 
         A mismatched volume (IBM: Accept Mismatched Storage Volumes) is
         accepted when the HMC found at least the size Cinder gave it (a
         storage system may round a volume up); a smaller one means the LUN
-        is not the volume Cinder mapped.
+        is not the volume Cinder mapped. An incomplete volume (found on
+        some of the group's paths only) is waited for while discovery
+        runs; after it, a data volume (``incomplete_ok``) that a path
+        reaches is accepted with a warning. A boot volume is not: the
+        partition starts only from a complete one (HMC rule L1). ``job``:
+        a discovery still running, polled and deleted once it ends.
         """
-        def found(props):
+        def found(props, ended):
             state = props.get('fulfillment-state')
             if state == 'complete':
                 return state
@@ -590,19 +657,40 @@ class StorageGroupBackend(StorageBackend):
                                'the storage system maps' % (found_gb,
                                                             size_gb))
                 return state
-            if state not in ('pending', None):
+            if state == INCOMPLETE:
+                if not ended:
+                    return None
+                if incomplete_ok and props.get('paths'):
+                    return state
                 raise exception.InvalidVolume(
                     volume=volume_id,
-                    reason='its storage volume has fulfillment state %s '
-                           'on the HMC' % state)
-            return None
+                    reason='the HMC found it on %d of the paths of storage '
+                           'group %s only (fulfillment state incomplete); '
+                           'check the SAN zoning and LUN masking for every '
+                           'initiator WWPN of the instance' % (
+                               len(props.get('paths') or []), group.name))
+            if state in ('pending', None):
+                return None
+            raise exception.InvalidVolume(
+                volume=volume_id,
+                reason='its storage volume has fulfillment state %s '
+                       'on the HMC' % state)
 
-        state, ended = self._wait_found(
+        state, job, ended = self._wait_found(
             group, volume_uri, found, deadline,
             'storage volume %s of %s' % (volume_id, group.name),
-            'complete', nothing_found, discard=discard, discovering=False)
+            'complete', nothing_found, discovering=False, job=job,
+            discard=discard)
         if ended:
             self.hmc.discard_job(ended)
+        if job is not None:
+            self._finish_discovery(job, group, deadline)
+        if state == INCOMPLETE:
+            LOG.warning('The HMC found storage volume %s on some of the '
+                        'paths of storage group %s only (fulfillment state '
+                        'incomplete); using it. Check the SAN zoning and '
+                        'LUN masking of the other paths.', volume_id,
+                        group.name)
         if state in MISMATCH_STATES:
             LOG.warning('The HMC found storage volume %s with another size '
                         'than the %s GiB defined; accepting it.',
@@ -614,15 +702,50 @@ class StorageGroupBackend(StorageBackend):
                     '/operations/accept-mismatched-storage-volumes',
                     body={'storage-volume-uris': [volume_uri]})
 
-    def attach_volume(self, instance, partition, fc, size_gb=None):
-        """Define a data volume and wait until the HMC has found it.
+    def _finish_discovery(self, job, group, deadline):
+        """Wait for a discovery still running to end; delete its status.
 
-        The HMC pairs the LUNs discovery finds with the group's data
-        volumes; it compares sizes, so the volume is defined with its
-        real size.
+        The HMC keeps an ended job's status until it is deleted or its
+        retention interval expires. A failure of this discovery no longer
+        matters: what the driver waited for is found.
+        """
+        try:
+            self.hmc.discard_job(self.hmc.wait_for_job(
+                job, 'FCP storage discovery of %s' % group.name, deadline))
+        except zhmcclient.Error as exc:
+            LOG.debug('FCP storage discovery of %s ended: %s', group.name,
+                      hmc_module.describe_error(exc))
+
+    def _clean_up(self, what, name, delete):
+        """Delete an object after a failure; log, never raise.
+
+        The original error is what the user must see (it is re-raised by
+        the caller); a failed deletion is logged with what is left.
+        """
+        try:
+            with hmc_module.translated('remove %s' % what, name):
+                delete()
+        except Exception as exc:
+            LOG.error('Could not remove %s %s after a failure; it is left '
+                      'on the HMC: %s', what, name, exc)
+
+    def attach_volume(self, instance, partition, fc, size_gb=None):
+        """Define a data volume, fulfil it, wait until the HMC found it.
+
+        The volume is fulfilled with Cinder's target WWPN and LUN, like
+        the boot volume: discovery alone would pair any unclaimed LUN of a
+        similar size with it (zhmcclient's indicate_fulfillment_fcp: a
+        non-boot volume may be fulfilled too). It is defined with its
+        real size, which the HMC compares with the LUN's.
         """
         group = self._require_group(partition)
         deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
+        wwpns = self.wwpns(partition)
+        initiators = [w for w in wwpns if w in fc.initiators] or wwpns
+        target = (fc.initiators.get(initiators[0]) or fc.targets)[0]
+        lun = fc.fcp_lun[target[1]]
+        nothing_found = self._nothing_found(fc.volume_id, initiators,
+                                            target[0], lun)
         with hmc_module.translated('define data volume', group.name):
             volume = group.storage_volumes.create({
                 'name': fc.volume_id,
@@ -630,18 +753,26 @@ class StorageGroupBackend(StorageBackend):
                 'usage': 'data',
                 'size': size_gb or PLACEHOLDER_SIZE,
             })
-        wwpns = self.wwpns(partition)
-        initiators = [w for w in wwpns if w in fc.initiators] or wwpns
-        target = (fc.initiators.get(initiators[0]) or fc.targets)[0]
         try:
+            port_uri = self._ports.get(partition.uri, {}).get(initiators[0])
+            job = ended = None
+            if port_uri is None:
+                port_uri, job, ended = self._wait_found(
+                    group, self._vsr_uri(partition, initiators[0]),
+                    _validated_port, deadline,
+                    'storage path %s of %s' % (initiators[0],
+                                               partition.name),
+                    'validated', nothing_found, discovering=False)
+            with hmc_module.translated('fulfil data volume', group.name):
+                volume.indicate_fulfillment_fcp(
+                    wwpn=target[0], lun=lun,
+                    host_port=self._port_object(port_uri))
             self._wait_complete(
                 group, volume.uri, fc.volume_id, size_gb, deadline,
-                self._nothing_found(fc.volume_id, initiators, target[0],
-                                    fc.fcp_lun[target[1]]))
+                nothing_found, job=job, discard=ended, incomplete_ok=True)
         except Exception:
-            with hmc_module.translated('remove data volume', group.name):
-                volume.delete()
-            raise
+            with excutils.save_and_reraise_exception():
+                self._clean_up('data volume', fc.volume_id, volume.delete)
 
     def detach_volume(self, instance, partition, fc):
         group = self._group(partition)
@@ -674,6 +805,7 @@ class StorageGroupBackend(StorageBackend):
         self._groups.pop(partition.uri, None)
         self._devnos.pop(partition.uri, None)
         self._vsrs.pop(partition.uri, None)
+        self._ports.pop(partition.uri, None)
 
     def _delete_group(self, group):
         with hmc_module.translated('delete storage group', group.name):
@@ -696,7 +828,7 @@ class StorageGroupBackend(StorageBackend):
             self._delete_group(group)
 
 
-def _validated_port(vsr):
+def _validated_port(vsr, ended=False):
     """The storage port of a VSR whose WWPN is validated, or None."""
     info = vsr.get('world-wide-port-name-info') or {}
     if info.get('status') == 'validated' and vsr.get('adapter-port-uri'):
@@ -710,9 +842,22 @@ def _state_of(props):
     return (props.get('world-wide-port-name-info') or {}).get('status')
 
 
-def backend_for(hmc, subset, settings):
-    cls = StorageGroupBackend if subset.storage_management else HbaBackend
-    return cls(hmc, subset, settings)
+def can_discover(api_version, se_version):
+    """Whether Start FCP Storage Discovery exists (DISCOVERY_API/_SE).
+
+    An unknown API version counts as new enough.
+    """
+    if api_version is not None and tuple(api_version) < DISCOVERY_API:
+        return False
+    parts = [int(p) for p in str(se_version or '').split('.')
+             if p.isdigit()]
+    return not parts or tuple(parts) >= DISCOVERY_SE
+
+
+def backend_for(hmc, subset, settings, api_version=None):
+    if subset.storage_management:
+        return StorageGroupBackend(hmc, subset, settings, api_version)
+    return HbaBackend(hmc, subset, settings)
 
 
 def check_volume_boot(instance):

@@ -33,7 +33,9 @@ DPM mode           the CPC is in DPM mode
 CPC status         the CPC is in a status that allows partition operations
 processors         ``max_processors`` <= the CPC's IFLs
 memory             ``max_memory`` <= the CPC's customer memory
-storage backend    (info) HBAs or storage groups (dpm-storage-management)
+storage backend    (info) HBAs or storage groups (dpm-storage-management);
+                   WARN for storage groups on an HMC or SE before 2.14.1
+                   (no FCP storage discovery on request)
 adapter mapping N  entry N of ``physical_storage_adapter_mappings``: the
                    adapter exists on the CPC, is FCP and has the port
 init_host          ``CpcSubset.validate()``, the driver's own verdict
@@ -66,6 +68,7 @@ from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm import partition as partition_module
+from nova_dpm import storage
 from nova_dpm import subset as subset_module
 
 PASS = 'PASS'
@@ -320,6 +323,18 @@ class Checker(object):
     def check_storage_backend(self):
         feature = subset_module.STORAGE_MANAGEMENT_FEATURE
         if self.subset.has_storage_management(self.cpc):
+            se = self.cpc.get_property('se-version')
+            api = getattr(self, 'api_version', None)
+            if not storage.can_discover(api, se):
+                args = (feature, '%d.%d' % tuple(api) if api else '?',
+                        se) + storage.DISCOVERY_API
+                return WARN, (
+                    'storage groups: the %s feature is on, but this HMC '
+                    '(API %s) or SE (%s) cannot start FCP storage '
+                    'discovery (it needs HMC 2.14.1, API %d.%d, and SE '
+                    '2.14.1): a build waits for the HMC\'s periodic check '
+                    'of its storage group (up to 10 minutes); raise [dpm] '
+                    'hmc_operation_timeout accordingly' % args)
             return INFO, ('storage groups: the %s feature is on' % feature)
         return INFO, 'HBAs: the %s feature is off or absent' % feature
 

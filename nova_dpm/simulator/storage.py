@@ -56,7 +56,19 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
   'pending-with-mismatches' when one is (IBM: Storage Group data model,
   fulfillment-state), else 'pending' (HMC rule I4).  The reset to
   'pending' on a change of connectivity or max-partitions is not
-  simulated, nor are 'overprovisioned' volumes (LUNs nobody defined).
+  simulated.
+* A found volume that some of the group's VSRs do not reach (their WWPN
+  not validated, or the SAN not showing them the LUN) is 'incomplete'
+  until every VSR reaches it (IBM: The Storage Group details page names
+  the state).  [INFER] the rule.
+* 'overprovisioned' is never produced: no source we have says what it
+  means.  Accept Mismatched Storage Volumes takes it as well as
+  'pending-with-mismatches' [INFER], as the driver reads it (a LUN larger
+  than defined).
+* FCP storage discovery runs periodically, every ``discovery_interval``
+  seconds (IBM: The Storage Group details page: "every 10 minutes" for a
+  group that is not complete); Start FCP Storage Discovery exists from
+  HMC 2.14.1 (API 2.37) and SE 2.14.1 only (versions.py).
 """
 
 import re
@@ -77,6 +89,7 @@ NOT_VALIDATED = 'not-validated'
 COMPLETE = 'complete'
 PENDING = 'pending'
 MISMATCHED = 'pending-with-mismatches'
+INCOMPLETE = 'incomplete'
 # [INFER] sizes closer than this (GiB) are the same size.
 SIZE_TOLERANCE = 1e-6
 
@@ -286,7 +299,7 @@ def refresh(sim, sg):
         target = sim.volume_targets.get(sv.uri)
         paths = []
         if target and sv.properties.get('fulfillment-state') in (
-                COMPLETE, MISMATCHED):
+                COMPLETE, MISMATCHED, INCOMPLETE):
             for vsr in vsrs:
                 if sim.san.size_seen(vsr.properties['world-wide-port-name'],
                                      target['wwpn'], target['lun'],
@@ -299,6 +312,14 @@ def refresh(sim, sg):
                     'target-world-wide-port-name': target['wwpn'],
                 })
         sv.properties['paths'] = paths
+        if target and sv.properties.get('fulfillment-state') in (
+                COMPLETE, INCOMPLETE):
+            # [INFER] found on some of the group's paths, not on all:
+            # 'incomplete' (IBM: The Storage Group details page lists the
+            # state; the rule that makes it is not published).
+            total = len(sg.virtual_storage_resources.list())
+            sv.properties['fulfillment-state'] = (
+                INCOMPLETE if len(paths) < total else COMPLETE)
     states = [sv.properties.get('fulfillment-state') for sv in volumes]
     if MISMATCHED in states:
         state = MISMATCHED

@@ -61,6 +61,14 @@ OPERATIONS = [
      'storage groups', 'zhmcclient "Firmware features"'),
     ('POST', _P + r'/operations/(attach|detach)-storage-group', (2, 23),
      None, 'Attach/Detach Storage Group', 'zhmcclient "Firmware features"'),
+    # zhmcclient StorageGroup.discover_fcp: "HMC version >= 2.14.1" and
+    # "SE version >= 2.14.1"; HMC 2.14.1 has API 2.35-2.40, and the
+    # operation came with API 2.37 (zhmcclient's API version table). The
+    # SE is the one of the group's CPC. An older HMC keeps only its
+    # periodic check (san.py discovery_interval).
+    ('POST', r'/api/storage-groups/[^/?]+/operations/'
+     r'start-fcp-storage-discovery', (2, 37), '2.14.1',
+     'Start FCP Storage Discovery', 'zhmcclient StorageGroup.discover_fcp'),
 ]
 
 QUERY_PARAMETERS = [
@@ -167,6 +175,11 @@ def api_version(sim):
 
 def _cpc_of(sim, path):
     """The faked CPC that the URI path is about, or None."""
+    m = re.match(r'^/api/storage-groups/([^/?]+)', path)
+    if m:
+        group = sim.lookup('/api/storage-groups/%s' % m.group(1))
+        cpc_uri = group.properties.get('cpc-uri') if group else None
+        return sim.lookup(cpc_uri) if cpc_uri else None
     m = re.match(r'^/api/(partitions|cpcs)/([^/?]+)', path)
     if not m:
         return None

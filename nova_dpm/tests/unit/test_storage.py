@@ -17,6 +17,7 @@ connection info), and storage-group boot and volume sizes on an HMC that
 validates paths (z16: the simulated SAN answers the HMC's discovery).
 """
 
+import time
 
 from nova.compute import task_states
 from nova import exception as nova_exception
@@ -228,6 +229,35 @@ class BootDiscoveryTest(DiscoveryTestCase):
         self.assert_nothing_left(instance)
 
 
+class RunningDiscoveryTest(DiscoveryTestCase):
+    """A discovery still running when what it was started for is found."""
+
+    start_driver = False
+
+    def test_running_discovery_is_polled_then_deleted(self):
+        # The HMC's periodic check validated the paths before the spawn's
+        # own discovery ends: the boot volume is complete while that job
+        # runs. The old driver left the job (its status stays until the
+        # retention interval) and could start a second one.
+        self.edit_definition(_hmc('4.10', '2.16.0', interval=0.05))
+        self.start()
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.cinder_map(self.fc_connection(connector['wwpns']))
+        time.sleep(0.2)
+        self.sim.transition_time = 0.3
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info))
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
+        self.assertEqual({}, self.sim.jobs)
+
+
 class VolumeSizeTest(DiscoveryTestCase):
     """Item: sizes from Nova's DriverVolumeBlockDevice (volume_size)."""
 
@@ -321,3 +351,172 @@ class VolumeSizeTest(DiscoveryTestCase):
         self.assertEqual(storage.PLACEHOLDER_SIZE,
                          volume.properties['size'])
         self.assertEqual('complete', volume.properties['fulfillment-state'])
+
+
+def _hmc(api, se, interval=None):
+    """Edit: another HMC API version and SE version (and SAN interval)."""
+    def edit(data):
+        data['hmc_definition']['api_version'] = api
+        data['hmc_definition']['cpcs'][0]['properties']['se-version'] = se
+        if interval is not None:
+            data['simulated_san']['discovery_interval'] = interval
+    return edit
+
+
+class OlderHmcTest(DiscoveryTestCase):
+    """Storage groups on older HMCs.
+
+    Before 2.16 (no Submit Requests) and 2.14.1 (no Start FCP Storage
+    Discovery).
+    """
+
+    start_driver = False
+
+    def test_spawn_without_submit_requests(self):
+        # HMC 2.15.0 (API 3.4): zhmcclient's list(full_properties=True)
+        # of the VSRs used Submit Requests, which this HMC refuses.
+        self.edit_definition(_hmc('3.4', '2.15.0'))
+        self.start()
+        instance, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(0, self.sim.count(
+            'POST', '/api/services/aggregation/submit'))
+
+    def test_spawn_waits_for_the_periodic_discovery(self):
+        # HMC 2.14.0 (API 2.25) and SE 2.14.0: no Start FCP Storage
+        # Discovery; the HMC's periodic check finds the path and the LUN.
+        self.edit_definition(_hmc('2.25', '2.14.0', interval=0.2))
+        self.start()
+        self.assertFalse(self.driver.storage.discovery)
+        self.assertIn('cannot start FCP storage discovery',
+                      self.logger.output)
+        instance, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(0, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
+
+    def test_se_before_2_14_1_waits_too(self):
+        self.edit_definition(_hmc('2.37', '2.14.0', interval=0.2))
+        self.start()
+        self.assertFalse(self.driver.storage.discovery)
+        instance, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_periodic_discovery_beyond_the_timeout(self):
+        self.edit_definition(_hmc('2.25', '2.14.0'))
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        instance = self.instance()
+        exc = self.assertRaises(exception.HMCTimeout, self.build, instance)
+        self.assertIn('storage path', exc.format_message())
+        self.driver.failed_spawn_cleanup(instance)
+        self.assert_nothing_left(instance)
+
+
+class VolumeIdentityTest(DiscoveryTestCase):
+    """A data volume is the LUN Cinder mapped, not one of the same size."""
+
+    def test_data_volume_is_the_lun_cinder_mapped(self):
+        instance, connector = self.build()
+        # A LUN of the same size is still mapped (detached a moment ago,
+        # or another volume Cinder maps at the same time).
+        for wwpn in connector['wwpns']:
+            self.sim.map_volume([wwpn], base.TARGETS, '0002000000000000', 5)
+        self.attach_data_volume(instance, connector, lun=3, size=5,
+                                volume_id='vol-new')
+        volume = self.volume(instance, 'vol-new')
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual({'0003000000000000'},
+                         {p['logical-unit-number']
+                          for p in volume.properties['paths']})
+        # Its detach removes that volume, and nothing else.
+        self.driver.detach_volume(
+            self.context, self.fc_connection(connector['wwpns'], lun=3,
+                                             volume_id='vol-new'),
+            instance, '/dev/sdb')
+        self.assertEqual(['vol-boot'], [
+            v.properties['name']
+            for v in self.group_of(instance).storage_volumes.list()])
+
+
+class IncompleteVolumeTest(DiscoveryTestCase):
+    """A volume found on one path of two (fulfillment state incomplete)."""
+
+    def test_boot_volume_waits_for_discovery_then_names_the_state(self):
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.fc_connection(connector['wwpns'])
+        # Cinder (or the zoning) lets only the first initiator see it.
+        self.sim.map_volume([connector['wwpns'][0]], base.TARGETS,
+                            '0001000000000000', 10)
+        instance.task_state = task_states.SPAWNING
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, self.two_vifs(),
+            self.block_device_info(info, 10))
+        self.assertIn('incomplete', exc.format_message())
+        self.assertIn('1 of the paths', exc.format_message())
+        # A second discovery ran to its end before the state was final
+        # (the old driver failed at the first sight of it); its job
+        # status was deleted.
+        self.assertEqual(2, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
+        self.assertEqual({}, self.sim.jobs)
+        self.assert_nothing_left(instance)
+
+    def test_data_volume_on_one_path_is_used(self):
+        instance, connector = self.build()
+        self.sim.map_volume([connector['wwpns'][1]], base.TARGETS,
+                            '0002000000000000', 5)
+        info = self.fc_connection([connector['wwpns'][1]], lun=2,
+                                  volume_id='vol-data')
+        self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
+            info, 5, boot_index=None, instance_uuid=instance.uuid)
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        volume = self.volume(instance, 'vol-data')
+        self.assertEqual('incomplete',
+                         volume.properties['fulfillment-state'])
+        self.assertEqual(1, len(volume.properties['paths']))
+        self.assertIn('some of the paths', self.logger.output)
+
+
+class CleanUpTest(DiscoveryTestCase):
+    """A failed clean-up does not hide the error that caused it."""
+
+    def test_data_volume_error_survives_a_failed_removal(self):
+        instance, connector = self.build()
+        info = self.fc_connection(connector['wwpns'], lun=3,
+                                  volume_id='vol-lost')
+        self.volume_bdms[('vol-lost', instance.uuid)] = self.bdm(
+            info, 3, boot_index=None, instance_uuid=instance.uuid)
+        # The second group modification from now: the first defines the
+        # volume, the second removes it.
+        self.sim.inject_fault('http500', 'POST',
+                              '/api/storage-groups/{id}/operations/modify',
+                              nth=2)
+        exc = self.assertRaises(exception.InvalidVolume,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn('LUN 0003000000000000', exc.format_message())
+        self.assertIn('Could not remove data volume vol-lost',
+                      self.logger.output)
+
+    def test_attach_error_survives_a_failed_group_deletion(self):
+        self.sim.inject_fault(
+            'http500', 'POST',
+            '/api/partitions/{id}/operations/attach-storage-group')
+        self.sim.inject_fault(
+            'busy', 'POST', '/api/storage-groups/{id}/operations/delete')
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.get_volume_connector, instance)
+        # The attachment's error (500), not the deletion's (409).
+        self.assertIn('HTTP 500', exc.format_message())
+        self.assertIn('Could not remove storage group', self.logger.output)

@@ -432,6 +432,19 @@ class CheckZ13Test(CheckTest):
 class CheckZ16Test(CheckTest):
     definition = 'z16'
 
+    def test_storage_groups_without_fcp_discovery_warn(self):
+        # An HMC 2.14.0 (API 2.25) and SE 2.14.0: storage groups, but no
+        # Start FCP Storage Discovery; builds wait for the periodic check.
+        def edit(data):
+            data['hmc_definition']['api_version'] = '2.25'
+            base.DriverTestCase.cpc_definition(data)['properties'][
+                'se-version'] = '2.14.0'
+        self.edit_definition(edit)
+        self.run_check(0)
+        self.assert_row('storage backend', check.WARN, 'storage groups',
+                        'API 2.25', 'SE (2.14.0)', 'periodic check',
+                        'hmc_operation_timeout')
+
 
 del CheckTest
 

@@ -319,6 +319,48 @@ class AttachTest(base.TestCase):
         self.assertEqual('complete',
                          env.session.get(sg.uri)['fulfillment-state'])
 
+    def test_volume_on_one_path_of_two_is_incomplete(self):
+        # The plain mock neither attaches groups nor discovers: its volumes
+        # stay pending.
+        env = self.env()
+        p = env.partition()
+        sg = env.group(volumes=[DATA])
+        sv = sg.storage_volumes.list()[0]
+        p.attach_storage_group(sg)
+        first = sg.virtual_storage_resources.list(full_properties=True)[0]
+        env.sim.map_volume([first.get_property('world-wide-port-name')],
+                           [base.TARGET], base.LUN, 5.0)
+        sg.discover_fcp(wait_for_completion=True)
+        props = env.session.get(sv.uri)
+        self.assertEqual('incomplete', props['fulfillment-state'])
+        self.assertEqual(1, len(props['paths']))
+        self.assertEqual('pending',
+                         env.session.get(sg.uri)['fulfillment-state'])
+        # Once the other path sees it too, it is complete.
+        env.connect(sg, size=5.0)
+        self.assertEqual('complete',
+                         env.session.get(sv.uri)['fulfillment-state'])
+
+    def test_fulfilled_data_volume_gets_its_own_lun(self):
+        # Two LUNs of the same size: the fulfilment decides, not the
+        # pairing of discovery.
+        env = self.env()
+        p = env.partition()
+        sg = env.group(volumes=[DATA])
+        sv = sg.storage_volumes.list()[0]
+        p.attach_storage_group(sg)
+        wwpns = env.connect(sg, lun='4002400000000000', size=1.0)
+        env.sim.map_volume(wwpns, [base.TARGET], '4003400000000000', 5.0)
+        port = env.session.get(sg.virtual_storage_resources.list()[0].uri)[
+            'adapter-port-uri']
+        sv.indicate_fulfillment_fcp(base.TARGET, '4003400000000000',
+                                    env.port(port))
+        env.connect(sg, lun=base.LUN, size=5.0)
+        props = env.session.get(sv.uri)
+        self.assertEqual('complete', props['fulfillment-state'])
+        self.assertEqual({'4003400000000000'},
+                         {x['logical-unit-number'] for x in props['paths']})
+
     def test_vsr_update(self):
         env = self.env()
         p = env.partition()

@@ -192,6 +192,25 @@ class SeVersionTest(base.TestCase):
                                     409, 1, definition=path)
 
 
+class FcpDiscoveryVersionTest(base.TestCase):
+    """Start FCP Storage Discovery: HMC 2.14.1 (API 2.37), SE 2.14.1."""
+
+    def test_discovery_needs_hmc_and_se_2_14_1(self):
+        # The plain mock has no discovery at all (404 on every version);
+        # the simulator has it from API 2.37 with an SE 2.14.1 on.
+        for api, se, known in (('2.25', '2.14.0', False),
+                               ('2.36', '2.14.1', False),
+                               ('2.37', '2.14.0', False),
+                               ('2.37', '2.14.1', True)):
+            path = edited(self, versions(api, se=se), name='z16')
+            for strict in (False, True):
+                sg = self.env(strict, path).group(ports=())
+                if strict and known:
+                    sg.discover_fcp(wait_for_completion=True)
+                else:
+                    self.assertHttpError(404, 1, sg.discover_fcp)
+
+
 class ReasonCodeTest(base.TestCase):
     """IBM, "Common request validation reason codes"."""
 
