@@ -283,6 +283,20 @@ When set, ``hmc``, ``hmc_username`` and ``hmc_password`` are not needed.
 ]
 
 
+# The options of a program that only talks to the HMC about one CPC (the
+# Neutron DPM agent, nova_dpm.neutron): the connection and the CPC.
+HMC_OPTION_NAMES = (
+    'hmc', 'hmc_port', 'hmc_username', 'hmc_password', 'hmc_verify_cert',
+    'hmc_ca_bundle', 'hmc_connect_timeout', 'hmc_connect_retries',
+    'hmc_read_timeout', 'hmc_operation_timeout', 'cpc_object_id',
+    'hmc_mock_file')
+
+
+def hmc_opts():
+    """The option objects named in HMC_OPTION_NAMES (the same objects)."""
+    return [opt for opt in dpm_opts if opt.dest in HMC_OPTION_NAMES]
+
+
 def register_opts(conf):
     conf.register_group(dpm_group)
     conf.register_opts(dpm_opts, group=dpm_group)
@@ -320,21 +334,10 @@ def validate(conf):
     values = {opt.dest: _read(conf, opt.dest) for opt in dpm_opts}
     values['physical_storage_adapter_mappings'] = list(
         values['physical_storage_adapter_mappings'] or [])
-    simulated = bool(values['hmc_mock_file'])
-    if not simulated:
-        for name in ('hmc', 'hmc_username', 'hmc_password'):
-            if not values[name]:
-                _fail(name, values[name],
-                      'a value (or set hmc_mock_file for a simulated HMC)')
-    for name in ('cpc_object_id', 'max_processors', 'max_memory'):
+    _check_hmc(values)
+    for name in ('max_processors', 'max_memory'):
         if values[name] is None:
             _fail(name, None, 'a value; the option is required')
-    ca_bundle = values['hmc_ca_bundle']
-    if ca_bundle and values['hmc_verify_cert'] and not simulated:
-        if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
-            _fail('hmc_ca_bundle', ca_bundle,
-                  'the path of a PEM file (or c_rehash directory) with the '
-                  'CA certificate')
     seen = set()
     for mapping in values['physical_storage_adapter_mappings']:
         if mapping in seen:
@@ -342,6 +345,38 @@ def validate(conf):
                   '%s:%d' % mapping, 'each adapter port at most once')
         seen.add(mapping)
     return Settings(**values)
+
+
+def validate_hmc(conf):
+    """Check the options named in HMC_OPTION_NAMES, as :func:`validate`.
+
+    For programs that register only :func:`hmc_opts`.
+    """
+    values = {name: read(conf, name) for name in HMC_OPTION_NAMES}
+    _check_hmc(values)
+    return Settings(**values)
+
+
+def _check_hmc(values):
+    simulated = bool(values['hmc_mock_file'])
+    if not simulated:
+        for name in ('hmc', 'hmc_username', 'hmc_password'):
+            if not values[name]:
+                _fail(name, values[name],
+                      'a value (or set hmc_mock_file for a simulated HMC)')
+    if values['cpc_object_id'] is None:
+        _fail('cpc_object_id', None, 'a value; the option is required')
+    ca_bundle = values['hmc_ca_bundle']
+    if ca_bundle and values['hmc_verify_cert'] and not simulated:
+        if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
+            _fail('hmc_ca_bundle', ca_bundle,
+                  'the path of a PEM file (or c_rehash directory) with the '
+                  'CA certificate')
+
+
+def read(conf, name):
+    """Read ``[dpm] name``; a type error becomes InvalidConfiguration."""
+    return _read(conf, name)
 
 
 class Settings(object):
