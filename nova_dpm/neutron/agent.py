@@ -45,6 +45,7 @@ asks for the devices of the host, and the RPC callbacks.
 import collections
 import re
 import sys
+import threading
 
 from neutron_lib.agent import topics
 from oslo_config import cfg
@@ -80,8 +81,8 @@ NIC_DESCRIPTION = re.compile(
     r'^OpenStack\b.*\bmac=(?P<mac>[0-9a-f]{2}(?::[0-9a-f]{2}){5})\b.*'
     r'\bCPCSubset=(?P<host>\S+?),?$')
 # Partitions nova-dpm creates (nova_dpm.partition: OpenStack-<token>-<uuid>);
-# a superset filter for the listing.
-PARTITION_FILTER = '^OpenStack-'
+# a superset filter for the listing (the HMC matches the whole name).
+PARTITION_FILTER = '^OpenStack-.*$'
 
 Binding = collections.namedtuple(
     'Binding', ['physnet', 'vif_type', 'object_id', 'port', 'adapter_id',
@@ -99,6 +100,10 @@ def nic_owner(name, description):
 
 class MappingError(exception.InvalidConfiguration):
     pass
+
+
+class AgentStopped(Exception):
+    """Ends the common agent loop after :meth:`DPMAgentLoop.stop`."""
 
 
 def _invalid(mapping, reason):
@@ -306,6 +311,11 @@ class DPMManager(amb.CommonAgentManagerBase):
         self.watcher = None
         self._devices = {}
         self._failing = False
+        self.stopped = False
+        # The thread of the agent loop (DPMAgentLoop.start): only its
+        # calls list the NICs; the state reports, from another thread,
+        # get the devices of the last listing.
+        self.loop_thread = None
 
     def start(self):
         """Find the CPC and check the mappings; raise on a bad one."""
@@ -346,6 +356,10 @@ class DPMManager(amb.CommonAgentManagerBase):
     # -- devices ---------------------------------------------------------
 
     def get_all_devices(self):
+        if threading.current_thread() is not self.loop_thread:
+            return set(self._devices)
+        if self.stopped:
+            raise AgentStopped()
         try:
             self._devices = self.watcher.devices()
         except (exception.HMCUnavailable,
@@ -414,6 +428,31 @@ class DPMManager(amb.CommonAgentManagerBase):
         pass
 
 
+class DPMAgentLoop(ca.CommonAgentLoop):
+    """Neutron's common agent loop, with an end.
+
+    Its daemon loop polls forever; here :meth:`stop` makes the next poll
+    end it, so that an agent run in a thread (the demo, the tests) and a
+    service stopped by a signal both end cleanly.
+    """
+
+    def start(self):
+        self.mgr.loop_thread = threading.current_thread()
+        try:
+            super().start()
+        except AgentStopped:
+            LOG.info('DPM agent loop ended.')
+
+    def stop(self, graceful=True):
+        self.mgr.stopped = True
+        super().stop(graceful)
+
+    def _report_state(self):
+        # The heartbeat of the base class has no end of its own.
+        if not self.mgr.stopped:
+            super()._report_state()
+
+
 def _check_firewall():
     driver = cfg.CONF.SECURITYGROUP.firewall_driver
     if driver not in (None, '', 'noop',
@@ -436,7 +475,7 @@ def build_agent(conf=cfg.CONF, hmc=None):
         hmc = hmc_module.HMC(settings)
         hmc.logon()
     manager = DPMManager(hmc, settings, conf.host).start()
-    return ca.CommonAgentLoop(
+    return DPMAgentLoop(
         manager, conf.AGENT.polling_interval,
         conf.AGENT.quitting_rpc_timeout, constants.AGENT_TYPE,
         constants.AGENT_BINARY)
