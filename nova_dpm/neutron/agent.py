@@ -445,7 +445,8 @@ class DPMAgentLoop(ca.CommonAgentLoop):
 
     def stop(self, graceful=True):
         self.mgr.stopped = True
-        super().stop(graceful)
+        # A loop that never started has no RPC clients to time out.
+        super().stop(graceful and hasattr(self, 'plugin_rpc'))
 
     def _report_state(self):
         # The heartbeat of the base class has no end of its own.

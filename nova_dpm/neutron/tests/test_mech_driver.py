@@ -20,8 +20,9 @@ types, dead agents and agents without the physical network.
 
 from neutron_lib.api.definitions import portbindings
 from neutron_lib.plugins.ml2 import api
-from neutron.tests.unit.plugins.ml2 import _test_mech_agent as base
 import stevedore
+
+from neutron.tests.unit.plugins.ml2 import _test_mech_agent as base
 
 from nova_dpm.neutron import constants
 from nova_dpm.neutron import mech_driver
