@@ -117,10 +117,12 @@ class InProcessNeutron(object):
             port = self.ports.get(port_id)
             if port is None or port['status'] == status:
                 return port is not None
-            port['status'] = status
-            self._lock.notify_all()
+        # The callbacks (Nova's notification) before the waiters wake up.
         for callback in list(self.on_change):
             callback(port_id, status)
+        with self._lock:
+            port['status'] = status
+            self._lock.notify_all()
         return True
 
     # -- RPC endpoints (what the ML2 plugin answers) -----------------------
