@@ -51,6 +51,7 @@ from neutron_lib.agent import topics
 from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging
+from oslo_service import loopingcall
 from oslo_service import service
 
 from neutron.api.rpc.handlers import securitygroups_rpc as sg_rpc
@@ -449,9 +450,10 @@ class DPMAgentLoop(ca.CommonAgentLoop):
         super().stop(graceful and hasattr(self, 'plugin_rpc'))
 
     def _report_state(self):
-        # The heartbeat of the base class has no end of its own.
-        if not self.mgr.stopped:
-            super()._report_state()
+        # The heartbeat of the base class has no end of its own: end it.
+        if self.mgr.stopped:
+            raise loopingcall.LoopingCallDone()
+        super()._report_state()
 
 
 def _check_firewall():

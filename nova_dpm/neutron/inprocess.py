@@ -213,7 +213,7 @@ class AgentRunner(object):
     """
 
     def __init__(self, neutron, conf=None, polling_interval=1,
-                 report_interval=3600, hmc=None):
+                 report_interval=0, hmc=None):
         self.neutron = neutron
         self.conf = conf if conf is not None else cfg.CONF
         self.polling_interval = polling_interval
@@ -234,6 +234,15 @@ class AgentRunner(object):
                                         name='neutron-dpm-agent',
                                         daemon=True)
         self._thread.start()
+        if not self.report_interval:
+            # No heartbeat thread (it would outlive the agent in this
+            # process): report the state once, as the heartbeat's first
+            # beat does, when the loop has set it up.
+            deadline = time.monotonic() + 30
+            while not hasattr(self.agent, 'agent_state') and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.agent._report_state()
         return self
 
     def stop(self, timeout=30.0):

@@ -47,9 +47,6 @@ from nova_dpm.simulator import server as server_module
 
 common_config.register_common_config_options()
 config.register_opts(cfg.CONF)
-# As neutron-dpm-agent does at start (Neutron's policy engine, used by its
-# admin context, needs a parsed configuration).
-cfg.CONF([], project='neutron', default_config_files=[])
 
 HOST = 'subset1'
 CPC_ID = 'c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607'
@@ -71,6 +68,10 @@ class AgentTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.conf = self.useFixture(config_fixture.Config(cfg.CONF))
+        # As neutron-dpm-agent does at start (Neutron's policy engine, used
+        # by its admin context, needs a parsed configuration); the fixture
+        # resets it after each test.
+        cfg.CONF([], project='neutron', default_config_files=[])
         self.logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
         logging.getLogger('zhmcclient').setLevel(logging.INFO)
         self.cert_dir = tempfile.mkdtemp()
@@ -452,8 +453,7 @@ class AgentLoopTest(AgentTestCase):
     def start_agent(self):
         self.serve()
         self.neutron = inprocess.InProcessNeutron(HOST)
-        runner = inprocess.AgentRunner(self.neutron, polling_interval=1,
-                                       report_interval=3600)
+        runner = inprocess.AgentRunner(self.neutron, polling_interval=1)
         runner.start()
         self.addCleanup(runner.stop)
         return runner
