@@ -310,6 +310,20 @@ When set, ``hmc``, ``hmc_username`` and ``hmc_password`` are not needed.
 ]
 
 
+# The options of a program that only talks to the HMC about one CPC (the
+# Neutron DPM agent, nova_dpm.neutron): the connection and the CPC.
+HMC_OPTION_NAMES = (
+    'hmc', 'hmc_port', 'hmc_username', 'hmc_password', 'hmc_verify_cert',
+    'hmc_ca_bundle', 'hmc_connect_timeout', 'hmc_connect_retries',
+    'hmc_read_timeout', 'hmc_operation_timeout', 'cpc_object_id',
+    'hmc_mock_file')
+
+
+def hmc_opts():
+    """The option objects named in HMC_OPTION_NAMES (the same objects)."""
+    return [opt for opt in dpm_opts if opt.dest in HMC_OPTION_NAMES]
+
+
 def register_opts(conf):
     conf.register_group(dpm_group)
     conf.register_opts(dpm_opts, group=dpm_group)
@@ -357,24 +371,11 @@ def check(conf):
     unreadable = {exc.kwargs['option'] for exc in problems}
     values['physical_storage_adapter_mappings'] = list(
         values['physical_storage_adapter_mappings'] or [])
-    simulated = bool(values['hmc_mock_file'])
-    if not simulated:
-        for name in ('hmc', 'hmc_username', 'hmc_password'):
-            if not values[name] and name not in unreadable:
-                problems.append(_invalid(
-                    name, values[name],
-                    'a value (or set hmc_mock_file for a simulated HMC)'))
-    for name in ('cpc_object_id', 'max_processors', 'max_memory'):
+    problems += _hmc_problems(values, unreadable)
+    for name in ('max_processors', 'max_memory'):
         if values[name] is None and name not in unreadable:
             problems.append(_invalid(name, None,
                                      'a value; the option is required'))
-    ca_bundle = values['hmc_ca_bundle']
-    if ca_bundle and values['hmc_verify_cert'] and not simulated:
-        if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
-            problems.append(_invalid(
-                'hmc_ca_bundle', ca_bundle,
-                'the path of a PEM file (or c_rehash directory) with the '
-                'CA certificate'))
     seen = set()
     for mapping in values['physical_storage_adapter_mappings']:
         if mapping in seen:
@@ -398,6 +399,46 @@ def validate(conf):
     if problems:
         raise problems[0]
     return Settings(**values)
+
+
+def validate_hmc(conf):
+    """Check the options named in HMC_OPTION_NAMES, as :func:`validate`.
+
+    For programs that register only :func:`hmc_opts` (the Neutron agent).
+    """
+    values = {name: read(conf, name) for name in HMC_OPTION_NAMES}
+    problems = _hmc_problems(values, set())
+    if problems:
+        raise problems[0]
+    return Settings(**values)
+
+
+def _hmc_problems(values, unreadable):
+    """InvalidConfiguration for each bad HMC option (none unreadable)."""
+    problems = []
+    simulated = bool(values['hmc_mock_file'])
+    if not simulated:
+        for name in ('hmc', 'hmc_username', 'hmc_password'):
+            if not values[name] and name not in unreadable:
+                problems.append(_invalid(
+                    name, values[name],
+                    'a value (or set hmc_mock_file for a simulated HMC)'))
+    if values['cpc_object_id'] is None and 'cpc_object_id' not in unreadable:
+        problems.append(_invalid('cpc_object_id', None,
+                                 'a value; the option is required'))
+    ca_bundle = values['hmc_ca_bundle']
+    if ca_bundle and values['hmc_verify_cert'] and not simulated:
+        if not (os.path.isfile(ca_bundle) or os.path.isdir(ca_bundle)):
+            problems.append(_invalid(
+                'hmc_ca_bundle', ca_bundle,
+                'the path of a PEM file (or c_rehash directory) with the '
+                'CA certificate'))
+    return problems
+
+
+def read(conf, name):
+    """Read ``[dpm] name``; a type error becomes InvalidConfiguration."""
+    return _read(conf, name)
 
 
 class Settings(object):

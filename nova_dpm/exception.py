@@ -13,10 +13,35 @@
 """Errors nova-dpm raises. Each message names the option or HMC object and
 says what was expected; the troubleshooting guide lists them all."""
 
-from nova import exception as nova_exception
+try:
+    from nova import exception as nova_exception
+except ImportError:
+    # The Neutron DPM agent (nova_dpm.neutron) runs where nova may not be
+    # installed; it needs these errors (from conf.py and hmc.py) only for
+    # their messages.
+    nova_exception = None
 
 
-class DPMError(nova_exception.NovaException):
+class _Error(Exception):
+    """The part of NovaException's interface that nova-dpm uses."""
+
+    msg_fmt = 'An unknown exception occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if not message:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+    def format_message(self):
+        return self.args[0]
+
+
+_Base = nova_exception.NovaException if nova_exception else _Error
+
+
+class DPMError(_Base):
     msg_fmt = 'DPM error: %(reason)s'
 
 

@@ -212,6 +212,18 @@ def _version(text):
     return tuple(int(p) for p in str(text).split('.') if p.isdigit())
 
 
+def vlan_supported(api_version, se_version=None):
+    """Whether NICs with a VLAN id can be made (HMC rule H3).
+
+    The HMC needs VLAN_MIN_API and, where ``se_version`` (the CPC's) is
+    known, the CPC VLAN_MIN_SE. The DPM agent reports VLAN segments by the
+    same test.
+    """
+    if api_version is None or tuple(api_version) < VLAN_MIN_API:
+        return False
+    return se_version is None or _version(se_version) >= _version(VLAN_MIN_SE)
+
+
 def _object_id(port, details, what):
     object_id = str(details.get('object_id', '')).lower()
     if not dpm_conf.UUID_RE.match(object_id):

@@ -14,7 +14,8 @@
 """Run every check CI runs, in this environment; print one summary line.
 
 Used by ``tox -e ci``: the unit suite and the functional suite in nova's
-threading mode (as nova-compute 34 runs) and in eventlet mode, flake8 with
+threading mode (as nova-compute 34 runs) and in eventlet mode, the Neutron
+suite (mechanism driver and agent), flake8 with
 hacking, bashate on the shell scripts, the docs, the release notes and the
 sample configuration. Each suite's tests count one by one; each other check
 counts as one test. The last line printed (and written to .ci/summary.txt)
@@ -85,6 +86,9 @@ def main():
          stestr_suite('./nova_dpm/tests/functional', 'threading')),
         ('functional (eventlet)',
          stestr_suite('./nova_dpm/tests/functional', 'eventlet')),
+        # The Neutron side (nova-dpm[neutron]) runs on native threads only.
+        ('neutron (threading)',
+         stestr_suite('./nova_dpm/neutron/tests', 'threading')),
         ('pep8 (flake8 + hacking)', check([py, '-m', 'flake8'])),
         # bashate 2.1.1 cannot run as "python -m bashate": use its script.
         ('bashate', check([os.path.join(os.path.dirname(py), 'bashate'),

@@ -1,0 +1,19 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Neutron side of nova-dpm: the ML2 mechanism driver and the L2 agent.
+
+Installed with the ``neutron`` extra (``pip install nova-dpm[neutron]``).
+:mod:`.mech_driver` runs in neutron-server and imports only Neutron;
+:mod:`.agent` (``neutron-dpm-agent``) runs beside each nova-compute of a
+CPC subset and talks to the HMC. Neither imports nova.
+"""

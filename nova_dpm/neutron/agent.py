@@ -1,0 +1,500 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The DPM agent (``neutron-dpm-agent``): one per CPC subset.
+
+It runs on Neutron's common L2 agent loop
+(:class:`neutron.plugins.ml2.drivers.agent._common_agent.CommonAgentLoop`,
+the loop of the macvtap agent); this module supplies the manager that loop
+asks for the devices of the host, and the RPC callbacks.
+
+* At start it logs on to the HMC (once; the session is kept), finds the CPC
+  of ``[dpm] cpc_object_id`` and checks every
+  ``physical_network_adapter_mappings`` entry against it (the adapter
+  exists on that CPC and is a network adapter, the port exists, and the
+  virtual switch of that port, or, on a CPC without virtual switches, the
+  port itself, is what NICs will use). A bad entry stops the agent with a
+  message naming the option, the entry and the object. The result is
+  reported in the agent's state, where the mechanism driver reads it.
+* A device is a Neutron port for which nova-dpm has created a NIC on a
+  partition of the CPC: the NIC is named ``OpenStack_Port_<port-id>`` and
+  its description holds ``mac=<mac>`` and ``CPCSubset=<host>`` with this
+  agent's ``[DEFAULT] host``. The loop reports a new device up (Neutron
+  then sets the port ACTIVE and tells Nova ``network-vif-plugged``) and a
+  vanished one down.
+* HMC cost per polling interval (``[AGENT] polling_interval``), whatever
+  the number of ports: one listing of the CPC's OpenStack partitions with
+  their NIC URIs (HMC API 4.1 and later), or one Get Connected VNICs
+  request per mapped virtual switch (older HMCs); plus, only in an
+  interval in which NICs appeared, one Submit Requests that reads all new
+  NICs (a NIC's name and description are read once and remembered).
+* An HMC that does not answer changes nothing: the ports stay as they
+  were, and the agent logs off so that the next interval logs on again,
+  to the first HMC of ``[dpm] hmc`` that answers (failover).
+"""
+
+import collections
+import re
+import sys
+import threading
+
+from neutron_lib.agent import topics
+from oslo_config import cfg
+from oslo_log import log as logging
+import oslo_messaging
+from oslo_service import loopingcall
+from oslo_service import service
+
+from neutron.api.rpc.handlers import securitygroups_rpc as sg_rpc
+from neutron.common import config as common_config
+from neutron.plugins.ml2.drivers.agent import _agent_manager_base as amb
+from neutron.plugins.ml2.drivers.agent import _common_agent as ca
+
+from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+from nova_dpm import network
+from nova_dpm.neutron import config
+from nova_dpm.neutron import constants
+
+LOG = logging.getLogger(__name__)
+
+OPTION = 'physical_network_adapter_mappings'
+# Adapter families whose ports carry NICs (zhmcclient's Adapter families).
+VSWITCH_FAMILIES = ('osa', 'hipersockets')
+ADAPTER_FAMILIES = ('roce', 'network-express')
+
+# nova-dpm's NICs (nova_dpm.network.nic_name and nic_description).
+NIC_NAME = re.compile(
+    r'^OpenStack_Port_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+    r'[0-9a-f]{12})$')
+NIC_DESCRIPTION = re.compile(
+    r'^OpenStack\b.*\bmac=(?P<mac>[0-9a-f]{2}(?::[0-9a-f]{2}){5})\b.*'
+    r'\bCPCSubset=(?P<host>\S+?),?$')
+# Partitions nova-dpm creates (nova_dpm.partition: OpenStack-<token>-<uuid>);
+# a superset filter for the listing (the HMC matches the whole name).
+PARTITION_FILTER = '^OpenStack-.*$'
+
+Binding = collections.namedtuple(
+    'Binding', ['physnet', 'vif_type', 'object_id', 'port', 'adapter_id',
+                'uri'])
+
+
+def nic_owner(name, description):
+    """(port id, host) of a NIC nova-dpm created, else None."""
+    match = NIC_NAME.match(name or '')
+    described = NIC_DESCRIPTION.match(description or '')
+    if not match or not described:
+        return None
+    return match.group(1), described.group('host')
+
+
+class MappingError(exception.InvalidConfiguration):
+    pass
+
+
+class AgentStopped(Exception):
+    """Ends the common agent loop after :meth:`DPMAgentLoop.stop`."""
+
+
+def _invalid(mapping, reason):
+    return MappingError(option=OPTION,
+                        reason='%s:%s:%d: %s' % (mapping + (reason,)))
+
+
+class Mappings(object):
+    """The physical networks of this agent, checked against the CPC."""
+
+    def __init__(self, hmc, cpc, api_version):
+        self.hmc = hmc
+        self.cpc = cpc
+        self.api_version = tuple(api_version)
+        self.bindings = []          # Binding, in the configured order
+        self._vswitches = None      # (adapter uri, port) -> vswitch
+
+    def resolve(self, mappings):
+        """Check each AdapterMapping; raise MappingError on the first bad.
+
+        HMC requests: one per distinct adapter, one for its ports, and one
+        listing of the virtual switches.
+        """
+        adapters = {}
+        for mapping in mappings:
+            if mapping.adapter_id not in adapters:
+                adapters[mapping.adapter_id] = self._adapter(mapping)
+            adapter, ports = adapters[mapping.adapter_id]
+            if mapping.port not in ports:
+                raise _invalid(mapping, 'adapter %s has no port %d (its '
+                               'ports: %s)' % (
+                                   adapter['name'], mapping.port,
+                                   ', '.join(map(str, sorted(ports))) or
+                                   'none'))
+            self.bindings.append(self._binding(mapping, adapter))
+        by_physnet = {}
+        for binding in self.bindings:
+            by_physnet.setdefault(binding.physnet, []).append(binding)
+        for physnet, found in by_physnet.items():
+            if len(found) > 1:
+                LOG.warning('[dpm] %s maps physical network %s to %d adapter '
+                            'ports; new ports use the first one (%s).',
+                            OPTION, physnet, len(found), found[0].object_id)
+        return self.bindings
+
+    def _adapter(self, mapping):
+        uri = '/api/adapters/%s' % mapping.adapter_id
+        with hmc_module.translated('read adapter', mapping.adapter_id):
+            props = self.hmc.get_many([uri])[uri]
+        if props is None or props.get('parent') != self.cpc.uri:
+            raise _invalid(mapping, 'the HMC knows no adapter %s on CPC %s' %
+                           (mapping.adapter_id, self.cpc.name))
+        family = props.get('adapter-family')
+        if family not in VSWITCH_FAMILIES + ADAPTER_FAMILIES:
+            raise _invalid(mapping, 'adapter %s is a %s adapter (family %s);'
+                           ' expected an OSA or HiperSockets adapter (or a '
+                           'RoCE or Network Express one)' % (
+                               props.get('name'), props.get('type'), family))
+        port_uris = props.get('network-port-uris') or []
+        with hmc_module.translated('read ports of adapter',
+                                   props.get('name')):
+            found = self.hmc.get_many(port_uris) if port_uris else {}
+        ports = {}
+        for uri, port in found.items():
+            if port is not None:
+                ports[int(port.get('index', -1))] = uri
+        return props, ports
+
+    def _binding(self, mapping, adapter):
+        vswitch = self._vswitch(adapter['object-uri'], mapping.port)
+        if vswitch is not None:
+            return Binding(mapping.physnet, constants.VIF_TYPE_VSWITCH,
+                           vswitch['object-id'], mapping.port,
+                           mapping.adapter_id, vswitch['object-uri'])
+        if adapter.get('adapter-family') in ADAPTER_FAMILIES or \
+                not self._vswitches:
+            # RoCE, Network Express, and every adapter of a CPC without
+            # virtual switches (z17 network-express-support, hmc-rules
+            # H1/H5): the NIC names the adapter port.
+            return Binding(mapping.physnet, constants.VIF_TYPE_ADAPTER,
+                           mapping.adapter_id, mapping.port,
+                           mapping.adapter_id, adapter['object-uri'])
+        raise _invalid(mapping, 'CPC %s has no virtual switch for port %d '
+                       'of adapter %s' % (self.cpc.name, mapping.port,
+                                          adapter.get('name')))
+
+    def _vswitch(self, adapter_uri, port):
+        if self._vswitches is None:
+            self._vswitches = {}
+            with hmc_module.translated('list virtual switches',
+                                       self.cpc.name):
+                if self.api_version >= hmc_module.ADDITIONAL_PROPERTIES_API:
+                    found = self.cpc.virtual_switches.list(
+                        additional_properties=['backing-adapter-uri',
+                                               'port', 'object-id'])
+                else:
+                    found = self.cpc.virtual_switches.list(
+                        full_properties=True)
+            for vswitch in found:
+                props = vswitch.properties
+                key = (props.get('backing-adapter-uri'),
+                       int(props.get('port') or 0))
+                self._vswitches[key] = dict(
+                    props, **{'object-uri': vswitch.uri,
+                              'object-id': vswitch.uri.rsplit('/', 1)[1]})
+        return self._vswitches.get((adapter_uri, port))
+
+    def configurations(self):
+        """What the agent reports; the mechanism driver reads it."""
+        first = {}
+        every = {}
+        for binding in self.bindings:
+            every.setdefault(binding.physnet, []).append(binding.object_id)
+            if binding.physnet in first:
+                continue
+            entry = {'vif_type': binding.vif_type,
+                     'object_id': binding.object_id}
+            if binding.vif_type == constants.VIF_TYPE_ADAPTER:
+                entry['port'] = binding.port
+            first[binding.physnet] = entry
+        types = ['flat']
+        # nova-dpm's own test for VLAN NICs (HMC rule H3).
+        if network.vlan_supported(self.api_version,
+                                  self.cpc.get_property('se-version')):
+            types.append('vlan')
+        return {constants.CONF_VIF_MAPPINGS: first,
+                constants.CONF_ADAPTER_MAPPINGS: every,
+                constants.CONF_NETWORK_TYPES: types,
+                'cpc_object_id': self.cpc.uri.rsplit('/', 1)[1],
+                'cpc_name': self.cpc.name}
+
+
+class NicWatcher(object):
+    """The NICs nova-dpm created for this host's ports on the CPC."""
+
+    def __init__(self, hmc, cpc, host, api_version, vswitch_uris):
+        self.hmc = hmc
+        self.cpc = cpc
+        self.host = host
+        self.listing = tuple(api_version) >= \
+            hmc_module.ADDITIONAL_PROPERTIES_API
+        self.vswitch_uris = sorted(set(vswitch_uris))
+        # NIC URI -> (port id, host) or None for a NIC not of OpenStack;
+        # name and description of a NIC are read once.
+        self._known = {}
+
+    def nic_uris(self):
+        """The URIs of the NICs to consider (one request, see module)."""
+        if self.listing:
+            with hmc_module.translated('list partitions', self.cpc.name):
+                parts = self.cpc.partitions.list(
+                    filter_args={'name': PARTITION_FILTER},
+                    additional_properties=['nic-uris'])
+            return {uri for p in parts
+                    for uri in p.properties.get('nic-uris') or ()}
+        uris = set()
+        for vswitch_uri in self.vswitch_uris:
+            with hmc_module.translated('get connected NICs', vswitch_uri):
+                result = self.hmc.session.post(
+                    vswitch_uri + '/operations/get-connected-vnics')
+            uris.update(result.get('connected-vnic-uris') or ())
+        return uris
+
+    def devices(self):
+        """{port id: NIC URI} of this host's NICs on the CPC."""
+        uris = self.nic_uris()
+        new = [uri for uri in sorted(uris) if uri not in self._known]
+        if new:
+            with hmc_module.translated('read NICs', self.cpc.name):
+                found = self.hmc.get_many(new)
+            for uri, props in found.items():
+                if props is None:
+                    continue       # deleted since the listing
+                self._known[uri] = nic_owner(props.get('name'),
+                                             props.get('description'))
+        self._known = {u: o for u, o in self._known.items() if u in uris}
+        return {owner[0]: uri for uri, owner in self._known.items()
+                if owner and owner[1] == self.host}
+
+
+class DPMRpcCallbacks(sg_rpc.SecurityGroupAgentRpcCallbackMixin,
+                      amb.CommonAgentManagerRpcCallBackBase):
+    """What neutron-server tells the agent (RPC API 1.4, as macvtap)."""
+
+    target = oslo_messaging.Target(version='1.4')
+
+    def port_update(self, context, **kwargs):
+        # The device is the port id; the loop reads the details itself.
+        self.updated_devices.add(kwargs['port']['id'])
+
+    def network_update(self, context, **kwargs):
+        pass
+
+    def network_delete(self, context, **kwargs):
+        pass
+
+
+class DPMManager(amb.CommonAgentManagerBase):
+    """The common agent loop's view of the CPC (see the module)."""
+
+    def __init__(self, hmc, settings, host):
+        self.hmc = hmc
+        self.settings = settings
+        self.host = host
+        self.cpc = None
+        self.mappings = None
+        self.watcher = None
+        self._devices = {}
+        self._failing = False
+        self.stopped = False
+        # The thread of the agent loop (DPMAgentLoop.start): only its
+        # calls list the NICs; the state reports, from another thread,
+        # get the devices of the last listing.
+        self.loop_thread = None
+
+    def start(self):
+        """Find the CPC and check the mappings; raise on a bad one."""
+        api_version = self.hmc.api_version()
+        cpc_id = self.settings.cpc_object_id
+        with hmc_module.translated('read CPC', cpc_id):
+            self.cpc = self.hmc.cpc(cpc_id)
+        if self.cpc is None:
+            raise exception.InvalidConfiguration(
+                option='cpc_object_id',
+                reason='the HMC knows no CPC %s' % cpc_id)
+        if not self.cpc.get_property('dpm-enabled'):
+            raise exception.InvalidConfiguration(
+                option='cpc_object_id',
+                reason='CPC %s is not in DPM mode' % self.cpc.name)
+        self.mappings = Mappings(self.hmc, self.cpc, api_version)
+        bindings = self.mappings.resolve(
+            self.settings.physical_network_adapter_mappings)
+        listing = tuple(api_version) >= hmc_module.ADDITIONAL_PROPERTIES_API
+        if not listing and any(b.vif_type == constants.VIF_TYPE_ADAPTER
+                               for b in bindings):
+            raise exception.InvalidConfiguration(
+                option=OPTION,
+                reason='adapter-port NICs need HMC API %d.%d or later; '
+                       'this HMC has %s' % (
+                           hmc_module.ADDITIONAL_PROPERTIES_API +
+                           ('.'.join(map(str, api_version)),)))
+        self.watcher = NicWatcher(
+            self.hmc, self.cpc, self.host, api_version,
+            [b.uri for b in bindings
+             if b.vif_type == constants.VIF_TYPE_VSWITCH])
+        for binding in bindings:
+            LOG.info('Physical network %s: %s %s (adapter %s port %d).',
+                     binding.physnet, binding.vif_type, binding.object_id,
+                     binding.adapter_id, binding.port)
+        return self
+
+    # -- devices ---------------------------------------------------------
+
+    def get_all_devices(self):
+        if threading.current_thread() is not self.loop_thread:
+            return set(self._devices)
+        if self.stopped:
+            raise AgentStopped()
+        try:
+            self._devices = self.watcher.devices()
+        except (exception.HMCUnavailable,
+                exception.HMCOperationFailed) as exc:
+            LOG.warning('Could not list the NICs of CPC %s (%s); ports keep '
+                        'their status until the HMC answers.', self.cpc.name,
+                        exc.format_message())
+            if isinstance(exc, exception.HMCUnavailable):
+                # The next request logs on again, to the first HMC of
+                # [dpm] hmc that answers.
+                self.hmc.logoff()
+            self._failing = True
+            return set(self._devices)
+        if self._failing:
+            LOG.info('The HMC answers again: %d NICs of this host on CPC '
+                     '%s.', len(self._devices), self.cpc.name)
+            self._failing = False
+        return set(self._devices)
+
+    def get_devices_modified_timestamps(self, devices):
+        # A NIC recreated for the same port (a rebuild) has a new URI: the
+        # loop then reports the port again.
+        return {d: self._devices[d] for d in devices if d in self._devices}
+
+    def plug_interface(self, network_id, network_segment, device,
+                       device_owner):
+        # nova-dpm has created the NIC on the right adapter: it is plugged.
+        return device in self._devices
+
+    def ensure_port_admin_state(self, device, admin_state_up):
+        # A NIC has no administrative state to set through the HMC.
+        pass
+
+    # -- identity and RPC ------------------------------------------------
+
+    def get_agent_configurations(self):
+        return self.mappings.configurations()
+
+    def get_agent_id(self):
+        return 'dpm-%s' % self.host
+
+    def get_extension_driver_type(self):
+        return constants.EXTENSION_DRIVER_TYPE
+
+    def get_rpc_callbacks(self, context, agent, sg_agent):
+        return DPMRpcCallbacks(context, agent, sg_agent)
+
+    def get_agent_api(self, **kwargs):
+        return None
+
+    def get_rpc_consumers(self):
+        return [[topics.PORT, topics.UPDATE],
+                [topics.NETWORK, topics.UPDATE],
+                [topics.NETWORK, topics.DELETE],
+                [topics.SECURITY_GROUP, topics.UPDATE]]
+
+    # -- no ARP spoofing protection: the OSA adapter sees only its MACs --
+
+    def setup_arp_spoofing_protection(self, device, device_details):
+        pass
+
+    def delete_arp_spoofing_protection(self, devices):
+        pass
+
+    def delete_unreferenced_arp_protection(self, current_devices):
+        pass
+
+
+class DPMAgentLoop(ca.CommonAgentLoop):
+    """Neutron's common agent loop, with an end.
+
+    Its daemon loop polls forever; here :meth:`stop` makes the next poll
+    end it, so that an agent run in a thread (the demo, the tests) and a
+    service stopped by a signal both end cleanly.
+    """
+
+    def start(self):
+        self.mgr.loop_thread = threading.current_thread()
+        try:
+            super().start()
+        except AgentStopped:
+            LOG.info('DPM agent loop ended.')
+
+    def stop(self, graceful=True):
+        self.mgr.stopped = True
+        # A loop that never started has no RPC clients to time out.
+        super().stop(graceful and hasattr(self, 'plugin_rpc'))
+
+    def _report_state(self):
+        # The heartbeat of the base class has no end of its own: end it.
+        if self.mgr.stopped:
+            raise loopingcall.LoopingCallDone()
+        super()._report_state()
+
+
+def _check_firewall():
+    driver = cfg.CONF.SECURITYGROUP.firewall_driver
+    if driver not in (None, '', 'noop',
+                      'neutron.agent.firewall.NoopFirewallDriver'):
+        raise exception.InvalidConfiguration(
+            option='(SECURITYGROUP) firewall_driver',
+            reason='%r: the DPM agent filters nothing; expected noop' %
+                   driver)
+
+
+def build_agent(conf=cfg.CONF, hmc=None):
+    """Validate the configuration, log on, check the mappings.
+
+    Returns the CommonAgentLoop, not started. ``hmc``: an HMC object to
+    use instead of one made from [dpm] (the demo shares its own).
+    """
+    settings = config.validate(conf)
+    _check_firewall()
+    if hmc is None:
+        hmc = hmc_module.HMC(settings)
+        hmc.logon()
+    manager = DPMManager(hmc, settings, conf.host).start()
+    return DPMAgentLoop(
+        manager, conf.AGENT.polling_interval,
+        conf.AGENT.quitting_rpc_timeout, constants.AGENT_TYPE,
+        constants.AGENT_BINARY)
+
+
+def main(argv=None):
+    config.register_opts(cfg.CONF)
+    common_config.register_common_config_options()
+    common_config.init(sys.argv[1:] if argv is None else argv)
+    common_config.setup_logging()
+    try:
+        agent = build_agent()
+    except exception.DPMError as exc:
+        LOG.error('%s. Agent terminated.', exc.format_message())
+        return 1
+    LOG.info('DPM agent for CPC %s initialized; running.',
+             agent.mgr.cpc.name)
+    service.launch(cfg.CONF, agent, restart_method='mutate').wait()
+    return 0

@@ -1,0 +1,45 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Names shared by the mechanism driver, the agent and nova-dpm.
+
+They are networking-dpm's, so that configurations and port bindings made
+with it carry over.
+"""
+
+# The agent type in Neutron's agents table (networking-dpm's).
+AGENT_TYPE = 'DPM agent'
+AGENT_BINARY = 'neutron-dpm-agent'
+EXTENSION_DRIVER_TYPE = 'dpm'
+
+# Port binding: a NIC on the virtual switch of an OSA or HiperSockets
+# adapter port (vif_details object_id: the virtual switch), or a NIC
+# backed by the adapter port itself, on CPCs without virtual switches
+# (z17 Network Express) and for RoCE adapters (vif_details object_id: the
+# adapter, port: the port index).
+VIF_TYPE_VSWITCH = 'dpm_vswitch'
+VIF_TYPE_ADAPTER = 'dpm_adapter'
+VIF_DETAILS_OBJECT_ID = 'object_id'
+VIF_DETAILS_PORT = 'port'
+VIF_DETAILS_VLAN = 'vlan'
+
+# What the agent reports in its state (agent['configurations']):
+# physical network -> {'vif_type', 'object_id'[, 'port']}, the binding of
+# the first mapping of each physical network.
+CONF_VIF_MAPPINGS = 'vif_mappings'
+# physical network -> [object-id, ...] of every mapping (networking-dpm's
+# key: virtual switch object-ids; here adapter object-ids for adapter-port
+# bindings).
+CONF_ADAPTER_MAPPINGS = 'adapter_mappings'
+# The network types the agent's HMC can wire (VLAN: see
+# nova_dpm.network.vlan_supported).
+CONF_NETWORK_TYPES = 'network_types'
