@@ -55,8 +55,8 @@ from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
 from nova_dpm.simulator import partitions
-from nova_dpm.simulator import san as san_module
 from nova_dpm.simulator import resources
+from nova_dpm.simulator import san as san_module
 from nova_dpm.simulator import storage
 from nova_dpm.simulator import versions
 
