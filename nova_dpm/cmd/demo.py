@@ -242,6 +242,7 @@ def _demo_case(cloud, args, report, handler):
         # A new password for every run; it is never printed.
         HMC_PASSWORD = secrets.token_urlsafe(16)
         error = None
+        agent = None
 
         def _configure_logging(self):
             # nova's log capture has just replaced the root handlers.
@@ -253,6 +254,7 @@ def _demo_case(cloud, args, report, handler):
             started = time.monotonic()
             try:
                 super().setUp()
+                self.agent = _start_agent(self, cloud)
             except Exception as exc:
                 self.error = exc
                 raise
@@ -266,6 +268,29 @@ def _demo_case(cloud, args, report, handler):
                 raise
 
     return Demo('test_demo')
+
+
+def _start_agent(case, cloud):
+    """The DPM agent beside nova-compute, if nova-dpm[neutron] is there.
+
+    It maps the Neutron fixture's physical network to port 0 of OSA-1, so
+    the dpm mechanism driver binds ports to that port's virtual switch;
+    nova-dpm then waits for network-vif-plugged before it starts the
+    partition. Without the neutron extra the demo's ports are bound by
+    the stand-in alone (None).
+    """
+    from nova_dpm.simulator import catalog
+    try:
+        from nova_dpm.simulator import neutron_agent
+        with neutron_agent.eventlet_importable():
+            import neutron  # noqa: F401
+    except ImportError:
+        return None
+    physnet = cloud.DPMNeutronFixture.dpm_network['provider:physical_network']
+    agent = case.useFixture(neutron_agent.DPMAgentFixture(
+        case, ['%s:%s:0' % (physnet, catalog.OSA)], polling_interval=1))
+    case.flags(vif_plugging_timeout=60, vif_plugging_is_fatal=True)
+    return agent
 
 
 class _Walkthrough(object):
@@ -284,6 +309,11 @@ class _Walkthrough(object):
                  'placement and nova-compute' % case.setup_time)
         out.line('with compute_driver = dpm.DPMDriver, [DEFAULT] host = %s.'
                  % self.cloud.HOST)
+        if case.agent is not None:
+            out.line('Beside it, the DPM agent (neutron-dpm-agent, with its '
+                     'own HMC session) reports')
+            out.line("the ports whose NICs it sees on the HMC to an "
+                     "in-process neutron-server stand-in.")
         self.show_settings()
         self.show_subset()
         server = self.boot()
@@ -342,16 +372,19 @@ class _Walkthrough(object):
         case.assertFalse(case.driver.hmc.simulated)
         case.assertTrue(dpm.hmc_verify_cert)
         case.assertEqual(server.ca_file, session.verify_cert)
-        case.assertEqual(1, server.logons)
+        # nova-compute's one logon, and the DPM agent's own where it runs.
+        case.assertEqual(1 if case.agent is None else 2, server.logons)
         self.logons = server.logons
 
     def show_sessions(self):
         server = self.case.hmc_server
         if server is None:
             return
-        self.out.line('HMC sessions: %d logon at startup, %d during the '
-                      'steps; TLS connections: %d.' % (
-                          self.logons, server.logons - self.logons,
+        agent = ' (nova-compute and the DPM agent)' \
+            if self.case.agent is not None else ''
+        self.out.line('HMC sessions: %d logon(s) at startup%s, %d during '
+                      'the steps; TLS connections: %d.' % (
+                          self.logons, agent, server.logons - self.logons,
                           server.connections))
 
     # -- before ------------------------------------------------------------
@@ -388,7 +421,12 @@ class _Walkthrough(object):
     def boot(self):
         case, out, cloud = self.case, self.out, self.cloud
         volume = case.new_volume_id(1)
-        ports = case.create_ports()
+        if case.agent is not None:
+            # The first port as Neutron binds it with the DPM agent.
+            ports = [case.agent.bound_port()] + case.create_ports(
+                cloud.VSWITCH_1)
+        else:
+            ports = case.create_ports()
         self.volume, self.ports = volume, ports
         out.heading('Step 1: boot a server from a volume')
         out.line('  POST /servers: flavor %d vCPUs / %d MiB, boot volume %s '
@@ -397,6 +435,8 @@ class _Walkthrough(object):
         out.line('  ports %s on virtual switch %s and %s on %s' % (
             ports[0]['mac_address'], cloud.VSWITCH_0,
             ports[1]['mac_address'], cloud.VSWITCH_1))
+        if case.agent is not None:
+            self.show_binding(ports[0])
         server, elapsed, requests = self.timed(
             case.boot, name='demo-server', volume_id=volume, ports=ports)
         out.line('  -> server %s is %s on host %s' % (
@@ -404,7 +444,35 @@ class _Walkthrough(object):
             server['OS-EXT-SRV-ATTR:host']))
         out.requests(requests, elapsed)
         case.assertEqual('ACTIVE', server['status'])
+        if case.agent is not None:
+            self.show_port_active(server, ports[0])
         return server
+
+    def show_binding(self, port):
+        case, out = self.case, self.out
+        details = port['binding:vif_details']
+        out.line('  port %s: bound by the dpm mechanism driver for the DPM '
+                 'agent of' % port['id'])
+        out.line('    host %s: vif_type %s, object_id %s; status %s' % (
+            port['binding:host_id'], port['binding:vif_type'],
+            details['object_id'], port['status']))
+        case.assertEqual('dpm_vswitch', port['binding:vif_type'])
+        case.assertEqual(self.cloud.VSWITCH_0, details['object_id'])
+        case.assertEqual('DOWN', port['status'])
+
+    def show_port_active(self, server, port):
+        case, out = self.case, self.out
+        case.assertTrue(case.agent.wait_for_status(port['id'], 'ACTIVE'))
+        events = [(e['name'], e['server_uuid'], e['tag'], e['code'])
+                  for e in case.agent.events]
+        case.assertIn(('network-vif-plugged', server['id'], port['id'], 200),
+                      events)
+        out.line('  port %s is %s: the DPM agent saw its NIC on the HMC and '
+                 'reported it up;' % (port['id'],
+                                      case.neutron._ports[port['id']][
+                                          'status']))
+        out.line('    Nova got network-vif-plugged (HTTP 200) and nova-dpm '
+                 'started the partition after it.')
 
     def show_partition(self, server):
         case, out, cloud, hmc = self.case, self.out, self.cloud, self.hmc

@@ -195,19 +195,24 @@ class Mappings(object):
             with hmc_module.translated('list virtual switches',
                                        self.cpc.name):
                 if self.api_version >= hmc_module.ADDITIONAL_PROPERTIES_API:
-                    found = self.cpc.virtual_switches.list(
-                        additional_properties=['backing-adapter-uri',
-                                               'port', 'object-id'])
+                    found = [(v.uri, v.properties)
+                             for v in self.cpc.virtual_switches.list(
+                                 additional_properties=[
+                                     'backing-adapter-uri', 'port',
+                                     'object-id'])]
                 else:
-                    found = self.cpc.virtual_switches.list(
-                        full_properties=True)
-            for vswitch in found:
-                props = vswitch.properties
+                    # HMC rule Z2: not list(full_properties=True), which
+                    # needs Submit Requests; get_many falls back to one
+                    # GET per switch where the HMC lacks it.
+                    uris = [v.uri for v in self.cpc.virtual_switches.list()]
+                    answers = self.hmc.get_many(uris) if uris else {}
+                    found = [(u, answers[u]) for u in uris if answers.get(u)]
+            for uri, props in found:
                 key = (props.get('backing-adapter-uri'),
                        int(props.get('port') or 0))
                 self._vswitches[key] = dict(
-                    props, **{'object-uri': vswitch.uri,
-                              'object-id': vswitch.uri.rsplit('/', 1)[1]})
+                    props, **{'object-uri': uri,
+                              'object-id': uri.rsplit('/', 1)[1]})
         return self._vswitches.get((adapter_uri, port))
 
     def configurations(self):

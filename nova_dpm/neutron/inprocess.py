@@ -50,6 +50,8 @@ from nova_dpm.neutron import config
 LOG = logging.getLogger(__name__)
 
 FAKE_TRANSPORT = 'fake:/'
+# Seconds the one state report of an AgentRunner waits for its answer.
+REPORT_TIMEOUT = 30
 
 
 def init_fake_transport(conf=None):
@@ -242,6 +244,9 @@ class AgentRunner(object):
             while not hasattr(self.agent, 'agent_state') and \
                     time.monotonic() < deadline:
                 time.sleep(0.05)
+            # Neutron's report RPC waits report_interval seconds for its
+            # answer: 0 here, so give this one call a real time limit.
+            self.agent.state_rpc.timeout = REPORT_TIMEOUT
             self.agent._report_state()
         return self
 

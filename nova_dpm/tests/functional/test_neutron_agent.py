@@ -28,7 +28,7 @@ import testtools
 
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import cloud
-from nova_dpm.tests.functional import neutron_agent
+from nova_dpm.simulator import neutron_agent
 
 OSA = catalog.OSA
 PHYSNET = cloud.DPMNeutronFixture.dpm_network['provider:physical_network']
@@ -45,6 +45,9 @@ class NeutronAgentEndToEndTest(cloud.DPMCloudTestCase):
             self, ['%s:%s:0' % (PHYSNET, OSA)]))
 
     def test_port_becomes_active_when_the_agent_sees_the_nic(self):
+        # nova-dpm waits for network-vif-plugged before it starts the
+        # partition: the boot only succeeds because the agent reports it.
+        self.flags(vif_plugging_timeout=60, vif_plugging_is_fatal=True)
         port = self.agent.bound_port()
         self.assertEqual('dpm_vswitch', port['binding:vif_type'])
         self.assertEqual(cloud.VSWITCH_0,

@@ -12,8 +12,9 @@
 
 """The DPM agent beside the in-process cloud's nova-compute.
 
-:class:`DPMAgentFixture`, for a :class:`~.base.DPMCloudTestCase` (tests
-and the demo): it runs the DPM agent (nova_dpm.neutron.agent on
+:class:`DPMAgentFixture`, for the in-process cloud's test case
+(``nova_dpm.simulator.cloud``; tests and the demo; it needs the neutron
+extra too): it runs the DPM agent (nova_dpm.neutron.agent on
 Neutron's common agent loop) in a thread against the cloud's simulated
 HMC, with its own HMC session, and an in-process stand-in for
 neutron-server's agent RPC (nova_dpm.neutron.inprocess). When the agent
@@ -26,6 +27,7 @@ reported state.
 
 import contextlib
 import sys
+import warnings
 
 import fixtures
 
@@ -44,7 +46,12 @@ def eventlet_importable():
     for finder in poison:
         sys.meta_path.remove(finder)
     try:
-        yield
+        # Importing eventlet (and oslo.service's eventlet modules) warns
+        # that they are deprecated (EventletDeprecationWarning is a plain
+        # Warning); nothing here runs on eventlet.
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            yield
     finally:
         sys.meta_path[0:0] = poison
 
