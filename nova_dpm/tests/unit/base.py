@@ -41,6 +41,7 @@ import testtools
 import yaml
 
 from nova_dpm import driver
+from nova_dpm import exception
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import server as server_module
@@ -147,6 +148,15 @@ class DriverTestCase(testtools.TestCase):
     def dpm_flags(self, **kw):
         for name, value in kw.items():
             self.conf.config(group='dpm', **{name: value})
+
+    def assert_refused(self, option, *words):
+        """init_host refuses the subset, naming [dpm] option and words."""
+        exc = self.assertRaises(exception.DPMError, self.start)
+        message = exc.format_message()
+        self.assertIn('[dpm] %s' % option, message)
+        for word in words:
+            self.assertIn(word, message)
+        return message
 
     def start(self):
         self.server = None

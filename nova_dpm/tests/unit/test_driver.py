@@ -48,14 +48,6 @@ class InitHostTest(base.DriverTestCase):
     definitions = base.WITH_Z17
     start_driver = False
 
-    def assert_refused(self, option, *words):
-        exc = self.assertRaises(exception.DPMError, self.start)
-        message = exc.format_message()
-        self.assertIn('[dpm] %s' % option, message)
-        for word in words:
-            self.assertIn(word, message)
-        return message
-
     def test_starts_and_logs_the_backend(self):
         self.start()
         self.assertEqual(self.definition != 'z13',

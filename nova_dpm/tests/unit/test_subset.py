@@ -23,7 +23,6 @@ backend.
 from nova.compute import provider_tree
 import os_resource_classes as orc
 
-from nova_dpm import exception
 from nova_dpm import storage
 from nova_dpm.tests.unit import base
 
@@ -31,14 +30,6 @@ from nova_dpm.tests.unit import base
 class InitHostTest(base.DriverTestCase):
     definitions = base.WITH_Z17
     start_driver = False
-
-    def assert_refused(self, option, *words):
-        exc = self.assertRaises(exception.DPMError, self.start)
-        message = exc.format_message()
-        self.assertIn('[dpm] %s' % option, message)
-        for word in words:
-            self.assertIn(word, message)
-        return message
 
     def test_cpc_not_found(self):
         other = 'c1a2b3c4-d5e6-4f70-8a91-000000000000'
