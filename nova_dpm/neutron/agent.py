@@ -47,23 +47,37 @@ import re
 import sys
 import threading
 
-from neutron_lib.agent import topics
-from oslo_config import cfg
-from oslo_log import log as logging
-import oslo_messaging
-from oslo_service import loopingcall
-from oslo_service import service
+# The agent runs on native threads, as Neutron 29's own agents do
+# (neutron.cmd.agents): oslo.service's threading backend must be chosen
+# before anything imports oslo.service's loopingcall or service, which
+# would otherwise settle on eventlet, whose green heartbeat never runs in
+# an unpatched process.
+from oslo_service import backend as oslo_service_backend
+from oslo_service.backend import exceptions as backend_exceptions
+try:
+    oslo_service_backend.init_backend(
+        oslo_service_backend.BackendType.THREADING)
+except backend_exceptions.BackendAlreadySelected:
+    # A process that chose before (a test runner hosting nova's cloud).
+    pass
 
-from neutron.api.rpc.handlers import securitygroups_rpc as sg_rpc
-from neutron.common import config as common_config
-from neutron.plugins.ml2.drivers.agent import _agent_manager_base as amb
-from neutron.plugins.ml2.drivers.agent import _common_agent as ca
+from neutron_lib.agent import topics  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
+import oslo_messaging  # noqa: E402
+from oslo_service import loopingcall  # noqa: E402
+from oslo_service import service  # noqa: E402
 
-from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
-from nova_dpm import network
-from nova_dpm.neutron import config
-from nova_dpm.neutron import constants
+from neutron.api.rpc.handlers import securitygroups_rpc as sg_rpc  # noqa
+from neutron.common import config as common_config  # noqa: E402
+from neutron.plugins.ml2.drivers.agent import _agent_manager_base as amb  # noqa
+from neutron.plugins.ml2.drivers.agent import _common_agent as ca  # noqa
+
+from nova_dpm import exception  # noqa: E402
+from nova_dpm import hmc as hmc_module  # noqa: E402
+from nova_dpm import network  # noqa: E402
+from nova_dpm.neutron import config  # noqa: E402
+from nova_dpm.neutron import constants  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -83,9 +97,11 @@ NIC_DESCRIPTION = re.compile(
 # a superset filter for the listing (the HMC matches the whole name).
 PARTITION_FILTER = '^OpenStack-.*$'
 
+# vlan: whether NICs on the mapping can carry a VLAN id (HMC rule H3:
+# OSA and HiperSockets NICs only).
 Binding = collections.namedtuple(
     'Binding', ['physnet', 'vif_type', 'object_id', 'port', 'adapter_id',
-                'uri'])
+                'uri', 'vlan'])
 
 
 def nic_owner(name, description):
@@ -119,6 +135,7 @@ class Mappings(object):
         self.api_version = tuple(api_version)
         self.bindings = []          # Binding, in the configured order
         self._vswitches = None      # (adapter uri, port) -> vswitch
+        self._ports_only = None     # CPC without virtual switches?
 
     def resolve(self, mappings):
         """Check each AdapterMapping; raise MappingError on the first bad.
@@ -176,18 +193,36 @@ class Mappings(object):
         if vswitch is not None:
             return Binding(mapping.physnet, constants.VIF_TYPE_VSWITCH,
                            vswitch['object-id'], mapping.port,
-                           mapping.adapter_id, vswitch['object-uri'])
+                           mapping.adapter_id, vswitch['object-uri'], True)
         if adapter.get('adapter-family') in ADAPTER_FAMILIES or \
-                not self._vswitches:
+                self._adapter_ports_only():
             # RoCE, Network Express, and every adapter of a CPC without
             # virtual switches (z17 network-express-support, hmc-rules
             # H1/H5): the NIC names the adapter port.
             return Binding(mapping.physnet, constants.VIF_TYPE_ADAPTER,
                            mapping.adapter_id, mapping.port,
-                           mapping.adapter_id, adapter['object-uri'])
+                           mapping.adapter_id, adapter['object-uri'],
+                           adapter.get('adapter-family') in VSWITCH_FAMILIES)
         raise _invalid(mapping, 'CPC %s has no virtual switch for port %d '
                        'of adapter %s' % (self.cpc.name, mapping.port,
                                           adapter.get('name')))
+
+    def _adapter_ports_only(self):
+        """Whether the CPC has no virtual switches (HMC rules H1, H5).
+
+        The test nova-compute makes (nova_dpm.network): the CPC's
+        network-express-support API feature, from API 4.10 on. An empty
+        listing alone (a user without object access to the virtual
+        switches) is no such CPC.
+        """
+        if self._ports_only is None:
+            self._ports_only = False
+            if self.api_version >= network.API_FEATURES_API:
+                with hmc_module.translated('list API features',
+                                           self.cpc.name):
+                    self._ports_only = self.cpc.api_feature_enabled(
+                        network.NETWORK_EXPRESS_FEATURE)
+        return self._ports_only
 
     def _vswitch(self, adapter_uri, port):
         if self._vswitches is None:
@@ -224,7 +259,8 @@ class Mappings(object):
             if binding.physnet in first:
                 continue
             entry = {'vif_type': binding.vif_type,
-                     'object_id': binding.object_id}
+                     'object_id': binding.object_id,
+                     'vlan': binding.vlan}
             if binding.vif_type == constants.VIF_TYPE_ADAPTER:
                 entry['port'] = binding.port
             first[binding.physnet] = entry
@@ -266,7 +302,8 @@ class NicWatcher(object):
         uris = set()
         for vswitch_uri in self.vswitch_uris:
             with hmc_module.translated('get connected NICs', vswitch_uri):
-                result = self.hmc.session.post(
+                # A GET (HMC rule H11; zhmcclient get_connected_nics).
+                result = self.hmc.session.get(
                     vswitch_uri + '/operations/get-connected-vnics')
             uris.update(result.get('connected-vnic-uris') or ())
         return uris
@@ -377,6 +414,15 @@ class DPMManager(amb.CommonAgentManagerBase):
                 # The next request logs on again, to the first HMC of
                 # [dpm] hmc that answers.
                 self.hmc.logoff()
+            self._failing = True
+            return set(self._devices)
+        except Exception:
+            # Anything else (an answer of an unexpected form, a timeout
+            # below the HMC layer) must not end Neutron's agent loop while
+            # the heartbeat still reports the agent alive.
+            LOG.exception('Could not list the NICs of CPC %s; ports keep '
+                          'their status, the next interval tries again.',
+                          self.cpc.name)
             self._failing = True
             return set(self._devices)
         if self._failing:

@@ -53,8 +53,10 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
     def get_allowed_network_types(self, agent=None):
         if agent is None:
             return list(NETWORK_TYPES)
+        # An agent that reports no types (networking-dpm's) gets flat only:
+        # VLAN NICs need an HMC and CPC that take them (HMC rule H3).
         reported = agent['configurations'].get(
-            constants.CONF_NETWORK_TYPES, NETWORK_TYPES)
+            constants.CONF_NETWORK_TYPES, (n_const.TYPE_FLAT,))
         return [t for t in NETWORK_TYPES if t in reported]
 
     def get_mappings(self, agent):
@@ -95,6 +97,15 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
                         'without an object-id (%s); port %s not bound.',
                         agent['host'], segment[api.PHYSICAL_NETWORK],
                         mapping, context.current['id'])
+            return False
+        if segment[api.NETWORK_TYPE] == n_const.TYPE_VLAN and \
+                mapping.get('vlan') is False:
+            LOG.warning('DPM agent on host %s maps physical network %s to '
+                        'an adapter whose NICs take no VLAN id (Network '
+                        'Express, RoCE or CNA); port %s not bound to VLAN '
+                        'segment %s.', agent['host'],
+                        segment[api.PHYSICAL_NETWORK],
+                        context.current['id'], segment[api.ID])
             return False
         return super().try_to_bind_segment_for_agent(context, segment,
                                                      agent)

@@ -54,6 +54,7 @@ from zhmcclient.mock._urihandler import URIS
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
+from nova_dpm.simulator import network
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import resources
 from nova_dpm.simulator import san as san_module
@@ -174,6 +175,7 @@ def _routes():
     """
     p = r'/api/partitions/([^/?]+)'
     sg = r'/api/storage-groups/([^/?]+)'
+    vs = r'/api/virtual-switches/([^/?]+)'
     table = [
         ('POST', r'/api/cpcs/([^/?]+)/partitions', partitions.create),
         ('POST', p, partitions.update),
@@ -209,6 +211,10 @@ def _routes():
          storage.sg_accept_mismatched),
         ('POST', sg + r'/virtual-storage-resources/([^/?]+)',
          storage.vsr_update),
+        ('GET', vs + '/operations/get-connected-vnics',
+         network.get_connected_vnics),
+        ('POST', vs + '/operations/get-connected-vnics',
+         network.post_connected_vnics),
         ('GET', r'/api/jobs/([^/?]+)', jobs.query),
         ('DELETE', r'/api/jobs/([^/?]+)', jobs.delete),
         ('POST', r'/api/jobs/([^/?]+)/operations/cancel', jobs.cancel),

@@ -143,3 +143,20 @@ def port_nic_type(req, adapter, body, cpc):
             "%s (valid: %s)" % (nic_type, adapter.properties.get('name'),
                                 family, ', '.join(allowed)))
     return nic_type
+
+
+def get_connected_vnics(sim, req):
+    """Get Connected VNICs of a Virtual Switch: a GET (HMC rule H11).
+
+    zhmcclient's VirtualSwitch.get_connected_nics sends it as GET;
+    zhmcclient's mock only answers it as POST, so it is asked that way.
+    """
+    as_post = copy.copy(req)
+    as_post.method = 'POST'
+    return sim.delegate(as_post)
+
+
+def post_connected_vnics(sim, req):
+    """A POST of the operation: 405 (HMC rule H11)."""
+    raise req.err.error(405, 0, 'Get Connected VNICs of a Virtual Switch '
+                                'is a GET operation')

@@ -166,9 +166,10 @@ class MappingTest(AgentTestCase):
         self.serve()
         reported = self.manager().get_agent_configurations()
         self.assertEqual(
-            {'physnet1': {'vif_type': 'dpm_vswitch', 'object_id': VSWITCH_0},
+            {'physnet1': {'vif_type': 'dpm_vswitch', 'object_id': VSWITCH_0,
+                          'vlan': True},
              'physnet2': {'vif_type': 'dpm_vswitch',
-                          'object_id': VSWITCH_1}},
+                          'object_id': VSWITCH_1, 'vlan': True}},
             reported['vif_mappings'])
         self.assertEqual({'physnet1': [VSWITCH_0], 'physnet2': [VSWITCH_1]},
                          reported['adapter_mappings'])
@@ -181,7 +182,7 @@ class MappingTest(AgentTestCase):
         self.serve()
         reported = self.manager().get_agent_configurations()
         self.assertEqual({'vif_type': 'dpm_vswitch',
-                          'object_id': VSWITCH_0},
+                          'object_id': VSWITCH_0, 'vlan': True},
                          reported['vif_mappings']['physnet1'])
         self.assertEqual([VSWITCH_0, VSWITCH_1],
                          reported['adapter_mappings']['physnet1'])
@@ -189,12 +190,24 @@ class MappingTest(AgentTestCase):
                       self.logger.output)
 
     def test_adapter_port_binding_on_a_cpc_without_virtual_switches(self):
-        self.edits = [self.no_vswitches]
+        # z17: network-express-support, no virtual switches.
+        self.definition = 'z17'
         self.serve()
         reported = self.manager().get_agent_configurations()
         self.assertEqual(
-            {'vif_type': 'dpm_adapter', 'object_id': OSA, 'port': 1},
+            {'vif_type': 'dpm_adapter', 'object_id': OSA, 'port': 1,
+             'vlan': True},
             reported['vif_mappings']['physnet2'])
+
+    def test_virtual_switches_out_of_sight_are_no_z17(self):
+        # A CPC that lists no virtual switch (a user without object access
+        # to them) but lacks network-express-support: nova-compute would
+        # refuse dpm_adapter for OSA ports, so the agent refuses to start.
+        self.edits = [self.no_vswitches]
+        self.serve()
+        exc = self.assertRaises(exception.InvalidConfiguration,
+                                self.manager)
+        self.assertIn('has no virtual switch for port 0', str(exc))
 
     def test_roce_adapter_backs_nics_directly(self):
         self.edits = [self.roce]
@@ -202,7 +215,8 @@ class MappingTest(AgentTestCase):
         self.serve()
         reported = self.manager().get_agent_configurations()
         self.assertEqual(
-            {'vif_type': 'dpm_adapter', 'object_id': ROCE, 'port': 0},
+            {'vif_type': 'dpm_adapter', 'object_id': ROCE, 'port': 0,
+             'vlan': False},
             reported['vif_mappings']['roce'])
         self.assertEqual('dpm_vswitch',
                          reported['vif_mappings']['physnet1']['vif_type'])
@@ -346,7 +360,7 @@ class NicWatchTest(AgentTestCase):
         mgr.get_all_devices()
         self.assertEqual(
             2, self.sim.count(
-                'POST', '/api/virtual-switches/{id}/operations/'
+                'GET', '/api/virtual-switches/{id}/operations/'
                 'get-connected-vnics'))
         self.assertEqual(2, len(self.sim.requests))
 
@@ -518,3 +532,29 @@ class WithoutNovaTest(testtools.TestCase):
         lines = out.stdout.strip().splitlines()
         self.assertEqual('Invalid configuration [dpm] hmc: bad', lines[-2])
         self.assertEqual("['nova']", lines[-1])
+
+    def test_agent_runs_on_native_threads(self):
+        # Importing the agent selects oslo.service's threading backend, as
+        # Neutron's own agents do; otherwise loopingcall (the heartbeat
+        # that reports the agent to neutron-server) would be a green
+        # thread that never runs in an unpatched process.
+        code = (
+            'import time\n'
+            'from nova_dpm.neutron import agent\n'
+            'from oslo_service import backend, loopingcall\n'
+            'beats = []\n'
+            'call = loopingcall.FixedIntervalLoopingCall(\n'
+            '    lambda: beats.append(1))\n'
+            'call.start(interval=0.1)\n'
+            'for _ in range(10):\n'
+            '    time.sleep(0.1)\n'
+            'call.stop()\n'
+            'print(backend.get_backend_type().value, len(beats) > 2)\n')
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        env = dict(os.environ, PYTHONPATH=root)
+        out = subprocess.run([sys.executable, '-c', code], env=env,
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, out.returncode, out.stderr)
+        self.assertEqual('threading True',
+                         out.stdout.strip().splitlines()[-1])

@@ -154,6 +154,22 @@ class DPMSeveralMappingsTestCase(DPMMechanismDriverBaseTestCase):
                           for k in ('object_id', 'port')})
         self.assertNotIn('vlan', context._bound_vif_details)
 
+    def test_vlan_not_bound_where_the_nics_take_no_vlan_id(self):
+        # A Network Express (or RoCE, CNA) port backs NICs without VLAN
+        # ids (HMC rule H3): nova-dpm would refuse such a port.
+        mapping = dict(adapter_port(0), vlan=False)
+        agents = [dpm_agent({'physnet3': mapping})]
+        context = self._bind(agents, [self._segment('physnet3', 'vlan', 7)])
+        self._check_unbound(context)
+        context = self._bind(agents, [self._segment('physnet3')])
+        self.assertEqual(constants.VIF_TYPE_ADAPTER, context._bound_vif_type)
+
+    def test_agent_without_network_types_gets_flat_only(self):
+        agent = dpm_agent({'physnet1': vswitch()})
+        del agent['configurations'][constants.CONF_NETWORK_TYPES]
+        self.assertEqual(['flat'],
+                         self.driver.get_allowed_network_types(agent))
+
     def test_unknown_physical_network_is_not_bound(self):
         agents = [dpm_agent({'physnet1': vswitch()})]
         context = self._bind(agents, [self._segment('physnet9')])

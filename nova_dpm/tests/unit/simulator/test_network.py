@@ -146,3 +146,25 @@ class Z17Test(base.TestCase):
         # HMC rule H4: on z16 'type' is not an input.
         env = self.env()
         self.assertHttpError(400, 6, env.nic, env.partition(), type='osd')
+
+
+class ConnectedVnicsTest(base.TestCase):
+    """Get Connected VNICs of a Virtual Switch is a GET (HMC rule H11)."""
+
+    URI = '/api/virtual-switches/%s/operations/get-connected-vnics' % (
+        catalog.VSWITCH_0)
+
+    def test_get_answers_and_post_is_refused(self):
+        # The plain mock has it the wrong way round.
+        plain = self.env(False)
+        self.assertRaises(zhmcclient.HTTPError, plain.session.get, self.URI)
+        self.assertIn('connected-vnic-uris', plain.session.post(self.URI))
+        env = self.env()
+        self.assertEqual([], env.session.get(self.URI)['connected-vnic-uris'])
+        exc = self.assertRaises(zhmcclient.HTTPError, env.session.post,
+                                self.URI)
+        self.assertEqual(405, exc.http_status)
+        # What zhmcclient itself sends.
+        vswitch = env.cpc.virtual_switches.find(
+            **{'object-id': catalog.VSWITCH_0})
+        self.assertEqual([], vswitch.get_connected_nics())
