@@ -510,6 +510,16 @@ class AgentLoopTest(AgentTestCase):
 
 class WithoutNovaTest(testtools.TestCase):
 
+    def child(self, code):
+        """Run code in a fresh Python on this tree; its output lines."""
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        env = dict(os.environ, PYTHONPATH=root)
+        out = subprocess.run([sys.executable, '-c', code], env=env,
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, out.returncode, out.stderr)
+        return out.stdout.strip().splitlines()
+
     def test_agent_and_driver_import_without_nova(self):
         # A Neutron node has no nova: the agent, the mechanism driver and
         # the errors they raise must not need it.
@@ -523,13 +533,7 @@ class WithoutNovaTest(testtools.TestCase):
             'print(exc.format_message())\n'
             'print(sorted(m for m in sys.modules if m == "nova" or '
             'm.startswith("nova.")))\n')
-        root = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.dirname(os.path.abspath(__file__)))))
-        env = dict(os.environ, PYTHONPATH=root)
-        out = subprocess.run([sys.executable, '-c', code], env=env,
-                             capture_output=True, text=True, timeout=120)
-        self.assertEqual(0, out.returncode, out.stderr)
-        lines = out.stdout.strip().splitlines()
+        lines = self.child(code)
         self.assertEqual('Invalid configuration [dpm] hmc: bad', lines[-2])
         self.assertEqual("['nova']", lines[-1])
 
@@ -550,11 +554,4 @@ class WithoutNovaTest(testtools.TestCase):
             '    time.sleep(0.1)\n'
             'call.stop()\n'
             'print(backend.get_backend_type().value, len(beats) > 2)\n')
-        root = os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.dirname(os.path.abspath(__file__)))))
-        env = dict(os.environ, PYTHONPATH=root)
-        out = subprocess.run([sys.executable, '-c', code], env=env,
-                             capture_output=True, text=True, timeout=120)
-        self.assertEqual(0, out.returncode, out.stderr)
-        self.assertEqual('threading True',
-                         out.stdout.strip().splitlines()[-1])
+        self.assertEqual('threading True', self.child(code)[-1])
