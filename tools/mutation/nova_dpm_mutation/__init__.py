@@ -1,0 +1,1 @@
+"""nova-dpm's mutation operators for cosmic-ray; see tools/mutation.py."""
