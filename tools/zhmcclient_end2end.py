@@ -30,8 +30,8 @@ release, this script
 
 Each failure is either expected, because a real HMC of the definition's
 level gives it too or the simulator does not model what the test needs
-(listed in KNOWN_FAILURES with the reason, and in the contributor page
-``doc/source/contributor/zhmcclient-end2end.rst``), or unexpected. The
+(listed in KNOWN_FAILURES with the reason, and in
+``doc/source/known-limitations.rst``), or unexpected. The
 exit status is non-zero if a test fails unexpectedly or a known failure
 passes (the list is then out of date).
 
@@ -64,8 +64,41 @@ START_TIMEOUT = 60
 # Failures that a real HMC of the definition's level gives as well, or
 # that need what the simulator does not model: (definitions, test id
 # pattern (fnmatch), reason). Documented in
-# doc/source/contributor/zhmcclient-end2end.rst.
+# doc/source/known-limitations.rst.
+ALL = ('z13', 'z14', 'z16', 'z17')
 KNOWN_FAILURES = [
+    # Not modelled by the simulator; a real HMC passes.
+    (ALL, 'tests.end2end.test_auto_update::test_autoupdate_*',
+     'notifications: the simulator has no JMS/STOMP notification server '
+     '(port 61612), so auto-updated objects never change'),
+    (ALL, 'tests.end2end.test_partition::test_part_property*',
+     'follows from test_autoupdate_list, which fails without '
+     'notifications and leaves auto-update on for the listed partitions '
+     '(their listing then has every property)'),
+    (ALL, 'tests.end2end.test_partition::test_part_create_os_websocket*',
+     'the OS console websocket (Get ASCII Console WebSocket URI and the '
+     'wss:// console) is not simulated'),
+    (('z16', 'z17'),
+     'tests.end2end.test_partition::test_part_attach_detach_network_link*',
+     'partition links (SMC-D, HiperSockets) are not simulated'),
+    (('z17',), 'tests.end2end.test_port::test_port_update*',
+     'needs partition links, which are not simulated'),
+    # What a real HMC of the definition's level fails as well.
+    (('z13',),
+     'tests.end2end.test_partition::test_part_attach_detach_network_link*',
+     'HMC 2.13.1 has no partition links (firmware feature '
+     'dpm-smcd-partition-link-management, HMC 2.16.0; HMC rule V8)'),
+    (('z13',), 'tests.end2end.test_partition::test_part_list_os_messages*',
+     'List OS Messages needs SE 2.14.0 (HMC rule V4)'),
+    (('z13',), 'tests.end2end.test_cpc::test_cpc_property*',
+     "the 'properties' filter of Get CPC Properties came with HMC 2.14.0 "
+     '(HMC rule V6): HMC 2.13.1 returns every property'),
+    (('z13',), 'tests.end2end.test_virtual_switch::test_vswitch_find_list*',
+     "List Virtual Switches takes 'additional-properties' from HMC 2.16.0 "
+     '(HMC rule V5): an older HMC answers 400,1'),
+    (('z17',), 'tests.end2end.test_cpc::test_cpc_features*',
+     'zhmcclient 1.26 Cpc.maximum_active_partitions does not know machine '
+     'type 9175 (z17): ValueError on a real z17 as well'),
 ]
 
 # Tests not run, with the reason.
