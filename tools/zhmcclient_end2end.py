@@ -278,7 +278,8 @@ def run_definition(definition, tests, args):
                    TESTHMC=nickname)
         subprocess.run(
             [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q',
-             '-rN', '--junitxml', junit, 'tests/end2end'] +
+             '-rN', '--tb=line', '-W', 'ignore::UserWarning',
+             '--junitxml', junit, 'tests/end2end'] +
             ['--deselect=%s' % test for test in DESELECTED] +
             args.pytest_args,
             cwd=tests, env=env)
