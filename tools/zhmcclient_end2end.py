@@ -65,7 +65,7 @@ START_TIMEOUT = 60
 # that need what the simulator does not model: (definitions, test id
 # pattern (fnmatch), reason). Documented in
 # doc/source/known-limitations.rst.
-ALL = ('z13', 'z14', 'z16', 'z17')
+ALL = ('z13', 'z16', 'z17')
 KNOWN_FAILURES = [
     # Not modelled by the simulator; a real HMC passes.
     (ALL, 'tests.end2end.test_auto_update::test_autoupdate_*',
