@@ -215,6 +215,8 @@ def _routes():
          network.get_connected_vnics),
         ('POST', vs + '/operations/get-connected-vnics',
          network.post_connected_vnics),
+        ('GET', r'/api/adapters/([^/?]+)/operations/'
+         r'get-partitions-assigned-to-adapter', network.assigned_partitions),
         ('GET', r'/api/jobs/([^/?]+)', jobs.query),
         ('DELETE', r'/api/jobs/([^/?]+)', jobs.delete),
         ('POST', r'/api/jobs/([^/?]+)/operations/cancel', jobs.cancel),

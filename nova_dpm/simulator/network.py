@@ -41,6 +41,7 @@ Two things zhmcclient's mock cannot do are done here at load time:
 import copy
 
 from zhmcclient.mock._hmc import FakedPortManager
+from zhmcclient.mock import _urihandler as urihandler
 
 from nova_dpm.simulator import errors
 
@@ -160,3 +161,50 @@ def post_connected_vnics(sim, req):
     """A POST of the operation: 405 (HMC rule H11)."""
     raise req.err.error(405, 0, 'Get Connected VNICs of a Virtual Switch '
                                 'is a GET operation')
+
+
+# Families whose NICs are backed by a port, which zhmcclient's mock (1.26)
+# leaves out of Get Partitions Assigned to Adapter.
+PORT_FAMILIES_MISSED_BY_MOCK = ('network-express', 'networking',
+                                'cloud-network')
+
+
+def assigned_partitions(sim, req):
+    """Get Partitions Assigned to Adapter (HMC rule H12).
+
+    A partition is assigned to a network adapter when one of its NICs is
+    backed by a port of the adapter. The mock knows that for OSA,
+    HiperSockets, RoCE and CNA adapters only; the partitions with a NIC on
+    a Network Express port are added here.
+    """
+    answer = sim.delegate(req)
+    adapter = sim.lookup(req.path.split('/operations/')[0])
+    family = adapter.properties.get('adapter-family') if adapter else None
+    if family not in PORT_FAMILIES_MISSED_BY_MOCK:
+        return answer
+    _uri, filter_args = urihandler.parse_query_parms(req.method, req.uri)
+    ports = {port.uri for port in adapter.ports.list()}
+    assigned = answer['partitions-assigned-to-adapter']
+    listed = {p['object-uri'] for p in assigned}
+    for partition in adapter.manager.parent.partitions.list(filter_args):
+        if partition.uri in listed:
+            continue
+        if any(nic.properties.get('network-adapter-port-uri') in ports
+               for nic in partition.nics.list()):
+            assigned.append({
+                name: partition.properties.get(name)
+                for name in ('object-uri', 'name', 'status')})
+    return answer
+
+
+def complete_adapters(faked_hmc):
+    """Every adapter has a physical-channel-status (HMC rule H13).
+
+    The mock keeps the properties of the definition only; a real HMC
+    reports the channel status of every adapter. An adapter of a
+    definition without one is operating.
+    """
+    for cpc in faked_hmc.cpcs.list():
+        for adapter in cpc.adapters.list():
+            adapter.properties.setdefault('physical-channel-status',
+                                          'operating')

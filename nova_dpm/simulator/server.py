@@ -551,9 +551,13 @@ class HmcServer:
                              % SESSION_HEADER)
             return
         if reason is not None:
+            # HMC rule A5: the HMC's message for 403,5 says that the
+            # x-api-session header did not map to a known session
+            # (zhmcclient.testutils is_valid_hmc_session_id looks for it).
             self._send_error(h, method, uri, 403, reason,
-                             "The session ID is not valid: it has expired, "
-                             "was logged off or never existed")
+                             "The x-api-session header did not map to a "
+                             "known session: it has expired, was logged "
+                             "off or never existed")
             return
         if method == 'DELETE' and path == THIS_SESSION_URI:
             self._logoff(h, session_id)

@@ -29,6 +29,7 @@ import zhmcclient
 from zhmcclient.mock import FakedSession
 from zhmcclient.mock import HmcDefinitionYamlError
 
+from nova_dpm.simulator import console
 from nova_dpm.simulator.hmc import SimulatedHmc
 from nova_dpm.simulator import network
 from nova_dpm.simulator import san as san_module
@@ -123,6 +124,8 @@ class SimulatedSession(FakedSession):
         faked = FakedSession.from_hmc_dict(hmc_dict, filepath, userid,
                                            password)
         network.complete(faked.hmc, taken)
+        network.complete_adapters(faked.hmc)
+        console.complete(faked.hmc)
         session = cls._promote(faked, latency, transition_time, san)
         try:
             session.simulator.configure(**settings)

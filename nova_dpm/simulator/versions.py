@@ -43,12 +43,10 @@ _P = r'/api/partitions/[^/?]+'
 _NICS = _P + r'/nics(/[^/?]+)?'
 
 OPERATIONS = [
-    # No source names the version that brought Submit Requests. zhmcclient
-    # relies on it since 1.13 (2023, HMC 2.16 current) and the book of
-    # HMC 2.17 documents it; INFERRED, the harsher reading: from HMC
-    # 2.16.0 (API 4.1) on.
-    ('POST', r'/api/services/aggregation/submit', (4, 1), None,
-     'Submit Requests', 'INFERRED (no source names the version)'),
+    # Submit Requests has no version gate (HMC rule N1): no source names
+    # the HMC version that brought it, and zhmcclient 1.26 sends it for
+    # every list(full_properties=True), whatever the HMC's version.
+
     # zhmcclient Partition.list_os_messages: "SE version >= 2.14.0";
     # HMC 2.14.0 has API 2.20. What an HMC 2.14 answers for a CPC with an
     # older SE is not documented: INFERRED, the same 404.

@@ -80,12 +80,21 @@ class OldHmcTest(base.TestCase):
         self.assertEqual((1, 7), (version['api-major-version'],
                                   version['api-minor-version']))
 
-    def test_submit_requests_unknown(self):
-        def scenario(env):
-            p = env.partition()
-            env.session.post(SUBMIT, body={'requests': [
-                {'id': '1', 'method': 'GET', 'uri': p.uri}]})
-        self.assertLenientButStrict(scenario, 404, 1, definition='z13')
+    def test_submit_requests_has_no_version_gate(self):
+        # HMC rule N1: no source names the HMC version that brought Submit
+        # Requests, and zhmcclient 1.26 sends it for every
+        # list(full_properties=True) (HMC rule Z2): an HMC 2.13.1 answers
+        # it like any other.
+        env = self.env(definition='z13')
+        p = env.partition()
+        answers = env.session.post(SUBMIT, body={'requests': [
+            {'id': '1', 'method': 'GET', 'uri': p.uri}]})
+        self.assertEqual([('1', 200, p.name)],
+                         [(a['id'], a['status'], a['body']['name'])
+                          for a in answers])
+        listed = env.cpc.partitions.list(full_properties=True)
+        self.assertIn('description', listed[0].properties)
+        self.assertEqual(2, env.sim.count('POST', SUBMIT))
 
     def test_list_os_messages_unknown(self):
         env = self.env(definition='z13')
