@@ -17,9 +17,14 @@
 # For each "<devno>,<port>[,<mac>];" entry on the kernel command line the
 # qeth group device 0.0.<devno> (channels devno, devno+1, devno+2) is set
 # up in layer 2 mode on adapter port <port> and set online.  chzdev(8) is
-# used when it is installed, otherwise the qeth sysfs interface.  The MAC
-# address is applied later by setmac.sh from a udev rule, when the network
-# interface appears.
+# used when it is installed, otherwise the qeth sysfs interface.  Only the
+# active configuration is changed: no udev rule is written, so an image
+# captured from an instance does not bring its NICs up with this
+# instance's ports.  A device that is already online on another port or
+# not in layer 2 mode (set online by something else, such as a rule left in
+# the image) is set offline and configured again.  The MAC address is
+# applied later by setmac.sh from a udev rule, when the network interface
+# appears.
 #
 # Exit status: 0 when every entry was valid and configured, 1 otherwise.
 # Valid entries are configured even when others are malformed.
@@ -78,7 +83,8 @@ configure_with_chzdev() {
     local d0=0.0.$1 d1 d2
     d1=0.0.$(dpm_devno_add "$1" 1)
     d2=0.0.$(dpm_devno_add "$1" 2)
-    if ! chzdev --enable --yes qeth "$d0:$d1:$d2" layer2=1 "portno=$2"; then
+    if ! chzdev --enable --active --yes qeth "$d0:$d1:$d2" layer2=1 \
+            "portno=$2"; then
         dpm_log err "chzdev failed to configure qeth device $d0"
         return 1
     fi
@@ -107,12 +113,36 @@ configure_with_sysfs() {
     write_attr "$dev/online" 1 || return 1
 }
 
+# read_attr <devno> <attribute>: print the attribute, empty if unreadable.
+read_attr() {
+    local file=$QETH_DRIVER_DIR/0.0.$1/$2 value=
+    [[ -r $file ]] && value=$(<"$file")
+    printf '%s\n' "$value"
+}
+
 # is_online <devno>
 is_online() {
-    local online_file=$QETH_DRIVER_DIR/0.0.$1/online state
-    [[ -r $online_file ]] || return 1
-    state=$(<"$online_file")
-    [[ $state == 1 ]]
+    [[ $(read_attr "$1" online) == 1 ]]
+}
+
+# check_online <devno> <port>
+# For a device that is already online: succeed if it is in layer 2 mode
+# on the given port (nothing to do); otherwise set it offline so that it
+# can be configured again (layer2 and portno can only change while the
+# device is offline) and fail.  Exit status 2: it could not be set offline.
+check_online() {
+    local layer2 portno
+    layer2=$(read_attr "$1" layer2)
+    portno=$(read_attr "$1" portno)
+    if [[ $layer2 == 1 && $portno == "$2" ]]; then
+        dpm_log info "qeth device 0.0.$1 is already online in layer 2" \
+            "mode on port $2; leaving it as it is"
+        return 0
+    fi
+    dpm_log notice "qeth device 0.0.$1 is online with layer2=$layer2" \
+        "portno=$portno; setting it offline to configure port $2"
+    write_attr "$QETH_DRIVER_DIR/0.0.$1/online" 0 || return 2
+    return 1
 }
 
 main() {
@@ -128,9 +158,11 @@ main() {
     # them from stdin.
     while read -r -u 3 devno port _; do
         if is_online "$devno"; then
-            dpm_log info "qeth device 0.0.$devno is already online;" \
-                "leaving it as it is"
-            continue
+            check_online "$devno" "$port"
+            case $? in
+                0) continue ;;
+                2) rc=1; continue ;;
+            esac
         fi
         if command -v chzdev >/dev/null 2>&1; then
             configure_with_chzdev "$devno" "$port" || { rc=1; continue; }

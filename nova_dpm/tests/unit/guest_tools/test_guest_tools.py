@@ -97,6 +97,17 @@ elif name == 'chzdev':
         sys.exit(3)
     busid = args[args.index('qeth') + 1].split(':')[0]
     attrs = dict(a.split('=', 1) for a in args if '=' in a)
+    # Like chzdev: layer2 and portno change only while the device is
+    # offline; on an online device a different value is a conflict.
+    dev = os.path.join(qeth, busid)
+    if os.path.exists(os.path.join(dev, 'online')):
+        with open(os.path.join(dev, 'online')) as f:
+            online = f.read().strip() == '1'
+        for attr in ('layer2', 'portno'):
+            with open(os.path.join(dev, attr)) as f:
+                if online and attr in attrs and (
+                        f.read().strip() != attrs[attr]):
+                    sys.exit(4)
     make_group_device(busid, '1', attrs)
 elif name == 'ip' and os.environ.get('STUB_IP_FAIL'):
     sys.exit(2)
@@ -360,15 +371,41 @@ class AutoconfigureTestCase(testtools.TestCase):
         self.assertEqual({'0001': 1, '0010': 2}, self.guest.configured())
         self.assertGrouped(['0001', '0010'])
 
-    def test_already_online_device_skipped(self):
-        self.guest.add_group_device('0001', online=True, port=0)
+    def test_online_device_on_the_right_port_left_alone(self):
+        self.guest.add_group_device('0001', online=True, port=1)
         rc, out, err = self.autoconfigure(
             '0001,1,fa163e000011;0004,0,fa163e000012;')
         self.assertEqual(0, rc, err)
-        self.assertIn('0.0.0001 is already online', err)
-        # Left untouched: still port 0, and never regrouped.
-        self.assertEqual({'0001': 0, '0004': 0}, self.guest.configured())
+        self.assertIn('0.0.0001 is already online in layer 2 mode on port 1',
+                      err)
+        self.assertEqual({'0001': 1, '0004': 0}, self.guest.configured())
         self.assertGrouped(['0004'])
+
+    def test_online_device_on_another_port_is_configured_again(self):
+        # An image captured from an instance: a persistent rule (or
+        # another tool) brought 0001 up with the old instance's port 0.
+        self.guest.add_group_device('0001', online=True, port=0)
+        rc, out, err = self.autoconfigure('0001,1,fa163e000011;')
+        self.assertEqual(0, rc, err)
+        self.assertIn('0.0.0001 is online with layer2=1 portno=0; setting '
+                      'it offline to configure port 1', err)
+        self.assertEqual({'0001': 1}, self.guest.configured())
+        if self.with_chzdev:
+            # The group device exists already; chzdev configures it.
+            self.assertGrouped(['0001'])
+        else:
+            # Reconfigured in place, never grouped again.
+            self.assertGrouped([])
+
+    def test_online_device_in_layer_3_is_configured_again(self):
+        self.guest.add_group_device('0004', online=True, port=2)
+        with open(os.path.join(self.guest.qeth, '0.0.0004', 'layer2'),
+                  'w') as f:
+            f.write('0\n')
+        rc, out, err = self.autoconfigure('0004,2,fa163e000011;')
+        self.assertEqual(0, rc, err)
+        self.assertIn('online with layer2=0 portno=2', err)
+        self.assertEqual({'0004': 2}, self.guest.configured())
 
     def test_no_entries_is_a_no_op(self):
         rc, out, err = self.autoconfigure('root=/dev/sda1 quiet')
@@ -393,10 +430,14 @@ class AutoconfigureChzdevTestCase(AutoconfigureTestCase):
     def test_chzdev_arguments(self):
         rc, out, err = self.autoconfigure('1f00,3,fa163e000011;')
         self.assertEqual(0, rc, err)
+        # The active configuration only: chzdev writes no udev rule
+        # (41-qeth-*.rules) that a captured image would carry along.
         self.assertEqual(
-            [['--enable', '--yes', 'qeth', '0.0.1f00:0.0.1f01:0.0.1f02',
-              'layer2=1', 'portno=3']],
+            [['--enable', '--active', '--yes', 'qeth',
+              '0.0.1f00:0.0.1f01:0.0.1f02', 'layer2=1', 'portno=3']],
             self.guest.calls('chzdev'))
+        for call in self.guest.calls('chzdev'):
+            self.assertNotIn('--persistent', call)
         # chzdev does the whole job; the sysfs group file stays untouched.
         self.assertEqual([], self.guest.group_writes())
 

@@ -214,7 +214,92 @@ class CleanupTestCase(testtools.TestCase):
                       read(self.root, 'etc/zipl.conf'))
         self.assertCommonCleaned(out)
 
+    # RHEL 9's lvm.conf: the setting commented out (compiled default 1).
+    LVM_CONF = ('config {\n\tchecks = 1\n}\n'
+                'devices {\n\tdir = "/dev"\n'
+                '\t# use_devicesfile = 1\n'
+                '\t# devicesfile = "system.devices"\n}\n'
+                'global {\n\tumask = 077\n}\n')
+
+    def test_lvm_devices_file_removed_and_disabled(self):
+        # Anaconda's LVM layout on RHEL 9/10: the devices file names the
+        # physical volume by the WWID of the installation's LUN.
+        write(self.root, 'etc/lvm/devices/system.devices',
+              '# LVM uses devices listed in this file.\n'
+              'VERSION=1.1.2\n'
+              'IDTYPE=sys_wwid IDNAME=naa.600507680c8080000000000000000a1b '
+              'DEVNAME=/dev/mapper/mpatha2 PVID=abc PART=2\n')
+        write(self.root, 'etc/lvm/devices/backup/system.devices-20260101.1',
+              'VERSION=1.1.1\n')
+        write(self.root, 'etc/lvm/lvm.conf', self.LVM_CONF)
+        rc, out, err = self.run_cleanup(self.root)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['backup'], os.listdir(
+            os.path.join(self.root, 'etc/lvm/devices')))
+        self.assertEqual([], os.listdir(
+            os.path.join(self.root, 'etc/lvm/devices/backup')))
+        self.assertIn('removed /etc/lvm/devices/system.devices', out)
+        self.assertIn('changed /etc/lvm/lvm.conf', out)
+        self.assertEqual(
+            self.LVM_CONF.replace('devices {\n',
+                                  'devices {\n\tuse_devicesfile = 0\n'),
+            read(self.root, 'etc/lvm/lvm.conf'))
+        self.assertCommonCleaned(out)
+
+    def test_lvm_devices_file_setting_changed_in_place(self):
+        conf = self.LVM_CONF.replace('# use_devicesfile = 1',
+                                     'use_devicesfile = 1')
+        write(self.root, 'etc/lvm/lvm.conf', conf)
+        rc, out, err = self.run_cleanup(self.root)
+        self.assertEqual(0, rc, err)
+        text = read(self.root, 'etc/lvm/lvm.conf')
+        self.assertEqual(conf.replace('use_devicesfile = 1',
+                                      'use_devicesfile = 0'), text)
+        self.assertEqual(1, text.count('use_devicesfile'))
+
+    def test_lvm_conf_without_devices_section(self):
+        write(self.root, 'etc/lvm/lvm.conf', 'global {\n\tumask = 077\n}\n')
+        rc, out, err = self.run_cleanup(self.root)
+        self.assertEqual(0, rc, err)
+        self.assertEqual('global {\n\tumask = 077\n}\n'
+                         'devices {\n\tuse_devicesfile = 0\n}\n',
+                         read(self.root, 'etc/lvm/lvm.conf'))
+
+    def test_no_lvm_no_lvm_conf(self):
+        rc, out, err = self.run_cleanup(self.root)
+        self.assertEqual(0, rc, err)
+        self.assertFalse(os.path.exists(os.path.join(self.root, 'etc/lvm')))
+        self.assertNotIn('lvm', out)
+
+    def test_ubuntu_kdump_tools_initrd(self):
+        # kdump-tools keeps its initrd, built for the installation's
+        # devices, under /var/lib/kdump with a version-free symlink.
+        kdump = os.path.join(self.root, 'var/lib/kdump')
+        write(self.root, 'var/lib/kdump/initrd.img-6.8.0-31-generic', 'x')
+        write(self.root, 'var/lib/kdump/vmlinuz-6.8.0-31-generic', 'x')
+        os.symlink('initrd.img-6.8.0-31-generic',
+                   os.path.join(kdump, 'initrd.img'))
+        os.symlink('vmlinuz-6.8.0-31-generic', os.path.join(kdump, 'vmlinuz'))
+        rc, out, err = self.run_cleanup(self.root)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['vmlinuz', 'vmlinuz-6.8.0-31-generic'],
+                         sorted(os.listdir(kdump)))
+        self.assertIn('removed /var/lib/kdump/initrd.img-6.8.0-31-generic',
+                      out)
+        self.assertIn('removed /var/lib/kdump/initrd.img\n', out)
+
+    def test_rebuild_makes_a_generic_initramfs(self):
+        # --rebuild runs only on the running system, so the command is
+        # checked in the script: no host-only initramfs, where s390-tools'
+        # zdev module would record the installation's FCP device.
+        with open(CLEANUP) as f:
+            script = f.read()
+        self.assertRegex(script, r'(?m)^\s*run dracut --force '
+                         r'--regenerate-all --no-hostonly '
+                         r'--no-hostonly-cmdline$')
+
     def test_second_run_changes_nothing(self):
+        write(self.root, 'etc/lvm/lvm.conf', self.LVM_CONF)
         write(self.root, 'etc/kernel/cmdline', 'root=UUID=1 quiet\n')
         self.run_cleanup(self.root)
         rc, out, _err = self.run_cleanup(self.root)
@@ -343,6 +428,10 @@ class PackageTestCase(testtools.TestCase):
         conf = read(TOOLS, 'usr/lib/dracut/dracut.conf.d/'
                     '90-dpm-guest-tools.conf')
         self.assertIn('install_items+=" %s "' % rule, conf)
+        # A generic initramfs: s390-tools' zdev module writes rd.zfcp= of
+        # the build system's root device only in host-only mode.
+        self.assertRegex(conf, r'(?m)^hostonly="no"$')
+        self.assertRegex(conf, r'(?m)^hostonly_cmdline="no"$')
         hook = read(TOOLS, 'usr/share/initramfs-tools/hooks/dpm-guest-tools')
         self.assertIn('copy_file rule %s' % rule, hook)
         rules = [line for line in read(TOOLS, rule.replace('/usr/', 'usr/'))
@@ -456,6 +545,20 @@ class FragmentTestCase(testtools.TestCase):
         self.assertEqual(['http://169.254.169.254'],
                          cfg['datasource']['OpenStack']['metadata_urls'])
         self.assertNotIn('ConfigDrive', cfg['datasource_list'])
+
+    def test_plain_partitions(self):
+        # No LVM physical volume recorded by the WWID of the
+        # installation's LUN (RHEL's devices file).
+        with open(os.path.join(IMAGE, 'rhel.ks')) as f:
+            ks = f.read()
+        commands = [line.split() for line in
+                    ks.split('%packages')[0].splitlines()
+                    if line and not line.startswith('#')]
+        self.assertEqual([['autopart', '--type=plain', '--nohome']],
+                         commands)
+        with open(os.path.join(IMAGE, 'ubuntu.yaml')) as f:
+            storage = yaml.safe_load(f)['autoinstall']['storage']
+        self.assertEqual({'layout': {'name': 'direct'}}, storage)
 
     def test_packages_listed(self):
         with open(os.path.join(IMAGE, 'rhel.ks')) as f:

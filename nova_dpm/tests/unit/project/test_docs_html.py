@@ -20,7 +20,13 @@ summary cell shows its level with the symbol of that level, the three
 symbols differ, the levels match support-matrix.ini, and the page's own
 stylesheet gives the three levels different colours and the header row a
 light text colour, with the priority that beats the theme's link style.
-Every spec of ``specs/`` and the release notes are pages of the docs.
+The rows that support-matrix.ini marks as shown only against the
+simulated HMC carry the mark in the summary, linked to its legend, and a
+sentence in their details. Every spec of ``specs/`` and the release notes
+are pages of the docs. No inline literal of any page is split across
+source lines inside a path or name (it would render with a space), and
+the AutoYaST listing's shell script is highlighted as shell, not as one
+block of XML character data.
 """
 
 import configparser
@@ -40,6 +46,24 @@ MATRIX_INI = os.path.join(SOURCE, 'support-matrix.ini')
 SPECS = os.path.join(ROOT, 'specs')
 NOTES = os.path.join(ROOT, 'releasenotes', 'notes')
 LEVELS = ('complete', 'partial', 'missing')
+
+SIMULATED_KEY = 'simulated-only.dpm'
+SIMULATED_MARK_RE = re.compile(
+    r'<a class="reference internal" href="#([^"]+)" title="[a-z]+">'
+    r'<code class="[^"]*\bsp_impl_summary\b[^"]*"[^>]*>'
+    r'<span class="pre">[^<]*</span></code></a>'
+    r'<a class="reference internal" href="#simulated-hmc-only" '
+    r'title="shown only against the simulated HMC: ([^"]+)">'
+    r'<sup class="nova-dpm-simulated">sim</sup></a>')
+# An inline literal (docutils renders each word as a "pre" span) in which
+# a word ends in '/', '_' or '-' (and is not all dashes, as the '--' of a
+# command line) and the next follows after a blank: a path or name split
+# across two source lines.
+LITERAL_RE = re.compile(r'<code class="docutils literal[^"]*">(.*?)</code>',
+                        re.S)
+SPLIT_WORD_RE = re.compile(r'<span class="pre">(?!-+</span>)'
+                           r'([^<\s]+[/_-])</span>\s+'
+                           r'<span class="pre">([^<]*)</span>')
 
 CELL_RE = re.compile(
     r'<code class="([^"]*\bsp_impl_summary\b[^"]*)"[^>]*>'
@@ -160,6 +184,76 @@ class SupportMatrixHtmlTest(testtools.TestCase):
                          self.colour('thead th.sp_feature_cells a'))
         self.assertRegex(self.css, r'background-color:\s*#2c3e50\s*'
                          r'!important')
+
+    def test_rows_shown_only_against_the_simulated_hmc_are_marked(self):
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(MATRIX_INI)
+        expected = {
+            re.sub('[^a-zA-Z0-9_]', '_', s + '_driver.dpm'):
+            ' '.join(parser[s][SIMULATED_KEY].split())
+            for s in parser.sections() if SIMULATED_KEY in parser[s]}
+        self.assertNotEqual({}, expected)
+        marked = {ident: html_module.unescape(what) for ident, what in
+                  SIMULATED_MARK_RE.findall(self.html)}
+        self.assertEqual(expected, marked)
+        # Only those rows: one mark per marked row in the summary, one in
+        # the legend, one in the details of each.
+        self.assertEqual(1 + 2 * len(expected),
+                         self.html.count('class="nova-dpm-simulated"'))
+        self.assertEqual(len(expected), self.html.count(
+            'Shown only against the simulated HMC: '))
+        # The legend the marks link to.
+        self.assertRegex(self.html, r'id="simulated-hmc-only"')
+        self.assertIn('shown <strong>only against the simulated HMC</strong>',
+                      self.html)
+        self.assertRegex(self.css, r'sup\.nova-dpm-simulated')
+
+    def test_no_literal_split_inside_a_word(self):
+        split = []
+        for base, _dirs, names in os.walk(self.out):
+            for name in names:
+                if not name.endswith('.html'):
+                    continue
+                with open(os.path.join(base, name), encoding='utf-8') as f:
+                    page = f.read()
+                for literal in LITERAL_RE.findall(page):
+                    for first, second in SPLIT_WORD_RE.findall(literal):
+                        split.append('%s: %s %s' % (
+                            os.path.relpath(os.path.join(base, name),
+                                            self.out), first, second))
+        self.assertEqual([], split)
+
+    def test_split_literal_is_detected(self):
+        # What the check above looks for, as docutils renders a literal
+        # written as ``nova_dpm/tests/unit/guest_tools/<newline>vectors.json``.
+        rendered = ('<code class="docutils literal notranslate">'
+                    '<span class="pre">nova_dpm/tests/unit/guest_tools/'
+                    '</span> <span class="pre">vectors.json</span></code>')
+        self.assertEqual([('nova_dpm/tests/unit/guest_tools/',
+                           'vectors.json')],
+                         SPLIT_WORD_RE.findall(
+                             LITERAL_RE.findall(rendered)[0]))
+        ok = ('<code class="docutils literal notranslate">'
+              '<span class="pre">tox</span> <span class="pre">--</span> '
+              '<span class="pre">dracut</span> <span class="pre">--force'
+              '</span> <span class="pre">-</span></code>')
+        self.assertEqual([], SPLIT_WORD_RE.findall(ok))
+
+    def test_autoyast_script_is_highlighted_as_shell(self):
+        with open(os.path.join(self.out, 'guest-images.html'),
+                  encoding='utf-8') as f:
+            page = f.read()
+        blocks = re.findall(r'<div class="highlight-(\w+) notranslate">'
+                            r'(.*?)</pre>', page, re.S)
+        script = [lang for lang, body in blocks
+                  if 'zypper' in body and 'DPM_TOOLS_RPM' in body]
+        self.assertEqual(['bash'], script)
+        # No block of the page is one long preprocessor token (Pygments'
+        # "cp", bold red in the theme's style), as CDATA is in XML.
+        for _lang, body in blocks:
+            for token in re.findall(r'<span class="cp">(.*?)</span>', body,
+                                    re.S):
+                self.assertLess(len(token), 200, token[:80])
 
     def test_every_spec_is_a_page(self):
         specs = sorted(n[:-4] for n in os.listdir(SPECS)

@@ -36,9 +36,11 @@ import testtools
 
 from nova_dpm import driver as dpm_driver
 from nova_dpm import exception
+from nova_dpm import hmc
 from nova_dpm import network
 from nova_dpm.simulator import catalog
 from nova_dpm import storage
+from nova_dpm import subset
 
 REPO_ROOT = os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -46,6 +48,17 @@ MATRIX = os.path.join(REPO_ROOT, 'doc', 'source', 'support-matrix.ini')
 
 DRIVER = 'driver.dpm'
 NOTES = 'driver-notes.dpm'
+SIMULATED = 'simulated-only.dpm'
+# Rows with behaviour shown only against the simulated HMC, and a word the
+# value of their simulated-only.dpm key must contain.
+SHOWN_ONLY_SIMULATED = {
+    'operation.launch': ('storage groups', 'adapter ports'),
+    'operation.attach-volume': ('storage groups',),
+    'operation.detach-volume': ('storage groups',),
+    'operation.storage.block.backend.fibrechannel': ('storage groups',),
+    'operation.networking.topology.flat': ('adapter ports',),
+    'operation.trigger-crash-dump': ('PSW restart',),
+}
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)
 
@@ -296,6 +309,43 @@ class SupportMatrixTest(testtools.TestCase):
         matrix = support_matrix.Matrix(cfg)
         self.assertEqual(['DPM'], [d.title for d in matrix.drivers.values()])
         self.assertEqual(len(features(cfg)), len(matrix.features))
+
+    def test_rows_shown_only_against_the_simulated_hmc(self):
+        marked = {f: self.cfg.get(f, SIMULATED) for f in features(self.cfg)
+                  if self.cfg.has_option(f, SIMULATED)}
+        self.assertEqual(sorted(SHOWN_ONLY_SIMULATED), sorted(marked))
+        for feature, words in SHOWN_ONLY_SIMULATED.items():
+            # Only what the driver claims can have been shown at all.
+            self.assertIn(self.cfg.get(feature, DRIVER), CLAIMED, feature)
+            for word in words:
+                self.assertIn(word, ' '.join(marked[feature].split()),
+                              feature)
+
+    def test_only_known_keys(self):
+        # A misspelt key would silently drop a mark or a note.
+        known = {'title', 'status', 'notes', 'cli', DRIVER, NOTES, SIMULATED}
+        for feature in features(self.cfg):
+            self.assertEqual(set(), set(self.cfg.options(feature)) - known,
+                             feature)
+
+    def test_console_log_is_partial_before_se_2_14(self):
+        # List OS Messages needs SE 2.14.0 and HMC API 2.20 (the driver
+        # answers NotImplementedError below; test_partition runs it on the
+        # z13 definition).
+        feature = 'operation.console.serial.log'
+        self.assertEqual('partial', self._status(feature))
+        notes = ' '.join(self.cfg.get(feature, NOTES).split())
+        self.assertIn('SE before %s' % hmc.OS_MESSAGES_SE, notes)
+        self.assertIn('API %d.%d' % hmc.OS_MESSAGES_API, notes)
+        self.assertEqual(subset.version_int(hmc.OS_MESSAGES_SE),
+                         dpm_driver.OS_MESSAGES_SE_VERSION)
+
+    def test_no_nominal_size_for_attached_volumes(self):
+        # attach_volume defines the storage volume with the Cinder
+        # volume's size (from the block device mapping), not a nominal one.
+        notes = self.cfg.get('operation.attach-volume', NOTES)
+        self.assertNotIn('nominal', notes)
+        self.assertIn('sized like it', ' '.join(notes.split()))
 
     # -- a doctored matrix or driver must fail ----------------------------
 
