@@ -508,6 +508,36 @@ class AgentLoopTest(AgentTestCase):
         self.assertFalse(runner._thread.is_alive())
 
 
+class RefusedLogonTest(AgentTestCase):
+    """HMC rule A11: neutron-dpm-agent ends with 78 after one logon."""
+
+    def test_wrong_password_exits_78_after_one_logon(self):
+        self.serve()
+        conf = os.path.join(self.cert_dir, 'agent.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\nhost = %s\n[dpm]\nhmc = 127.0.0.1\n'
+                    'hmc_port = %d\nhmc_username = %s\n'
+                    'hmc_password = wrong-password\nhmc_ca_bundle = %s\n'
+                    'cpc_object_id = %s\n'
+                    'physical_network_adapter_mappings = physnet1:%s:0\n'
+                    % (HOST, self.server.port, USERID, self.server.ca_file,
+                       CPC_ID, OSA))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        code = ('import sys\n'
+                'from nova_dpm.neutron import agent\n'
+                'sys.exit(agent.main(["--config-file", %r]))\n' % conf)
+        out = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True,
+            timeout=120, env=dict(os.environ, PYTHONPATH=root))
+        output = out.stdout + out.stderr
+        self.assertEqual(exception.EX_CONFIG, out.returncode, output)
+        self.assertEqual(1, self.server.logon_attempts)
+        self.assertEqual(1, self.server.failed_logons)
+        self.assertIn('refused the logon of user %s' % USERID, output)
+        self.assertNotIn('wrong-password', output)
+
+
 class WithoutNovaTest(testtools.TestCase):
 
     def child(self, code):

@@ -587,12 +587,12 @@ class ReLogonTest(HttpsAuthTestCase):
         made = []
         new_session = hmc_module.SerializedLogonSession._new_session
 
-        def record(config):
-            made.append(new_session(config))
+        def record(session, config):
+            made.append(new_session(session, config))
             return made[-1]
 
         patcher = mock.patch.object(hmc_module.SerializedLogonSession,
-                                    '_new_session', staticmethod(record))
+                                    '_new_session', record)
         patcher.start()
         self.addCleanup(patcher.stop)
         for _ in range(5):
