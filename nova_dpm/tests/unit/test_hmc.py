@@ -36,7 +36,9 @@ import fixtures
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
+import requests
 import testtools
+import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import hmc
@@ -975,6 +977,63 @@ class WaitUntilTest(base.testtools.TestCase):
         self.assertRaises(exception.HMCOperationFailed, hmc.wait_until,
                           self.read, done, hmc.Deadline(60), 'test')
         self.assertEqual(3, len(self.times))
+
+    def test_polls_on_through_errors_that_go_away(self):
+        # HMC rule A12: a restarting HMC refuses connections, answers 5xx
+        # or something that is not JSON; the wait goes on.
+        failures = [
+            zhmcclient.ConnectionError('refused', None),
+            zhmcclient.HTTPError({'http-status': 503, 'reason': 0,
+                                  'message': 'starting'}),
+            zhmcclient.ParseError('not JSON'),
+            exception.HMCUnavailable(reason='r', transient=True),
+        ]
+
+        def read():
+            self.times.append(self.clock.now)
+            if failures:
+                raise failures.pop(0)
+            return 'active'
+
+        observer = Observer()
+        hmc.add_wait_observer(observer)
+        self.addCleanup(hmc.remove_wait_observer, observer)
+        self.assertEqual('active', hmc.wait_until(
+            read, lambda s: s == 'active', hmc.Deadline(60), 'w'))
+        self.assertEqual(5, len(self.times))
+        self.assertEqual([('w', 5)], observer.waits)
+        self.assertLessEqual(self.max_in_window(),
+                             hmc.POLL_BURST + hmc.POLL_RATE)
+
+    def test_other_errors_end_the_wait_at_once(self):
+        untrusted = zhmcclient.ConnectionError(
+            'bad certificate', requests.exceptions.SSLError('verify'))
+        for error in (untrusted,
+                      zhmcclient.HTTPError({'http-status': 404, 'reason': 1,
+                                            'message': 'gone'}),
+                      hmc_module.LogonRefused(zhmcclient.HTTPError(
+                          {'http-status': 403, 'reason': 0,
+                           'message': 'refused'}), 'nova', 'h'),
+                      exception.HMCUnavailable(reason='r')):
+            def read(error=error):
+                self.times.append(self.clock.now)
+                raise error
+            del self.times[:]
+            self.assertRaises(type(error), hmc.wait_until, read,
+                              lambda s: True, hmc.Deadline(60), 'w')
+            self.assertEqual(1, len(self.times))
+
+    def test_an_hmc_that_stays_away_times_out_naming_why(self):
+        def read():
+            self.times.append(self.clock.now)
+            raise zhmcclient.ConnectionError('Connection refused', None)
+        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until, read,
+                                lambda s: True, hmc.Deadline(5), 'w', 'x')
+        self.assertIn('the HMC does not answer (ConnectionError: '
+                      'Connection refused)', exc.format_message())
+        self.assertEqual(1005.0, self.clock.now)
+        self.assertLessEqual(len(self.times),
+                             hmc.POLL_BURST + hmc.POLL_RATE * 5 + 1)
 
     def test_observers_see_polls_and_the_end(self):
         observer = Observer()
