@@ -433,6 +433,19 @@ class HmcFaultTest(AgentTestCase):
         self.assertEqual(set(), self.mgr.get_all_devices())
         self.assertEqual(1, server.logons)
 
+    def test_a_refused_logon_while_running_is_not_repeated(self):
+        # HMC rule A11: the password expires while the agent runs; its
+        # session ends. One logon attempt, then none: the listing fails
+        # and the ports keep their status.
+        self.server.answer_logon('password-expired')
+        self.server.expire_session()
+        attempts = self.server.logon_attempts
+        for _ in range(3):
+            self.assertEqual({self.port_id}, self.mgr.get_all_devices())
+        self.assertEqual(attempts + 1, self.server.logon_attempts)
+        self.assertIn('password of HMC user %s has expired' % USERID,
+                      self.logger.output)
+
     def test_expired_session_is_renewed(self):
         self.server.expire_session()
         self.nic_obj.delete()
