@@ -28,6 +28,10 @@ lock, so operations on one partition never interleave, while different
 instances proceed in parallel.
 """
 
+import logging as std_logging
+import os
+import threading
+
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -35,6 +39,7 @@ from nova import conf as nova_conf
 from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields as obj_fields
+from nova import utils as nova_utils
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -50,6 +55,44 @@ from nova_dpm import subset as subset_module
 from nova_dpm import version
 
 LOG = logging.getLogger(__name__)
+
+
+def refuse_to_start(error):
+    """End nova-compute with EX_CONFIG (78): the HMC refused the logon.
+
+    A refused logon does not go away by itself, and every new attempt
+    counts against the HMC user's failed logons (HMC rule A9): the unit
+    file's RestartPreventExitStatus=78 keeps systemd from starting
+    nova-compute again. In native-thread mode init_host runs in the main
+    thread, where a SystemExit ends the process with its status. In
+    eventlet mode it runs in a green thread of oslo.service's launcher,
+    which ends the service on a SystemExit but returns the status to
+    nova-compute, which exits 0: the process ends here, once the log is
+    written.
+    """
+    LOG.critical('%s. nova-compute stops with exit status %d (EX_CONFIG); '
+                 'a systemd unit with RestartPreventExitStatus=%d does '
+                 'not start it again.', error.format_message(),
+                 exception.EX_CONFIG, exception.EX_CONFIG)
+    if _exit_status_passed_on():
+        raise exception.RefusedToStart(error)
+    std_logging.shutdown()
+    os._exit(exception.EX_CONFIG)
+
+
+def _exit_status_passed_on():
+    """Whether a SystemExit raised here ends the process with its status.
+
+    In the main thread (native threads) or the main greenlet (eventlet):
+    where nova-compute runs init_host in native-thread mode, and where
+    the tests call it. Not in a green thread of oslo.service.
+    """
+    if nova_utils.concurrency_mode_threading():
+        return threading.current_thread() is threading.main_thread()
+    import greenlet
+    return greenlet.getcurrent().parent is None
+
+
 CONF = nova_conf.CONF
 dpm_conf.register_opts(CONF)
 
@@ -98,7 +141,10 @@ class DPMDriver(driver.ComputeDriver):
                  version.version_string(), host)
         self.settings = dpm_conf.validate(CONF)
         self.hmc = hmc_module.HMC(self.settings)
-        self.hmc.logon()
+        try:
+            self.hmc.logon()
+        except exception.HMCLogonRefused as exc:
+            refuse_to_start(exc)
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               CONF.host)
         self.subset.validate()

@@ -75,16 +75,57 @@ class HMCOperationFailed(DPMError):
 
 
 class HMCLogonRefused(HMCUnavailable):
-    """The HMC answered, and refused the userid or the password (403,0).
+    """The HMC answered, and refused the logon for good (HMC rule A11).
 
+    Here: any 403 at logon (a wrong userid or password, a disabled user).
     Never retried: HMC password rules can disable a user after a number of
     failed logons, which would lock out every other client of that user.
+    nova-compute and the DPM agent stop with exit status EX_CONFIG.
     """
     msg_fmt = ('HMC logon failed: the HMC refused the logon of user '
-               '%(user)s (HMC %(host)s): check [dpm] hmc_username and '
-               'hmc_password, and that the user is not disabled on the '
-               'HMC (repeated failed logons disable it); nova-dpm does '
-               'not log on again until it is restarted')
+               '%(user)s (HMC %(host)s, %(answer)s): check [dpm] '
+               'hmc_username and hmc_password, and that the user is not '
+               'disabled on the HMC (repeated failed logons disable it); '
+               'nova-dpm does not log on again until it is restarted')
+
+
+class HMCPasswordExpired(HMCLogonRefused):
+    """The password of the HMC user has expired (409,50, 409,51 or 201)."""
+    msg_fmt = ('HMC logon failed: the password of HMC user %(user)s has '
+               'expired (HMC %(host)s, %(answer)s): change it on the HMC '
+               '(log on to the HMC as %(user)s, or have an HMC '
+               'administrator set a new one) and set [dpm] hmc_password '
+               'to the new password; nova-dpm does not log on again until '
+               'it is restarted')
+
+
+class HMCTooManySessions(HMCLogonRefused):
+    """The HMC user has its maximum number of sessions (400,13)."""
+    msg_fmt = ('HMC logon failed: HMC user %(user)s already has the '
+               'maximum number of sessions the HMC allows it (HMC '
+               '%(host)s, %(answer)s): end sessions of %(user)s on the HMC '
+               'or raise its limit there; nova-dpm does not log on again '
+               'until it is restarted')
+
+
+# The exit status of nova-compute and of the DPM agent after a refused
+# logon: EX_CONFIG of sysexits.h, which the systemd units name in
+# RestartPreventExitStatus so that a wrong password is not retried.
+EX_CONFIG = 78
+
+
+class RefusedToStart(SystemExit):
+    """The service stops with EX_CONFIG: the HMC refused its logon.
+
+    ``error`` is the HMCLogonRefused (or subclass) that says why.
+    """
+
+    def __init__(self, error):
+        super().__init__(EX_CONFIG)
+        self.error = error
+
+    def __str__(self):
+        return self.error.format_message()
 
 
 class HMCCertificateUntrusted(HMCUnavailable):

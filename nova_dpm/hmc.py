@@ -62,7 +62,28 @@ AGGREGATION_URI = '/api/services/aggregation/submit'
 # task permission, 4 no session id, 5 invalid or expired session id.
 LOGON_REFUSED = 0
 NO_PERMISSION = 1
+# Why the HMC refuses a logon for good (HMC rule A11): the answer to Logon
+# (HTTP status, reason code; None: any) and the cause it means. 201 is a
+# partially-authenticated session of a user whose password has expired,
+# as are 409,50 and 409,51 (IBM "Change Logon Password"); 400,13: the user
+# has the maximum number of sessions (IBM "Common request validation
+# reason codes"); any 403: refused.
+REFUSED = 'refused'
+PASSWORD_EXPIRED = 'password-expired'
+TOO_MANY_SESSIONS = 'too-many-sessions'
+LOGON_REFUSALS = {
+    (403, None): REFUSED,
+    (409, 50): PASSWORD_EXPIRED,
+    (409, 51): PASSWORD_EXPIRED,
+    (201, None): PASSWORD_EXPIRED,
+    (400, 13): TOO_MANY_SESSIONS,
+}
+LOGON_URI = '/api/sessions'
 SESSION_HEADER = 'X-API-Session'
+# How a job ends (Query Job Status), and what HMC.wait_for_job makes of a
+# job the HMC no longer knows (404: it has restarted since).
+JOB_GONE = 'gone'
+JOB_ENDS = ('complete', 'canceled', JOB_GONE)
 
 # What came with which HMC Web Services API version. HMC 2.13.1 has API 1.7
 # (and 2.1-2.2 with updates), 2.14.0 has 2.20-2.25, 2.15.0 3.1-3.4, 2.16.0
@@ -279,13 +300,16 @@ def wait_until(read, done, deadline, what, wanted='completion',
 
     The first poll is made at once; then the pauses back off from
     POLL_FIRST to POLL_MAX seconds, lengthened where the operation's poll
-    budget requires it.
+    budget requires it. A poll that fails with an error that may go away
+    by itself (:func:`transient`: the HMC restarts) does not end the
+    wait: it polls on at the same pace until ``done`` or the time limit,
+    whose error then names that failure as the last status.
     """
     state = state or (lambda value: value)
     budget = deadline.budget
     intervals = poll_intervals()
     began = time.monotonic()
-    polls = 0
+    outage = _Outage(what, deadline)
     try:
         pause = budget.delay()
         if pause:
@@ -298,28 +322,94 @@ def wait_until(read, done, deadline, what, wanted='completion',
             time.sleep(pause)
         while True:
             budget.take()
-            polls += 1
-            _notify('poll_begins', what, deadline)
-            try:
-                value = read()
-            finally:
-                _notify('poll_ends', what, deadline)
-            if done(value):
-                LOG.debug('%s: done after %d poll(s) in %.2f s.', what,
-                          polls, time.monotonic() - began)
-                return value
-            deadline.check(what, wanted, state(value))
+            value, failure = outage.poll(read)
+            if failure is not None:
+                last = outage.failed(failure)
+            else:
+                outage.answered()
+                if done(value):
+                    LOG.debug('%s: done after %d poll(s) in %.2f s.', what,
+                              outage.polls, time.monotonic() - began)
+                    return value
+                last = state(value)
+            deadline.check(what, wanted, last)
             pause = max(next(intervals), budget.delay())
             left = deadline.remaining()
             if pause >= left:
                 # No poll fits before the time limit: the last one read
                 # is the last word.
                 time.sleep(left)
-                deadline.expire(what, wanted, state(value))
+                deadline.expire(what, wanted, last)
             time.sleep(pause)
     finally:
-        _notify('wait_ends', what, deadline, polls,
+        _notify('wait_ends', what, deadline, outage.polls,
                 time.monotonic() - began)
+
+
+def transient(exc):
+    """Whether an error of one poll may go away by itself.
+
+    An HMC that restarts (a firmware update, a switch to the alternate
+    HMC) refuses connections, drops them, or answers with a server error
+    (HTTP 5xx) or with a body that is not JSON, for a while. A refused
+    logon, an untrusted certificate and any other answer of the HMC are
+    no such thing.
+    """
+    if isinstance(exc, zhmcclient.ConnectionError):
+        return untrusted_certificate(exc) is None
+    if isinstance(exc, zhmcclient.HTTPError):
+        return exc.http_status >= 500
+    if isinstance(exc, zhmcclient.ParseError):
+        return True
+    if isinstance(exc, exception.DPMError):
+        return bool(exc.kwargs.get('transient'))
+    return False
+
+
+class _Outage(object):
+    """The polls of one wait, and the time the HMC has not answered them.
+
+    A wait keeps polling through errors that may go away by itself (see
+    :func:`transient`) until its time limit: once the HMC answers again,
+    zhmcclient logs on again (one logon for all threads, see
+    :class:`SerializedLogonSession`) and the wait goes on.
+    """
+
+    def __init__(self, what, deadline):
+        self.what = what
+        self.deadline = deadline
+        self.polls = 0
+        self.since = None
+
+    def poll(self, read):
+        """(value read, None), or (None, the error) if it may go away."""
+        self.polls += 1
+        _notify('poll_begins', self.what, self.deadline)
+        try:
+            return read(), None
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            return None, exc
+        finally:
+            _notify('poll_ends', self.what, self.deadline)
+
+    def failed(self, exc):
+        """Note a poll the HMC did not answer; the status for the log."""
+        if self.since is None:
+            self.since = time.monotonic()
+            LOG.warning('%s: the HMC did not answer (%s); reading again '
+                        'for up to %.0f s, until the operation\'s time '
+                        'limit.', self.what, describe_error(exc),
+                        self.deadline.remaining())
+        return 'not read, the HMC does not answer (%s)' % (
+            describe_error(exc))
+
+    def answered(self):
+        if self.since is not None:
+            LOG.info('%s: the HMC answers again after %.1f s.', self.what,
+                     time.monotonic() - self.since)
+            self.since = None
 
 
 def describe_error(exc):
@@ -385,10 +475,11 @@ def translated(operation, target):
     try:
         yield
     except LogonRefused as exc:
-        raise exception.HMCLogonRefused(user=exc.userid, host=exc.host)
+        raise refusal_error(exc)
     except (zhmcclient.ConnectionError, zhmcclient.AuthError) as exc:
         raise exception.HMCUnavailable(
-            reason='%s on %s: %s' % (operation, target, describe_error(exc)))
+            reason='%s on %s: %s' % (operation, target, describe_error(exc)),
+            transient=transient(exc))
     except zhmcclient.HTTPError as exc:
         if exc.http_status == 403 and exc.reason == NO_PERMISSION:
             raise exception.HMCPermissionDenied(
@@ -397,25 +488,49 @@ def translated(operation, target):
                 reason=exc.message, http_status=exc.http_status)
         raise exception.HMCOperationFailed(
             operation=operation, target=target, reason=describe_error(exc),
-            http_status=exc.http_status)
+            http_status=exc.http_status, transient=transient(exc))
     except zhmcclient.Error as exc:
         raise exception.HMCOperationFailed(
             operation=operation, target=target, reason=describe_error(exc),
-            http_status=getattr(exc, 'http_status', None))
+            http_status=getattr(exc, 'http_status', None),
+            transient=transient(exc))
+
+
+def logon_refusal(status, reason):
+    """The cause of a final logon refusal (LOGON_REFUSALS), or None."""
+    return LOGON_REFUSALS.get((status, reason),
+                              LOGON_REFUSALS.get((status, None)))
+
+
+def refusal_error(exc, hosts=None):
+    """The nova-dpm error for a LogonRefused: one class per cause."""
+    kind = {PASSWORD_EXPIRED: exception.HMCPasswordExpired,
+            TOO_MANY_SESSIONS: exception.HMCTooManySessions}.get(
+                exc.cause, exception.HMCLogonRefused)
+    return kind(user=exc.userid, host=exc.host or hosts,
+                answer=exc.answer)
 
 
 class LogonRefused(zhmcclient.ServerAuthError):
-    """The HMC refused the logon itself (403,0).
+    """The HMC refused the logon for good (HMC rule A11).
 
-    A wrong userid or password, or a disabled user. Carries the userid and
-    the host, never the password.
+    A wrong userid or password, a disabled user (403), an expired
+    password (409,50, 409,51 or a partial session, 201), the user's
+    maximum number of sessions (400,13). Carries the userid, the host,
+    the cause (REFUSED, PASSWORD_EXPIRED or TOO_MANY_SESSIONS) and the
+    HMC's answer, never the password.
     """
 
-    def __init__(self, details, userid, host):
-        super().__init__('the HMC refused the logon of user %s' % userid,
-                         details)
+    def __init__(self, details, userid, host, cause=REFUSED):
+        super().__init__('the HMC refused the logon of user %s (%s)' % (
+            userid, cause), details)
         self.userid = userid
         self.host = host
+        self.cause = cause
+        reason = getattr(details, 'reason', None)
+        self.answer = 'HTTP %s%s' % (
+            getattr(details, 'http_status', None),
+            '' if reason is None else ' reason %s' % reason)
 
 
 class SerializedLogonSession(zhmcclient.Session):
@@ -438,10 +553,12 @@ class SerializedLogonSession(zhmcclient.Session):
     * a logon that fails (the HMC does not answer, or answers with an
       error) leaves the session logged off: the next request logs on
       again;
-    * a refused logon (403,0) is remembered and raised again (a new
-      exception each time, threads share none) without asking the HMC:
-      HMC password rules disable a user after a number of consecutive
-      failed logons (the User object's ``max-failed-logins``,
+    * a refused logon (any 403; an expired password: 409,50, 409,51 or
+      a partial session, 201, which is logged off; the user's maximum of
+      sessions: 400,13; HMC rule A11) is remembered and raised again (a
+      new exception each time, threads share none) without asking the
+      HMC: HMC password rules disable a user after a number of
+      consecutive failed logons (the User object's ``max-failed-logins``,
       zhmcclient.mock's Create User default 3), which would lock out every
       other client of that user too;
     * with several HMCs, zhmcclient tries each in turn at logon by setting
@@ -514,17 +631,15 @@ class SerializedLogonSession(zhmcclient.Session):
                 # left: the caller repeats it with the new session id.
                 return
             replaced = self._session
+            self._sent.logon_status = None
             try:
                 super()._do_logon()
-            except zhmcclient.ServerAuthError as exc:
+            except (zhmcclient.ServerAuthError, zhmcclient.HTTPError) as exc:
                 self._logged_off()
-                if exc.details.http_status == 403 and \
-                        exc.details.reason == LOGON_REFUSED:
-                    # Later calls raise the refusal before sending
-                    # anything.
-                    self._refusal = (exc.details, self.userid,
-                                     self._actual_host)
-                    self._raise_refusal()
+                details = getattr(exc, 'details', None) or exc
+                self._refuse(details, logon_refusal(
+                    getattr(details, 'http_status', None),
+                    getattr(details, 'reason', None)))
                 raise
             except Exception:
                 # zhmcclient has removed the session id from the headers
@@ -535,6 +650,42 @@ class SerializedLogonSession(zhmcclient.Session):
             finally:
                 if replaced is not None and replaced is not self._session:
                     replaced.close()
+            if self._sent.logon_status == 201:
+                self._partial_session()
+
+    def _refuse(self, details, cause):
+        """Remember a final refusal (if ``cause``) and raise it."""
+        if cause is None:
+            return
+        # Later calls raise the refusal before sending anything.
+        self._refusal = (details, self.userid, self._actual_host, cause)
+        self._raise_refusal()
+
+    def _partial_session(self):
+        # zhmcclient takes 201 for a logon; the HMC answers it with a
+        # partially-authenticated session for a user whose password has
+        # expired, which only Change Logon Password completes. Log it
+        # off, then refuse.
+        host = self._actual_host
+        with contextlib.suppress(zhmcclient.Error):
+            super()._do_logoff()
+        self._logged_off()
+        self._actual_host = host
+        self._refuse(zhmcclient.HTTPError({
+            'http-status': 201, 'reason': None,
+            'message': 'a partially-authenticated session: the password '
+                       'has expired'}), PASSWORD_EXPIRED)
+
+    def _new_session(self, retry_timeout_config):
+        # The logon's HTTP status, which zhmcclient does not return.
+        session = super()._new_session(retry_timeout_config)
+        session.hooks['response'].append(self._note_logon)
+        return session
+
+    def _note_logon(self, response, *args, **kwargs):
+        request = response.request
+        if request.method == 'POST' and request.path_url == LOGON_URI:
+            self._sent.logon_status = response.status_code
 
     def _logged_off(self):
         self._session_id = None
@@ -614,8 +765,7 @@ class HMC(object):
                          self.settings.hmc_username)
                 return
             except LogonRefused as exc:
-                raise exception.HMCLogonRefused(user=exc.userid,
-                                                host=exc.host or hosts)
+                raise refusal_error(exc, hosts)
             except zhmcclient.AuthError as exc:
                 raise self._logon_failed(hosts, exc)
             except zhmcclient.ConnectionError as exc:
@@ -703,13 +853,29 @@ class HMC(object):
         :meth:`wait_for_status`, which delete it with their first status
         query (in the same round trip where the HMC offers Submit
         Requests). A failed job is deleted here.
+
+        Returns None when the HMC no longer knows the job (404): a
+        restarted HMC has forgotten its jobs, whether they ended or not.
+        The caller then reads the status of the job's object instead.
         """
+        def read():
+            try:
+                return self.session.get(job.uri)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 404:
+                    raise
+                return {'status': JOB_GONE}
+
         result = wait_until(
-            lambda: self.session.get(job.uri),
-            lambda r: r.get('status') in ('complete', 'canceled'),
+            read, lambda r: r.get('status') in JOB_ENDS,
             deadline, what, 'job completion',
             state=lambda r: r.get('status'))
         status = result.get('status')
+        if status == JOB_GONE:
+            LOG.warning('%s: the HMC no longer knows job %s (it has '
+                        'restarted); reading the status of the object '
+                        'instead.', what, job.uri)
+            return None
         code = result.get('job-status-code')
         if status == 'complete' and code in (200, 201, 204):
             return job.uri
@@ -727,7 +893,12 @@ class HMC(object):
         })
 
     def discard_job(self, job_uri):
-        """Delete an ended job's status (best effort: it also expires)."""
+        """Delete an ended job's status (best effort: it also expires).
+
+        None (a job the HMC no longer knows) is nothing to delete.
+        """
+        if job_uri is None:
+            return
         try:
             self.session.delete(job_uri)
         except zhmcclient.Error as exc:
@@ -853,8 +1024,10 @@ class HMC(object):
         pending = [discard]
 
         def read():
-            found = self.read_status(partition, pending.pop() if pending
+            # The ended job goes with the first read that is answered.
+            found = self.read_status(partition, pending[0] if pending
                                      else None)
+            del pending[:]
             return partition.get_property('status') if found else None
 
         return wait_until(read, lambda s: s is None or s in wanted,

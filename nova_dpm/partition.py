@@ -89,6 +89,9 @@ START_LAG = ('paused', 'terminated', 'stopped')
 # How many Stop Partition operations one stop makes at most while the
 # partition keeps ending in 'terminated' (HMC rule E4).
 STOP_ATTEMPTS = 3
+# Starts made when the HMC restarts and forgets the start job before the
+# start has taken effect (the partition is still stopped).
+LOST_JOB_ATTEMPTS = 2
 # The properties that tell why a start found too little on the CPC: the
 # partition's size, and what the CPC has (free memory, processors by type).
 SIZE_NEEDS = (
@@ -392,23 +395,32 @@ class Partitions(object):
         out. A start job that fails is checked against the CPC's free
         resources, so that a shortage is reported as such.
         """
-        try:
-            job = partition.start(wait_for_completion=False)
-        except zhmcclient.HTTPError as exc:
-            if exc.http_status != 409:
+        for attempt in range(1, LOST_JOB_ATTEMPTS + 1):
+            try:
+                job = partition.start(wait_for_completion=False)
+            except zhmcclient.HTTPError as exc:
+                if exc.http_status != 409:
+                    raise
+                status = self._settle(partition, deadline)
+                if status in RUNNING:
+                    return status
+                if status in STOPPABLE:
+                    self._stop(partition, deadline)
+                job = partition.start(wait_for_completion=False)
+            try:
+                ended = self.hmc.wait_for_job(
+                    job, 'start of %s' % partition.name, deadline)
+            except zhmcclient.HTTPError as exc:
+                self._check_resources(partition,
+                                      hmc_module.describe_error(exc))
                 raise
-            status = self._settle(partition, deadline)
-            if status in RUNNING:
-                return status
-            if status in STOPPABLE:
-                self._stop(partition, deadline)
-            job = partition.start(wait_for_completion=False)
-        try:
-            ended = self.hmc.wait_for_job(
-                job, 'start of %s' % partition.name, deadline)
-        except zhmcclient.HTTPError as exc:
-            self._check_resources(partition, hmc_module.describe_error(exc))
-            raise
+            if ended is not None or attempt == LOST_JOB_ATTEMPTS or \
+                    self._settle(partition, deadline) != 'stopped':
+                break
+            # The HMC restarted and forgot the job before the start took
+            # effect.
+            LOG.warning('Partition %s is still stopped after the HMC lost '
+                        'its start job; starting it again.', partition.name)
         return self._wait_started(partition, deadline, ended)
 
     def _wait_started(self, partition, deadline, ended_job=None):
@@ -429,8 +441,11 @@ class Partitions(object):
         since = []
 
         def read():
-            return self.status(partition,
-                               discard=pending.pop() if pending else None)
+            # The ended job goes with the first read that is answered.
+            status = self.status(partition,
+                                 discard=pending[0] if pending else None)
+            del pending[:]
+            return status
 
         def done(status):
             if status in RUNNING:
@@ -541,17 +556,19 @@ class Partitions(object):
                 job = partition.stop(wait_for_completion=False)
             ended = self.hmc.wait_for_job(job, 'stop of %s' % partition.name,
                                           deadline)
+            # A job the HMC lost in a restart: whatever the stop came to.
+            wanted = DELETABLE + ('terminated',) if ended else \
+                tuple(set(POWER_STATES) - set(TRANSITIONAL))
             status = self.hmc.wait_for_status(
-                partition, DELETABLE + ('terminated',), deadline,
-                partition.name, discard=ended)
+                partition, wanted, deadline, partition.name, discard=ended)
             if status is None:
                 self._forget(partition)
                 return
-            if status != 'terminated':
+            if status in DELETABLE:
                 return
-            LOG.warning('Partition %s is terminated after a stop (attempt %d '
-                        'of %d); stopping it again.', partition.name, attempt,
-                        STOP_ATTEMPTS)
+            LOG.warning('Partition %s is %s after a stop (attempt %d of %d); '
+                        'stopping it again.', partition.name, status,
+                        attempt, STOP_ATTEMPTS)
         raise exception.HMCOperationFailed(
             operation='stop partition', target=partition.name,
             reason='the partition was still terminated after %d stops '

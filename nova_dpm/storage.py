@@ -577,11 +577,16 @@ class StorageGroupBackend(StorageBackend):
                 raise exception.DPMError(
                     reason='%s of storage group %s is gone' %
                            (uri, group.name))
-            return props, (answers.get(job.uri) or {} if job else {})
+            # None: the HMC no longer knows the job.
+            return props, (answers.get(job.uri) if job else {})
 
         def done(answer):
             props, job_state = answer
             job = polling['job']
+            if job is not None and job_state is None:
+                job = polling['job'] = self._rediscover(group, job)
+                polling['inherited'] = False
+                job_state = {}
             ended = job is not None and \
                 job_state.get('status') not in (None, 'running')
             try:
@@ -626,6 +631,18 @@ class StorageGroupBackend(StorageBackend):
         hmc_module.wait_until(read, done, deadline, what, wanted,
                               state=lambda answer: _state_of(answer[0]))
         return polling['result'], polling['job'], polling['ended']
+
+    def _rediscover(self, group, lost):
+        """Start FCP storage discovery again after the HMC lost ``lost``.
+
+        A restarted HMC has forgotten its jobs (404 on the job's URI),
+        and whether that discovery ran is unknown: the group is read, and
+        discovered again.
+        """
+        LOG.warning('The HMC no longer knows FCP storage discovery job %s '
+                    'of storage group %s (it has restarted); starting '
+                    'another discovery.', lost.uri, group.name)
+        return self._discover(group)
 
     def _wait_complete(self, group, volume_uri, volume_id, size_gb,
                        deadline, nothing_found, job=None, discard=None,

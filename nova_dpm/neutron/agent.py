@@ -542,6 +542,14 @@ def main(argv=None):
     common_config.setup_logging()
     try:
         agent = build_agent()
+    except exception.HMCLogonRefused as exc:
+        # Final (HMC rule A11): EX_CONFIG, which the agent's systemd unit
+        # names in RestartPreventExitStatus, so that no restart repeats
+        # the logon and locks the HMC user out.
+        LOG.critical('%s. Agent terminated with exit status %d '
+                     '(EX_CONFIG).', exc.format_message(),
+                     exception.EX_CONFIG)
+        return exception.EX_CONFIG
     except exception.DPMError as exc:
         LOG.error('%s. Agent terminated.', exc.format_message())
         return 1

@@ -293,6 +293,15 @@ class SimulatedHmc:
         self.guests = {}
         self.guest_defaults = dict(guest.DEFAULTS)
         self._serial = itertools.count(1)
+        # Restarts of the HMC (restart(), restart_after()): those due after
+        # a matching request, the time until which a restarting HMC
+        # answers nothing (in-process), what is told of each restart (the
+        # HTTPS front end: it drops the sessions and the connections), and
+        # how many there were.
+        self._restart_triggers = []
+        self._down_until = 0.0
+        self.restart_listeners = []
+        self.restarts = 0
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -420,6 +429,76 @@ class SimulatedHmc:
             read_timeout=0, read_retries=0)
 
     # ------------------------------------------------------------------
+    # Restarts (HMC rule A12)
+    # ------------------------------------------------------------------
+
+    def restart(self, down=0.0, lose_operations=False):
+        """The HMC restarts now (a firmware update, a switch-over).
+
+        It forgets every job, ended or not, and every session (the HTTPS
+        front end drops those and refuses connections for ``down``
+        seconds; in process, every request fails with a ConnectionError
+        meanwhile). The CPC does not restart: the starts, stops and FCP
+        storage discoveries under way go on. [inferred] With
+        ``lose_operations`` the starts and stops under way are lost
+        instead (the harsher reading): the partition keeps the status it
+        had before.
+        """
+        with self.lock:
+            self.jobs.clear()
+            if lose_operations:
+                for uri, trans in list(self.transitions.items()):
+                    del self.transitions[uri]
+                    partition = self.lookup(uri)
+                    if partition is not None:
+                        partition.properties['status'] = trans['previous']
+            self.restarts += 1
+        if self.restart_listeners:
+            for listener in list(self.restart_listeners):
+                listener(down)
+            return
+        with self._acct_lock:
+            self._down_until = self.now() + down
+
+    def restart_after(self, method, pattern, down=0.0, nth=1,
+                      lose_operations=False):
+        """Restart once the nth matching request has been answered.
+
+        See :meth:`restart`; requests are counted from now. ``pattern``
+        as for :meth:`inject_fault`, e.g.
+        ``'/api/partitions/{id}/operations/start'``.
+        """
+        if nth < 1:
+            raise ValueError("nth must be >= 1")
+        method, pattern = _split(method, pattern)
+        with self._acct_lock:
+            self._restart_triggers.append(
+                (_Fault('restart', method, pattern, nth),
+                 (down, lose_operations)))
+
+    def _restart_if_due(self, method, pattern):
+        due = None
+        with self._acct_lock:
+            for trigger in list(self._restart_triggers):
+                fault, args = trigger
+                if fault.matches(method, pattern):
+                    fault.seen += 1
+                    if fault.seen == fault.nth:
+                        self._restart_triggers.remove(trigger)
+                        due = args
+                        break
+        if due is not None:
+            self.restart(*due)
+
+    def _check_up(self, method, uri):
+        with self._acct_lock:
+            down = self._down_until > self.now()
+        if down:
+            raise zhmcclient.ConnectionError(
+                "Simulated: the HMC is restarting and refuses the "
+                "connection for %s %s" % (method, uri), None)
+
+    # ------------------------------------------------------------------
     # The entry point
     # ------------------------------------------------------------------
 
@@ -439,6 +518,7 @@ class SimulatedHmc:
             return self._perform(_Request(method, uri, copy.deepcopy(body),
                                           wait_for_completion))
         pattern = uri_pattern(uri)
+        self._check_up(method, uri)
         fault = self._take_fault(method, pattern)
         if fault is not None and (fault != 'timeout' or method == 'GET'):
             raise self._fault_error(fault, method, uri)
@@ -463,7 +543,10 @@ class SimulatedHmc:
                 pass
             raise self._fault_error(fault, method, uri)
 
-        result = self._perform(req)
+        try:
+            result = self._perform(req)
+        finally:
+            self._restart_if_due(method, pattern)
         if wait_for_completion and isinstance(result, dict) and \
                 'job-uri' in result and jobs.is_async(req):
             result = jobs.wait(self, req, result['job-uri'],

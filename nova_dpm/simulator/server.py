@@ -116,6 +116,20 @@ HANDSHAKE_TIMEOUT = 10
 IDLE_TIMEOUT = 300
 # Bound of the per-response log kept for tests (HmcServer.responses).
 RESPONSE_LOG_SIZE = 1000
+# What Logon answers a user with the right password, by the switch a test
+# sets (HmcServer.answer_logon; HMC rule A11): (HTTP status, reason code).
+# IBM "Change Logon Password": a user whose password has expired gets a
+# partially-authenticated session, with 201 or with 409 reason 50 or 51
+# (the page does not say which answer comes when); IBM "Common request
+# validation reason codes": 400,13 when the user has the maximum number
+# of sessions; 'forbidden': a 403 other than a wrong password.
+LOGON_ANSWERS = {
+    'password-expired': (409, 50),
+    'password-expired-51': (409, 51),
+    'partial-session': (201, None),
+    'too-many-sessions': (400, 13),
+    'forbidden': (403, 2),
+}
 # Consecutive failed logons after which the HMC disables a user: the HMC
 # User object's 'max-failed-logins' (zhmcclient.mock Create User default:
 # 3; the HMC's password rules and user settings can change it).
@@ -201,8 +215,8 @@ class _TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                       client_address, exc)
         except ValueError as exc:
             # eventlet's green ssl: "Read on closed or unwrapped SSL
-            # socket" for a connection shut down by stop().
-            if not self.front.stopping:
+            # socket" for a connection shut down by stop() or restart().
+            if self.front.up and not self.front.stopping:
                 raise
             LOG.debug('simulated HMC: connection from %s closed by stop: '
                       '%s', client_address, exc)
@@ -266,6 +280,13 @@ class HmcServer:
         self._conns = {}              # socket -> thread
         self.logons = 0
         self.failed_logons = 0
+        # Every Logon request with a well-formed body, whatever its answer.
+        self.logon_attempts = 0
+        # userid -> a key of LOGON_ANSWERS (answer_logon).
+        self._logon_answers = {}
+        # Sessions a user may have at once (None: no limit): beyond,
+        # Logon answers 400,13.
+        self.max_sessions = None
         self.max_failed_logons = max_failed_logons
         self._failed_in_a_row = 0
         self.user_disabled = False
@@ -279,6 +300,14 @@ class HmcServer:
         self.logoffs = 0
         self.connections = 0
         self.responses = collections.deque(maxlen=RESPONSE_LOG_SIZE)
+        # Restarts (restart()): set while the HMC is up; the thread that
+        # brings it back; the restart a request handler has to carry out
+        # once it has answered.
+        self._up = threading.Event()
+        self._restarter = None
+        self._local = threading.local()
+        self._context = None
+        simulator.restart_listeners.append(self._on_restart)
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -297,14 +326,19 @@ class HmcServer:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert_paths.cert_file,
                                 self.cert_paths.key_file)
+        self._context = context
         self._stopping.clear()
-        self._httpd = _TlsServer(self, context, self._requested_port)
+        self._serve(self._requested_port)
+        LOG.info('Simulated HMC serving on %s', self.url)
+        return self
+
+    def _serve(self, port):
+        self._httpd = _TlsServer(self, self._context, port)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={'poll_interval': 0.05},
             name='simulated-hmc-%d' % self.port, daemon=True)
         self._thread.start()
-        LOG.info('Simulated HMC serving on %s', self.url)
-        return self
+        self._up.set()
 
     def stop(self, join_timeout=5.0):
         """Stop serving, close all connections, remove temporary files."""
@@ -312,6 +346,21 @@ class HmcServer:
         if httpd is None:
             return
         self._stopping.set()
+        restarter = self._restarter
+        if restarter is not None and \
+                restarter is not threading.current_thread():
+            restarter.join(join_timeout)
+        self._close(self._httpd, join_timeout)
+        self._httpd = None
+        self._thread = None
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+        LOG.info('Simulated HMC on 127.0.0.1 stopped')
+
+    def _close(self, httpd, join_timeout):
+        """Stop listening and close every connection."""
+        self._up.clear()
         httpd.shutdown()
         with self._lock:
             conns = dict(self._conns)
@@ -325,12 +374,67 @@ class HmcServer:
         for thread in conns.values():
             if thread is not threading.current_thread():
                 thread.join(join_timeout)
-        self._httpd = None
-        self._thread = None
-        if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
-            self._temp_dir = None
-        LOG.info('Simulated HMC on 127.0.0.1 stopped')
+
+    # ------------------------------------------------------------------
+    # Restarts (HMC rule A12)
+    # ------------------------------------------------------------------
+
+    def restart(self, down=0.0, lose_operations=False):
+        """The HMC restarts now: see SimulatedHmc.restart.
+
+        Every session is dropped (the next request with one gets 403,5),
+        every connection is closed, and for ``down`` seconds the port
+        refuses connections; then the HMC serves again on the same port.
+        Injected faults, failed-logon counts and the user's state stay.
+        """
+        self.simulator.restart(down, lose_operations)
+
+    def restart_after(self, method, pattern, down=0.0, nth=1,
+                      lose_operations=False):
+        """Restart once the nth matching request has been answered."""
+        self.simulator.restart_after(method, pattern, down, nth,
+                                     lose_operations)
+
+    def wait_until_up(self, timeout=60.0):
+        """Block until the HMC serves again after a restart; True if so."""
+        return self._up.wait(timeout)
+
+    @property
+    def up(self):
+        return self._up.is_set()
+
+    def _on_restart(self, down):
+        # Called by the SimulatedHmc. The sessions go at once, so that no
+        # request answered from now on finds its session; a request
+        # handler that restarts the HMC goes down once it has answered.
+        with self._lock:
+            self._sessions.clear()
+            self._up.clear()
+        if getattr(self._local, 'handling', False):
+            self._local.restart = down
+        else:
+            self._go_down(down)
+
+    def _go_down(self, down):
+        if self._httpd is None or self.stopping:
+            return
+        self._restarter = threading.Thread(
+            target=self._down_and_up, args=(self._httpd, down),
+            name='simulated-hmc-restart', daemon=True)
+        self._restarter.start()
+
+    def _down_and_up(self, httpd, down):
+        port = httpd.server_address[1]
+        self._close(httpd, 5.0)
+        LOG.info('Simulated HMC on 127.0.0.1:%d restarts: it refuses '
+                 'connections for %.1f s', port, down)
+        if self._stopping.wait(down):
+            return
+        with self._lock:
+            if self.stopping:
+                return
+            self._serve(port)
+        LOG.info('Simulated HMC on 127.0.0.1:%d serves again', port)
 
     def __enter__(self):
         return self.start()
@@ -396,6 +500,18 @@ class HmcServer:
             if enabled:
                 for sess in self._sessions.values():
                     sess['valid'] = False
+
+    def answer_logon(self, answer, userid=None):
+        """Answer the user's logons with ``answer`` (LOGON_ANSWERS).
+
+        Once the password is right: a wrong one still gets 403,0. None
+        ends the switch. ``userid``: the server's user by default.
+        """
+        if answer is not None and answer not in LOGON_ANSWERS:
+            raise ValueError("Unknown logon answer %r; valid answers: %s"
+                             % (answer, ', '.join(sorted(LOGON_ANSWERS))))
+        with self._lock:
+            self._logon_answers[userid or self.userid] = answer
 
     def enable_user(self):
         """What an HMC administrator does for a disabled user."""
@@ -519,6 +635,26 @@ class HmcServer:
     # ------------------------------------------------------------------
 
     def handle(self, h, method):
+        if not self._up.is_set():
+            # Restarting: the connections still open are cut.
+            self._drop(h, method, h.path)
+            return
+        self._local.handling = True
+        self._local.restart = None
+        try:
+            self._handle(h, method)
+        finally:
+            self._local.handling = False
+            down = self._local.restart
+            if down is not None:
+                self._local.restart = None
+                try:
+                    h.wfile.flush()
+                except OSError:
+                    pass
+                self._go_down(down)
+
+    def _handle(self, h, method):
         uri = h.path
         path = uri.split('?', 1)[0]
         try:
@@ -561,6 +697,14 @@ class HmcServer:
             return
         if method == 'DELETE' and path == THIS_SESSION_URI:
             self._logoff(h, session_id)
+            return
+        if self._partial(session_id):
+            # [inferred] A partially-authenticated session serves only
+            # Change Logon Password (IBM page of that name), which the
+            # simulator does not offer, and Logoff: 403,5 otherwise.
+            self._send_error(h, method, uri, 403, INVALID_SESSION,
+                             "The session is only partially authenticated: "
+                             "the user's password has expired")
             return
         if method == 'GET' and path == TOPICS_URI:
             self._topics(h, session_id)
@@ -610,6 +754,10 @@ class HmcServer:
                 return INVALID_SESSION
         return None
 
+    def _partial(self, session_id):
+        with self._lock:
+            return self._sessions[session_id].get('partial', False)
+
     def _logon(self, h, uri, body):
         if not isinstance(body, dict) or \
                 not isinstance(body.get('userid'), str) or \
@@ -618,6 +766,8 @@ class HmcServer:
                              "The request body must have the string fields "
                              "'userid' and 'password'")
             return
+        with self._lock:
+            self.logon_attempts += 1
         # A logon meets injected faults like any request (an HMC whose
         # console restarts drops it or answers 500); a faulted logon
         # creates no session.
@@ -653,6 +803,9 @@ class HmcServer:
                              "Logon failed: the user ID or password is not "
                              "valid")
             return
+        status = self._refused_logon(h, uri)
+        if status is None:
+            return
         session_id = uuid.uuid4().hex
         with self._lock:
             valid = self._expire_new == 0
@@ -661,10 +814,15 @@ class HmcServer:
             self._topic_serial += 1
             topic = '%s.%d' % (self.userid, self._topic_serial)
             self._sessions[session_id] = {
-                'userid': self.userid, 'valid': valid, 'topic': topic}
-            self.logons += 1
+                'userid': self.userid, 'valid': valid, 'topic': topic,
+                'partial': status == 201}
+            if status == 200:
+                self.logons += 1
         major, minor = self._api_version()
-        self._send_json(h, 'POST', uri, 200, {
+        # A partial session (201) gets the fields of a full one: nothing
+        # available to us names those of a 201, and zhmcclient takes any
+        # 201 for a logon.
+        self._send_json(h, 'POST', uri, status, {
             'api-session': session_id,
             'session-credential': uuid.uuid4().hex,
             'notification-topic': topic,
@@ -673,6 +831,36 @@ class HmcServer:
             'api-minor-version': minor,
             'password-expires': -1,
         })
+
+    def _refused_logon(self, h, uri):
+        """The status of the session to create: 200, or 201 (partial).
+
+        None: the logon was refused here (LOGON_ANSWERS, max_sessions).
+        """
+        with self._lock:
+            answer = self._logon_answers.get(self.userid)
+            sessions = sum(1 for sess in self._sessions.values()
+                           if sess['valid'] and
+                           sess['userid'] == self.userid)
+        if answer is None and self.max_sessions is not None and \
+                sessions >= self.max_sessions:
+            answer = 'too-many-sessions'
+        if answer is None:
+            return 200
+        status, reason = LOGON_ANSWERS[answer]
+        if status == 201:
+            return 201
+        messages = {
+            409: "Logon failed: the password of user %s has expired; "
+                 "change it (Change Logon Password)",
+            400: "The maximum number of logged in user sessions for user "
+                 "%s has been reached; no more are allowed",
+            403: "Logon failed: user %s may not log on to the Web "
+                 "Services API",
+        }
+        self._send_error(h, 'POST', uri, status, reason,
+                         messages[status] % self.userid)
+        return None
 
     def _api_version(self):
         major, minor = str(self.simulator.faked.api_version).split('.')[:2]

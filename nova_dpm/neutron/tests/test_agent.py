@@ -433,6 +433,19 @@ class HmcFaultTest(AgentTestCase):
         self.assertEqual(set(), self.mgr.get_all_devices())
         self.assertEqual(1, server.logons)
 
+    def test_a_refused_logon_while_running_is_not_repeated(self):
+        # HMC rule A11: the password expires while the agent runs; its
+        # session ends. One logon attempt, then none: the listing fails
+        # and the ports keep their status.
+        self.server.answer_logon('password-expired')
+        self.server.expire_session()
+        attempts = self.server.logon_attempts
+        for _ in range(3):
+            self.assertEqual({self.port_id}, self.mgr.get_all_devices())
+        self.assertEqual(attempts + 1, self.server.logon_attempts)
+        self.assertIn('password of HMC user %s has expired' % USERID,
+                      self.logger.output)
+
     def test_expired_session_is_renewed(self):
         self.server.expire_session()
         self.nic_obj.delete()
@@ -506,6 +519,36 @@ class AgentLoopTest(AgentTestCase):
         runner = self.start_agent()
         runner.stop()
         self.assertFalse(runner._thread.is_alive())
+
+
+class RefusedLogonTest(AgentTestCase):
+    """HMC rule A11: neutron-dpm-agent ends with 78 after one logon."""
+
+    def test_wrong_password_exits_78_after_one_logon(self):
+        self.serve()
+        conf = os.path.join(self.cert_dir, 'agent.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\nhost = %s\n[dpm]\nhmc = 127.0.0.1\n'
+                    'hmc_port = %d\nhmc_username = %s\n'
+                    'hmc_password = wrong-password\nhmc_ca_bundle = %s\n'
+                    'cpc_object_id = %s\n'
+                    'physical_network_adapter_mappings = physnet1:%s:0\n'
+                    % (HOST, self.server.port, USERID, self.server.ca_file,
+                       CPC_ID, OSA))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__)))))
+        code = ('import sys\n'
+                'from nova_dpm.neutron import agent\n'
+                'sys.exit(agent.main(["--config-file", %r]))\n' % conf)
+        out = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True,
+            timeout=120, env=dict(os.environ, PYTHONPATH=root))
+        output = out.stdout + out.stderr
+        self.assertEqual(exception.EX_CONFIG, out.returncode, output)
+        self.assertEqual(1, self.server.logon_attempts)
+        self.assertEqual(1, self.server.failed_logons)
+        self.assertIn('refused the logon of user %s' % USERID, output)
+        self.assertNotIn('wrong-password', output)
 
 
 class WithoutNovaTest(testtools.TestCase):

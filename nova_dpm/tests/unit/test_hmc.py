@@ -36,7 +36,9 @@ import fixtures
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
+import requests
 import testtools
+import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import hmc
@@ -306,10 +308,14 @@ class LogonRefusedTest(HttpsAuthTestCase):
     def test_refused_logon_fails_at_once_with_one_attempt(self):
         self.start()
         self.restart(hmc_password='wrong-password')
-        exc = self.assertRaises(exception.HMCLogonRefused,
-                                self.driver.init_host, base.HOST)
+        stop = self.assertRaises(exception.RefusedToStart,
+                                 self.driver.init_host, base.HOST)
+        self.assertEqual(78, stop.code)
+        exc = stop.error
+        self.assertIsInstance(exc, exception.HMCLogonRefused)
         message = exc.format_message()
         self.assertIn('the HMC refused the logon of user nova', message)
+        self.assertIn('HTTP 403 reason 0', message)
         self.assertIn('127.0.0.1', message)
         self.assert_clean(message)
         self.assert_clean(self.logger.output)
@@ -373,14 +379,75 @@ class LogonRefusedTest(HttpsAuthTestCase):
     def test_disabled_user_is_refused_once(self):
         self.start()
         for _ in range(3):
-            self.assertRaises(exception.HMCLogonRefused, self.restart(
+            self.assertRaises(exception.RefusedToStart, self.restart(
                 hmc_password='wrong-password').init_host, base.HOST)
         self.assertTrue(self.server.user_disabled)
         self.server.failed_logons = 0
-        exc = self.assertRaises(exception.HMCLogonRefused, self.restart(
+        stop = self.assertRaises(exception.RefusedToStart, self.restart(
             hmc_password=base.PASSWORD).init_host, base.HOST)
-        self.assertIn('not disabled', exc.format_message())
+        self.assertIn('not disabled', str(stop))
         self.assertEqual(1, self.server.failed_logons)
+
+
+class LogonAnswersTest(HttpsAuthTestCase):
+    """HMC rule A11: every final refusal, once, with what to do."""
+
+    CASES = (
+        # (simulator answer, error, words of the message)
+        ('password-expired', exception.HMCPasswordExpired,
+         ('password of HMC user nova has expired', 'change it on the HMC',
+          'HTTP 409 reason 50')),
+        ('password-expired-51', exception.HMCPasswordExpired,
+         ('has expired', 'HTTP 409 reason 51')),
+        ('partial-session', exception.HMCPasswordExpired,
+         ('has expired', 'change it on the HMC', 'HTTP 201)')),
+        ('too-many-sessions', exception.HMCTooManySessions,
+         ('HMC user nova already has the maximum number of sessions',
+          'HTTP 400 reason 13')),
+        ('forbidden', exception.HMCLogonRefused,
+         ('refused the logon of user nova', 'HTTP 403 reason 2')),
+    )
+
+    def test_each_refusal_stops_init_host_after_one_attempt(self):
+        self.start()
+        for answer, error, words in self.CASES:
+            self.server.answer_logon(answer)
+            attempts = self.server.logon_attempts
+            sessions = self.server.active_sessions
+            driver = self.restart()
+            stop = self.assertRaises(exception.RefusedToStart,
+                                     driver.init_host, base.HOST)
+            self.assertEqual(exception.EX_CONFIG, stop.code)
+            self.assertIs(error, type(stop.error), answer)
+            message = stop.error.format_message()
+            for word in words:
+                self.assertIn(word, message)
+            self.assertIn('127.0.0.1', message)
+            self.assert_clean(message)
+            # Remembered: nothing more reaches the HMC.
+            self.assertRaises(hmc_module.LogonRefused,
+                              driver.hmc.session.get, '/api/cpcs')
+            self.assertEqual(attempts + 1, self.server.logon_attempts,
+                             answer)
+            # A partial session is logged off at once.
+            self.assertEqual(sessions, self.server.active_sessions)
+        self.assertEqual([], self.sleeps)
+        self.assertEqual(0, self.server.failed_logons)
+        self.assert_clean(self.logger.output)
+        self.assertIn('exit status 78', self.logger.output)
+
+    def test_a_refusal_while_running_is_final_too(self):
+        # The session expires; the HMC refuses the new logon: every thread
+        # gets the refusal, the HMC sees one attempt.
+        self.start()
+        self.server.answer_logon('password-expired')
+        self.server.expire_session()
+        attempts = self.server.logon_attempts
+        for _ in range(3):
+            exc = self.assertRaises(exception.HMCPasswordExpired,
+                                    self.driver.list_instance_uuids)
+        self.assertIn('change it on the HMC', exc.format_message())
+        self.assertEqual(attempts + 1, self.server.logon_attempts)
 
 
 class CertificateTest(HttpsAuthTestCase):
@@ -522,12 +589,12 @@ class ReLogonTest(HttpsAuthTestCase):
         made = []
         new_session = hmc_module.SerializedLogonSession._new_session
 
-        def record(config):
-            made.append(new_session(config))
+        def record(session, config):
+            made.append(new_session(session, config))
             return made[-1]
 
         patcher = mock.patch.object(hmc_module.SerializedLogonSession,
-                                    '_new_session', staticmethod(record))
+                                    '_new_session', record)
         patcher.start()
         self.addCleanup(patcher.stop)
         for _ in range(5):
@@ -619,6 +686,79 @@ class PermissionTest(HttpsAuthTestCase):
         self.assertIn('object-access permission', message)
         # Nothing is left behind on the HMC.
         self.assertEqual(before, set(self.faked_partitions()))
+
+
+# nova-compute's own main(), in a child process, with what needs a
+# conductor and Placement (absent here) stubbed: the service record, the
+# conductor's readiness, the minimum-version check and the Placement
+# client. The driver is loaded as in production (compute_driver =
+# dpm.DPMDriver, through the worktree's nova/virt shim).
+_COMPUTE_CHILD = textwrap.dedent('''
+    import sys
+    from nova.cmd import compute
+    import nova.virt
+    nova.virt.__path__.insert(0, %r)
+    from nova.conductor import api as conductor_api
+    import nova.objects.service
+    from nova.scheduler.client import report
+    import nova.utils
+    nova.objects.service.Service.get_by_host_and_binary = classmethod(
+        lambda cls, context, host, binary: None)
+    conductor_api.API.wait_until_ready = lambda self, context, **kw: None
+    nova.utils.raise_if_old_compute = lambda: None
+    report.SchedulerReportClient._create_client = lambda self: None
+    sys.argv = ['nova-compute'] + sys.argv[1:]
+    sys.exit(compute.main())
+''' % os.path.join(ROOT, 'nova', 'virt'))
+
+
+class ComputeProcessTest(base.DriverTestCase):
+    """nova-compute as a process: a refused logon ends it with 78."""
+
+    transport = 'https'
+    start_driver = False
+    definition = 'z16'
+
+    def test_wrong_password_exits_78_after_one_logon(self):
+        self.start()
+        state = self.useFixture(fixtures.TempDir()).path
+        conf = os.path.join(state, 'nova-compute.conf')
+        with open(conf, 'w') as f:
+            f.write(textwrap.dedent('''
+                [DEFAULT]
+                compute_driver = dpm.DPMDriver
+                transport_url = fake:/
+                host = subset1
+                state_path = {state}
+                [oslo_concurrency]
+                lock_path = {state}
+                [dpm]
+                hmc = 127.0.0.1
+                hmc_port = {port}
+                hmc_username = nova
+                hmc_password = wrong-password
+                hmc_ca_bundle = {ca}
+                cpc_object_id = {cpc}
+                max_processors = 2
+                max_memory = 4096
+                physical_storage_adapter_mappings = {fcp}:0
+            ''').format(
+                state=state, port=self.server.port, ca=self.server.ca_file,
+                cpc=base.CPC_ID, fcp=base.FCP_A))
+        attempts = self.server.logon_attempts
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep +
+                   os.environ.get('PYTHONPATH', ''))
+        done = subprocess.run(
+            [sys.executable, '-c', _COMPUTE_CHILD, '--config-file', conf],
+            capture_output=True, text=True, env=env, timeout=300, cwd=state)
+        output = done.stdout + done.stderr
+        self.assertEqual(78, done.returncode, output[-3000:])
+        self.assertEqual(attempts + 1, self.server.logon_attempts)
+        self.assertEqual(1, self.server.failed_logons)
+        self.assertFalse(self.server.user_disabled)
+        self.assertIn('refused the logon of user nova', output)
+        self.assertIn('exit status 78', output)
+        self.assertNotIn('wrong-password', output)
 
 
 class WithoutSimulatorTest(testtools.TestCase):
@@ -837,6 +977,63 @@ class WaitUntilTest(base.testtools.TestCase):
         self.assertRaises(exception.HMCOperationFailed, hmc.wait_until,
                           self.read, done, hmc.Deadline(60), 'test')
         self.assertEqual(3, len(self.times))
+
+    def test_polls_on_through_errors_that_go_away(self):
+        # HMC rule A12: a restarting HMC refuses connections, answers 5xx
+        # or something that is not JSON; the wait goes on.
+        failures = [
+            zhmcclient.ConnectionError('refused', None),
+            zhmcclient.HTTPError({'http-status': 503, 'reason': 0,
+                                  'message': 'starting'}),
+            zhmcclient.ParseError('not JSON'),
+            exception.HMCUnavailable(reason='r', transient=True),
+        ]
+
+        def read():
+            self.times.append(self.clock.now)
+            if failures:
+                raise failures.pop(0)
+            return 'active'
+
+        observer = Observer()
+        hmc.add_wait_observer(observer)
+        self.addCleanup(hmc.remove_wait_observer, observer)
+        self.assertEqual('active', hmc.wait_until(
+            read, lambda s: s == 'active', hmc.Deadline(60), 'w'))
+        self.assertEqual(5, len(self.times))
+        self.assertEqual([('w', 5)], observer.waits)
+        self.assertLessEqual(self.max_in_window(),
+                             hmc.POLL_BURST + hmc.POLL_RATE)
+
+    def test_other_errors_end_the_wait_at_once(self):
+        untrusted = zhmcclient.ConnectionError(
+            'bad certificate', requests.exceptions.SSLError('verify'))
+        for error in (untrusted,
+                      zhmcclient.HTTPError({'http-status': 404, 'reason': 1,
+                                            'message': 'gone'}),
+                      hmc_module.LogonRefused(zhmcclient.HTTPError(
+                          {'http-status': 403, 'reason': 0,
+                           'message': 'refused'}), 'nova', 'h'),
+                      exception.HMCUnavailable(reason='r')):
+            def read(error=error):
+                self.times.append(self.clock.now)
+                raise error
+            del self.times[:]
+            self.assertRaises(type(error), hmc.wait_until, read,
+                              lambda s: True, hmc.Deadline(60), 'w')
+            self.assertEqual(1, len(self.times))
+
+    def test_an_hmc_that_stays_away_times_out_naming_why(self):
+        def read():
+            self.times.append(self.clock.now)
+            raise zhmcclient.ConnectionError('Connection refused', None)
+        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until, read,
+                                lambda s: True, hmc.Deadline(5), 'w', 'x')
+        self.assertIn('the HMC does not answer (ConnectionError: '
+                      'Connection refused)', exc.format_message())
+        self.assertEqual(1005.0, self.clock.now)
+        self.assertLessEqual(len(self.times),
+                             hmc.POLL_BURST + hmc.POLL_RATE * 5 + 1)
 
     def test_observers_see_polls_and_the_end(self):
         observer = Observer()

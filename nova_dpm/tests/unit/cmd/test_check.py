@@ -535,6 +535,26 @@ class HttpsCheckTest(CheckTestCase):
         self.assertEqual(1, self.server.failed_logons)
         self.assertFalse(self.server.user_disabled)
 
+    def test_every_final_refusal_is_named_after_one_attempt(self):
+        # HMC rule A11.
+        for answer, words in (
+                ('password-expired', ('password of HMC user nova has '
+                                      'expired', 'change it on the HMC')),
+                ('partial-session', ('has expired', 'HTTP 201')),
+                ('too-many-sessions', ('maximum number of sessions',
+                                       'HTTP 400 reason 13')),
+                ('forbidden', ('refused the logon of user nova',
+                               'HTTP 403 reason 2'))):
+            self.server.answer_logon(answer)
+            attempts = self.server.logon_attempts
+            self.run_check(1)
+            row = self.assert_row('HMC logon', check.FAIL, *words)
+            self.assertNotIn(base.PASSWORD, self.output)
+            self.assertNotIn('answered', row.detail)
+            self.assert_only_failures('HMC logon')
+            self.assertEqual(attempts + 1, self.server.logon_attempts)
+        self.assertEqual(0, self.server.active_sessions)
+
     def test_disabled_user_is_refused(self):
         self.server.user_disabled = True
         self.run_check(1)

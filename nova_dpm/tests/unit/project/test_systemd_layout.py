@@ -77,6 +77,15 @@ class SystemdLayoutTest(testtools.TestCase):
                                                              '<subset>'),
                       service.replace('runs ', ''))
 
+    def test_a_refused_logon_is_not_restarted(self):
+        # nova-compute exits 78 (EX_CONFIG) after a refused HMC logon
+        # (driver.refuse_to_start); systemd must not try again.
+        from nova_dpm import exception
+        service = self.unit['Service']
+        self.assertEqual('on-failure', service['Restart'])
+        self.assertEqual(str(exception.EX_CONFIG),
+                         service['RestartPreventExitStatus'])
+
     def test_state_directory_is_the_documented_state_path(self):
         state = '/var/lib/' + self.unit['Service']['StateDirectory']
         self.assertEqual('/var/lib/nova/dpm/%i', state)

@@ -508,3 +508,76 @@ class TestHmcServerUnit(testtools.TestCase):
             self.assertRaises(RuntimeError, server.start)
         # The temporary certificate directory is gone.
         self.assertFalse(os.path.exists(ca_file))
+
+
+class TestRestart(ServerTestCase):
+    """HMC rule A12: a restart drops sessions and jobs, refuses for a while.
+
+    zhmcclient.mock has no restart: its sessions and jobs never go away.
+    """
+
+    transition_time = 0.2
+
+    def test_restart_refuses_then_forgets_sessions_and_jobs(self):
+        partition = self.new_partition()
+        job = partition.start(wait_for_completion=False)
+        logons = self.server.logons
+        old_session = self.session.session_id
+        self.server.restart(down=0.3)
+        self.assertEqual(1, self.sim.restarts)
+        # Meanwhile the port refuses connections.
+        self.assertRaises(requests.ConnectionError, self.raw, 'GET',
+                          '/api/version')
+        self.assertTrue(self.server.wait_until_up())
+        # The old session is gone: 403,5, then zhmcclient logs on again.
+        resp = self.raw('GET', '/api/cpcs', session_id=old_session)
+        self.assertErrorBody(resp, 403, 5)
+        # The job is forgotten (404), the start goes on on the CPC.
+        self.assertHttpError(404, 1, job.query_status)
+        self.assertEqual(logons + 1, self.server.logons)
+        self.assertEqual({}, self.sim.jobs)
+        self.sim.complete_transitions()
+        # Nothing to boot: paused, the outcome of a start (HMC rule E3).
+        self.assertEqual('paused',
+                         self.sim.properties(partition.uri)['status'])
+
+    def test_restart_after_a_request_answers_it_first(self):
+        partition = self.new_partition()
+        self.server.restart_after('POST', START, down=0.3)
+        job = partition.start(wait_for_completion=False)
+        self.assertEqual([202], self.statuses('POST', START))
+        self.assertTrue(self.server.wait_until_up())
+        self.assertHttpError(404, 1, job.query_status)
+
+    def test_a_lost_operation_leaves_the_status_before_it(self):
+        partition = self.new_partition()
+        partition.start(wait_for_completion=False)
+        self.server.restart(down=0.0, lose_operations=True)
+        self.assertTrue(self.server.wait_until_up())
+        self.sim.complete_transitions()
+        self.assertEqual('stopped',
+                         self.sim.properties(partition.uri)['status'])
+
+    def test_stop_while_down_does_not_restart(self):
+        self.server.restart(down=30)
+        self.server.stop()
+        self.assertFalse(self.server.up)
+
+
+class TestInProcessRestart(base.TestCase):
+    """The same restart without the HTTPS front end."""
+
+    def test_refuses_then_forgets_jobs(self):
+        session = simulator.load_session('z16', transition_time=0.2)
+        sim = session.simulator
+        cpc = zhmcclient.Client(session).cpcs.find(name='CPC1')
+        partition = cpc.partitions.create({
+            'name': 'inst-1', 'ifl-processors': 1, 'initial-memory': 1024,
+            'maximum-memory': 2048})
+        job = partition.start(wait_for_completion=False)
+        sim.restart(down=60)
+        self.assertRaises(zhmcclient.ConnectionError, job.query_status)
+        # A second restart, over at once.
+        sim.restart(down=0)
+        self.assertRaises(zhmcclient.HTTPError, job.query_status)
+        self.assertEqual(2, sim.restarts)

@@ -159,3 +159,74 @@ class TestSessionCounting(test_server.ServerTestCase):
             thread.join(30)
         self.assertEqual(2, self.server.logons)
         self.assertEqual(2, self.server.active_sessions)
+
+
+class TestLogonAnswers(test_server.ServerTestCase):
+    """HMC rule A11: the logon refusals a test switches on per user.
+
+    zhmcclient.mock logs on every user (TestMockIsLenient).
+    """
+
+    def logon(self, password=PASSWORD):
+        return self.new_session(password=password)
+
+    def test_expired_password_is_409_50_or_51(self):
+        for answer, reason in (('password-expired', 50),
+                               ('password-expired-51', 51)):
+            self.server.answer_logon(answer)
+            exc = self.assertRaises(zhmcclient.HTTPError,
+                                    self.logon().logon)
+            self.assertEqual((409, reason), (exc.http_status, exc.reason))
+            self.assertIn('expired', exc.message)
+        self.assertEqual(0, self.server.failed_logons)
+
+    def test_partial_session_is_201_which_zhmcclient_takes(self):
+        self.server.answer_logon('partial-session')
+        session = self.logon()
+        logons = self.server.logons
+        session.logon()
+        self.assertEqual(logons, self.server.logons)
+        self.assertEqual([('POST', '/api/sessions', 201)],
+                         [r for r in self.server.responses
+                          if r[1] == '/api/sessions'][-1:])
+        # The partial session serves nothing: zhmcclient logs on again
+        # once (201 again) and gives up.
+        exc = self.assertRaises(zhmcclient.ServerAuthError,
+                                session.get, '/api/cpcs')
+        self.assertEqual(403, exc.details.http_status)
+        session.logoff()
+
+    def test_too_many_sessions_is_400_13(self):
+        self.server.answer_logon('too-many-sessions')
+        exc = self.assertRaises(zhmcclient.HTTPError, self.logon().logon)
+        self.assertEqual((400, 13), (exc.http_status, exc.reason))
+        self.server.answer_logon(None)
+        self.logon().logon()
+
+    def test_session_limit_gives_400_13(self):
+        self.server.max_sessions = self.server.active_sessions + 1
+        self.logon().logon()
+        exc = self.assertRaises(zhmcclient.HTTPError, self.logon().logon)
+        self.assertEqual((400, 13), (exc.http_status, exc.reason))
+
+    def test_other_403_and_the_wrong_password_first(self):
+        self.server.answer_logon('forbidden')
+        exc = self.assertRaises(zhmcclient.ServerAuthError,
+                                self.logon().logon)
+        self.assertEqual((403, 2), (exc.details.http_status,
+                                    exc.details.reason))
+        # A wrong password is refused as such, whatever the switch.
+        exc = self.assertRaises(zhmcclient.ServerAuthError,
+                                self.logon('wrong').logon)
+        self.assertEqual(0, exc.details.reason)
+
+    def test_every_attempt_is_counted(self):
+        attempts = self.server.logon_attempts
+        self.server.answer_logon('password-expired')
+        self.assertRaises(zhmcclient.HTTPError, self.logon().logon)
+        self.assertRaises(zhmcclient.ServerAuthError,
+                          self.logon('wrong').logon)
+        self.assertEqual(attempts + 2, self.server.logon_attempts)
+
+    def test_unknown_answer_is_refused(self):
+        self.assertRaises(ValueError, self.server.answer_logon, 'nope')
