@@ -121,6 +121,26 @@ class InitHostTest(base.DriverTestCase):
         self.assert_refused('max_memory', '%d MiB exceeds the %d MiB' %
                             (memory + 1, memory))
 
+    def test_cpc_reporting_no_ifls_or_customer_memory(self):
+        # A null count is taken as none: the subset does not fit.
+        for name, option, words in (
+                ('processor-count-ifl', 'max_processors',
+                 '8 exceeds the 0 IFL'),
+                ('storage-customer', 'max_memory',
+                 '32768 MiB exceeds the 0 MiB')):
+            self.edit_definition(lambda d: self.cpc_definition(d)[
+                'properties'].update({name: None}))
+            self.assert_refused(option, words)
+
+    def test_subset_before_validation(self):
+        self.start()
+        fresh = subset.CpcSubset(self.driver.hmc, self.driver.settings,
+                                 base.HOST)
+        self.assertEqual((None, False, [], {}),
+                         (fresh.cpc, fresh.storage_management,
+                          fresh.adapter_ports, fresh.adapters))
+        self.assertIn('max_instances unlimited', self.logger.output)
+
     def cpc_definition_of_shipped(self):
         with open(simulator.definition_path(self.definition)) as f:
             return self.cpc_definition(yaml.safe_load(f))
@@ -255,6 +275,19 @@ class AvailableResourceTest(base.DriverTestCase):
                          (res['vcpus_used'], res['memory_mb_used']))
         self.assertEqual(8, res['vcpus'])
 
+    def test_cpc_reporting_no_identity(self):
+        def null(data):
+            self.cpc_definition(data)['properties'].update({
+                'machine-model': None, 'machine-type': None,
+                'se-version': None})
+        self.edit_definition(null)
+        self.start()
+        res = self.driver.get_available_resource(base.HOST)
+        self.assertEqual(0, res['hypervisor_version'])
+        cpu_info = jsonutils.loads(res['cpu_info'])
+        self.assertEqual(('', ''),
+                         (cpu_info['model'], cpu_info['machine_type']))
+
 
 class VersionIntTest(base.testtools.TestCase):
 
@@ -276,6 +309,7 @@ class MaxInstancesTest(base.DriverTestCase):
         self.dpm_flags(max_instances=2)
         self.start()
         self.subset = self.driver.subset
+        self.assertIn('max_instances 2,', self.logger.output)
 
     def test_admitted_instances_count_until_released(self):
         first, second, third = (str(uuid.uuid4()) for _i in range(3))
@@ -370,6 +404,17 @@ class ReservedTest(base.DriverTestCase):
         inv = self.inventory()
         self.assertEqual(0, inv[orc.VCPU]['reserved'])
         self.assertEqual(0, inv[orc.MEMORY_MB]['reserved'])
+
+    def test_inventory_of_the_limits(self):
+        self.flags(cpu_allocation_ratio=2.0, ram_allocation_ratio=1.5)
+        inv = self.inventory()
+        self.assertEqual({orc.VCPU, orc.MEMORY_MB}, set(inv))
+        self.assertEqual({'total': 8, 'min_unit': 1, 'max_unit': 8,
+                          'step_size': 1, 'allocation_ratio': 2.0,
+                          'reserved': 0}, inv[orc.VCPU])
+        self.assertEqual({'total': 32768, 'min_unit': 1, 'max_unit': 32768,
+                          'step_size': 1, 'allocation_ratio': 1.5,
+                          'reserved': 0}, inv[orc.MEMORY_MB])
 
     def test_nothing_reserved_even_when_set(self):
         self.flags(reserved_host_cpus=2, reserved_host_memory_mb=4096)
