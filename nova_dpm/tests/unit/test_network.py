@@ -73,6 +73,89 @@ class NetworkRulesTest(testtools.TestCase):
         self.assertEqual(['0001', '0006', '000b'],
                          network.device_numbers(3, {'0005', '000A'}))
 
+    def test_taken_device_numbers_are_hexadecimal(self):
+        # 0010 is 16 and 001A is 26 only when read in base 16.
+        self.assertEqual(
+            ['0001', '0004', '0007', '000a', '000d', '0011'],
+            network.device_numbers(6, ['0010']))
+        self.assertEqual(
+            ['0001', '0004', '0007', '000a', '000d', '0010', '0013',
+             '0016', '001b'],
+            network.device_numbers(9, {'001A'}))
+        # 0100 (256) is far beyond: nothing moves; 0003 moves the first.
+        self.assertEqual(['0001', '0004'],
+                         network.device_numbers(2, ['0100']))
+        self.assertEqual(['0004', '0007'],
+                         network.device_numbers(2, ['0003', '0100']))
+
+    def test_nic_device_numbers_per_space(self):
+        # Channel-based NICs (three numbers each) avoid the storage paths
+        # and each other; PCI functions (one number each) only each other.
+        self.assertEqual(
+            ['0001', '0001', '0011', '0002', '0014', '0003'],
+            network.nic_device_numbers(
+                ['osd', 'neth', 'iqd', 'roce', 'osd', 'cna'],
+                taken=['0004', '0007', '000A', '000d', '0010']))
+        self.assertEqual(['0001', '0002', '0003'],
+                         network.nic_device_numbers(['neth'] * 3,
+                                                    taken=['0001']))
+        self.assertEqual([], network.nic_device_numbers([]))
+
+    def test_vlan_supported(self):
+        cases = [
+            (None, None, False), ((1, 7), None, False),
+            ((2, 19), None, False), ((2, 20), None, True),
+            ((2, 20), '2.14.0', True), ((2, 20), '2.13.1', False),
+            ((4, 10), '2.16.0', True), ((4, 10), '2.13.1', False),
+            ((3, 0), '2.15.1', True), ([2, 23], '2.14.1', True),
+            ((2, 21), '2.9.9', False), ((2, 2), '2.16.0', False),
+        ]
+        for api, se, expected in cases:
+            self.assertEqual(expected, network.vlan_supported(api, se),
+                             (api, se))
+
+    def test_plan_reads_each_port(self):
+        vifs = [vif('p1', 'FA:16:3E:00:00:01'),
+                vif('p2', 'fa:16:3e:00:00:02', vswitch=base.VSWITCH_1.upper(),
+                    vlan='12'),
+                {'id': 'p3', 'address': 'fa:16:3e:00:00:03',
+                 'type': 'dpm_adapter',
+                 'details': {'object_id': base.NETX_1, 'port': '3'}}]
+        self.assertEqual([
+            network.Nic('p1', 'fa:16:3e:00:00:01', 'dpm_vswitch',
+                        base.VSWITCH_0, None, None),
+            network.Nic('p2', 'fa:16:3e:00:00:02', 'dpm_vswitch',
+                        base.VSWITCH_1, None, 12),
+            network.Nic('p3', 'fa:16:3e:00:00:03', 'dpm_adapter',
+                        base.NETX_1, 3, None)],
+            network.plan(vifs, (2, 20), '2.14.0'))
+        self.assertEqual([], network.plan(None))
+        # Without versions, VLAN ports are refused.
+        exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                vifs[1:2])
+        self.assertIn('this HMC has an unknown version',
+                      exc.format_message())
+
+    def test_adapter_port_index_range(self):
+        for index in (-1, 4, 'x', None):
+            bad = {'id': 'p3', 'address': 'fa:16:3e:00:00:03',
+                   'type': 'dpm_adapter',
+                   'details': {'object_id': base.NETX_1, 'port': index}}
+            exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                    [bad])
+            self.assertIn('an integer from 0 to 3; got %r' % (index,),
+                          exc.format_message())
+
+    def test_vlan_from_binding_details_before_network(self):
+        port = vif('p1', 'fa:16:3e:00:00:01', vlan=7)
+        port['details']['vlan'] = '9'
+        self.assertEqual(9, network.plan([port], (2, 20))[0].vlan)
+        port['details']['vlan'] = ''
+        self.assertEqual(7, network.plan([port], (2, 20))[0].vlan)
+        for edge in ('1', '4094'):
+            port['details']['vlan'] = edge
+            self.assertEqual(int(edge), network.plan([port], (2, 20))[0].vlan)
+
     def test_twelve_nics_fit_thirteen_do_not(self):
         vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
         nics = network.plan(vifs[:12])
@@ -101,6 +184,81 @@ class NetworkRulesTest(testtools.TestCase):
                                     [bad])
             self.assertIn(words, exc.format_message())
             self.assertIn('p1', exc.format_message())
+
+
+class CreateNicTest(base.DriverTestCase):
+    """Create NIC as the HMC receives it, on each definition."""
+
+    definitions = base.WITH_Z17
+
+    def sent_nics(self):
+        return [body for _uri, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+
+    def test_create_nic_bodies_as_sent(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        sent = self.sent_nics()
+        description = 'OpenStack mac=fa:16:3e:00:00:0%s, CPCSubset=subset1'
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            backing = [{'network-adapter-port-uri':
+                        '/api/adapters/%s/network-ports/0' % adapter,
+                        'type': 'neth'}
+                       for adapter in (base.NETX_1, base.NETX_2)]
+            devnos = ['0001', '0002']
+            ports = [0, 0]
+        else:
+            backing = [{'virtual-switch-uri': '/api/virtual-switches/%s' %
+                        vswitch} for vswitch in (base.VSWITCH_0,
+                                                 base.VSWITCH_1)]
+            devnos = ['0001', '0004']
+            ports = [0, 1]
+        expected = []
+        for letter, devno, props in zip('ab', devnos, backing):
+            body = {'name': 'OpenStack_Port_port-%s' % letter,
+                    'description': description % letter,
+                    'device-number': devno}
+            body.update(props)
+            expected.append(body)
+        self.assertEqual(expected, sent)
+        # What the HMC holds: the same NICs, and the boot parameters
+        # naming their device numbers and ports.
+        held = {n.properties['name']: n.properties for n in part.nics.list()}
+        for body in sent:
+            for key, value in body.items():
+                self.assertEqual(value, held[body['name']][key])
+        self.assertEqual(
+            '%s,%d,fa163e00000a;%s,%d,fa163e00000b;' % (
+                devnos[0], ports[0], devnos[1], ports[1]),
+            part.properties['boot-os-specific-parameters'])
+
+    def test_vlan_nic_as_sent(self):
+        vif = self.vif('port-v', 'fa:16:3e:00:00:0c', base.VSWITCH_1)
+        vif['details'][network_model.VIF_DETAILS_VLAN] = '101'
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            # VLAN ids only on OSA ports there.
+            vif = self.port_vif('port-v', 'fa:16:3e:00:00:0c', base.OSA, 1,
+                                vlan='101')
+        if self.definition == 'z13':
+            # API 1.7: refused before anything is sent.
+            self.assertRaises(nova_exception.InstanceUnacceptable,
+                              self.build, network_info=[vif])
+            self.assertEqual([], self.sim.sent('POST'))
+            return
+        self.build(network_info=[vif])
+        body, = self.sent_nics()
+        self.assertEqual((101, 'enforced'),
+                         (body['vlan-id'], body['vlan-type']))
+        self.assertNotIn('type', body)
+
+    def test_vlan_supported_by_each_definition(self):
+        se = self.faked_cpc.properties['se-version']
+        self.assertEqual(
+            self.definition != 'z13',
+            network.vlan_supported(self.driver.api_version, se))
+        self.assertEqual(
+            self.definition != 'z13',
+            network.vlan_supported(self.driver.network.api_version))
 
 
 class VlanTest(base.DriverTestCase):
