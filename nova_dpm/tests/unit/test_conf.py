@@ -91,6 +91,31 @@ MISSING = [
 ]
 
 
+# The documented defaults (the options' help and the configuration guide).
+DEFAULTS = {
+    'hmc_port': 6794, 'hmc_verify_cert': True,
+    'hmc_connect_timeout': 30, 'hmc_connect_retries': 3,
+    'hmc_read_timeout': 300, 'hmc_operation_timeout': 900,
+    'guest_shutdown_command': 'shutdown -h now',
+    'guest_console_grace_period': 10, 'max_instances': None,
+    'target_wwpn_ignore_list': [], 'hmc_mock_file': None,
+    'hmc_ca_bundle': None,
+}
+
+# Integer options: (smallest, largest) value accepted (None: no limit).
+BOUNDS = {
+    'hmc_port': (1, 65535),
+    'hmc_connect_timeout': (1, None),
+    'hmc_connect_retries': (0, None),
+    'hmc_read_timeout': (1, None),
+    'hmc_operation_timeout': (1, None),
+    'guest_console_grace_period': (0, None),
+    'max_processors': (1, None),
+    'max_memory': (512, None),
+    'max_instances': (1, None),
+}
+
+
 class InvalidValueTest(testtools.TestCase):
 
     def assert_refused(self, conf, option, words):
@@ -159,6 +184,33 @@ class ValidValueTest(testtools.TestCase):
         self.assertIsNone(s.hmc_ca_bundle)
         self.assertIsNone(s.hmc_mock_file)
         self.assertEqual([], s.physical_storage_adapter_mappings)
+
+    def test_documented_defaults(self):
+        s = dpm_conf.validate(load(GOOD))
+        for name, value in DEFAULTS.items():
+            self.assertEqual(value, getattr(s, name), name)
+        self.assertEqual([], dpm_conf.read(load({}), 'hmc'))
+
+    def test_bounds_of_integer_options(self):
+        for name, (low, high) in BOUNDS.items():
+            accepted = [low, low + 1000] + ([high] if high else [])
+            for value in accepted:
+                s = dpm_conf.validate(load(dict(GOOD, **{name: str(value)})))
+                self.assertEqual(value, getattr(s, name), name)
+            refused = [low - 1] + ([high + 1] if high else [])
+            for value in refused:
+                _v, problems = dpm_conf.check(load(dict(
+                    GOOD, **{name: str(value)})))
+                self.assertEqual([name], [exc.kwargs['option']
+                                          for exc in problems])
+
+    def test_validate_raises_the_first_problem(self):
+        conf = load(dict(GOOD, hmc_port='0', max_memory='1'),
+                    {'physical_storage_adapter_mappings':
+                     ['%s:1' % FCP_A] * 2})
+        exc = self.assertRaises(exception.InvalidConfiguration,
+                                dpm_conf.validate, conf)
+        self.assertEqual('hmc_port', exc.kwargs['option'])
 
     def test_password_is_secret(self):
         s = dpm_conf.validate(load(GOOD))
