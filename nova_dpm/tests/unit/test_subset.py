@@ -295,7 +295,8 @@ class VersionIntTest(base.testtools.TestCase):
         for text, number in (('2.15.0', 2015000), ('2.13.1', 2013001),
                              ('2.16', 2016000), ('3', 3000000),
                              ('1.2.3.4', 1002003), ('2.x.7', 2007000),
-                             (2, 2000000), ('0', 0), ('10.20.30', 10020030)):
+                             (2, 2000000), ('0', 0), ('10.20.30', 10020030),
+                             ('', 0), ('unknown', 0)):
             self.assertEqual(number, subset.version_int(text), text)
 
 
