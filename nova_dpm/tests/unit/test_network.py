@@ -261,6 +261,153 @@ class CreateNicTest(base.DriverTestCase):
             network.vlan_supported(self.driver.network.api_version))
 
 
+def _add_roce(data):
+    """A RoCE adapter with two ports on the definition's CPC."""
+    base.DriverTestCase.cpc_definition(data)['adapters'].append({
+        'properties': {
+            'object-id': ROCE, 'name': 'ROCE-1', 'type': 'roce',
+            'adapter-family': 'roce', 'adapter-id': '0160',
+            'status': 'active', 'state': 'online', 'port-count': 2,
+            'detected-card-type': 'roce-express-3-25gb'},
+        'ports': [{'properties': {'element-id': str(i), 'index': i,
+                                  'name': 'Port %d' % i}}
+                  for i in range(2)]})
+
+
+ROCE = '0c000001-0000-4000-8000-000000000001'
+VSWITCH_GET = 'GET /api/virtual-switches/{id}'
+ADAPTER_GET = 'GET /api/adapters/{id}'
+
+
+class VirtualSwitchTest(base.DriverTestCase):
+    """NICs on virtual switches: each switch read once per service run."""
+
+    definitions = base.PER_DEFINITION
+
+    def test_switch_ports_from_one_listing_where_the_hmc_gives_them(self):
+        known = self.driver.network._vswitch_ports
+        if self.definition == 'z13':
+            # API 1.7: no listing with additional properties.
+            self.assertEqual({}, known)
+        else:
+            self.assertEqual(
+                {'/api/virtual-switches/%s' % base.VSWITCH_0: 0,
+                 '/api/virtual-switches/%s' % base.VSWITCH_1: 1}, known)
+        self.build()
+        self.assertEqual(2 if self.definition == 'z13' else 0,
+                         self.sim.count(pattern=VSWITCH_GET))
+        self.sim.reset_counts()
+        self.build()
+        self.assertEqual(0, self.sim.count(pattern=VSWITCH_GET))
+        self.assertFalse(self.driver.network.adapter_ports_only)
+
+    def test_listing_failure_reads_each_switch_when_used(self):
+        network_ = self.driver.network
+        network_._vswitch_ports.clear()
+        self.sim.inject_fault('http500', 'GET', '*/virtual-switches')
+        network_.load_vswitch_ports()
+        self.assertEqual({}, network_._vswitch_ports)
+        if self.definition == 'z13':
+            self.assertEqual(0, self.sim.count('GET'))
+        else:
+            self.assertIn('Could not list the virtual switches of CPC '
+                          'CPC1', self.logger.output)
+        self.sim.reset_counts()
+        instance, _c = self.build()
+        self.assertEqual(2, self.sim.count(pattern=VSWITCH_GET))
+        self.assertEqual(
+            '0001,0,fa163e00000a;0004,1,fa163e00000b;',
+            self.faked_partition(instance).properties[
+                'boot-os-specific-parameters'])
+
+    def refused(self, vif):
+        before = set(self.faked_partitions())
+        exc = self.assertRaises(
+            nova_exception.InstanceUnacceptable, self.build,
+            network_info=[vif])
+        self.assertEqual(before, set(self.faked_partitions()))
+        self.assertEqual([], self.sim.sent('POST'))
+        return exc.format_message()
+
+    def test_unknown_switch_is_refused(self):
+        missing = '5e0000ff-0000-4000-8000-0000000000ff'
+        message = self.refused(self.vif('port-x', 'fa:16:3e:00:00:01',
+                                        missing))
+        self.assertIn('Port port-x', message)
+        self.assertIn('virtual switch %s, which the HMC does not show'
+                      % missing, message)
+
+    def test_switch_of_another_cpc_is_refused(self):
+        self.edit_definition(base.add_other_cpc)
+        self.start()
+        message = self.refused(self.vif('port-x', 'fa:16:3e:00:00:01',
+                                        base.OTHER_VSWITCH))
+        self.assertIn('its virtual switch OSA-X port 0 is not on CPC CPC1',
+                      message)
+
+
+class AdapterPortBackingTest(base.DriverTestCase):
+    """NICs on adapter ports (z17): what is read and what is sent."""
+
+    definition = 'z17'
+    start_driver = False
+
+    def test_each_adapter_port_is_read_once(self):
+        self.start()
+        vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1),
+                self.port_vif('port-n', 'fa:16:3e:00:00:02', base.NETX_1)]
+        self.build(network_info=vifs)
+        self.assertEqual(2, self.sim.count(pattern=ADAPTER_GET))
+        self.assertEqual(3, self.sim.count(pattern='GET /api/adapters/*/*'))
+        self.sim.reset_counts()
+        self.build(network_info=vifs)
+        self.assertEqual(0, self.sim.count(pattern=ADAPTER_GET))
+        self.assertEqual(0, self.sim.count(pattern='GET /api/adapters/*/*'))
+
+    def test_roce_port_backs_a_pci_function(self):
+        self.edit_definition(_add_roce)
+        self.start()
+        instance, _c = self.build(network_info=[
+            self.port_vif('port-r', 'fa:16:3e:00:00:01', ROCE, 1),
+            self.port_vif('port-o', 'fa:16:3e:00:00:02', base.OSA, 0)])
+        roce, osa = [body for _u, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+        self.assertEqual({
+            'name': 'OpenStack_Port_port-r',
+            'description': 'OpenStack mac=fa:16:3e:00:00:01, '
+                           'CPCSubset=subset1',
+            'device-number': '0001',
+            'network-adapter-port-uri':
+                '/api/adapters/%s/network-ports/1' % ROCE}, roce)
+        # The OSA NIC's channel numbers avoid the storage group's.
+        part = self.faked_partition(instance)
+        vsrs = {vsr['device-number'] for vsr in self.vsrs(part)}
+        self.assertEqual(2, len(vsrs))
+        devno = int(osa['device-number'], 16)
+        self.assertFalse(vsrs & {'%04x' % n
+                                 for n in range(devno, devno + 3)})
+        self.assertEqual(
+            '0001,1,fa163e000001;%s,0,fa163e000002;' % osa['device-number'],
+            part.properties['boot-os-specific-parameters'])
+
+    def vsrs(self, part):
+        found = []
+        for sg in self.session.hmc.consoles.console.storage_groups.list():
+            for vsr in sg.virtual_storage_resources.list():
+                if vsr.properties.get('partition-uri') == part.uri:
+                    found.append(vsr.properties)
+        return found
+
+    def test_cpc_without_switches_on_an_older_api(self):
+        # No API features before 4.10: not known to have no switches.
+        def older(data):
+            data['hmc_definition']['api_version'] = '4.1'
+        self.edit_definition(older)
+        self.start()
+        self.assertFalse(self.driver.network.adapter_ports_only)
+        self.assertNotIn('has no virtual switches', self.logger.output)
+
+
 class VlanTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
