@@ -99,6 +99,9 @@ class NetworkRulesTest(testtools.TestCase):
         self.assertEqual(['0001', '0002', '0003'],
                          network.nic_device_numbers(['neth'] * 3,
                                                     taken=['0001']))
+        self.assertEqual(['0001', '0002', '0003', '0001'],
+                         network.nic_device_numbers(
+                             ['cna', 'roce', 'neth', 'iqd']))
         self.assertEqual([], network.nic_device_numbers([]))
 
     def test_vlan_supported(self):
@@ -261,20 +264,26 @@ class CreateNicTest(base.DriverTestCase):
             network.vlan_supported(self.driver.network.api_version))
 
 
-def _add_roce(data):
-    """A RoCE adapter with two ports on the definition's CPC."""
-    base.DriverTestCase.cpc_definition(data)['adapters'].append({
-        'properties': {
-            'object-id': ROCE, 'name': 'ROCE-1', 'type': 'roce',
-            'adapter-family': 'roce', 'adapter-id': '0160',
-            'status': 'active', 'state': 'online', 'port-count': 2,
-            'detected-card-type': 'roce-express-3-25gb'},
-        'ports': [{'properties': {'element-id': str(i), 'index': i,
-                                  'name': 'Port %d' % i}}
-                  for i in range(2)]})
+def _add_adapter(object_id, family, adapter_type, adapter_id):
+    """An edit: a network adapter with two ports on the definition's CPC."""
+    def edit(data):
+        base.DriverTestCase.cpc_definition(data)['adapters'].append({
+            'properties': {
+                'object-id': object_id, 'name': '%s-%s' % (
+                    family.upper(), adapter_id),
+                'type': adapter_type, 'adapter-family': family,
+                'adapter-id': adapter_id, 'status': 'active',
+                'state': 'online', 'port-count': 2},
+            'ports': [{'properties': {'element-id': str(i), 'index': i,
+                                      'name': 'Port %d' % i}}
+                      for i in range(2)]})
+    return edit
 
 
 ROCE = '0c000001-0000-4000-8000-000000000001'
+CNA = '0c000002-0000-4000-8000-000000000002'
+HIPERSOCKETS = '0c000003-0000-4000-8000-000000000003'
+_add_roce = _add_adapter(ROCE, 'roce', 'roce', '0160')
 VSWITCH_GET = 'GET /api/virtual-switches/{id}'
 ADAPTER_GET = 'GET /api/adapters/{id}'
 
@@ -300,6 +309,45 @@ class VirtualSwitchTest(base.DriverTestCase):
         self.build()
         self.assertEqual(0, self.sim.count(pattern=VSWITCH_GET))
         self.assertFalse(self.driver.network.adapter_ports_only)
+
+    def test_requests_of_loading_the_switch_ports(self):
+        self.sim.reset_counts()
+        self.driver.network.load_vswitch_ports()
+        expected = [] if self.definition == 'z13' else [
+            ('GET', '/api/cpcs/{id}/virtual-switches')]
+        # A CPC with virtual switches is not asked for API features.
+        self.assertEqual(expected, self.sim.requests)
+
+    def test_check_returns_the_plan(self):
+        vifs = self.two_vifs()
+        self.assertEqual(network.plan(vifs, self.driver.api_version),
+                         self.driver.network.check(vifs))
+        self.assertEqual(2, len(self.driver.network.check(vifs)))
+
+    def test_errors_without_a_port_name_the_switch(self):
+        missing = '5e0000ff-0000-4000-8000-0000000000ff'
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port, missing)
+        self.assertIn('Port %s' % missing, exc.format_message())
+        self.edit_definition(base.add_other_cpc)
+        self.start()
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port,
+                                base.OTHER_VSWITCH)
+        self.assertIn('Port %s' % base.OTHER_VSWITCH, exc.format_message())
+        self.assertIn('is not on CPC CPC1', exc.format_message())
+
+    def test_switch_without_port_number_is_port_0(self):
+        def null_port(data):
+            for vswitch in self.cpc_definition(data)['virtual_switches']:
+                vswitch['properties']['port'] = None
+        self.edit_definition(null_port)
+        self.start()
+        instance, _c = self.build()
+        self.assertEqual(
+            '0001,0,fa163e00000a;0004,0,fa163e00000b;',
+            self.faked_partition(instance).properties[
+                'boot-os-specific-parameters'])
 
     def test_listing_failure_reads_each_switch_when_used(self):
         network_ = self.driver.network
@@ -398,10 +446,38 @@ class AdapterPortBackingTest(base.DriverTestCase):
                     found.append(vsr.properties)
         return found
 
+    def test_cna_and_hipersockets_ports(self):
+        # On a CPC without virtual switches, HiperSockets adapter ports
+        # back NICs directly; neither NIC type is named in Create NIC.
+        self.edit_definition(lambda d: [
+            _add_adapter(CNA, 'cna', 'fcoe', '0170')(d),
+            _add_adapter(HIPERSOCKETS, 'hipersockets', 'hipersockets',
+                         '0180')(d)])
+        self.start()
+        instance, _c = self.build(network_info=[
+            self.port_vif('port-c', 'fa:16:3e:00:00:01', CNA, 0),
+            self.port_vif('port-i', 'fa:16:3e:00:00:02', HIPERSOCKETS, 1),
+            self.port_vif('port-n', 'fa:16:3e:00:00:03', base.NETX_1, 0)])
+        cna, iqd, neth = [body for _u, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+        self.assertEqual('/api/adapters/%s/network-ports/0' % CNA,
+                         cna['network-adapter-port-uri'])
+        self.assertNotIn('type', cna)
+        self.assertNotIn('type', iqd)
+        self.assertEqual('neth', neth['type'])
+        # PCI functions: one number each, in their own space.
+        self.assertEqual(('0001', '0002'),
+                         (cna['device-number'], neth['device-number']))
+        held = {n.properties['name']: n.properties['type']
+                for n in self.faked_partition(instance).nics.list()}
+        self.assertEqual({'OpenStack_Port_port-c': 'cna',
+                          'OpenStack_Port_port-i': 'iqd',
+                          'OpenStack_Port_port-n': 'neth'}, held)
+
     def test_cpc_without_switches_on_an_older_api(self):
         # No API features before 4.10: not known to have no switches.
         def older(data):
-            data['hmc_definition']['api_version'] = '4.1'
+            data['hmc_definition']['api_version'] = '4.9'
         self.edit_definition(older)
         self.start()
         self.assertFalse(self.driver.network.adapter_ports_only)
@@ -512,6 +588,11 @@ class AdapterPortTest(base.DriverTestCase):
     def test_cpc_without_virtual_switches_is_served(self):
         self.assertTrue(self.driver.network.adapter_ports_only)
         self.assertIn('has no virtual switches', self.logger.output)
+        # Asked without a Neutron port, the error names the switch.
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port,
+                                base.VSWITCH_0)
+        self.assertIn('Port %s' % base.VSWITCH_0, exc.format_message())
 
     def test_nics_on_osa_and_network_express_ports(self):
         vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1),
