@@ -374,6 +374,11 @@ class HmcOptionsTest(testtools.TestCase):
                 self.load(dict(options, **{name: value})))
             self.assertIn('[dpm] %s' % name, exc.format_message())
             self.assertIn(words, exc.format_message())
+        # The first problem, in the order of the options.
+        exc = self.assertRaises(
+            exception.InvalidConfiguration, dpm_conf.validate_hmc,
+            self.load(dict(options, hmc_username=None, cpc_object_id=None)))
+        self.assertEqual('hmc_username', exc.kwargs['option'])
 
     def test_list_opts(self):
         ((group, opts),) = dpm_conf.list_opts()
