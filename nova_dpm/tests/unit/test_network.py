@@ -104,6 +104,20 @@ class NetworkRulesTest(testtools.TestCase):
                              ['cna', 'roce', 'neth', 'iqd']))
         self.assertEqual([], network.nic_device_numbers([]))
 
+    def test_each_nic_its_own_numbers_beyond_0010(self):
+        # Numbers with hex digits above 9 or two digits: the numbers a NIC
+        # occupies are read back in base 16, whatever they look like.
+        self.assertEqual(['%04x' % n for n in range(1, 19)],
+                         network.nic_device_numbers(['neth'] * 18))
+        self.assertEqual(['0030', '0033'], network.nic_device_numbers(
+            ['osd', 'osd'], taken=['%04x' % n for n in range(1, 0x30)]))
+        self.assertEqual(['0001', '0004', '0010', '0013'],
+                         network.nic_device_numbers(
+                             ['iqd', 'osd', 'osd', 'iqd'],
+                             taken=['000e', '000f', '000c', '0009', '0007']))
+        self.assertEqual(['0004', '000f'], network.nic_device_numbers(
+            ['osd', 'osd'], taken=['0009', '000e', '000b', '0003', '001c']))
+
     def test_vlan_supported(self):
         cases = [
             (None, None, False), ((1, 7), None, False),
