@@ -259,6 +259,8 @@ class SimulatedHmc:
         # of the client: they are neither counted, delayed nor faulted.
         self._inner = threading.local()
         self._requests = []
+        # The bodies as the client sent them: (method, uri, body).
+        self._sent = []
         self._faults = []
         self.fired_faults = []
         # Start/stop transitions: partition URI -> dict(kind, job_id, end).
@@ -359,6 +361,21 @@ class SimulatedHmc:
             n += 1
         return n
 
+    def sent(self, method=None, pattern=None):
+        """[(uri, body)] of the requests seen so far, as sent.
+
+        ``method`` and ``pattern`` select as in :meth:`count`. The bodies
+        are copies taken before the request was performed: what the client
+        sent, not what the HMC made of it.
+        """
+        method, pattern = _split(method, pattern)
+        with self._acct_lock:
+            sent = list(self._sent)
+        return [(uri, copy.deepcopy(body)) for m, uri, body in sent
+                if (method in (None, '*') or m == method) and
+                (pattern is None or fnmatch.fnmatchcase(
+                    uri_pattern(uri), pattern))]
+
     def count_by_method(self):
         result = {}
         for m, _ in self.requests:
@@ -368,6 +385,7 @@ class SimulatedHmc:
     def reset_counts(self):
         with self._acct_lock:
             del self._requests[:]
+            del self._sent[:]
 
     # ------------------------------------------------------------------
     # Fault injection
@@ -528,6 +546,7 @@ class SimulatedHmc:
 
         with self._acct_lock:
             self._requests.append((method, pattern))
+            self._sent.append((method, uri, copy.deepcopy(body)))
 
         # The HMC never shares objects with its client: neither the body
         # given to it nor the result it returns.

@@ -73,6 +73,106 @@ class NetworkRulesTest(testtools.TestCase):
         self.assertEqual(['0001', '0006', '000b'],
                          network.device_numbers(3, {'0005', '000A'}))
 
+    def test_taken_device_numbers_are_hexadecimal(self):
+        # 0010 is 16 and 001A is 26 only when read in base 16.
+        self.assertEqual(
+            ['0001', '0004', '0007', '000a', '000d', '0011'],
+            network.device_numbers(6, ['0010']))
+        self.assertEqual(
+            ['0001', '0004', '0007', '000a', '000d', '0010', '0013',
+             '0016', '001b'],
+            network.device_numbers(9, {'001A'}))
+        # 0100 (256) is far beyond: nothing moves; 0003 moves the first.
+        self.assertEqual(['0001', '0004'],
+                         network.device_numbers(2, ['0100']))
+        self.assertEqual(['0004', '0007'],
+                         network.device_numbers(2, ['0003', '0100']))
+
+    def test_nic_device_numbers_per_space(self):
+        # Channel-based NICs (three numbers each) avoid the storage paths
+        # and each other; PCI functions (one number each) only each other.
+        self.assertEqual(
+            ['0001', '0001', '0011', '0002', '0014', '0003'],
+            network.nic_device_numbers(
+                ['osd', 'neth', 'iqd', 'roce', 'osd', 'cna'],
+                taken=['0004', '0007', '000A', '000d', '0010']))
+        self.assertEqual(['0001', '0002', '0003'],
+                         network.nic_device_numbers(['neth'] * 3,
+                                                    taken=['0001']))
+        self.assertEqual(['0001', '0002', '0003', '0001'],
+                         network.nic_device_numbers(
+                             ['cna', 'roce', 'neth', 'iqd']))
+        self.assertEqual([], network.nic_device_numbers([]))
+
+    def test_each_nic_its_own_numbers_beyond_0010(self):
+        # Numbers with hex digits above 9 or two digits: the numbers a NIC
+        # occupies are read back in base 16, whatever they look like.
+        self.assertEqual(['%04x' % n for n in range(1, 19)],
+                         network.nic_device_numbers(['neth'] * 18))
+        self.assertEqual(['0030', '0033'], network.nic_device_numbers(
+            ['osd', 'osd'], taken=['%04x' % n for n in range(1, 0x30)]))
+        self.assertEqual(['0001', '0004', '0010', '0013'],
+                         network.nic_device_numbers(
+                             ['iqd', 'osd', 'osd', 'iqd'],
+                             taken=['000e', '000f', '000c', '0009', '0007']))
+        self.assertEqual(['0004', '000f'], network.nic_device_numbers(
+            ['osd', 'osd'], taken=['0009', '000e', '000b', '0003', '001c']))
+
+    def test_vlan_supported(self):
+        cases = [
+            (None, None, False), ((1, 7), None, False),
+            ((2, 19), None, False), ((2, 20), None, True),
+            ((2, 20), '2.14.0', True), ((2, 20), '2.13.1', False),
+            ((4, 10), '2.16.0', True), ((4, 10), '2.13.1', False),
+            ((3, 0), '2.15.1', True), ([2, 23], '2.14.1', True),
+            ((2, 21), '2.9.9', False), ((2, 2), '2.16.0', False),
+        ]
+        for api, se, expected in cases:
+            self.assertEqual(expected, network.vlan_supported(api, se),
+                             (api, se))
+
+    def test_plan_reads_each_port(self):
+        vifs = [vif('p1', 'FA:16:3E:00:00:01'),
+                vif('p2', 'fa:16:3e:00:00:02', vswitch=base.VSWITCH_1.upper(),
+                    vlan='12'),
+                {'id': 'p3', 'address': 'fa:16:3e:00:00:03',
+                 'type': 'dpm_adapter',
+                 'details': {'object_id': base.NETX_1, 'port': '3'}}]
+        self.assertEqual([
+            network.Nic('p1', 'fa:16:3e:00:00:01', 'dpm_vswitch',
+                        base.VSWITCH_0, None, None),
+            network.Nic('p2', 'fa:16:3e:00:00:02', 'dpm_vswitch',
+                        base.VSWITCH_1, None, 12),
+            network.Nic('p3', 'fa:16:3e:00:00:03', 'dpm_adapter',
+                        base.NETX_1, 3, None)],
+            network.plan(vifs, (2, 20), '2.14.0'))
+        self.assertEqual([], network.plan(None))
+        # Without versions, VLAN ports are refused.
+        exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                vifs[1:2])
+        self.assertIn('this HMC has an unknown version',
+                      exc.format_message())
+
+    def test_adapter_port_index_range(self):
+        for index in (-1, 4, 'x', None):
+            bad = {'id': 'p3', 'address': 'fa:16:3e:00:00:03',
+                   'type': 'dpm_adapter',
+                   'details': {'object_id': base.NETX_1, 'port': index}}
+            exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+                                    [bad])
+            self.assertIn('an integer from 0 to 3; got %r' % (index,),
+                          exc.format_message())
+
+    def test_vlan_from_binding_details_before_network(self):
+        port = vif('p1', 'fa:16:3e:00:00:01', vlan=7)
+        port['details']['vlan'] = '9'
+        self.assertEqual(9, network.plan([port], (2, 20))[0].vlan)
+        port['details']['vlan'] = ''
+        self.assertEqual(7, network.plan([port], (2, 20))[0].vlan)
+        for edge in ('1', '4094'):
+            port['details']['vlan'] = edge
+            self.assertEqual(int(edge), network.plan([port], (2, 20))[0].vlan)
+
     def test_twelve_nics_fit_thirteen_do_not(self):
         vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
         nics = network.plan(vifs[:12])
@@ -101,6 +201,301 @@ class NetworkRulesTest(testtools.TestCase):
                                     [bad])
             self.assertIn(words, exc.format_message())
             self.assertIn('p1', exc.format_message())
+
+
+class CreateNicTest(base.DriverTestCase):
+    """Create NIC as the HMC receives it, on each definition."""
+
+    definitions = base.WITH_Z17
+
+    def sent_nics(self):
+        return [body for _uri, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+
+    def test_create_nic_bodies_as_sent(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        sent = self.sent_nics()
+        description = 'OpenStack mac=fa:16:3e:00:00:0%s, CPCSubset=subset1'
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            backing = [{'network-adapter-port-uri':
+                        '/api/adapters/%s/network-ports/0' % adapter,
+                        'type': 'neth'}
+                       for adapter in (base.NETX_1, base.NETX_2)]
+            devnos = ['0001', '0002']
+            ports = [0, 0]
+        else:
+            backing = [{'virtual-switch-uri': '/api/virtual-switches/%s' %
+                        vswitch} for vswitch in (base.VSWITCH_0,
+                                                 base.VSWITCH_1)]
+            devnos = ['0001', '0004']
+            ports = [0, 1]
+        expected = []
+        for letter, devno, props in zip('ab', devnos, backing):
+            body = {'name': 'OpenStack_Port_port-%s' % letter,
+                    'description': description % letter,
+                    'device-number': devno}
+            body.update(props)
+            expected.append(body)
+        self.assertEqual(expected, sent)
+        # What the HMC holds: the same NICs, and the boot parameters
+        # naming their device numbers and ports.
+        held = {n.properties['name']: n.properties for n in part.nics.list()}
+        for body in sent:
+            for key, value in body.items():
+                self.assertEqual(value, held[body['name']][key])
+        self.assertEqual(
+            '%s,%d,fa163e00000a;%s,%d,fa163e00000b;' % (
+                devnos[0], ports[0], devnos[1], ports[1]),
+            part.properties['boot-os-specific-parameters'])
+
+    def test_vlan_nic_as_sent(self):
+        vif = self.vif('port-v', 'fa:16:3e:00:00:0c', base.VSWITCH_1)
+        vif['details'][network_model.VIF_DETAILS_VLAN] = '101'
+        if self.definition in base.NO_VSWITCH_DEFINITIONS:
+            # VLAN ids only on OSA ports there.
+            vif = self.port_vif('port-v', 'fa:16:3e:00:00:0c', base.OSA, 1,
+                                vlan='101')
+        if self.definition == 'z13':
+            # API 1.7: refused before anything is sent.
+            self.assertRaises(nova_exception.InstanceUnacceptable,
+                              self.build, network_info=[vif])
+            self.assertEqual([], self.sim.sent('POST'))
+            return
+        self.build(network_info=[vif])
+        body, = self.sent_nics()
+        self.assertEqual((101, 'enforced'),
+                         (body['vlan-id'], body['vlan-type']))
+        self.assertNotIn('type', body)
+
+    def test_vlan_supported_by_each_definition(self):
+        se = self.faked_cpc.properties['se-version']
+        self.assertEqual(
+            self.definition != 'z13',
+            network.vlan_supported(self.driver.api_version, se))
+        self.assertEqual(
+            self.definition != 'z13',
+            network.vlan_supported(self.driver.network.api_version))
+
+
+def _add_adapter(object_id, family, adapter_type, adapter_id):
+    """An edit: a network adapter with two ports on the definition's CPC."""
+    def edit(data):
+        base.DriverTestCase.cpc_definition(data)['adapters'].append({
+            'properties': {
+                'object-id': object_id, 'name': '%s-%s' % (
+                    family.upper(), adapter_id),
+                'type': adapter_type, 'adapter-family': family,
+                'adapter-id': adapter_id, 'status': 'active',
+                'state': 'online', 'port-count': 2},
+            'ports': [{'properties': {'element-id': str(i), 'index': i,
+                                      'name': 'Port %d' % i}}
+                      for i in range(2)]})
+    return edit
+
+
+ROCE = '0c000001-0000-4000-8000-000000000001'
+CNA = '0c000002-0000-4000-8000-000000000002'
+HIPERSOCKETS = '0c000003-0000-4000-8000-000000000003'
+_add_roce = _add_adapter(ROCE, 'roce', 'roce', '0160')
+VSWITCH_GET = 'GET /api/virtual-switches/{id}'
+ADAPTER_GET = 'GET /api/adapters/{id}'
+
+
+class VirtualSwitchTest(base.DriverTestCase):
+    """NICs on virtual switches: each switch read once per service run."""
+
+    definitions = base.PER_DEFINITION
+
+    def test_switch_ports_from_one_listing_where_the_hmc_gives_them(self):
+        known = self.driver.network._vswitch_ports
+        if self.definition == 'z13':
+            # API 1.7: no listing with additional properties.
+            self.assertEqual({}, known)
+        else:
+            self.assertEqual(
+                {'/api/virtual-switches/%s' % base.VSWITCH_0: 0,
+                 '/api/virtual-switches/%s' % base.VSWITCH_1: 1}, known)
+        self.build()
+        self.assertEqual(2 if self.definition == 'z13' else 0,
+                         self.sim.count(pattern=VSWITCH_GET))
+        self.sim.reset_counts()
+        self.build()
+        self.assertEqual(0, self.sim.count(pattern=VSWITCH_GET))
+        self.assertFalse(self.driver.network.adapter_ports_only)
+
+    def test_requests_of_loading_the_switch_ports(self):
+        self.sim.reset_counts()
+        self.driver.network.load_vswitch_ports()
+        expected = [] if self.definition == 'z13' else [
+            ('GET', '/api/cpcs/{id}/virtual-switches')]
+        # A CPC with virtual switches is not asked for API features.
+        self.assertEqual(expected, self.sim.requests)
+
+    def test_check_returns_the_plan(self):
+        vifs = self.two_vifs()
+        self.assertEqual(network.plan(vifs, self.driver.api_version),
+                         self.driver.network.check(vifs))
+        self.assertEqual(2, len(self.driver.network.check(vifs)))
+
+    def test_errors_without_a_port_name_the_switch(self):
+        missing = '5e0000ff-0000-4000-8000-0000000000ff'
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port, missing)
+        self.assertIn('Port %s' % missing, exc.format_message())
+        self.edit_definition(base.add_other_cpc)
+        self.start()
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port,
+                                base.OTHER_VSWITCH)
+        self.assertIn('Port %s' % base.OTHER_VSWITCH, exc.format_message())
+        self.assertIn('is not on CPC CPC1', exc.format_message())
+
+    def test_switch_without_port_number_is_port_0(self):
+        def null_port(data):
+            for vswitch in self.cpc_definition(data)['virtual_switches']:
+                vswitch['properties']['port'] = None
+        self.edit_definition(null_port)
+        self.start()
+        instance, _c = self.build()
+        self.assertEqual(
+            '0001,0,fa163e00000a;0004,0,fa163e00000b;',
+            self.faked_partition(instance).properties[
+                'boot-os-specific-parameters'])
+
+    def test_listing_failure_reads_each_switch_when_used(self):
+        network_ = self.driver.network
+        network_._vswitch_ports.clear()
+        self.sim.inject_fault('http500', 'GET', '*/virtual-switches')
+        network_.load_vswitch_ports()
+        self.assertEqual({}, network_._vswitch_ports)
+        if self.definition == 'z13':
+            self.assertEqual(0, self.sim.count('GET'))
+        else:
+            self.assertIn('Could not list the virtual switches of CPC '
+                          'CPC1', self.logger.output)
+        self.sim.reset_counts()
+        instance, _c = self.build()
+        self.assertEqual(2, self.sim.count(pattern=VSWITCH_GET))
+        self.assertEqual(
+            '0001,0,fa163e00000a;0004,1,fa163e00000b;',
+            self.faked_partition(instance).properties[
+                'boot-os-specific-parameters'])
+
+    def refused(self, vif):
+        before = set(self.faked_partitions())
+        exc = self.assertRaises(
+            nova_exception.InstanceUnacceptable, self.build,
+            network_info=[vif])
+        self.assertEqual(before, set(self.faked_partitions()))
+        self.assertEqual([], self.sim.sent('POST'))
+        return exc.format_message()
+
+    def test_unknown_switch_is_refused(self):
+        missing = '5e0000ff-0000-4000-8000-0000000000ff'
+        message = self.refused(self.vif('port-x', 'fa:16:3e:00:00:01',
+                                        missing))
+        self.assertIn('Port port-x', message)
+        self.assertIn('virtual switch %s, which the HMC does not show'
+                      % missing, message)
+
+    def test_switch_of_another_cpc_is_refused(self):
+        self.edit_definition(base.add_other_cpc)
+        self.start()
+        message = self.refused(self.vif('port-x', 'fa:16:3e:00:00:01',
+                                        base.OTHER_VSWITCH))
+        self.assertIn('its virtual switch OSA-X port 0 is not on CPC CPC1',
+                      message)
+
+
+class AdapterPortBackingTest(base.DriverTestCase):
+    """NICs on adapter ports (z17): what is read and what is sent."""
+
+    definition = 'z17'
+    start_driver = False
+
+    def test_each_adapter_port_is_read_once(self):
+        self.start()
+        vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1),
+                self.port_vif('port-n', 'fa:16:3e:00:00:02', base.NETX_1)]
+        self.build(network_info=vifs)
+        self.assertEqual(2, self.sim.count(pattern=ADAPTER_GET))
+        self.assertEqual(3, self.sim.count(pattern='GET /api/adapters/*/*'))
+        self.sim.reset_counts()
+        self.build(network_info=vifs)
+        self.assertEqual(0, self.sim.count(pattern=ADAPTER_GET))
+        self.assertEqual(0, self.sim.count(pattern='GET /api/adapters/*/*'))
+
+    def test_roce_port_backs_a_pci_function(self):
+        self.edit_definition(_add_roce)
+        self.start()
+        instance, _c = self.build(network_info=[
+            self.port_vif('port-r', 'fa:16:3e:00:00:01', ROCE, 1),
+            self.port_vif('port-o', 'fa:16:3e:00:00:02', base.OSA, 0)])
+        roce, osa = [body for _u, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+        self.assertEqual({
+            'name': 'OpenStack_Port_port-r',
+            'description': 'OpenStack mac=fa:16:3e:00:00:01, '
+                           'CPCSubset=subset1',
+            'device-number': '0001',
+            'network-adapter-port-uri':
+                '/api/adapters/%s/network-ports/1' % ROCE}, roce)
+        # The OSA NIC's channel numbers avoid the storage group's.
+        part = self.faked_partition(instance)
+        vsrs = {vsr['device-number'] for vsr in self.vsrs(part)}
+        self.assertEqual(2, len(vsrs))
+        devno = int(osa['device-number'], 16)
+        self.assertFalse(vsrs & {'%04x' % n
+                                 for n in range(devno, devno + 3)})
+        self.assertEqual(
+            '0001,1,fa163e000001;%s,0,fa163e000002;' % osa['device-number'],
+            part.properties['boot-os-specific-parameters'])
+
+    def vsrs(self, part):
+        found = []
+        for sg in self.session.hmc.consoles.console.storage_groups.list():
+            for vsr in sg.virtual_storage_resources.list():
+                if vsr.properties.get('partition-uri') == part.uri:
+                    found.append(vsr.properties)
+        return found
+
+    def test_cna_and_hipersockets_ports(self):
+        # On a CPC without virtual switches, HiperSockets adapter ports
+        # back NICs directly; neither NIC type is named in Create NIC.
+        self.edit_definition(lambda d: [
+            _add_adapter(CNA, 'cna', 'fcoe', '0170')(d),
+            _add_adapter(HIPERSOCKETS, 'hipersockets', 'hipersockets',
+                         '0180')(d)])
+        self.start()
+        instance, _c = self.build(network_info=[
+            self.port_vif('port-c', 'fa:16:3e:00:00:01', CNA, 0),
+            self.port_vif('port-i', 'fa:16:3e:00:00:02', HIPERSOCKETS, 1),
+            self.port_vif('port-n', 'fa:16:3e:00:00:03', base.NETX_1, 0)])
+        cna, iqd, neth = [body for _u, body in self.sim.sent(
+            'POST', '/api/partitions/{id}/nics')]
+        self.assertEqual('/api/adapters/%s/network-ports/0' % CNA,
+                         cna['network-adapter-port-uri'])
+        self.assertNotIn('type', cna)
+        self.assertNotIn('type', iqd)
+        self.assertEqual('neth', neth['type'])
+        # PCI functions: one number each, in their own space.
+        self.assertEqual(('0001', '0002'),
+                         (cna['device-number'], neth['device-number']))
+        held = {n.properties['name']: n.properties['type']
+                for n in self.faked_partition(instance).nics.list()}
+        self.assertEqual({'OpenStack_Port_port-c': 'cna',
+                          'OpenStack_Port_port-i': 'iqd',
+                          'OpenStack_Port_port-n': 'neth'}, held)
+
+    def test_cpc_without_switches_on_an_older_api(self):
+        # No API features before 4.10: not known to have no switches.
+        def older(data):
+            data['hmc_definition']['api_version'] = '4.9'
+        self.edit_definition(older)
+        self.start()
+        self.assertFalse(self.driver.network.adapter_ports_only)
+        self.assertNotIn('has no virtual switches', self.logger.output)
 
 
 class VlanTest(base.DriverTestCase):
@@ -207,6 +602,11 @@ class AdapterPortTest(base.DriverTestCase):
     def test_cpc_without_virtual_switches_is_served(self):
         self.assertTrue(self.driver.network.adapter_ports_only)
         self.assertIn('has no virtual switches', self.logger.output)
+        # Asked without a Neutron port, the error names the switch.
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                self.driver.network.vswitch_port,
+                                base.VSWITCH_0)
+        self.assertIn('Port %s' % base.VSWITCH_0, exc.format_message())
 
     def test_nics_on_osa_and_network_express_ports(self):
         vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1),

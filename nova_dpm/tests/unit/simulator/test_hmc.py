@@ -172,6 +172,23 @@ class AccountingTest(base.TestCase):
         self.assertEqual(0, sim.count())
         self.assertEqual({}, sim.count_by_method())
 
+    def test_bodies_are_kept_as_sent(self):
+        env = self.env()
+        sim = env.sim
+        p = env.partition()
+        sim.reset_counts()
+        body = {'description': 'd1'}
+        p.update_properties(body)
+        body['description'] = 'changed by the client afterwards'
+        p.pull_properties(['status'])
+        sent = sim.sent('POST', '/api/partitions/{id}')
+        self.assertEqual([(p.uri, {'description': 'd1'})], sent)
+        self.assertEqual(sent, sim.sent(pattern='POST /api/partitions/*'))
+        self.assertEqual([(p.uri + '?properties=status', None)],
+                         sim.sent('GET'))
+        sim.reset_counts()
+        self.assertEqual([], sim.sent())
+
     def test_an_aggregated_request_counts_once(self):
         env = self.env()
         sim = env.sim
