@@ -23,6 +23,7 @@ through, and requests an old HMC does not have (aggregation).
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -45,6 +46,7 @@ from nova_dpm import hmc
 from nova_dpm import hmc as hmc_module
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import jobs as sim_jobs
+from nova_dpm.simulator import versions
 from nova_dpm.tests.unit import base
 
 
@@ -193,9 +195,10 @@ class SessionSettingsTest(testtools.TestCase):
         config = self.session(hmc=['h'], hmc_connect_timeout=7,
                               hmc_connect_retries=2, hmc_read_timeout=90,
                               hmc_operation_timeout=600).retry_timeout_config
-        self.assertEqual((7, 2, 90, 600),
+        self.assertEqual((7, 2, 90, 600, 600),
                          (config.connect_timeout, config.connect_retries,
-                          config.read_timeout, config.operation_timeout))
+                          config.read_timeout, config.operation_timeout,
+                          config.status_timeout))
 
 
 class HttpsLifecycleTest(base.DriverTestCase):
@@ -1202,6 +1205,36 @@ class ApiVersionTest(testtools.TestCase):
         self.assertIsNone(connection._session)
 
 
+class VersionGatesTest(testtools.TestCase):
+    """The driver's API-version thresholds are the HMC's.
+
+    The simulator's gates carry their sources: the driver asks no HMC for
+    what it lacks, and leaves nothing unused that it has.
+    """
+
+    def gate(self, table, path, *more):
+        for entry in table:
+            if re.fullmatch(entry[1], path) and \
+                    all(m in entry for m in more):
+                return entry
+        raise AssertionError('no gate for %s' % path)
+
+    def test_thresholds(self):
+        part = '/api/partitions/p1'
+        self.assertEqual(hmc.AGGREGATION_API, self.gate(
+            versions.OPERATIONS, hmc.AGGREGATION_URI)[2])
+        gate = self.gate(versions.OPERATIONS,
+                         part + '/operations/list-os-messages')
+        self.assertEqual((hmc.OS_MESSAGES_API, hmc.OS_MESSAGES_SE),
+                         gate[2:4])
+        self.assertEqual(hmc.PROPERTIES_FILTER_API, self.gate(
+            versions.QUERY_PARAMETERS, part, 'properties')[3])
+        for path in ('/api/cpcs/c1/partitions',
+                     '/api/cpcs/c1/virtual-switches'):
+            self.assertEqual(hmc.ADDITIONAL_PROPERTIES_API, self.gate(
+                versions.QUERY_PARAMETERS, path, 'additional-properties')[3])
+
+
 class HmcRequestsTest(base.DriverTestCase):
     """HMC's requests on the definitions: what is sent, what the HMC holds."""
 
@@ -1355,6 +1388,45 @@ class HmcRequestsTest(base.DriverTestCase):
                          [r for r in self.raw.log if r[2] == 'ok'])
         # A dropped connection is no refusal: aggregation stays.
         self.assertTrue(self.hmc.aggregates())
+
+    def answer_status_with(self, answer):
+        """The HMC answers the status GET of Submit Requests so."""
+        original = self.sim.request
+
+        def request(method, uri, *args, **kwargs):
+            result = original(method, uri, *args, **kwargs)
+            if uri == hmc.AGGREGATION_URI:
+                for response in result:
+                    if response.get('id') == 'status':
+                        response.update(answer)
+            return result
+        self.sim.request = request
+
+    def test_status_answer_without_the_filter(self):
+        # An HMC that refuses the properties filter in Submit Requests
+        # (400), or answers without the status: a plain read follows.
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        for answer in ({'status': 400, 'body': {'http-status': 400,
+                                                'reason': 1}},
+                       {'status': 200, 'body': {}}):
+            self.answer_status_with(answer)
+            job = self.ended_job(part, 204)
+            part.update_properties_local({'status': 'unknown'})
+            self.raw.log[:] = []
+            self.assertTrue(self.hmc.read_status(part, job.uri))
+            self.assertEqual('stopped', part.get_property('status'))
+            self.assertFalse(self.job_kept(job))
+            self.assertEqual(
+                [('POST', hmc.AGGREGATION_URI, 'ok'),
+                 ('GET', part.uri + '?properties=status', 'ok')],
+                self.raw.log)
+        self.answer_status_with({'status': 500, 'body': {}})
+        job = self.ended_job(part, 204)
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+                                self.hmc.read_status, part, job.uri)
+        self.assertEqual(500, exc.http_status)
 
     def test_hmc_without_submit_requests(self):
         if self.definition != 'z16':
