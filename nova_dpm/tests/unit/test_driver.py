@@ -20,6 +20,8 @@ HMC.
 
 import inspect
 import os
+import shutil
+import tempfile
 import threading
 
 from nova.compute import power_state
@@ -35,6 +37,7 @@ import zhmcclient
 
 from nova_dpm import driver
 from nova_dpm import exception
+from nova_dpm.simulator import certs
 from nova_dpm.tests.unit import base
 
 
@@ -121,6 +124,15 @@ class ResourcesTest(base.DriverTestCase):
         self.assertEqual(32768, inv[orc.MEMORY_MB]['total'])
         # A CPC subset has no host OS to reserve for (test_subset).
         self.assertEqual(0, inv[orc.MEMORY_MB]['reserved'])
+
+    def test_own_partitions_count_from_the_start(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.driver.prepare_for_spawn,
+                                self.instance())
+        self.assertIn('1 of at most 1', exc.format_message())
+        self.assertEqual(0, self.sim.count())
 
     def test_lists_only_own_partitions(self):
         self.assertEqual(['1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
@@ -710,6 +722,19 @@ class HttpsHostTest(base.DriverTestCase):
         self.driver.cleanup_host(base.HOST)
         self.assertEqual(0, self.server.active_sessions)
 
+    def test_init_host_logs_on_first(self):
+        # The logon's own checks come first: an untrusted certificate is
+        # named as such, without any attempt to log on.
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other, True)
+        paths = certs.write_cert_dir(other)
+        logons = self.server.logons
+        self.dpm_flags(hmc_ca_bundle=paths.ca_file)
+        self.driver = driver.DPMDriver(virtapi=None)
+        self.assertRaises(exception.HMCCertificateUntrusted,
+                          self.driver.init_host, base.HOST)
+        self.assertEqual(logons, self.server.logons)
+
 
 class ConnectorTest(base.DriverTestCase):
     """The volume connector: what is created, read and remembered."""
@@ -865,6 +890,21 @@ class SpawnTest(base.DriverTestCase):
         self.assertEqual([('boot', 7.0)],
                          [(v['usage'], v['size']) for v in volumes])
 
+    def test_spawn_without_a_connector_creates_the_partition(self):
+        # The simulated HMC hands out WWPNs in order: the first partition
+        # gets the first two.
+        instance = self.instance(task_state=task_states.SPAWNING)
+        wwpns = ['c05076ffe6800001', 'c05076ffe6800002']
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(self.cinder_map(
+                              self.fc_connection(wwpns))))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        self.assertEqual(','.join(wwpns),
+                         instance.system_metadata[driver.WWPN_METADATA])
+        self.assertEqual(1, self.sim.count('POST',
+                                           '/api/cpcs/{id}/partitions'))
+
     def test_unusable_port_at_spawn_aborts_before_the_hmc(self):
         instance = self.instance(task_state=task_states.SPAWNING)
         bdi = self.block_device_info(self.fc_connection(['c05076ffe6800001']))
@@ -887,6 +927,40 @@ class SpawnTest(base.DriverTestCase):
         self.assertIn('4096 MiB', exc.format_message())
         self.assertIsNone(self.faked_partition(instance))
         self.assertEqual([], self.sim.storage_groups())
+
+
+class FailedCleanupTest(base.DriverTestCase):
+    """A spawn whose clean-up fails too raises the spawn's error."""
+
+    definition = 'z13'
+
+    def test_spawn_error_is_not_hidden(self):
+        instance = self.instance()
+        self.sim.inject_fault('http500', 'POST', '/api/partitions/{id}/nics')
+        self.sim.inject_fault('http500', 'DELETE', '/api/partitions/{id}')
+        exc = self.assertRaises(exception.HMCOperationFailed, self.build,
+                                instance)
+        self.assertIn('create NIC', exc.format_message())
+        self.assertIsNotNone(self.faked_partition(instance))
+        self.assertIn('Removing the partition after the failed spawn '
+                      'failed too', self.logger.output)
+
+    def test_failed_rebuild_forgets_the_old_wwpns(self):
+        instance, connector = self.build()
+        instance.task_state = task_states.REBUILDING
+        self.driver.destroy(self.context, instance, None)
+        # The new partition gets its first storage path, not the second.
+        self.sim.inject_fault('http500', 'POST', '/api/partitions/{id}/hbas',
+                              nth=2)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        self.assertRaises(exception.HMCOperationFailed,
+                          self.driver.get_volume_connector, instance)
+        self.assertIsNone(self.faked_partition(instance))
+        # What is recorded now is the WWPN of the partition just deleted.
+        instance.task_state = None
+        wwpns = self.driver.get_volume_connector(instance)['wwpns']
+        self.assertEqual(1, len(wwpns))
+        self.assertNotIn(wwpns[0], connector['wwpns'])
 
 
 class VifPluggingTest(base.DriverTestCase):
@@ -1020,10 +1094,15 @@ class PowerTest(base.DriverTestCase):
         self.assertEqual((0, 1), (self.shutdowns(), self.stops()))
         self.driver.power_on(self.context, instance, None)
         self.sim.reset_counts()
-        self.driver.power_off(instance, timeout=10)
+        self.driver.power_off(instance, timeout=1)
         self.assertEqual(1, self.shutdowns())
         part = self.faked_partition(instance)
         self.assertEqual('stopped', part.properties['status'])
+        # A negative timeout is no timeout.
+        self.driver.power_on(self.context, instance, None)
+        self.sim.reset_counts()
+        self.driver.power_off(instance, timeout=-1)
+        self.assertEqual((0, 1), (self.shutdowns(), self.stops()))
 
     def test_reboot_types(self):
         self.flags(shutdown_timeout=10)
