@@ -945,6 +945,17 @@ class FailedCleanupTest(base.DriverTestCase):
         self.assertIn('Removing the partition after the failed spawn '
                       'failed too', self.logger.output)
 
+    def test_destroy_goes_on_without_the_wwpns(self):
+        instance, _c = self.build(power_on=False)
+        instance.power_state = power_state.SHUTDOWN
+        self.driver._wwpns.clear()
+        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.storage._paths.clear()
+        self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertIn('Could not read the WWPNs', self.logger.output)
+
     def test_failed_rebuild_forgets_the_old_wwpns(self):
         instance, connector = self.build()
         instance.task_state = task_states.REBUILDING
