@@ -45,6 +45,7 @@ from nova_dpm import exception
 from nova_dpm import hmc
 from nova_dpm import hmc as hmc_module
 from nova_dpm.simulator import certs
+from nova_dpm.simulator import errors as sim_errors
 from nova_dpm.simulator import jobs as sim_jobs
 from nova_dpm.simulator import versions
 from nova_dpm.tests.unit import base
@@ -120,6 +121,7 @@ class Observer(object):
 
     def poll_ends(self, what, deadline):
         self.local.polling = False
+        self.ended = getattr(self, 'ended', 0) + 1
 
     def wait_ends(self, what, deadline, polls, seconds):
         self.waits.append((what, polls))
@@ -858,6 +860,7 @@ class WaitUntilTest(base.testtools.TestCase):
         self.addCleanup(hmc.remove_wait_observer, observer)
         hmc.wait_until(self.read, lambda n: n == 3, hmc.Deadline(60), 'w')
         self.assertEqual(['w'] * 3, observer.polls)
+        self.assertEqual(3, observer.ended)
         self.assertEqual([('w', 3)], observer.waits)
         hmc.remove_wait_observer(observer)
         hmc.wait_until(self.read, lambda n: True, hmc.Deadline(60), 'x')
@@ -1124,6 +1127,11 @@ class TranslatedTest(testtools.TestCase):
         self.assertIsInstance(exc, exception.HMCLogonRefused)
         self.assertIn('user nova', exc.format_message())
         self.assertIn('hmc1', exc.format_message())
+        refused = hmc.LogonRefused(_http_error(403, 0, 'refused'), 'nova',
+                                   'hmc1')
+        self.assertIn('refused the logon of user nova', str(refused))
+        self.assertEqual((403, 0), (refused.details.http_status,
+                                    refused.details.reason))
 
     def test_any_other_zhmcclient_error(self):
         exc = self.translate(hmc.zhmcclient.ParseError('not JSON'))
@@ -1293,7 +1301,7 @@ class HmcRequestsTest(base.DriverTestCase):
 
     def test_pull_partition(self):
         part, = self.partitions()
-        self.assertTrue(self.hmc.pull_partition(part, ['status']))
+        self.assertIs(True, self.hmc.pull_partition(part, ['status']))
         self.assertEqual('stopped', part.get_property('status'))
         uri = self.raw.log[-1][1]
         if self.definition == 'z16':
@@ -1305,8 +1313,8 @@ class HmcRequestsTest(base.DriverTestCase):
                                 self.hmc.pull_partition, part, ['status'])
         self.assertEqual(500, exc.http_status)
         self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
-        self.assertFalse(self.hmc.pull_partition(part, ['status']))
-        self.assertFalse(hmc.pull(part))
+        self.assertIs(False, self.hmc.pull_partition(part, ['status']))
+        self.assertIs(False, hmc.pull(part))
 
     def test_wait_for_job_success_keeps_the_status_for_the_next_read(self):
         part, = self.partitions()
@@ -1369,9 +1377,9 @@ class HmcRequestsTest(base.DriverTestCase):
         part, = self.partitions()
         job = self.ended_job(part, 204)
         self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
-        self.assertFalse(self.hmc.read_status(part, job.uri))
+        self.assertIs(False, self.hmc.read_status(part, job.uri))
         self.assertFalse(self.job_kept(job))
-        self.assertFalse(self.hmc.read_status(part))
+        self.assertIs(False, self.hmc.read_status(part))
 
     def test_read_status_after_a_dropped_aggregation(self):
         if self.definition != 'z16':
@@ -1449,6 +1457,37 @@ class HmcRequestsTest(base.DriverTestCase):
         self.assertNotIn(hmc.AGGREGATION_URI,
                          [uri for _m, uri, _s in self.raw.log])
         self.assertFalse(self.job_kept(job))
+
+    def answer(self, method, path, status, reason):
+        """The HMC answers requests of this path with an error."""
+        original = self.sim.request
+
+        def request(m, uri, *args, **kwargs):
+            if m.upper() == method and uri.split('?')[0] == path:
+                raise sim_errors.http_error(m, uri, status, reason, 'no')
+            return original(m, uri, *args, **kwargs)
+        self.sim.request = request
+
+    def test_submit_requests_refused_with_400_or_405(self):
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        original = self.sim.request
+        for status in (400, 405):
+            self.sim.request = original
+            self.hmc._aggregation = True
+            self.answer('POST', hmc.AGGREGATION_URI, status, 0)
+            found = self.hmc.get_many([part.uri, base.CPC_URI])
+            self.assertEqual('CPC1', found[base.CPC_URI]['name'])
+            self.assertFalse(self.hmc.aggregates())
+
+    def test_pull_of_an_object_answered_404(self):
+        # zhmcclient makes CeasedExistence of 404,1 only.
+        part, = self.partitions()
+        self.answer('GET', part.uri, 404, 2)
+        self.assertIs(False, hmc.pull(part))
+        self.answer('GET', part.uri, 500, 0)
+        self.assertRaises(hmc.zhmcclient.HTTPError, hmc.pull, part)
 
     def test_aggregation_server_error_is_raised(self):
         if self.definition != 'z16':
