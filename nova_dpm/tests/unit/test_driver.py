@@ -403,11 +403,14 @@ class BuildRefusalTest(base.DriverTestCase):
         self.assertIn('boots only from a Fibre Channel volume; create the '
                       'server with --volume or --boot-from-volume',
                       exc.format_message())
+        # Even with a boot volume beside the image.
+        bdi = self.block_device_info(self.fc_connection(
+            ['c05076ffe6800001']))
         exc = self.assertRaises(
             nova_exception.BuildAbortException, self.driver.spawn,
-            self.context, instance, None, [], None, {}, [], {})
-        self.assertIn('only from a Fibre Channel volume',
-                      exc.format_message())
+            self.context, instance, None, [], None, {}, [], bdi)
+        self.assertIn('create the server with --volume or '
+                      '--boot-from-volume', exc.format_message())
         self.assertEqual(0, self.sim.count())
 
     def test_max_instances(self):
