@@ -932,10 +932,25 @@ class SpawnTest(base.DriverTestCase):
         self.assertEqual([], self.sim.storage_groups())
 
 
-class FailedCleanupTest(base.DriverTestCase):
-    """A spawn whose clean-up fails too raises the spawn's error."""
+class HbaPathsTest(base.DriverTestCase):
+    """On HBAs (z13): the boot path's target, failures, what they leave."""
 
     definition = 'z13'
+
+    def test_boot_target_is_one_of_the_boot_path(self):
+        # Zoned apart: each path reaches its own target.
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        first, second = self.driver.get_volume_connector(instance)['wwpns']
+        info = self.fc_connection([first, second])
+        info['data']['initiator_target_map'] = {first: [base.TARGETS[1]],
+                                                second: [base.TARGETS[0]]}
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(self.cinder_map(info)))
+        props = self.faked_partition(instance).properties
+        self.assertEqual(base.TARGETS[1], props['boot-world-wide-port-name'])
+        self.assertEqual('active', props['status'])
 
     def test_spawn_error_is_not_hidden(self):
         instance = self.instance()
