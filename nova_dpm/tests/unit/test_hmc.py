@@ -998,6 +998,13 @@ class PollArithmeticTest(base.testtools.TestCase):
         self.assertAlmostEqual(1 / 3.0, budget.delay())
         self.assertEqual(4, budget.polls)
 
+    def test_a_token_and_a_fraction_is_no_delay(self):
+        budget = hmc.PollBudget()
+        budget.take()
+        self.clock.sleep(0.1)
+        # 1.3 tokens: a poll now, never a negative pause.
+        self.assertEqual(0.0, budget.delay())
+
     def test_budget_takes_rate_and_burst(self):
         budget = hmc.PollBudget(rate=1, burst=1)
         budget.take()
