@@ -49,11 +49,12 @@ POLL_FACTOR = 1.5
 # second in the long run, with a burst allowance of POLL_BURST; in any
 # window of T seconds an operation polls at most POLL_BURST + POLL_RATE * T
 # times, so at most 5 times in any second, however many waits it strings
-# together (each wait starts its back-off anew at POLL_FIRST). One wait's
-# back-off alone stays within the cap, and the steady back-off (1 /
-# POLL_MAX = 2 polls a second) stays under POLL_RATE, so a token is there
-# when a job has ended and the status must be read: the cap costs a wait
-# no time (see doc/source/performance.rst).
+# together (each wait starts its back-off anew at POLL_FIRST). In one
+# wait alone the cap lengthens the second and third pause (0.15 and 0.225
+# s) to a third of a second, which moves the later polls by less than 0.2
+# s; the steady back-off (1 / POLL_MAX = 2 polls a second) stays under
+# POLL_RATE, so a token is there when a job has ended and the status must
+# be read (see doc/source/performance.rst).
 POLL_RATE = 3.0
 POLL_BURST = 2.0
 # The HMC's Submit Requests operation (aggregation service).

@@ -20,6 +20,8 @@ HMC.
 
 import inspect
 import os
+import shutil
+import tempfile
 import threading
 
 from nova.compute import power_state
@@ -35,6 +37,7 @@ import zhmcclient
 
 from nova_dpm import driver
 from nova_dpm import exception
+from nova_dpm.simulator import certs
 from nova_dpm.tests.unit import base
 
 
@@ -121,6 +124,15 @@ class ResourcesTest(base.DriverTestCase):
         self.assertEqual(32768, inv[orc.MEMORY_MB]['total'])
         # A CPC subset has no host OS to reserve for (test_subset).
         self.assertEqual(0, inv[orc.MEMORY_MB]['reserved'])
+
+    def test_own_partitions_count_from_the_start(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.driver.prepare_for_spawn,
+                                self.instance())
+        self.assertIn('1 of at most 1', exc.format_message())
+        self.assertEqual(0, self.sim.count())
 
     def test_lists_only_own_partitions(self):
         self.assertEqual(['1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
@@ -391,11 +403,14 @@ class BuildRefusalTest(base.DriverTestCase):
         self.assertIn('boots only from a Fibre Channel volume; create the '
                       'server with --volume or --boot-from-volume',
                       exc.format_message())
+        # Even with a boot volume beside the image.
+        bdi = self.block_device_info(self.fc_connection(
+            ['c05076ffe6800001']))
         exc = self.assertRaises(
             nova_exception.BuildAbortException, self.driver.spawn,
-            self.context, instance, None, [], None, {}, [], {})
-        self.assertIn('only from a Fibre Channel volume',
-                      exc.format_message())
+            self.context, instance, None, [], None, {}, [], bdi)
+        self.assertIn('create the server with --volume or '
+                      '--boot-from-volume', exc.format_message())
         self.assertEqual(0, self.sim.count())
 
     def test_max_instances(self):
@@ -688,6 +703,553 @@ class MessagesTest(base.DriverTestCase):
         self.assertEqual('active', part.properties['status'])
 
 
+class HostTest(base.DriverTestCase):
+    """The node, the host's address, and what cleanup_host ends."""
+
+    def test_node(self):
+        self.flags(my_ip='192.0.2.7')
+        self.assertEqual([base.HOST], self.driver.get_available_nodes())
+        self.assertTrue(self.driver.node_is_available(base.HOST))
+        self.assertFalse(self.driver.node_is_available('subset2'))
+        self.assertEqual('192.0.2.7', self.driver.get_host_ip_addr())
+
+    def test_cleanup_host_before_init_host(self):
+        driver.DPMDriver(virtapi=None).cleanup_host(base.HOST)
+
+
+class HttpsHostTest(base.DriverTestCase):
+    transport = 'https'
+
+    def test_cleanup_host_logs_off(self):
+        self.assertEqual(1, self.server.active_sessions)
+        self.driver.cleanup_host(base.HOST)
+        self.assertEqual(0, self.server.active_sessions)
+
+    def test_init_host_logs_on_first(self):
+        # The logon's own checks come first: an untrusted certificate is
+        # named as such, without any attempt to log on.
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other, True)
+        paths = certs.write_cert_dir(other)
+        logons = self.server.logons
+        self.dpm_flags(hmc_ca_bundle=paths.ca_file)
+        self.driver = driver.DPMDriver(virtapi=None)
+        self.assertRaises(exception.HMCCertificateUntrusted,
+                          self.driver.init_host, base.HOST)
+        self.assertEqual(logons, self.server.logons)
+
+
+class ConnectorTest(base.DriverTestCase):
+    """The volume connector: what is created, read and remembered."""
+
+    definitions = base.PER_DEFINITION
+
+    def hmc_wwpns(self, instance):
+        return LifecycleTest.hmc_wwpns(self, self.faked_partition(instance))
+
+    def test_connector_shape_and_record(self):
+        instance = self.instance()
+        connector = self.driver.get_volume_connector(instance)
+        self.assertIs(False, connector['do_local_attach'])
+        self.assertEqual(','.join(connector['wwpns']),
+                         instance.system_metadata[driver.WWPN_METADATA])
+        self.assertEqual(sorted(self.hmc_wwpns(instance)),
+                         sorted(connector['wwpns']))
+
+    def test_one_storage_path_is_no_multipath(self):
+        self.dpm_flags(physical_storage_adapter_mappings=[
+            '%s:0' % base.FCP_A])
+        self.start()
+        connector = self.driver.get_volume_connector(self.instance())
+        self.assertEqual(1, len(connector['wwpns']))
+        self.assertIs(False, connector['multipath'])
+
+    def test_wwpns_from_the_instance_record_after_a_restart(self):
+        instance, connector = self.build()
+        # A new nova-compute knows only Nova's record of the instance.
+        self.driver._wwpns.clear()
+        self.sim.reset_counts()
+        self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
+            instance)['wwpns'])
+        self.assertEqual(0, self.sim.count())
+
+    def test_wwpns_read_from_the_hmc_when_not_recorded(self):
+        instance, connector = self.build()
+        self.driver._wwpns.clear()
+        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.sim.reset_counts()
+        wwpns = self.driver.get_volume_connector(instance)['wwpns']
+        self.assertEqual(sorted(connector['wwpns']), sorted(wwpns))
+        self.assertEqual(0, self.sim.count('POST', '/api/cpcs/{id}/*'))
+        self.assertEqual(','.join(wwpns),
+                         instance.system_metadata[driver.WWPN_METADATA])
+
+    def test_gone_partition_with_unknown_wwpns(self):
+        instance = self.instance(task_state=None, vm_state=vm_states.ACTIVE)
+        connector = self.driver.get_volume_connector(instance)
+        self.assertEqual([], connector['wwpns'])
+        self.assertIs(False, connector['multipath'])
+        self.assertEqual(0, self.sim.count('POST'))
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertNotIn(driver.WWPN_METADATA, instance.system_metadata)
+
+    def test_offloaded_instance_outside_a_spawn_gets_no_partition(self):
+        instance, connector = self.build()
+        self.driver.destroy(self.context, instance, None)
+        self.sim.reset_counts()
+        instance.vm_state = vm_states.SHELVED_OFFLOADED
+        instance.task_state = None
+        self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
+            instance)['wwpns'])
+        # An active instance in SPAWNING (not offloaded) neither.
+        other = self.instance(vm_state=vm_states.ACTIVE,
+                              task_state=task_states.SPAWNING)
+        self.assertEqual([], self.driver.get_volume_connector(other)[
+            'wwpns'])
+        self.assertEqual(0, self.sim.count('POST'))
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertIsNone(self.faked_partition(other))
+
+    def test_leftover_partition_is_replaced(self):
+        # An interrupted build left the partition behind; this service did
+        # not list it since.
+        instance = self.instance()
+        name = self.driver.partitions.naming.name(instance.uuid)
+        other = zhmcclient.Client(self.session)
+        cpc = other.cpcs.find(**{'object-id': base.CPC_ID})
+        old = cpc.partitions.create({
+            'name': name, 'ifl-processors': 1, 'initial-memory': 1024,
+            'maximum-memory': 1024}).uri
+        self.sim.reset_counts()
+        connector = self.driver.get_volume_connector(instance)
+        part = self.faked_partition(instance)
+        self.assertNotEqual(old, part.uri)
+        self.assertIsNone(self.sim.lookup(old))
+        self.assertEqual(2, self.sim.count('POST',
+                                           '/api/cpcs/{id}/partitions'))
+        self.assertEqual(sorted(connector['wwpns']),
+                         sorted(self.hmc_wwpns(instance)))
+
+    def test_failed_create_keeps_no_admission(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        instance = self.instance()
+        self.sim.inject_fault('http500', 'POST', '/api/cpcs/{id}/partitions')
+        self.assertRaises(exception.HMCOperationFailed,
+                          self.driver.get_volume_connector, instance)
+        self.assertIsNone(self.faked_partition(instance))
+        # The place is free again for the next build.
+        self.build()
+
+    def test_create_beyond_max_instances_is_refused(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        self.build()
+        self.sim.reset_counts()
+        instance = self.instance()
+        exc = self.assertRaises(nova_exception.InstanceUnacceptable,
+                                self.driver.get_volume_connector, instance)
+        self.assertIn('max_instances', exc.format_message())
+        self.assertEqual(0, self.sim.count('POST'))
+
+    def test_failed_storage_paths_delete_the_partition(self):
+        pattern = ('/api/partitions/{id}/hbas' if self.definition == 'z13'
+                   else '/api/storage-groups')
+        self.sim.inject_fault('http500', 'POST', pattern)
+        instance = self.instance()
+        self.assertRaises(exception.HMCOperationFailed,
+                          self.driver.get_volume_connector, instance)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual(1, self.sim.count('DELETE', '/api/partitions/{id}'))
+
+
+class SpawnTest(base.DriverTestCase):
+    """Spawn's outcomes and what each leaves on the HMC."""
+
+    definition = 'z16'
+
+    def test_failed_spawn_cleanup_releases_the_admission(self):
+        self.dpm_flags(max_instances=1)
+        self.start()
+        first = self.instance()
+        self.driver.prepare_for_spawn(first)
+        self.driver.failed_spawn_cleanup(first)
+        self.assertEqual(0, self.sim.count('POST'))
+        self.build()
+
+    def test_failed_spawn_cleanup_deletes_the_partition(self):
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        self.driver.get_volume_connector(instance)
+        self.assertIsNotNone(self.faked_partition(instance))
+        self.driver.failed_spawn_cleanup(instance)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual([], self.sim.storage_groups())
+
+    def test_boot_volume_size(self):
+        instance, _c = self.build(size=7)
+        volumes = [v.properties for g in self.sim.storage_groups()
+                   for v in g.storage_volumes.list()]
+        self.assertEqual([('boot', 7.0)],
+                         [(v['usage'], v['size']) for v in volumes])
+
+    def test_spawn_without_a_connector_creates_the_partition(self):
+        # The simulated HMC hands out WWPNs in order: the first partition
+        # gets the first two.
+        instance = self.instance(task_state=task_states.SPAWNING)
+        wwpns = ['c05076ffe6800001', 'c05076ffe6800002']
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(self.cinder_map(
+                              self.fc_connection(wwpns))))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        self.assertEqual(','.join(wwpns),
+                         instance.system_metadata[driver.WWPN_METADATA])
+        self.assertEqual(1, self.sim.count('POST',
+                                           '/api/cpcs/{id}/partitions'))
+
+    def test_unusable_port_at_spawn_aborts_before_the_hmc(self):
+        instance = self.instance(task_state=task_states.SPAWNING)
+        bdi = self.block_device_info(self.fc_connection(['c05076ffe6800001']))
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {},
+            [self.vif('p1', 'fa:16:3e:00:00:01', vif_type='ovs')], bdi)
+        self.assertIn("'ovs'", exc.format_message())
+        self.assertEqual(0, self.sim.count())
+
+    def test_cpc_short_of_resources_reschedules(self):
+        def short(data):
+            self.cpc_definition(data)['properties'][
+                'storage-customer'] = 16384 + 65536 + 2048
+        self.edit_definition(short)
+        self.start()
+        instance = self.instance(memory_mb=4096)
+        exc = self.assertRaises(nova_exception.ComputeResourcesUnavailable,
+                                self.build, instance)
+        self.assertIn('4096 MiB', exc.format_message())
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual([], self.sim.storage_groups())
+
+
+class HbaPathsTest(base.DriverTestCase):
+    """On HBAs (z13): the boot path's target, failures, what they leave."""
+
+    definition = 'z13'
+
+    def test_boot_target_is_one_of_the_boot_path(self):
+        # Zoned apart: each path reaches its own target.
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        first, second = self.driver.get_volume_connector(instance)['wwpns']
+        info = self.fc_connection([first, second])
+        info['data']['initiator_target_map'] = {first: [base.TARGETS[1]],
+                                                second: [base.TARGETS[0]]}
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {}, [],
+                          self.block_device_info(self.cinder_map(info)))
+        props = self.faked_partition(instance).properties
+        self.assertEqual(base.TARGETS[1], props['boot-world-wide-port-name'])
+        self.assertEqual('active', props['status'])
+
+    def test_spawn_error_is_not_hidden(self):
+        instance = self.instance()
+        self.sim.inject_fault('http500', 'POST', '/api/partitions/{id}/nics')
+        self.sim.inject_fault('http500', 'DELETE', '/api/partitions/{id}')
+        exc = self.assertRaises(exception.HMCOperationFailed, self.build,
+                                instance)
+        self.assertIn('create NIC', exc.format_message())
+        self.assertIsNotNone(self.faked_partition(instance))
+        self.assertIn('Removing the partition after the failed spawn '
+                      'failed too', self.logger.output)
+
+    def test_destroy_goes_on_without_the_wwpns(self):
+        instance, _c = self.build(power_on=False)
+        instance.power_state = power_state.SHUTDOWN
+        self.driver._wwpns.clear()
+        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.storage._paths.clear()
+        self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertIn('Could not read the WWPNs', self.logger.output)
+
+    def test_failed_rebuild_forgets_the_old_wwpns(self):
+        instance, connector = self.build()
+        instance.task_state = task_states.REBUILDING
+        self.driver.destroy(self.context, instance, None)
+        # The new partition gets its first storage path, not the second.
+        self.sim.inject_fault('http500', 'POST', '/api/partitions/{id}/hbas',
+                              nth=2)
+        instance.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        self.assertRaises(exception.HMCOperationFailed,
+                          self.driver.get_volume_connector, instance)
+        self.assertIsNone(self.faked_partition(instance))
+        # What is recorded now is the WWPN of the partition just deleted.
+        instance.task_state = None
+        wwpns = self.driver.get_volume_connector(instance)['wwpns']
+        self.assertEqual(1, len(wwpns))
+        self.assertNotIn(wwpns[0], connector['wwpns'])
+
+
+class VifPluggingTest(base.DriverTestCase):
+    """network-vif-plugged: which ports are waited for, and the outcomes."""
+
+    definition = 'z16'
+
+    def vifs(self, active=False):
+        vifs = self.two_vifs()
+        for vif in vifs:
+            vif['active'] = active
+        return vifs
+
+    def test_ports_down_are_waited_for_with_their_nics_on_the_hmc(self):
+        self.flags(vif_plugging_timeout=42)
+        instance, _c = self.build(network_info=self.vifs())
+        (names, timeout, seen), = self.virtapi.calls
+        self.assertEqual([('network-vif-plugged', 'port-a'),
+                          ('network-vif-plugged', 'port-b')], names)
+        self.assertEqual(42, timeout)
+        self.assertEqual({'OpenStack_Port_port-a', 'OpenStack_Port_port-b'},
+                         seen)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_no_wait_for_active_ports_stopped_builds_or_timeout_0(self):
+        self.build(network_info=self.vifs(active=True))
+        self.build(network_info=self.vifs(), power_on=False)
+        self.flags(vif_plugging_timeout=0)
+        self.build(network_info=self.vifs())
+        self.assertEqual([], self.virtapi.calls)
+
+    def test_timeout_fails_the_build_when_fatal(self):
+        self.virtapi.outcome = 'timeout'
+        instance = self.instance()
+        self.assertRaises(nova_exception.VirtualInterfaceCreateException,
+                          self.build, instance, network_info=self.vifs())
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_timeout_starts_the_partition_when_not_fatal(self):
+        self.flags(vif_plugging_is_fatal=False)
+        self.virtapi.outcome = 'timeout'
+        instance, _c = self.build(network_info=self.vifs())
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+    def test_failed_event(self):
+        self.virtapi.outcome = 'failed'
+        instance = self.instance()
+        self.assertRaises(nova_exception.VirtualInterfaceCreateException,
+                          self.build, instance, network_info=self.vifs())
+        self.assertIsNone(self.faked_partition(instance))
+        self.flags(vif_plugging_is_fatal=False)
+        instance, _c = self.build(network_info=self.vifs())
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
+
+class RemoveTest(base.DriverTestCase):
+    """destroy: the order of the requests and the fallbacks."""
+
+    definitions = base.PER_DEFINITION
+
+    def deletes(self):
+        return self.sim.count('DELETE', '/api/partitions/{id}')
+
+    def test_running_instance_is_stopped_first(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual((1, 1), (self.sim.count(
+            'POST', '/api/partitions/{id}/operations/stop'), self.deletes()))
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_instance_nova_believes_stopped_is_deleted_first(self):
+        instance, _c = self.build(power_on=False)
+        instance.power_state = power_state.SHUTDOWN
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual((0, 1), (self.sim.count(
+            'POST', '/api/partitions/{id}/operations/stop'), self.deletes()))
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_wwpns_are_read_before_the_delete(self):
+        instance, connector = self.build()
+        self.driver._wwpns.clear()
+        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        instance.task_state = None
+        self.sim.reset_counts()
+        self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
+            instance)['wwpns'])
+        self.assertEqual(0, self.sim.count())
+
+    def test_refused_delete(self):
+        instance, _c = self.build(power_on=False)
+        instance.power_state = power_state.SHUTDOWN
+        self.sim.inject_fault('http500', 'DELETE', '/api/partitions/{id}')
+        if self.definition == 'z13':
+            # Nothing to detach: the refusal stands.
+            self.assertRaises(exception.HMCOperationFailed,
+                              self.driver.destroy, self.context, instance,
+                              None)
+            self.assertIsNotNone(self.faked_partition(instance))
+            return
+        # The storage group is detached and the delete tried again.
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/partitions/{id}/operations/detach-storage-group'))
+        self.assertEqual([], self.sim.storage_groups())
+
+
+class PowerTest(base.DriverTestCase):
+    """Hard and graceful stops, reboot types, crash dump, console log."""
+
+    definition = 'z16'
+
+    def shutdowns(self):
+        return self.sim.count('POST',
+                              '/api/partitions/{id}/operations/send-os-cmd')
+
+    def stops(self):
+        return self.sim.count('POST', '/api/partitions/{id}/operations/stop')
+
+    def test_power_off_with_and_without_timeout(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.power_off(instance)
+        self.assertEqual((0, 1), (self.shutdowns(), self.stops()))
+        self.driver.power_on(self.context, instance, None)
+        self.sim.reset_counts()
+        self.driver.power_off(instance, timeout=1)
+        self.assertEqual(1, self.shutdowns())
+        part = self.faked_partition(instance)
+        self.assertEqual('stopped', part.properties['status'])
+        # A negative timeout is no timeout.
+        self.driver.power_on(self.context, instance, None)
+        self.sim.reset_counts()
+        self.driver.power_off(instance, timeout=-1)
+        self.assertEqual((0, 1), (self.shutdowns(), self.stops()))
+
+    def test_reboot_types(self):
+        self.flags(shutdown_timeout=10)
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        self.sim.reset_counts()
+        self.driver.reboot(self.context, instance, None, 'HARD')
+        self.assertEqual((0, 1), (self.shutdowns(), self.stops()))
+        self.assertEqual('active', part.properties['status'])
+        self.sim.reset_counts()
+        self.driver.reboot(self.context, instance, None, 'SOFT')
+        self.assertEqual(1, self.shutdowns())
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/partitions/{id}/operations/start'))
+        self.assertEqual('active', part.properties['status'])
+
+    def test_power_of_an_unknown_instance(self):
+        instance = self.instance()
+        for call in (lambda: self.driver.power_off(instance),
+                     lambda: self.driver.power_on(self.context, instance,
+                                                  None),
+                     lambda: self.driver.reboot(self.context, instance, None,
+                                                'HARD'),
+                     lambda: self.driver.trigger_crash_dump(instance),
+                     lambda: self.driver.get_console_output(self.context,
+                                                            instance)):
+            self.assertRaises(nova_exception.InstanceNotFound, call)
+        self.assertEqual(0, self.sim.count('POST'))
+
+    def test_crash_dump(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.trigger_crash_dump(instance)
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/partitions/{id}/operations/psw-restart'))
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_get_info_names_the_partition(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        self.assertEqual(part.uri, self.driver.get_info(instance).internal_id)
+        self.assertEqual(part.uri,
+                         self.driver.get_info(instance, False).internal_id)
+
+    def test_detach_after_the_partition_is_gone(self):
+        instance, connector = self.build()
+        info = self.attach_data_volume(instance, connector)
+        self.driver.destroy(self.context, instance, None)
+        self.sim.reset_counts()
+        self.driver.detach_volume(self.context, info, instance, '/dev/sdb')
+        self.assertEqual(0, self.sim.count('POST'))
+
+
+class ConsoleOutputTest(base.DriverTestCase):
+
+    definition = 'z16'
+
+    def test_console_log(self):
+        instance, _c = self.build()
+        part = self.faked_partition(instance)
+        self.sim.add_os_message(part.uri, 'hello from the guest')
+        out = self.driver.get_console_output(self.context, instance)
+        self.assertIsInstance(out, bytes)
+        self.assertTrue(out.endswith(b'hello from the guest\n'))
+        self.sim.add_os_message(part.uri, 'x' * 200 * 1024)
+        out = self.driver.get_console_output(self.context, instance)
+        self.assertEqual(100 * 1024, len(out))
+
+    def test_api_version_before_2_20(self):
+        instance, _c = self.build()
+        self.driver.api_version = (2, 20)
+        self.driver.get_console_output(self.context, instance)
+        self.driver.api_version = (2, 19)
+        self.sim.reset_counts()
+        exc = self.assertRaises(NotImplementedError,
+                                self.driver.get_console_output, self.context,
+                                instance)
+        self.assertIn('Web Services API 2.20 or later', str(exc))
+        self.assertIn('this HMC has 2.19', str(exc))
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+    def test_se_2_14_0_has_it(self):
+        instance, _c = self.build()
+        self.faked_cpc.properties['se-version'] = '2.14.0'
+        self.driver.subset.cpc.update_properties_local(
+            {'se-version': '2.14.0'})
+        self.sim.reset_counts()
+        self.driver.get_console_output(self.context, instance)
+        self.assertEqual(1, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+    def test_hmc_error_is_console_not_available(self):
+        instance, _c = self.build()
+        self.sim.inject_fault(
+            'http500', 'GET', '/api/partitions/{id}/operations/'
+            'list-os-messages')
+        self.assertRaises(nova_exception.ConsoleNotAvailable,
+                          self.driver.get_console_output, self.context,
+                          instance)
+
+
+class OldSeConsoleTest(base.DriverTestCase):
+
+    definition = 'z13'
+
+    def test_no_console_log_before_se_2_14_0(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        exc = self.assertRaises(NotImplementedError,
+                                self.driver.get_console_output, self.context,
+                                instance)
+        self.assertIn('needs SE 2.14.0 or later', str(exc))
+        self.assertIn('this CPC has 2.13.1', str(exc))
+        self.assertEqual(0, self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+
 class DriverInterfaceTest(testtools.TestCase):
 
     def test_methods_have_nova_signatures(self):
@@ -719,6 +1281,12 @@ class DriverInterfaceTest(testtools.TestCase):
         for name, value in caps.items():
             if name.startswith('supports_image_type_'):
                 self.assertFalse(value, name)
+        # Nova offers none of these for a partition.
+        for name in ('has_imagecache', 'supports_evacuate',
+                     'supports_migrate_to_same_host',
+                     'supports_attach_interface', 'supports_device_tagging',
+                     'supports_multiattach', 'supports_trusted_certs'):
+            self.assertIs(False, caps[name], name)
 
     def test_nova_loads_both_spellings(self):
         import nova.virt

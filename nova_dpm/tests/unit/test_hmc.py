@@ -23,13 +23,16 @@ through, and requests an old HMC does not have (aggregation).
 import json
 import logging
 import os
+import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
+import types
 from unittest import mock
 
 import fixtures
@@ -44,6 +47,9 @@ from nova_dpm import exception
 from nova_dpm import hmc
 from nova_dpm import hmc as hmc_module
 from nova_dpm.simulator import certs
+from nova_dpm.simulator import errors as sim_errors
+from nova_dpm.simulator import jobs as sim_jobs
+from nova_dpm.simulator import versions
 from nova_dpm.tests.unit import base
 
 
@@ -117,6 +123,7 @@ class Observer(object):
 
     def poll_ends(self, what, deadline):
         self.local.polling = False
+        self.ended = getattr(self, 'ended', 0) + 1
 
     def wait_ends(self, what, deadline, polls, seconds):
         self.waits.append((what, polls))
@@ -192,9 +199,10 @@ class SessionSettingsTest(testtools.TestCase):
         config = self.session(hmc=['h'], hmc_connect_timeout=7,
                               hmc_connect_retries=2, hmc_read_timeout=90,
                               hmc_operation_timeout=600).retry_timeout_config
-        self.assertEqual((7, 2, 90, 600),
+        self.assertEqual((7, 2, 90, 600, 600),
                          (config.connect_timeout, config.connect_retries,
-                          config.read_timeout, config.operation_timeout))
+                          config.read_timeout, config.operation_timeout,
+                          config.status_timeout))
 
 
 class HttpsLifecycleTest(base.DriverTestCase):
@@ -230,6 +238,14 @@ class HttpsLifecycleTest(base.DriverTestCase):
                                 self.driver.power_off, server)
         self.assertIn('stop partition', exc.format_message())
         self.assertNotIn(base.PASSWORD, exc.format_message())
+
+    def test_logoff_ends_the_session_on_the_hmc(self):
+        self.assertEqual(1, self.server.active_sessions)
+        self.driver.hmc.logoff()
+        self.assertEqual(0, self.server.active_sessions)
+        # Once more: nothing to end, no error.
+        self.driver.hmc.logoff()
+        self.assertEqual(1, self.server.logons)
 
     def test_password_never_logged(self):
         root = logging.getLogger()
@@ -1041,6 +1057,7 @@ class WaitUntilTest(base.testtools.TestCase):
         self.addCleanup(hmc.remove_wait_observer, observer)
         hmc.wait_until(self.read, lambda n: n == 3, hmc.Deadline(60), 'w')
         self.assertEqual(['w'] * 3, observer.polls)
+        self.assertEqual(3, observer.ended)
         self.assertEqual([('w', 3)], observer.waits)
         hmc.remove_wait_observer(observer)
         hmc.wait_until(self.read, lambda n: True, hmc.Deadline(60), 'x')
@@ -1110,6 +1127,641 @@ class OldHmcTest(base.DriverTestCase):
         self.assertNotIn('list-os-messages', uris)
         self.assertNotIn('storage-groups', uris)
         self.assertEqual({}, self.sim.jobs)
+
+
+class PollArithmeticTest(base.testtools.TestCase):
+    """Back-off, token bucket and time limit, number by number.
+
+    The figures below follow from the documented constants by hand: polls
+    back off 0.1 s x 1.5 up to 0.5 s; an operation has 2 tokens and gets
+    3 a second back.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock()
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time',
+                                             self.clock))
+        self.times = []
+
+    def read(self):
+        self.times.append(self.clock.now)
+        return len(self.times)
+
+    def elapsed(self):
+        return [round(t - 1000.0, 6) for t in self.times]
+
+    def test_intervals_back_off_by_half_up_to_the_maximum(self):
+        intervals = hmc.poll_intervals()
+        got = [round(next(intervals), 6) for _ in range(7)]
+        self.assertEqual([0.1, 0.15, 0.225, 0.3375, 0.5, 0.5, 0.5], got)
+
+    def test_one_wait_alone(self):
+        # The back-off would poll at 0, 0.1, 0.25, 0.475 (4 polls in less
+        # than half a second, beyond 2 + 3 x 0.475): the budget lengthens
+        # the second and third pause to a third of a second; from then on
+        # the back-off (0.3375 s, then 0.5 s) stays under the cap.
+        hmc.wait_until(self.read, lambda n: self.clock.now >= 2.0 + 1000,
+                       hmc.Deadline(60), 'test')
+        self.assertEqual([0.0, 0.1, 0.333333, 0.666667, 1.004167, 1.504167,
+                          2.004167], self.elapsed())
+
+    def test_waits_of_one_operation_take_tokens_at_three_a_second(self):
+        # Five waits that each end at their first poll: two polls at once
+        # (the burst), then one every third of a second.
+        deadline = hmc.Deadline(60)
+        for _ in range(5):
+            hmc.wait_until(self.read, lambda n: True, deadline, 'test')
+        self.assertEqual([0.0, 0.0, 0.333333, 0.666667, 1.0],
+                         self.elapsed())
+        self.assertEqual(5, deadline.budget.polls)
+
+    def test_budget_delay_and_refill(self):
+        budget = hmc.PollBudget()
+        self.assertEqual((3.0, 2.0), (budget.rate, budget.burst))
+        self.assertEqual(0.0, budget.delay())
+        budget.take()
+        self.assertEqual(0.0, budget.delay())
+        budget.take()
+        # No token left: the next one comes in a third of a second.
+        self.assertAlmostEqual(1 / 3.0, budget.delay())
+        self.clock.sleep(0.1)
+        self.assertAlmostEqual(0.7 / 3.0, budget.delay())
+        # Tokens saved up never exceed the burst.
+        self.clock.sleep(100)
+        for _ in range(2):
+            self.assertEqual(0.0, budget.delay())
+            budget.take()
+        self.assertAlmostEqual(1 / 3.0, budget.delay())
+        self.assertEqual(4, budget.polls)
+
+    def test_a_token_and_a_fraction_is_no_delay(self):
+        budget = hmc.PollBudget()
+        budget.take()
+        self.clock.sleep(0.1)
+        # 1.3 tokens: a poll now, never a negative pause.
+        self.assertEqual(0.0, budget.delay())
+
+    def test_budget_takes_rate_and_burst(self):
+        budget = hmc.PollBudget(rate=1, burst=1)
+        budget.take()
+        self.assertEqual(1.0, budget.delay())
+        self.clock.sleep(0.25)
+        self.assertEqual(0.75, budget.delay())
+
+    def test_first_poll_waits_for_a_token_when_time_is_left(self):
+        deadline = hmc.Deadline(10)
+        deadline.budget.take()
+        deadline.budget.take()
+        hmc.wait_until(self.read, lambda n: True, deadline, 'test')
+        self.assertEqual([0.333333], self.elapsed())
+
+    def test_first_poll_due_exactly_at_the_limit_is_made(self):
+        self.clock.now = 0.0
+        deadline = hmc.Deadline(1 / 3.0)
+        deadline.budget.take()
+        deadline.budget.take()
+        self.assertEqual(1, hmc.wait_until(self.read, lambda n: True,
+                                           deadline, 'test'))
+        self.assertEqual([1 / 3.0], self.times)
+
+    def test_no_poll_at_the_time_limit(self):
+        # The next poll would come exactly when the time is up: the wait
+        # ends with the value read last, without that poll.
+        self.clock.now = 0.0
+        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until,
+                                self.read, lambda n: False,
+                                hmc.Deadline(0.1), 'partition P', 'active',
+                                state=lambda n: 'read %d' % n)
+        self.assertEqual([0.0], self.times)
+        self.assertEqual(0.1, self.clock.now)
+        self.assertIn('(last status: read 1)', exc.format_message())
+
+    def test_time_up_at_a_poll_ends_the_wait(self):
+        # done() is asked first; then the time limit counts.
+        deadline = hmc.Deadline(0.1)
+
+        def read():
+            self.times.append(self.clock.now)
+            self.clock.now += 0.1
+            return 'stopping'
+        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until, read,
+                                lambda s: False, deadline, 'P', 'stopped')
+        self.assertEqual(1, len(self.times))
+        self.assertIn('last status: stopping', exc.format_message())
+        self.assertEqual(
+            'done', hmc.wait_until(lambda: 'done', lambda s: s == 'done',
+                                   hmc.Deadline(0), 'P'))
+
+    def test_deadline(self):
+        deadline = hmc.Deadline(5)
+        self.assertEqual(5.0, deadline.remaining())
+        deadline.check('w', 'x', 's')
+        self.clock.sleep(4.5)
+        self.assertEqual(0.5, deadline.remaining())
+        self.clock.sleep(0.5)
+        self.assertEqual(0.0, deadline.remaining())
+        exc = self.assertRaises(exception.HMCTimeout, deadline.check,
+                                'stop of P', 'stopped', 'stopping')
+        self.assertEqual('Timed out after 5 s waiting for stop of P to '
+                         'reach stopped (last status: stopping)',
+                         exc.format_message())
+        self.clock.sleep(10)
+        self.assertEqual(0.0, deadline.remaining())
+
+    def test_deadlines_of_one_operation_share_a_budget(self):
+        first = hmc.Deadline(5)
+        second = hmc.Deadline(60, budget=first.budget)
+        self.assertIs(first.budget, second.budget)
+        self.assertIsNot(first.budget, hmc.Deadline(5).budget)
+
+
+def _http_error(status, reason, message='m', **more):
+    body = {'http-status': status, 'reason': reason, 'message': message}
+    body.update(more)
+    return hmc.zhmcclient.HTTPError(body)
+
+
+class TranslatedTest(testtools.TestCase):
+    """zhmcclient errors become nova-dpm errors naming what failed."""
+
+    def translate(self, error):
+        def fail():
+            with hmc.translated('stop partition', 'P1'):
+                raise error
+        return self.assertRaises(exception.DPMError, fail)
+
+    def test_task_permission(self):
+        exc = self.translate(_http_error(403, 1, 'no task permission',
+                                         **{'request-uri': '/api/x'}))
+        self.assertIsInstance(exc, exception.HMCPermissionDenied)
+        message = exc.format_message()
+        self.assertIn('stop partition on P1 was refused', message)
+        self.assertIn('task permission for it on /api/x', message)
+        self.assertIn('(HMC message: no task permission)', message)
+        self.assertEqual(403, exc.kwargs['http_status'])
+        exc = self.translate(_http_error(403, 1))
+        self.assertIn('task permission for it on P1', exc.format_message())
+
+    def test_other_http_errors(self):
+        for status, reason, refused in ((403, 5, True), (404, 1, True),
+                                        (400, 7, True), (409, 2, False),
+                                        (500, 0, False)):
+            exc = self.translate(_http_error(status, reason, 'why'))
+            self.assertIs(exception.HMCOperationFailed, type(exc))
+            self.assertEqual(
+                'HMC operation stop partition on P1 failed: HTTP %d reason '
+                '%d: why' % (status, reason), exc.format_message())
+            self.assertEqual(status, exc.kwargs['http_status'])
+            self.assertEqual(refused, exc.refused)
+
+    def test_connection_and_authentication(self):
+        for error, name in (
+                (hmc.zhmcclient.ConnectionError('gone', None),
+                 'ConnectionError'),
+                (hmc.zhmcclient.ClientAuthError('no'), 'ClientAuthError')):
+            exc = self.translate(error)
+            self.assertIs(exception.HMCUnavailable, type(exc))
+            self.assertIn('stop partition on P1: %s: ' % name,
+                          exc.format_message())
+
+    def test_logon_refused(self):
+        exc = self.translate(hmc.LogonRefused(_http_error(403, 0), 'nova',
+                                              'hmc1'))
+        self.assertIsInstance(exc, exception.HMCLogonRefused)
+        self.assertIn('user nova', exc.format_message())
+        self.assertIn('hmc1', exc.format_message())
+        refused = hmc.LogonRefused(_http_error(403, 0, 'refused'), 'nova',
+                                   'hmc1')
+        self.assertIn('refused the logon of user nova', str(refused))
+        self.assertEqual((403, 0), (refused.details.http_status,
+                                    refused.details.reason))
+
+    def test_any_other_zhmcclient_error(self):
+        exc = self.translate(hmc.zhmcclient.ParseError('not JSON'))
+        self.assertIs(exception.HMCOperationFailed, type(exc))
+        self.assertIn('failed: ParseError: not JSON', exc.format_message())
+        self.assertIsNone(exc.kwargs['http_status'])
+        self.assertFalse(exc.refused)
+
+    def test_other_exceptions_pass(self):
+        def fail():
+            with hmc.translated('o', 't'):
+                raise KeyError('k')
+        self.assertRaises(KeyError, fail)
+
+    def test_untrusted_certificate(self):
+        for details in (ssl.SSLError('bad'),
+                        hmc.requests.exceptions.SSLError('bad')):
+            error = hmc.zhmcclient.ConnectionError('tls', details)
+            self.assertIs(details, hmc.untrusted_certificate(error))
+        for error in (hmc.zhmcclient.ConnectionError('x', ValueError('v')),
+                      hmc.zhmcclient.ConnectionError('x', None),
+                      _http_error(500, 0)):
+            self.assertIsNone(hmc.untrusted_certificate(error))
+
+
+class AnswerTest(testtools.TestCase):
+    """One answer of Submit Requests."""
+
+    def test_success_gone_and_errors(self):
+        self.assertEqual({'a': 1}, hmc._answer(
+            {'status': 200, 'body': {'a': 1}}, '/u'))
+        self.assertEqual({}, hmc._answer({'status': 204}, '/u'))
+        self.assertEqual({}, hmc._answer({'status': 299, 'body': None},
+                                         '/u'))
+        self.assertIsNone(hmc._answer({'status': 404, 'body': {}}, '/u'))
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError, hmc._answer,
+                                {'status': 300}, '/u')
+        self.assertEqual((300, 0, 'no answer for /u'),
+                         (exc.http_status, exc.reason, exc.message))
+        exc = self.assertRaises(
+            hmc.zhmcclient.HTTPError, hmc._answer,
+            {'status': 409, 'body': {'reason': 2, 'message': 'busy'}}, '/u')
+        self.assertEqual((409, 2, 'busy'),
+                         (exc.http_status, exc.reason, exc.message))
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError, hmc._answer, {},
+                                '/u')
+        self.assertEqual((500, 0), (exc.http_status, exc.reason))
+
+
+class ApiVersionTest(testtools.TestCase):
+    """Which requests an HMC API version gets (no HMC needed)."""
+
+    def connection(self, version):
+        connection = hmc.HMC(_settings(hmc=['hmc.example']))
+        connection.adopt_api_version(version)
+        return connection
+
+    def test_aggregation_and_properties_filter_from_4_1(self):
+        for version, offered in (((1, 7), False), ((2, 25), False),
+                                 ((4, 0), False), ((3, 9), False),
+                                 ((4, 1), True), ((4, 10), True),
+                                 ((5, 0), True)):
+            connection = self.connection(version)
+            self.assertEqual(offered, connection.aggregates(), version)
+            self.assertEqual(offered, connection._properties_filter,
+                             version)
+
+    def test_refused_aggregation_stays_off(self):
+        connection = hmc.HMC(_settings(hmc=['hmc.example']))
+        self.assertTrue(connection.aggregates())
+        self.assertTrue(connection._properties_filter)
+        connection._aggregation = False
+        connection.adopt_api_version((4, 10))
+        self.assertFalse(connection.aggregates())
+
+    def test_logoff_without_a_session_makes_none(self):
+        connection = hmc.HMC(_settings(hmc=['hmc.example']))
+        connection.logoff()
+        self.assertIsNone(connection._session)
+
+
+class VersionGatesTest(testtools.TestCase):
+    """The driver's API-version thresholds are the HMC's.
+
+    The simulator's gates carry their sources: the driver asks no HMC for
+    what it lacks, and leaves nothing unused that it has.
+    """
+
+    def gate(self, table, path, *more):
+        for entry in table:
+            if re.fullmatch(entry[1], path) and \
+                    all(m in entry for m in more):
+                return entry
+        raise AssertionError('no gate for %s' % path)
+
+    def test_thresholds(self):
+        part = '/api/partitions/p1'
+        self.assertEqual(hmc.AGGREGATION_API, self.gate(
+            versions.OPERATIONS, hmc.AGGREGATION_URI)[2])
+        gate = self.gate(versions.OPERATIONS,
+                         part + '/operations/list-os-messages')
+        self.assertEqual((hmc.OS_MESSAGES_API, hmc.OS_MESSAGES_SE),
+                         gate[2:4])
+        self.assertEqual(hmc.PROPERTIES_FILTER_API, self.gate(
+            versions.QUERY_PARAMETERS, part, 'properties')[3])
+        for path in ('/api/cpcs/c1/partitions',
+                     '/api/cpcs/c1/virtual-switches'):
+            self.assertEqual(hmc.ADDITIONAL_PROPERTIES_API, self.gate(
+                versions.QUERY_PARAMETERS, path, 'additional-properties')[3])
+
+
+class HmcRequestsTest(base.DriverTestCase):
+    """HMC's requests on the definitions: what is sent, what the HMC holds."""
+
+    definitions = base.PER_DEFINITION
+    definition = 'z16'
+
+    def setUp(self):
+        super().setUp()
+        self.hmc = self.driver.hmc
+        self.raw = _RawUris(self.sim)
+
+    def partitions(self, count=1):
+        parts = []
+        for _ in range(count):
+            instance, _c = self.build(network_info=[], power_on=False)
+            parts.append(self.driver.partitions.get(instance.uuid))
+        self.raw.log[:] = []
+        self.sim.reset_counts()
+        return parts
+
+    def ended_job(self, partition, code, status='complete', message=None,
+                  reason=0):
+        uri = partition.uri + '/operations/stop'
+        job = sim_jobs.new_job(self.sim, types.SimpleNamespace(
+            method='POST', uri=uri), end=0)
+        if status != 'running':
+            sim_jobs.finish(job, code, reason, message, status)
+        return hmc.zhmcclient.Job(self.session, job['uri'], 'POST', uri)
+
+    def job_kept(self, job):
+        return job.uri.rsplit('/', 1)[1] in self.sim.jobs
+
+    def test_api_version_of_the_definition(self):
+        expected = (4, 10) if self.definition == 'z16' else (1, 7)
+        self.assertEqual(expected, self.hmc.api_version())
+        self.assertEqual(self.definition == 'z16', self.hmc.aggregates())
+        self.assertEqual([('GET', '/api/version', 'ok')], self.raw.log)
+
+    def test_api_version_errors_are_translated(self):
+        self.sim.inject_fault('connection', 'GET', '/api/version')
+        exc = self.assertRaises(exception.HMCUnavailable,
+                                self.hmc.api_version)
+        self.assertIn('query API version on HMC: ConnectionError',
+                      exc.format_message())
+        self.sim.inject_fault('http500', 'GET', '/api/version')
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.hmc.api_version)
+        self.assertIn('query API version on HMC failed: HTTP 500 reason 0',
+                      exc.format_message())
+
+    def test_cpc_by_object_id(self):
+        cpc = self.hmc.cpc(base.CPC_ID)
+        self.assertEqual('CPC1', cpc.get_property('name'))
+        self.assertEqual(base.CPC_URI, cpc.uri)
+        self.assertIsNone(self.hmc.cpc('00000000-0000-4000-8000-00000000dead'))
+
+    def test_pull_partition(self):
+        part, = self.partitions()
+        self.assertIs(True, self.hmc.pull_partition(part, ['status']))
+        self.assertEqual('stopped', part.get_property('status'))
+        uri = self.raw.log[-1][1]
+        if self.definition == 'z16':
+            self.assertEqual(part.uri + '?properties=status', uri)
+        else:
+            self.assertEqual(part.uri, uri)
+        self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+                                self.hmc.pull_partition, part, ['status'])
+        self.assertEqual(500, exc.http_status)
+        self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
+        self.assertIs(False, self.hmc.pull_partition(part, ['status']))
+        self.assertIs(False, hmc.pull(part))
+
+    def test_wait_for_job_success_keeps_the_status_for_the_next_read(self):
+        part, = self.partitions()
+        for code in (200, 201, 204):
+            job = self.ended_job(part, code)
+            self.assertEqual(job.uri, self.hmc.wait_for_job(
+                job, 'stop', hmc.Deadline(5)))
+            self.assertTrue(self.job_kept(job))
+            self.hmc.discard_job(job.uri)
+            self.assertFalse(self.job_kept(job))
+        # Deleting a status that is gone already is no error.
+        self.hmc.discard_job(job.uri)
+
+    def test_failed_job_is_deleted_and_raised(self):
+        part, = self.partitions()
+        for code, status, message, reason, expected in (
+                (500, 'complete', 'broke', 12, (500, 12, 'broke')),
+                (400, 'complete', None, 0,
+                 (400, 0, 'the job ended with status complete')),
+                (409, 'canceled', 'canceled', 3, (409, 3, 'canceled')),
+                (204, 'canceled', None, 0,
+                 (409, 0, 'the job ended with status canceled'))):
+            job = self.ended_job(part, code, status, message, reason)
+            exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+                                    self.hmc.wait_for_job, job, 'stop',
+                                    hmc.Deadline(5))
+            self.assertEqual(expected,
+                             (exc.http_status, exc.reason, exc.message))
+            self.assertEqual(('POST', part.uri + '/operations/stop'),
+                             (exc.request_method, exc.request_uri))
+            self.assertFalse(self.job_kept(job))
+
+    def test_job_that_does_not_end_times_out(self):
+        part, = self.partitions()
+        job = self.ended_job(part, None, status='running')
+        clock = FakeClock()
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time', clock))
+        exc = self.assertRaises(exception.HMCTimeout, self.hmc.wait_for_job,
+                                job, 'stop of P', hmc.Deadline(2))
+        self.assertEqual('Timed out after 2 s waiting for stop of P to '
+                         'reach job completion (last status: running)',
+                         exc.format_message())
+        self.assertTrue(self.job_kept(job))
+
+    def test_read_status_deletes_the_job_in_the_same_round_trip(self):
+        part, = self.partitions()
+        job = self.ended_job(part, 204)
+        part.update_properties_local({'status': 'unknown'})
+        self.assertTrue(self.hmc.read_status(part, job.uri))
+        self.assertEqual('stopped', part.get_property('status'))
+        self.assertFalse(self.job_kept(job))
+        if self.definition == 'z16':
+            self.assertEqual([('POST', hmc.AGGREGATION_URI, 'ok')],
+                             self.raw.log)
+        else:
+            self.assertEqual([('GET', part.uri, 'ok'),
+                              ('DELETE', job.uri, 'ok')], self.raw.log)
+
+    def test_read_status_of_a_gone_partition(self):
+        part, = self.partitions()
+        job = self.ended_job(part, 204)
+        self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
+        self.assertIs(False, self.hmc.read_status(part, job.uri))
+        self.assertFalse(self.job_kept(job))
+        self.assertIs(False, self.hmc.read_status(part))
+
+    def test_read_status_after_a_dropped_aggregation(self):
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        job = self.ended_job(part, 204)
+        self.sim.inject_fault('connection', 'POST', hmc.AGGREGATION_URI)
+        part.update_properties_local({'status': 'unknown'})
+        self.assertTrue(self.hmc.read_status(part, job.uri))
+        self.assertEqual('stopped', part.get_property('status'))
+        self.assertFalse(self.job_kept(job))
+        self.assertEqual([('GET', part.uri + '?properties=status', 'ok'),
+                          ('DELETE', job.uri, 'ok')],
+                         [r for r in self.raw.log if r[2] == 'ok'])
+        # A dropped connection is no refusal: aggregation stays.
+        self.assertTrue(self.hmc.aggregates())
+
+    def answer_status_with(self, answer):
+        """The HMC answers the status GET of Submit Requests so."""
+        original = self.sim.request
+
+        def request(method, uri, *args, **kwargs):
+            result = original(method, uri, *args, **kwargs)
+            if uri == hmc.AGGREGATION_URI:
+                for response in result:
+                    if response.get('id') == 'status':
+                        response.update(answer)
+            return result
+        self.sim.request = request
+
+    def test_status_answer_without_the_filter(self):
+        # An HMC that refuses the properties filter in Submit Requests
+        # (400), or answers without the status: a plain read follows.
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        for answer in ({'status': 400, 'body': {'http-status': 400,
+                                                'reason': 1}},
+                       {'status': 200, 'body': {}}):
+            self.answer_status_with(answer)
+            job = self.ended_job(part, 204)
+            part.update_properties_local({'status': 'unknown'})
+            self.raw.log[:] = []
+            self.assertTrue(self.hmc.read_status(part, job.uri))
+            self.assertEqual('stopped', part.get_property('status'))
+            self.assertFalse(self.job_kept(job))
+            self.assertEqual(
+                [('POST', hmc.AGGREGATION_URI, 'ok'),
+                 ('GET', part.uri + '?properties=status', 'ok')],
+                self.raw.log)
+        self.answer_status_with({'status': 500, 'body': {}})
+        job = self.ended_job(part, 204)
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+                                self.hmc.read_status, part, job.uri)
+        self.assertEqual(500, exc.http_status)
+
+    def test_hmc_without_submit_requests(self):
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        self.sim.aggregation = False
+        job = self.ended_job(part, 204)
+        self.assertTrue(self.hmc.read_status(part, job.uri))
+        self.assertFalse(self.job_kept(job))
+        self.assertFalse(self.hmc.aggregates())
+        self.assertEqual(
+            [('POST', hmc.AGGREGATION_URI, 404),
+             ('GET', part.uri + '?properties=status', 'ok'),
+             ('DELETE', job.uri, 'ok')], self.raw.log)
+        # From then on, no more attempts.
+        self.raw.log[:] = []
+        job = self.ended_job(part, 204)
+        found = self.hmc.get_many([part.uri, base.CPC_URI], job.uri)
+        self.assertEqual({part.uri, base.CPC_URI}, set(found))
+        self.assertNotIn(hmc.AGGREGATION_URI,
+                         [uri for _m, uri, _s in self.raw.log])
+        self.assertFalse(self.job_kept(job))
+
+    def answer(self, method, path, status, reason):
+        """The HMC answers requests of this path with an error."""
+        original = self.sim.request
+
+        def request(m, uri, *args, **kwargs):
+            if m.upper() == method and uri.split('?')[0] == path:
+                raise sim_errors.http_error(m, uri, status, reason, 'no')
+            return original(m, uri, *args, **kwargs)
+        self.sim.request = request
+
+    def test_submit_requests_refused_with_400_or_405(self):
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        original = self.sim.request
+        for status in (400, 405):
+            self.sim.request = original
+            self.hmc._aggregation = True
+            self.answer('POST', hmc.AGGREGATION_URI, status, 0)
+            found = self.hmc.get_many([part.uri, base.CPC_URI])
+            self.assertEqual('CPC1', found[base.CPC_URI]['name'])
+            self.assertFalse(self.hmc.aggregates())
+
+    def test_pull_of_an_object_answered_404(self):
+        # zhmcclient makes CeasedExistence of 404,1 only.
+        part, = self.partitions()
+        self.answer('GET', part.uri, 404, 2)
+        self.assertIs(False, hmc.pull(part))
+        self.answer('GET', part.uri, 500, 0)
+        self.assertRaises(hmc.zhmcclient.HTTPError, hmc.pull, part)
+
+    def test_aggregation_server_error_is_raised(self):
+        if self.definition != 'z16':
+            self.skipTest('Submit Requests needs API 4.1')
+        part, = self.partitions()
+        self.sim.inject_fault('http500', 'POST', hmc.AGGREGATION_URI)
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError, self.hmc.get_many,
+                                [part.uri, base.CPC_URI])
+        self.assertEqual(500, exc.http_status)
+        self.assertTrue(self.hmc.aggregates())
+
+    def test_get_many(self):
+        one, two = self.partitions(2)
+        self.faked_cpc.partitions.remove(two.uri.rsplit('/', 1)[1])
+        job = self.ended_job(one, 204)
+        found = self.hmc.get_many([one.uri, two.uri, base.CPC_URI], job.uri)
+        self.assertEqual({one.uri, two.uri, base.CPC_URI}, set(found))
+        self.assertEqual(one.name, found[one.uri]['name'])
+        self.assertIsNone(found[two.uri])
+        self.assertEqual('CPC1', found[base.CPC_URI]['name'])
+        self.assertFalse(self.job_kept(job))
+        if self.definition == 'z16':
+            self.assertEqual([('POST', hmc.AGGREGATION_URI, 'ok')],
+                             self.raw.log)
+        else:
+            self.assertEqual(
+                [('DELETE', job.uri, 'ok'), ('GET', one.uri, 'ok'),
+                 ('GET', two.uri, 404), ('GET', base.CPC_URI, 'ok')],
+                self.raw.log)
+
+    def test_get_many_of_one_object_is_one_get(self):
+        part, = self.partitions()
+        found = self.hmc.get_many(iter([part.uri]))
+        self.assertEqual(part.name, found[part.uri]['name'])
+        self.assertEqual([('GET', part.uri, 'ok')], self.raw.log)
+        self.raw.log[:] = []
+        job = self.ended_job(part, 204)
+        self.hmc.get_many([part.uri], job.uri)
+        self.assertFalse(self.job_kept(job))
+        if self.definition == 'z16':
+            self.assertEqual([('POST', hmc.AGGREGATION_URI, 'ok')],
+                             self.raw.log)
+
+    def test_get_many_errors_other_than_gone_are_raised(self):
+        one, two = self.partitions(2)
+        self.hmc._aggregation = False
+        self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
+        exc = self.assertRaises(hmc.zhmcclient.HTTPError, self.hmc.get_many,
+                                [one.uri, two.uri])
+        self.assertEqual(500, exc.http_status)
+
+    def test_wait_for_status(self):
+        part, = self.partitions()
+        job = self.ended_job(part, 204)
+        self.assertEqual('stopped', self.hmc.wait_for_status(
+            part, {'stopped', 'terminated'}, hmc.Deadline(5), 'stop of P',
+            discard=job.uri))
+        self.assertFalse(self.job_kept(job))
+        clock = FakeClock()
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time', clock))
+        exc = self.assertRaises(exception.HMCTimeout,
+                                self.hmc.wait_for_status, part,
+                                {'degraded', 'active'}, hmc.Deadline(1),
+                                'start of P')
+        self.assertEqual('Timed out after 1 s waiting for start of P to '
+                         'reach active or degraded (last status: stopped)',
+                         exc.format_message())
+        self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
+        self.assertIsNone(self.hmc.wait_for_status(
+            part, {'active'}, hmc.Deadline(5), 'start of P'))
 
 
 load_tests = base.load_tests
