@@ -105,6 +105,7 @@ class NamingTest(testtools.TestCase):
 class GracefulStopTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
+    fake_clock = True
 
     def setUp(self):
         super().setUp()
@@ -283,6 +284,7 @@ class InstanceLockTest(base.DriverTestCase):
 class ConsoleAndDumpTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
+    fake_clock = True
 
     def setUp(self):
         super().setUp()
@@ -353,6 +355,7 @@ class DriverStatusTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
     start_driver = False
+    fake_clock = True
 
     def test_stop_ending_terminated_is_stopped_again(self):
         # Without the second stop the driver waited for 'stopped' until
