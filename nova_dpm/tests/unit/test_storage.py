@@ -17,8 +17,6 @@ connection info), and storage-group boot and volume sizes on an HMC that
 validates paths (z16: the simulated SAN answers the HMC's discovery).
 """
 
-import time
-
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova.virt import block_device
@@ -45,6 +43,7 @@ FCP_A_PORT, FCP_B_PORT = catalog.STORAGE_PORTS
 class DiscoveryTestCase(base.DriverTestCase):
 
     definition = 'z16'
+    fake_clock = True
 
     def groups(self):
         return self.session.hmc.consoles.console.storage_groups.list()
@@ -245,7 +244,7 @@ class RunningDiscoveryTest(DiscoveryTestCase):
         self.driver.prepare_for_spawn(instance)
         connector = self.driver.get_volume_connector(instance)
         info = self.cinder_map(self.fc_connection(connector['wwpns']))
-        time.sleep(0.2)
+        self.clock.sleep(0.2)
         self.sim.transition_time = 0.3
         instance.task_state = task_states.SPAWNING
         self.driver.spawn(self.context, instance, None, [], None, {},
