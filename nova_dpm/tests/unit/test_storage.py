@@ -519,3 +519,247 @@ class CleanUpTest(DiscoveryTestCase):
         # The attachment's error (500), not the deletion's (409).
         self.assertIn('HTTP 500', exc.format_message())
         self.assertIn('Could not remove storage group', self.logger.output)
+
+
+class StorageRulesMoreTest(testtools.TestCase):
+    """Connection info, sizes and the discovery gate (no HMC)."""
+
+    def test_volume_named_by_the_serial_without_a_volume_id(self):
+        info = {'driver_volume_type': 'iscsi', 'serial': 'vol-9', 'data': {}}
+        exc = self.assertRaises(exception.InvalidVolume, storage.parse_fc,
+                                info)
+        self.assertIn('vol-9', exc.format_message())
+        exc = self.assertRaises(exception.InvalidVolume, storage.parse_fc,
+                                {'driver_volume_type': 'iscsi'}, 'vol-8')
+        self.assertIn('vol-8', exc.format_message())
+
+    def test_encrypted_volume_is_refused(self):
+        info = fc_info()
+        info['data']['encrypted'] = True
+        exc = self.assertRaises(exception.InvalidVolume, storage.parse_fc,
+                                info)
+        self.assertIn('it is encrypted', exc.format_message())
+        self.assertIn('vol-1', exc.format_message())
+
+    def test_fc_target_of_targets_with_their_own_luns(self):
+        fc = storage.parse_fc({
+            'driver_volume_type': 'fibre_channel', 'serial': 'vol-2',
+            'data': {'target_wwns': list(base.TARGETS),
+                     'target_luns': [3, 4]}})
+        self.assertEqual('vol-2', fc.volume_id)
+        self.assertEqual([(base.TARGETS[0], 3), (base.TARGETS[1], 4)],
+                         fc.targets)
+        self.assertEqual({3: '0003000000000000', 4: '0004000000000000'},
+                         fc.fcp_lun)
+
+    def test_root_volume_is_boot_index_0(self):
+        data = {'block_device_mapping': [
+            {'boot_index': 1, 'n': 'b'}, {'boot_index': None, 'n': 'c'},
+            {'boot_index': 0, 'n': 'a'}]}
+        self.assertEqual('a', storage.root_volume(data)['n'])
+        self.assertIsNone(storage.root_volume(
+            {'block_device_mapping': [{'boot_index': -1}]}))
+
+    def test_placeholder_size_is_1_gib(self):
+        self.assertEqual(1.0, storage.PLACEHOLDER_SIZE)
+
+    def test_discovery_needs_api_2_37_and_se_2_14_1(self):
+        can = storage.can_discover
+        self.assertTrue(can((2, 37), '2.14.1'))
+        self.assertTrue(can([4, 10], '2.16.0'))
+        self.assertTrue(can((3, 0), '2.15.0'))
+        self.assertFalse(can((2, 36), '2.16.0'))
+        self.assertFalse(can((1, 99), '2.16.0'))
+        self.assertFalse(can((2, 37), '2.14.0'))
+        self.assertFalse(can(None, '2.13.1'))
+        self.assertFalse(can(None, '1.14.1'))
+        # Unknown versions count as new enough.
+        self.assertTrue(can(None, '2.16.0'))
+        self.assertTrue(can(None, None))
+        self.assertTrue(can((2, 37), 'unknown'))
+
+
+class WireLog(object):
+    """What the driver sent to the simulated HMC, as sent.
+
+    Every top-level request with its body and wait_for_completion, and the
+    requests a Submit Requests body carries (method, URI).
+    """
+
+    def __init__(self, sim):
+        self.sent = []
+        self.inner = []
+        self._orig = sim.request
+        sim.request = self._request
+
+    def _request(self, method, uri, body=None, wait_for_completion=False,
+                 operation_timeout=None):
+        self.sent.append((method.upper(), uri, body, wait_for_completion))
+        if uri == '/api/services/aggregation/submit':
+            self.inner.extend((r['method'], r['uri'])
+                              for r in body['requests'])
+        return self._orig(method, uri, body=body,
+                          wait_for_completion=wait_for_completion,
+                          operation_timeout=operation_timeout)
+
+    def posts(self, suffix):
+        return [(body, wait) for method, uri, body, wait in self.sent
+                if method == 'POST' and uri.endswith(suffix)]
+
+
+def fail_running_discoveries(sim, message):
+    """Make the HMC end every FCP storage discovery job in progress failed.
+
+    As a real HMC ends a discovery it could not run; the simulated HMC's
+    own discoveries never fail while their group exists.
+    """
+    with sim.lock:
+        for job in sim.jobs.values():
+            if job['op-uri'].endswith('start-fcp-storage-discovery') and \
+                    job['status'] == 'running':
+                job.update({'status': 'complete', 'status-code': 500,
+                            'reason-code': 0,
+                            'results': {'message': message}})
+        sim.discoveries.clear()
+
+
+class DiscoveryJobTest(DiscoveryTestCase):
+    """Discovery runs as an asynchronous job; its status is deleted."""
+
+    def discovery_jobs(self):
+        return [job for job in self.sim.jobs.values()
+                if job['op-uri'].endswith('start-fcp-storage-discovery')]
+
+    def test_discovery_is_started_as_an_asynchronous_job(self):
+        self.sim.transition_time = 0.3
+        wire = WireLog(self.sim)
+        instance, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        starts = wire.posts('/operations/start-fcp-storage-discovery')
+        self.assertNotEqual([], starts)
+        for body, wait in starts:
+            # Not a blocking request; an existing discovery is joined,
+            # not restarted.
+            self.assertIs(False, wait)
+            self.assertIs(False, body['force-restart'])
+        # Its job was polled while the driver waited, then deleted.
+        self.assertIn('GET', {m for m, u in wire.inner
+                              if u.startswith('/api/jobs/')})
+        self.assertIn('DELETE', {m for m, u in wire.inner +
+                                 [(m, u) for m, u, _b, _w in wire.sent]
+                                 if u.startswith('/api/jobs/')})
+        self.assertEqual([], self.discovery_jobs())
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_discovery_waits_no_longer_than_the_operation_timeout(self):
+        self.dpm_flags(hmc_operation_timeout=2)
+        self.start()
+        self.sim.transition_time = 30
+        instance = self.instance()
+        began = self.clock.now
+        exc = self.assertRaises(exception.HMCTimeout, self.build, instance)
+        # The driver gave up after its own time limit, not once the
+        # discovery ended: it did not block on the job.
+        self.assertLess(self.clock.now - began, 10)
+        self.assertIn('storage path', exc.format_message())
+        self.assertIn('(last status: not-validated)', exc.format_message())
+
+    def test_failed_discovery_fails_the_build_and_is_deleted(self):
+        self.sim.transition_time = 5
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.cinder_map(self.fc_connection(connector['wwpns']))
+        observer = _OnPoll(lambda: fail_running_discoveries(
+            self.sim, 'Simulated discovery failure'))
+        base.hmc_module.add_wait_observer(observer)
+        self.addCleanup(base.hmc_module.remove_wait_observer, observer)
+        instance.task_state = task_states.SPAWNING
+        exc = self.assertRaises(
+            exception.HMCOperationFailed, self.driver.spawn, self.context,
+            instance, None, [], None, {}, self.two_vifs(),
+            self.block_device_info(info))
+        message = exc.format_message()
+        self.assertIn('FCP storage discovery', message)
+        self.assertIn('Simulated discovery failure', message)
+        self.assertEqual(500, exc.kwargs['http_status'])
+        self.assertEqual({}, self.sim.jobs)
+        self.assert_nothing_left(instance)
+
+    def on_first_poll(self, action):
+        observer = _OnPoll(action)
+        base.hmc_module.add_wait_observer(observer)
+        self.addCleanup(base.hmc_module.remove_wait_observer, observer)
+
+    def test_data_volume_found_by_discovery(self):
+        # The LUN shows on the SAN only after the volume was fulfilled:
+        # the HMC finds it by the discovery nova-dpm starts then.
+        instance, connector = self.build()
+        self.sim.transition_time = 0.3
+        info = self.fc_connection(connector['wwpns'], lun=2,
+                                  volume_id='vol-data')
+        self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
+            info, 5, boot_index=None, instance_uuid=instance.uuid)
+        self.sim.reset_counts()
+        self.on_first_poll(lambda: self.cinder_map(info, 5))
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        volume = self.volume(instance, 'vol-data')
+        # attach_volume returned once the HMC had found the volume.
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_jobs_deleted_after_a_mismatch_is_refused(self):
+        self.sim.transition_time = 0.3
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.cinder_map(self.fc_connection(connector['wwpns']),
+                               size=20)
+        instance.task_state = task_states.SPAWNING
+        self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, self.two_vifs(),
+            self.block_device_info(info, 25))
+        self.assertEqual({}, self.sim.jobs)
+        self.assert_nothing_left(instance)
+
+    def test_data_volume_wait_names_the_fulfillment_state(self):
+        instance, connector = self.build()
+        self.driver.storage.settings.hmc_operation_timeout = 2
+        self.sim.transition_time = 30
+        info = self.fc_connection(connector['wwpns'], lun=2,
+                                  volume_id='vol-data')
+        self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
+            info, 5, boot_index=None, instance_uuid=instance.uuid)
+        exc = self.assertRaises(exception.HMCTimeout,
+                                self.driver.attach_volume, self.context,
+                                info, instance, '/dev/sdb')
+        self.assertIn('storage volume vol-data', exc.format_message())
+        self.assertIn('(last status: pending)', exc.format_message())
+        # The volume is not left defined.
+        self.assertEqual(['vol-boot'], [
+            v.properties['name']
+            for v in self.group_of(instance).storage_volumes.list()])
+
+
+class _OnPoll(object):
+    """A wait observer that calls ``action`` at the first poll."""
+
+    def __init__(self, action):
+        self.action = action
+        self.done = False
+
+    def poll_begins(self, what, deadline):
+        if not self.done:
+            self.done = True
+            self.action()
+
+    def poll_ends(self, what, deadline):
+        pass
+
+    def wait_ends(self, what, deadline, polls, seconds):
+        pass
