@@ -132,6 +132,19 @@ class FakeClock(fixtures.Fixture):
             sim_hmc.SimulatedHmc, 'now', staticmethod(self.monotonic)))
 
 
+class _Observer(object):
+    """A wait observer (hmc.add_wait_observer) acting as polls begin."""
+
+    def __init__(self, poll_begins):
+        self.poll_begins = poll_begins
+
+    def poll_ends(self, what, deadline):
+        pass
+
+    def wait_ends(self, what, deadline, polls, seconds):
+        pass
+
+
 class DriverTestCase(testtools.TestCase):
     """Base: a driver after init_host on a fresh simulated HMC."""
 
@@ -227,6 +240,24 @@ class DriverTestCase(testtools.TestCase):
         self.sim = self.session.simulator
         self.sim.reset_counts()
         return self.driver
+
+    def on_poll(self, action, nth=1, what=None):
+        """Call ``action`` once, at the nth poll of the driver's waits.
+
+        ``what``: count only the polls of waits for that (hmc.wait_until's
+        ``what``). Something happens on the HMC while the driver waits.
+        """
+        seen = []
+
+        def poll_begins(polled, deadline):
+            if what is None or polled == what:
+                seen.append(polled)
+                if len(seen) == nth:
+                    action()
+
+        observer = _Observer(poll_begins)
+        hmc_module.add_wait_observer(observer)
+        self.addCleanup(hmc_module.remove_wait_observer, observer)
 
     # -- HMC definitions -------------------------------------------------
 

@@ -21,6 +21,7 @@ gates of old HMCs and SEs. The naming rules need no HMC.
 """
 
 import gc
+import uuid as uuid_module
 
 from nova.compute import power_state
 from nova import exception as nova_exception
@@ -35,6 +36,8 @@ UUID = '6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'
 START = 'POST /api/partitions/{id}/operations/start'
 STOP = 'POST /api/partitions/{id}/operations/stop'
 OS_CMD = 'POST /api/partitions/{id}/operations/send-os-cmd'
+LIST = ('GET', '/api/cpcs/{id}/partitions')
+DELETE = ('DELETE', '/api/partitions/{id}')
 
 
 def short_cpc(data):
@@ -86,6 +89,21 @@ class NamingTest(testtools.TestCase):
     def test_a_host_that_looks_hashed_is_hashed(self):
         host = 'abcd_0123456789ab'
         self.assertNotEqual(host, partition.host_token(host))
+
+    def test_17_characters_kept_18_hashed(self):
+        self.assertEqual(17, partition.TOKEN_MAX)
+        self.assertEqual('x' * 17, partition.host_token('x' * 17))
+        self.assertEqual(64, len(partition.Naming('x' * 17).name(UUID)))
+        self.assertNotEqual('x' * 18, partition.host_token('x' * 18))
+
+    def test_hashed_token(self):
+        import hashlib
+        digest = hashlib.sha256(b'a b').hexdigest()[:12]
+        # Four characters, disallowed ones and missing ones as x.
+        self.assertEqual('axbx_' + digest, partition.host_token('a b'))
+        digest = hashlib.sha256(b'compute/01').hexdigest()[:12]
+        self.assertEqual('comp_' + digest,
+                         partition.host_token('compute/01'))
 
     def test_power_state_of_every_status(self):
         from nova.compute import power_state as ps
@@ -500,6 +518,270 @@ class OldHmcTest(base.DriverTestCase):
         self.assertIn('SE 2.14.0 or later', str(exc))
         self.assertEqual(0, self.sim.count(
             'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+
+class PartitionCacheTest(base.DriverTestCase):
+    """What Partitions knows of the HMC, and when it asks again."""
+
+    definitions = base.PER_DEFINITION
+    fake_clock = True
+
+    def fresh(self):
+        """The Partitions of a compute service restarted just now."""
+        return partition.Partitions(
+            self.driver.hmc, self.driver.subset.cpc, base.HOST,
+            self.driver.settings, self.driver.api_version)
+
+    def after_listings(self, *actions):
+        """Run each action once the HMC answered a partition listing.
+
+        Before the driver has the answer: something changes while the
+        listing is under way.
+        """
+        pending = list(actions)
+        request = self.sim.request
+        listing = base.CPC_URI + '/partitions'
+
+        def hooked(method, uri, *args, **kwargs):
+            result = request(method, uri, *args, **kwargs)
+            if method == 'GET' and uri.startswith(listing) and pending:
+                pending.pop(0)()
+            return result
+
+        self.sim.request = hooked
+
+    def test_lookup_lists_only_with_refresh(self):
+        instance, _c = self.build(power_on=False)
+        parts = self.fresh()
+        self.sim.reset_counts()
+        self.assertIsNone(parts.get(instance.uuid, refresh=False))
+        self.assertEqual([], self.sim.requests)
+        found = parts.get(instance.uuid)
+        self.assertEqual(self.faked_partition(instance).uri, found.uri)
+        self.assertEqual(parts.naming.name(instance.uuid), found.name)
+        self.assertEqual([LIST], self.sim.requests)
+        # Known from then on: no request.
+        self.assertEqual(found.uri, parts.get(instance.uuid).uri)
+        self.assertEqual(1, len(self.sim.requests))
+        self.assertIsNone(parts.get(str(uuid_module.uuid4())))
+        self.assertEqual([LIST, LIST], self.sim.requests)
+
+    def test_status_read_keeps_a_partition_forgets_a_gone_one(self):
+        instance, _c = self.build()
+        parts = self.fresh()
+        part = parts.get(instance.uuid)
+        faked = self.faked_partition(instance)
+        self.sim.set_status(faked.uri, 'stopped')
+        self.assertEqual('stopped', parts.status(part))
+        self.assertIn(instance.uuid, parts.known())
+        # The cached statuses follow this service's own reads.
+        self.sim.reset_counts()
+        self.assertEqual('stopped', parts.statuses()[instance.uuid])
+        self.assertEqual([], self.sim.requests)
+        self.faked_cpc.partitions.remove(faked.oid)
+        self.assertIsNone(parts.status(part))
+        self.assertNotIn(instance.uuid, parts.known())
+        self.assertIsNone(parts.uri(instance.uuid))
+        self.assertNotIn(instance.uuid, parts.statuses())
+
+    def test_statuses_are_kept_5_seconds(self):
+        instance, _c = self.build()
+        parts = self.fresh()
+        parts.list()
+        self.sim.set_status(self.faked_partition(instance).uri, 'stopped')
+        self.sim.reset_counts()
+        self.clock.sleep(4.9)
+        self.assertEqual('active', parts.statuses()[instance.uuid])
+        self.assertEqual([], self.sim.requests)
+        self.clock.sleep(0.2)
+        self.assertEqual('stopped', parts.statuses()[instance.uuid])
+        self.assertEqual([LIST], self.sim.requests)
+        self.clock.sleep(0.01)
+        self.assertEqual('stopped', parts.statuses(max_age=0)[
+            instance.uuid])
+        self.assertEqual([LIST, LIST], self.sim.requests)
+
+    def test_destroy_forgets_the_partition(self):
+        instance, _c = self.build()
+        parts = self.driver.partitions
+        self.assertIn(instance.uuid, parts.known())
+        self.driver.destroy(self.context, instance, None)
+        self.assertNotIn(instance.uuid, parts.known())
+        self.assertIsNone(parts.uri(instance.uuid))
+        self.sim.reset_counts()
+        self.assertIsNone(parts.get(instance.uuid, refresh=False))
+        self.assertNotIn(instance.uuid, parts.statuses())
+
+    def test_create_and_delete_during_a_listing_are_kept(self):
+        old, _c = self.build(power_on=False)
+        new = self.instance()
+        parts = self.fresh()
+        parts.list()
+        old_part = parts.get(old.uuid)
+        created = []
+        self.after_listings(lambda: (
+            created.append(parts.create(new)),
+            parts.delete(old.uuid, old_part)))
+        parts.list()
+        self.assertEqual({new.uuid}, parts.known())
+        self.assertEqual(created[0].uri, parts.uri(new.uuid))
+        self.assertEqual({new.uuid: 'stopped'}, parts.statuses())
+
+    def test_a_listing_older_than_another_keeps_the_changes(self):
+        # Two listings under way; a create and a delete during the later
+        # one. The earlier listing ends last and predates both.
+        old, _c = self.build(power_on=False)
+        new = self.instance()
+        parts = self.fresh()
+        parts.list()
+        old_part = parts.get(old.uuid)
+        self.after_listings(
+            parts.list,
+            lambda: (parts.create(new), parts.delete(old.uuid, old_part)))
+        parts.list()
+        self.assertEqual({new.uuid}, parts.known())
+
+    def test_usage_counts_a_missing_size_as_0(self):
+        instance, _c = self.build()
+        # A partition of this subset with CPs: it has no ifl-processors.
+        cpc = self.driver.hmc.client.cpcs.find(name='CPC1')
+        cpc.partitions.create({
+            'name': self.driver.partitions.naming.name(
+                str(uuid_module.uuid4())),
+            'cp-processors': 2,
+            'initial-memory': 1024, 'maximum-memory': 1024})
+        parts = self.fresh()
+        self.sim.reset_counts()
+        self.assertEqual((2, 4096 + 1024), parts.usage())
+        if self.definition == 'z13':
+            # API 1.7: the list carries no sizes; each is read once.
+            self.assertEqual(2, self.sim.count(
+                'GET', '/api/partitions/{id}'))
+        else:
+            self.assertEqual([LIST], self.sim.requests)
+        self.sim.reset_counts()
+        self.assertEqual((2, 4096 + 1024), parts.usage())
+        self.assertEqual([LIST], self.sim.requests)
+
+
+class StartStopTest(base.DriverTestCase):
+    """Starts, stops and deletes the HMC refuses for the status."""
+
+    definitions = base.PER_DEFINITION
+    fake_clock = True
+
+    def test_power_on_of_a_running_partition(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=START))
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_power_on_of_a_paused_partition_stops_it_first(self):
+        instance, _c = self.build()
+        self.sim.set_status(self.faked_partition(instance).uri, 'paused')
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(2, self.sim.count(pattern=START))
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_stop_during_a_start_waits_it_out(self):
+        instance, _c = self.build(power_on=False)
+        self.sim.transition_time = 1
+        cpc = self.driver.hmc.client.cpcs.find(name='CPC1')
+        cpc.partitions.find(name=self.faked_partition(
+            instance).properties['name']).start(wait_for_completion=False)
+        self.assertEqual('starting',
+                         self.faked_partition(instance).properties['status'])
+        self.sim.reset_counts()
+        self.driver.power_off(instance)
+        self.assertEqual('stopped',
+                         self.faked_partition(instance).properties['status'])
+        # Refused while starting, then made once active.
+        self.assertEqual(2, self.sim.count(pattern=STOP))
+
+    def test_partition_gone_during_the_stop_is_forgotten(self):
+        instance, _c = self.build()
+        faked = self.faked_partition(instance)
+        self.sim.transition_time = 1
+        self.on_poll(lambda: self.faked_cpc.partitions.remove(faked.oid),
+                     what=faked.properties['name'])
+        self.driver.power_off(instance)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_partition_gone_during_the_start(self):
+        instance, _c = self.build(power_on=False)
+        faked = self.faked_partition(instance)
+        self.on_poll(lambda: self.faked_cpc.partitions.remove(faked.oid),
+                     what=faked.properties['name'])
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn('the partition is gone', exc.format_message())
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_delete_of_a_partition_nova_believes_stopped(self):
+        instance, _c = self.build()
+        instance.power_state = power_state.SHUTDOWN
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        # Refused while active, stopped, deleted.
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(2, self.sim.count(*DELETE))
+
+    def test_delete_of_a_partition_gone_meanwhile(self):
+        instance, _c = self.build(power_on=False)
+        self.faked_cpc.partitions.remove(self.faked_partition(instance).oid)
+        part = self.driver.partitions.get(instance.uuid)
+        self.driver.partitions.delete(instance.uuid, part)
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_destroy_of_a_partition_gone_that_nova_believes_running(self):
+        # Deleted on the HMC (or by a destroy whose answer was lost) while
+        # this service still knows its URI: the stop meets 404. The old
+        # driver failed the destroy with that 404.
+        instance, _c = self.build()
+        self.assertEqual(power_state.RUNNING, instance.power_state)
+        self.faked_cpc.partitions.remove(self.faked_partition(instance).oid)
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_delete_refused_twice_is_reported(self):
+        instance, _c = self.build(power_on=False)
+        part = self.driver.partitions.get(instance.uuid)
+        for _ in range(2):
+            self.sim.inject_fault('busy', *DELETE)
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.partitions.delete,
+                                instance.uuid, part)
+        self.assertIn('delete partition', exc.format_message())
+        self.assertIsNotNone(self.faked_partition(instance))
+        self.assertIn(instance.uuid, self.driver.partitions.known())
+
+    def test_gone_at_the_second_delete_is_success(self):
+        instance, _c = self.build(power_on=False)
+        part = self.driver.partitions.get(instance.uuid)
+        faked = self.faked_partition(instance)
+        self.sim.inject_fault('busy', *DELETE)
+        request = self.sim.request
+
+        def gone_at_the_stop(method, uri, *args, **kwargs):
+            if uri.endswith('/operations/stop'):
+                self.faked_cpc.partitions.remove(faked.oid)
+            return request(method, uri, *args, **kwargs)
+
+        self.sim.request = gone_at_the_stop
+        self.driver.partitions.delete(instance.uuid, part)
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
 
 
 load_tests = base.load_tests

@@ -671,10 +671,8 @@ class DiscoveryJobTest(DiscoveryTestCase):
         self.driver.prepare_for_spawn(instance)
         connector = self.driver.get_volume_connector(instance)
         info = self.cinder_map(self.fc_connection(connector['wwpns']))
-        observer = _OnPoll(lambda: fail_running_discoveries(
+        self.on_poll(lambda: fail_running_discoveries(
             self.sim, 'Simulated discovery failure'))
-        base.hmc_module.add_wait_observer(observer)
-        self.addCleanup(base.hmc_module.remove_wait_observer, observer)
         instance.task_state = task_states.SPAWNING
         exc = self.assertRaises(
             exception.HMCOperationFailed, self.driver.spawn, self.context,
@@ -687,11 +685,6 @@ class DiscoveryJobTest(DiscoveryTestCase):
         self.assertEqual({}, self.sim.jobs)
         self.assert_nothing_left(instance)
 
-    def on_first_poll(self, action):
-        observer = _OnPoll(action)
-        base.hmc_module.add_wait_observer(observer)
-        self.addCleanup(base.hmc_module.remove_wait_observer, observer)
-
     def test_data_volume_found_by_discovery(self):
         # The LUN shows on the SAN only after the volume was fulfilled:
         # the HMC finds it by the discovery nova-dpm starts then.
@@ -702,7 +695,7 @@ class DiscoveryJobTest(DiscoveryTestCase):
         self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
             info, 5, boot_index=None, instance_uuid=instance.uuid)
         self.sim.reset_counts()
-        self.on_first_poll(lambda: self.cinder_map(info, 5))
+        self.on_poll(lambda: self.cinder_map(info, 5))
         self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
         volume = self.volume(instance, 'vol-data')
         # attach_volume returned once the HMC had found the volume.
@@ -744,25 +737,6 @@ class DiscoveryJobTest(DiscoveryTestCase):
         self.assertEqual(['vol-boot'], [
             v.properties['name']
             for v in self.group_of(instance).storage_volumes.list()])
-
-
-class _OnPoll(object):
-    """A wait observer that calls ``action`` at the first poll."""
-
-    def __init__(self, action):
-        self.action = action
-        self.done = False
-
-    def poll_begins(self, what, deadline):
-        if not self.done:
-            self.done = True
-            self.action()
-
-    def poll_ends(self, what, deadline):
-        pass
-
-    def wait_ends(self, what, deadline, polls, seconds):
-        pass
 
 
 class HbaBackendTest(base.DriverTestCase):
