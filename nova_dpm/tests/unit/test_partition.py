@@ -236,6 +236,54 @@ class GracefulStopTest(base.DriverTestCase):
         self.assertEqual(0, self.sim.count(pattern=STOP))
         self.assertGreaterEqual(self.sim.count(pattern=OS_CMD), 2)
 
+    def test_command_resent_every_retry_interval(self):
+        self.driver.settings.guest_console_grace_period = 0
+        self.sim.set_guest(self.part.uri, honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=10, retry_interval=1)
+        # The first command, then one a second until the timeout.
+        self.assertGreaterEqual(self.sim.count(pattern=OS_CMD), 9)
+        self.assertLessEqual(self.sim.count(pattern=OS_CMD), 11)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+
+    def test_soft_reboot_sends_the_command_once(self):
+        self.flags(shutdown_timeout=30)
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped', shutdown_delay=3)
+        self.driver.reboot(self.context, self.server, None, 'SOFT')
+        self.assertEqual('active', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=OS_CMD))
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_late_reaction_within_the_grace_waits_the_timeout(self):
+        # Nothing on the console at first; the guest writes something a
+        # moment later: it reacted, so no early hard stop.
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 10
+        self.sim.set_guest(self.part.uri, console='none',
+                           honours_shutdown=False)
+        self.on_poll(lambda: self.sim.add_os_message(
+            self.part.uri, 'Stopping the database'), nth=3,
+            what=self.part.properties['name'])
+        self.driver.power_off(self.server, timeout=5)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn('did not take the shutdown command',
+                         self.logger.output)
+        self.assertIn('did not shut down within 5 s', self.logger.output)
+
+    def test_console_read_at_most_once_a_second(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 3
+        self.sim.set_guest(self.part.uri, console='none',
+                           honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=20)
+        reads = self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages')
+        # Before the command, then about once a second for 3 s.
+        self.assertGreaterEqual(reads, 3)
+        self.assertLessEqual(reads, 5)
+        self.assertIn('within 3 s ([dpm] guest_console_grace_period)',
+                      self.logger.output)
+
     def test_unreadable_console_does_not_stop_the_shutdown(self):
         self._no_console_check_before_z14()
         self.driver.settings.guest_console_grace_period = 10
@@ -359,6 +407,8 @@ class ConsoleAndDumpTest(base.DriverTestCase):
         self.driver.trigger_crash_dump(self.server)
         self.assertEqual(1, self.sim.count(
             'POST', '/api/partitions/{id}/operations/psw-restart'))
+        # Its job's status is deleted on the HMC.
+        self.assertEqual({}, self.sim.jobs)
         self.assertEqual(power_state.RUNNING,
                          self.driver.get_info(self.server, False).state)
 
@@ -468,6 +518,28 @@ class DriverStatusTest(base.DriverTestCase):
                       'partition needs 4096 MiB, the CPC has 2048 MiB free',
                       message)
         self.assertIn('the start ended with HTTP 409', message)
+        # Only what is short: the CPC has the processors.
+        self.assertNotIn('IFLs', message)
+        self.assertNotIn('CPs', message)
+        self.assertEqual(409, exc.kwargs['http_status'])
+
+    def test_no_cps_on_a_linuxone(self):
+        # A LinuxONE has IFLs only: a partition without CPs is not short
+        # of them.
+        def edit(data):
+            short_cpc(data)
+            base.DriverTestCase.cpc_definition(data)['properties'][
+                'processor-count-general-purpose'] = 0
+        self.edit_definition(edit)
+        self.start()
+        instance, _c = self.build(self.instance(memory_mb=4096),
+                                  power_on=False)
+        exc = self.assertRaises(exception.CPCResourcesShort,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        message = exc.format_message()
+        self.assertIn('memory: the partition needs 4096 MiB', message)
+        self.assertNotIn('CPs', message)
 
     def test_reservation_error_for_lack_of_memory(self):
         self.edit_definition(short_cpc)
