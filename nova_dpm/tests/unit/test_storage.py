@@ -256,6 +256,29 @@ class RunningDiscoveryTest(DiscoveryTestCase):
             'start-fcp-storage-discovery'))
         self.assertEqual({}, self.sim.jobs)
 
+    def test_running_discovery_that_fails_at_last_does_not_matter(self):
+        # What the build waited for is found; the discovery still running
+        # then fails: the build goes on, the failed job is deleted.
+        self.edit_definition(_hmc('4.10', '2.16.0', interval=0.05))
+        self.start()
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        connector = self.driver.get_volume_connector(instance)
+        info = self.cinder_map(self.fc_connection(connector['wwpns']))
+        self.clock.sleep(0.2)
+        self.sim.transition_time = 0.3
+        self.on_poll(lambda: fail_running_discoveries(
+            self.sim, 'Simulated discovery failure'),
+            what='FCP storage discovery of %s' %
+                 self.driver.partitions.naming.name(instance.uuid))
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info))
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertIn('Simulated discovery failure', self.logger.output)
+        self.assertEqual({}, self.sim.jobs)
+
 
 class VolumeSizeTest(DiscoveryTestCase):
     """Item: sizes from Nova's DriverVolumeBlockDevice (volume_size)."""
@@ -937,8 +960,26 @@ class StorageGroupLifecycleTest(DiscoveryTestCase):
              for k in ('wwpn', 'lun', 'adapter-port-uri')})
         self.assertEqual('data', volume.properties['usage'])
 
+    def test_data_volume_target_of_the_first_initiator(self):
+        # Each initiator zoned with another target: the first initiator's
+        # target is the one the volume is fulfilled with.
+        instance, connector = self.build()
+        first, second = connector['wwpns']
+        info = self.fc_connection(connector['wwpns'], lun=2,
+                                  volume_id='vol-data')
+        info['data']['initiator_target_map'] = {
+            first: [base.TARGETS[1]], second: [base.TARGETS[0]]}
+        self.cinder_map(info, 5)
+        self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
+            info, 5, boot_index=None, instance_uuid=instance.uuid)
+        self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
+        volume = self.volume(instance, 'vol-data')
+        self.assertEqual(base.TARGETS[1],
+                         self.sim.volume_targets[volume.uri]['wwpn'])
+
     def test_data_volume_not_found_names_target_and_deletes_the_job(self):
         instance, connector = self.build()
+        self.sim.reset_counts()
         info = self.fc_connection(connector['wwpns'], lun=3,
                                   volume_id='vol-lost')
         self.volume_bdms[('vol-lost', instance.uuid)] = self.bdm(
@@ -951,6 +992,10 @@ class StorageGroupLifecycleTest(DiscoveryTestCase):
                                             connector['wwpns'][1],
                                             base.TARGETS[0]),
                       exc.format_message())
+        # One discovery, which found nothing; its status deleted.
+        self.assertEqual(1, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery'))
         self.assertEqual({}, self.sim.jobs)
 
     def test_lun_a_little_smaller_is_refused(self):
