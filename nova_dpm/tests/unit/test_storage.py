@@ -505,7 +505,10 @@ class IncompleteVolumeTest(DiscoveryTestCase):
         self.assertEqual('incomplete',
                          volume.properties['fulfillment-state'])
         self.assertEqual(1, len(volume.properties['paths']))
-        self.assertIn('some of the paths', self.logger.output)
+        self.assertIn('found storage volume vol-data on some of the paths',
+                      self.logger.output)
+        # Only that one: the boot volume is complete.
+        self.assertNotIn('vol-boot on some of the paths', self.logger.output)
 
 
 class CleanUpTest(DiscoveryTestCase):
