@@ -548,6 +548,10 @@ class Partitions(object):
             try:
                 job = partition.stop(wait_for_completion=False)
             except zhmcclient.HTTPError as exc:
+                if exc.http_status == 404:
+                    # Gone (deleted on the HMC): nothing is left to stop.
+                    self._forget(partition)
+                    return
                 if exc.http_status != 409:
                     raise
                 status = self._settle(partition, deadline)

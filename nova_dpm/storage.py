@@ -74,7 +74,7 @@ PLACEHOLDER_SIZE = 1.0
 HBA_DEVNO_BASE = 0xb000
 
 FcTarget = collections.namedtuple(
-    'FcTarget', ['volume_id', 'initiators', 'targets', 'lun', 'fcp_lun'])
+    'FcTarget', ['volume_id', 'initiators', 'targets', 'fcp_lun'])
 BootTarget = collections.namedtuple(
     'BootTarget', ['volume_id', 'initiator', 'target', 'fcp_lun', 'size_gb'])
 
@@ -137,7 +137,6 @@ def parse_fc(connection_info, volume_id=None):
     return FcTarget(volume_id=volume_id,
                     initiators=itmap,
                     targets=targets,
-                    lun=targets[0][1],
                     fcp_lun=fcp_luns)
 
 

@@ -42,9 +42,14 @@ import yaml
 
 from nova_dpm import driver
 from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
+from nova_dpm import partition as partition_module
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
+from nova_dpm.simulator import hmc as sim_hmc
+from nova_dpm.simulator import jobs as sim_jobs
 from nova_dpm.simulator import server as server_module
+from nova_dpm.simulator import session as sim_session
 from nova_dpm import storage
 from nova_dpm.tests.unit import fake_virtapi
 
@@ -95,11 +100,59 @@ def add_other_cpc(data):
     cpcs.append(other)
 
 
+class FakeClock(fixtures.Fixture):
+    """One clock for the driver and the simulated HMC that never waits.
+
+    ``time.monotonic`` and ``time.sleep`` of the modules that wait
+    (nova_dpm.hmc, nova_dpm.partition, the simulator's jobs and session)
+    and the simulated HMC's own clock read one counter; a sleep moves it
+    on at once. The simulated HMC does nothing in the background (a
+    transition, a guest's shutdown or a discovery ends when a request
+    finds its time has come), so a wait of N seconds ends as it would in
+    real time, only without taking that time. One thread only: not for
+    the https transport.
+    """
+
+    MODULES = (hmc_module, partition_module, sim_jobs, sim_session)
+
+    def __init__(self, start=1000.0):
+        super().__init__()
+        self.now = start
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += max(0.0, seconds)
+
+    def _setUp(self):
+        for module in self.MODULES:
+            self.useFixture(fixtures.MockPatchObject(module, 'time', self))
+        self.useFixture(fixtures.MockPatchObject(
+            sim_hmc.SimulatedHmc, 'now', staticmethod(self.monotonic)))
+
+
+class _Observer(object):
+    """A wait observer (hmc.add_wait_observer) acting as polls begin."""
+
+    def __init__(self, poll_begins):
+        self.poll_begins = poll_begins
+
+    def poll_ends(self, what, deadline):
+        pass
+
+    def wait_ends(self, what, deadline, polls, seconds):
+        pass
+
+
 class DriverTestCase(testtools.TestCase):
     """Base: a driver after init_host on a fresh simulated HMC."""
 
     definition = 'z13'
     start_driver = True
+    # True: the driver and the simulated HMC run on a FakeClock
+    # (self.clock): waits take no real time.
+    fake_clock = False
     # 'in-process': the driver's session is the simulator's own (fast).
     # 'https': the driver uses a real zhmcclient.Session, TLS verified,
     # against the simulator served on 127.0.0.1 (the production path).
@@ -113,6 +166,10 @@ class DriverTestCase(testtools.TestCase):
         # zhmcclient traces every API call at DEBUG; keep ours readable.
         logging.getLogger('zhmcclient').setLevel(logging.INFO)
         self.context = nova_context.get_admin_context()
+        self.clock = None
+        if self.fake_clock:
+            self.assertEqual('in-process', self.transport)
+            self.clock = self.useFixture(FakeClock())
         self.flags(host=HOST)
         self.dpm_flags(
             hmc_mock_file=self.definition,
@@ -183,6 +240,24 @@ class DriverTestCase(testtools.TestCase):
         self.sim = self.session.simulator
         self.sim.reset_counts()
         return self.driver
+
+    def on_poll(self, action, nth=1, what=None):
+        """Call ``action`` once, at the nth poll of the driver's waits.
+
+        ``what``: count only the polls of waits for that (hmc.wait_until's
+        ``what``). Something happens on the HMC while the driver waits.
+        """
+        seen = []
+
+        def poll_begins(polled, deadline):
+            if what is None or polled == what:
+                seen.append(polled)
+                if len(seen) == nth:
+                    action()
+
+        observer = _Observer(poll_begins)
+        hmc_module.add_wait_observer(observer)
+        self.addCleanup(hmc_module.remove_wait_observer, observer)
 
     # -- HMC definitions -------------------------------------------------
 

@@ -21,6 +21,7 @@ gates of old HMCs and SEs. The naming rules need no HMC.
 """
 
 import gc
+import uuid as uuid_module
 
 from nova.compute import power_state
 from nova import exception as nova_exception
@@ -35,6 +36,8 @@ UUID = '6f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'
 START = 'POST /api/partitions/{id}/operations/start'
 STOP = 'POST /api/partitions/{id}/operations/stop'
 OS_CMD = 'POST /api/partitions/{id}/operations/send-os-cmd'
+LIST = ('GET', '/api/cpcs/{id}/partitions')
+DELETE = ('DELETE', '/api/partitions/{id}')
 
 
 def short_cpc(data):
@@ -87,6 +90,21 @@ class NamingTest(testtools.TestCase):
         host = 'abcd_0123456789ab'
         self.assertNotEqual(host, partition.host_token(host))
 
+    def test_17_characters_kept_18_hashed(self):
+        self.assertEqual(17, partition.TOKEN_MAX)
+        self.assertEqual('x' * 17, partition.host_token('x' * 17))
+        self.assertEqual(64, len(partition.Naming('x' * 17).name(UUID)))
+        self.assertNotEqual('x' * 18, partition.host_token('x' * 18))
+
+    def test_hashed_token(self):
+        import hashlib
+        digest = hashlib.sha256(b'a b').hexdigest()[:12]
+        # Four characters, disallowed ones and missing ones as x.
+        self.assertEqual('axbx_' + digest, partition.host_token('a b'))
+        digest = hashlib.sha256(b'compute/01').hexdigest()[:12]
+        self.assertEqual('comp_' + digest,
+                         partition.host_token('compute/01'))
+
     def test_power_state_of_every_status(self):
         from nova.compute import power_state as ps
         expected = {
@@ -105,6 +123,7 @@ class NamingTest(testtools.TestCase):
 class GracefulStopTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
+    fake_clock = True
 
     def setUp(self):
         super().setUp()
@@ -217,6 +236,54 @@ class GracefulStopTest(base.DriverTestCase):
         self.assertEqual(0, self.sim.count(pattern=STOP))
         self.assertGreaterEqual(self.sim.count(pattern=OS_CMD), 2)
 
+    def test_command_resent_every_retry_interval(self):
+        self.driver.settings.guest_console_grace_period = 0
+        self.sim.set_guest(self.part.uri, honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=10, retry_interval=1)
+        # The first command, then one a second until the timeout.
+        self.assertGreaterEqual(self.sim.count(pattern=OS_CMD), 9)
+        self.assertLessEqual(self.sim.count(pattern=OS_CMD), 11)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+
+    def test_soft_reboot_sends_the_command_once(self):
+        self.flags(shutdown_timeout=30)
+        self.sim.set_guest(self.part.uri, honours_shutdown=True,
+                           shutdown_outcome='stopped', shutdown_delay=3)
+        self.driver.reboot(self.context, self.server, None, 'SOFT')
+        self.assertEqual('active', self.part.properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=OS_CMD))
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_late_reaction_within_the_grace_waits_the_timeout(self):
+        # Nothing on the console at first; the guest writes something a
+        # moment later: it reacted, so no early hard stop.
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 2
+        self.sim.set_guest(self.part.uri, console='none',
+                           honours_shutdown=False)
+        self.on_poll(lambda: self.sim.add_os_message(
+            self.part.uri, 'Stopping the database'), nth=3,
+            what=self.part.properties['name'])
+        self.driver.power_off(self.server, timeout=5)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn('did not take the shutdown command',
+                         self.logger.output)
+        self.assertIn('did not shut down within 5 s', self.logger.output)
+
+    def test_console_read_at_most_once_a_second(self):
+        self._no_console_check_before_z14()
+        self.driver.settings.guest_console_grace_period = 10
+        self.sim.set_guest(self.part.uri, console='none',
+                           honours_shutdown=False)
+        self.driver.power_off(self.server, timeout=30)
+        reads = self.sim.count(
+            'GET', '/api/partitions/{id}/operations/list-os-messages')
+        # Before the command, then about once a second for 10 s.
+        self.assertGreaterEqual(reads, 10)
+        self.assertLessEqual(reads, 13)
+        self.assertIn('within 10 s ([dpm] guest_console_grace_period)',
+                      self.logger.output)
+
     def test_unreadable_console_does_not_stop_the_shutdown(self):
         self._no_console_check_before_z14()
         self.driver.settings.guest_console_grace_period = 10
@@ -283,6 +350,7 @@ class InstanceLockTest(base.DriverTestCase):
 class ConsoleAndDumpTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
+    fake_clock = True
 
     def setUp(self):
         super().setUp()
@@ -339,6 +407,8 @@ class ConsoleAndDumpTest(base.DriverTestCase):
         self.driver.trigger_crash_dump(self.server)
         self.assertEqual(1, self.sim.count(
             'POST', '/api/partitions/{id}/operations/psw-restart'))
+        # Its job's status is deleted on the HMC.
+        self.assertEqual({}, self.sim.jobs)
         self.assertEqual(power_state.RUNNING,
                          self.driver.get_info(self.server, False).state)
 
@@ -353,6 +423,7 @@ class DriverStatusTest(base.DriverTestCase):
 
     definitions = base.PER_DEFINITION
     start_driver = False
+    fake_clock = True
 
     def test_stop_ending_terminated_is_stopped_again(self):
         # Without the second stop the driver waited for 'stopped' until
@@ -447,6 +518,65 @@ class DriverStatusTest(base.DriverTestCase):
                       'partition needs 4096 MiB, the CPC has 2048 MiB free',
                       message)
         self.assertIn('the start ended with HTTP 409', message)
+        # Only what is short: the CPC has the processors.
+        self.assertNotIn('IFLs', message)
+        self.assertNotIn('CPs', message)
+        self.assertEqual(409, exc.kwargs['http_status'])
+
+    def test_partition_gone_when_its_resources_are_read(self):
+        # The start failed; the partition is deleted before its size is
+        # read. Its unknown size is 0: nothing is reported short on a CPC
+        # without a MiB free, the start's own error is.
+        def no_memory_left(data):
+            base.DriverTestCase.cpc_definition(data)['properties'][
+                'storage-customer'] = 16384 + 65536
+        self.edit_definition(no_memory_left)
+        self.start()
+        instance, _c = self.build(power_on=False)
+        faked = self.faked_partition(instance)
+        request = self.sim.request
+        started = []
+
+        def reads_partition(uri, body):
+            if uri == faked.uri:
+                return True
+            return any(r.get('uri', '').startswith(faked.uri + '?') or
+                       r.get('uri') == faked.uri
+                       for r in (body or {}).get('requests', []))
+
+        def hooked(method, uri, body=None, **kwargs):
+            if uri.endswith('/operations/start'):
+                started.append(uri)
+            elif started and reads_partition(uri, body) and \
+                    self.faked_partition(instance) is not None:
+                self.faked_cpc.partitions.remove(faked.oid)
+            return request(method, uri, body=body, **kwargs)
+
+        self.sim.request = hooked
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertNotIsInstance(exc, exception.CPCResourcesShort)
+        self.assertIn('start partition', exc.format_message())
+        self.assertIsNone(self.faked_partition(instance))
+
+    def test_no_cps_on_a_linuxone(self):
+        # A LinuxONE has IFLs only: a partition without CPs is not short
+        # of them.
+        def edit(data):
+            short_cpc(data)
+            base.DriverTestCase.cpc_definition(data)['properties'][
+                'processor-count-general-purpose'] = 0
+        self.edit_definition(edit)
+        self.start()
+        instance, _c = self.build(self.instance(memory_mb=4096),
+                                  power_on=False)
+        exc = self.assertRaises(exception.CPCResourcesShort,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        message = exc.format_message()
+        self.assertIn('memory: the partition needs 4096 MiB', message)
+        self.assertNotIn('CPs', message)
 
     def test_reservation_error_for_lack_of_memory(self):
         self.edit_definition(short_cpc)
@@ -497,6 +627,270 @@ class OldHmcTest(base.DriverTestCase):
         self.assertIn('SE 2.14.0 or later', str(exc))
         self.assertEqual(0, self.sim.count(
             'GET', '/api/partitions/{id}/operations/list-os-messages'))
+
+
+class PartitionCacheTest(base.DriverTestCase):
+    """What Partitions knows of the HMC, and when it asks again."""
+
+    definitions = base.PER_DEFINITION
+    fake_clock = True
+
+    def fresh(self):
+        """The Partitions of a compute service restarted just now."""
+        return partition.Partitions(
+            self.driver.hmc, self.driver.subset.cpc, base.HOST,
+            self.driver.settings, self.driver.api_version)
+
+    def after_listings(self, *actions):
+        """Run each action once the HMC answered a partition listing.
+
+        Before the driver has the answer: something changes while the
+        listing is under way.
+        """
+        pending = list(actions)
+        request = self.sim.request
+        listing = base.CPC_URI + '/partitions'
+
+        def hooked(method, uri, *args, **kwargs):
+            result = request(method, uri, *args, **kwargs)
+            if method == 'GET' and uri.startswith(listing) and pending:
+                pending.pop(0)()
+            return result
+
+        self.sim.request = hooked
+
+    def test_lookup_lists_only_with_refresh(self):
+        instance, _c = self.build(power_on=False)
+        parts = self.fresh()
+        self.sim.reset_counts()
+        self.assertIsNone(parts.get(instance.uuid, refresh=False))
+        self.assertEqual([], self.sim.requests)
+        found = parts.get(instance.uuid)
+        self.assertEqual(self.faked_partition(instance).uri, found.uri)
+        self.assertEqual(parts.naming.name(instance.uuid), found.name)
+        self.assertEqual([LIST], self.sim.requests)
+        # Known from then on: no request.
+        self.assertEqual(found.uri, parts.get(instance.uuid).uri)
+        self.assertEqual(1, len(self.sim.requests))
+        self.assertIsNone(parts.get(str(uuid_module.uuid4())))
+        self.assertEqual([LIST, LIST], self.sim.requests)
+
+    def test_status_read_keeps_a_partition_forgets_a_gone_one(self):
+        instance, _c = self.build()
+        parts = self.fresh()
+        part = parts.get(instance.uuid)
+        faked = self.faked_partition(instance)
+        self.sim.set_status(faked.uri, 'stopped')
+        self.assertEqual('stopped', parts.status(part))
+        self.assertIn(instance.uuid, parts.known())
+        # The cached statuses follow this service's own reads.
+        self.sim.reset_counts()
+        self.assertEqual('stopped', parts.statuses()[instance.uuid])
+        self.assertEqual([], self.sim.requests)
+        self.faked_cpc.partitions.remove(faked.oid)
+        self.assertIsNone(parts.status(part))
+        self.assertNotIn(instance.uuid, parts.known())
+        self.assertIsNone(parts.uri(instance.uuid))
+        self.assertNotIn(instance.uuid, parts.statuses())
+
+    def test_statuses_are_kept_5_seconds(self):
+        instance, _c = self.build()
+        parts = self.fresh()
+        parts.list()
+        self.sim.set_status(self.faked_partition(instance).uri, 'stopped')
+        self.sim.reset_counts()
+        self.clock.sleep(4.9)
+        self.assertEqual('active', parts.statuses()[instance.uuid])
+        self.assertEqual([], self.sim.requests)
+        self.clock.sleep(0.2)
+        self.assertEqual('stopped', parts.statuses()[instance.uuid])
+        self.assertEqual([LIST], self.sim.requests)
+        self.clock.sleep(0.01)
+        self.assertEqual('stopped', parts.statuses(max_age=0)[
+            instance.uuid])
+        self.assertEqual([LIST, LIST], self.sim.requests)
+
+    def test_destroy_forgets_the_partition(self):
+        instance, _c = self.build()
+        parts = self.driver.partitions
+        self.assertIn(instance.uuid, parts.known())
+        self.driver.destroy(self.context, instance, None)
+        self.assertNotIn(instance.uuid, parts.known())
+        self.assertIsNone(parts.uri(instance.uuid))
+        self.sim.reset_counts()
+        self.assertIsNone(parts.get(instance.uuid, refresh=False))
+        self.assertNotIn(instance.uuid, parts.statuses())
+
+    def test_create_and_delete_during_a_listing_are_kept(self):
+        old, _c = self.build(power_on=False)
+        new = self.instance()
+        parts = self.fresh()
+        parts.list()
+        old_part = parts.get(old.uuid)
+        created = []
+        self.after_listings(lambda: (
+            created.append(parts.create(new)),
+            parts.delete(old.uuid, old_part)))
+        parts.list()
+        self.assertEqual({new.uuid}, parts.known())
+        self.assertEqual(created[0].uri, parts.uri(new.uuid))
+        self.assertEqual({new.uuid: 'stopped'}, parts.statuses())
+
+    def test_a_listing_older_than_another_keeps_the_changes(self):
+        # Two listings under way; a create and a delete during the later
+        # one. The earlier listing ends last and predates both.
+        old, _c = self.build(power_on=False)
+        new = self.instance()
+        parts = self.fresh()
+        parts.list()
+        old_part = parts.get(old.uuid)
+        self.after_listings(
+            parts.list,
+            lambda: (parts.create(new), parts.delete(old.uuid, old_part)))
+        parts.list()
+        self.assertEqual({new.uuid}, parts.known())
+
+    def test_usage_counts_a_missing_size_as_0(self):
+        instance, _c = self.build()
+        # A partition of this subset with CPs: it has no ifl-processors.
+        cpc = self.driver.hmc.client.cpcs.find(name='CPC1')
+        cpc.partitions.create({
+            'name': self.driver.partitions.naming.name(
+                str(uuid_module.uuid4())),
+            'cp-processors': 2,
+            'initial-memory': 1024, 'maximum-memory': 1024})
+        parts = self.fresh()
+        self.sim.reset_counts()
+        self.assertEqual((2, 4096 + 1024), parts.usage())
+        if self.definition == 'z13':
+            # API 1.7: the list carries no sizes; each is read once.
+            self.assertEqual(2, self.sim.count(
+                'GET', '/api/partitions/{id}'))
+        else:
+            self.assertEqual([LIST], self.sim.requests)
+        self.sim.reset_counts()
+        self.assertEqual((2, 4096 + 1024), parts.usage())
+        self.assertEqual([LIST], self.sim.requests)
+
+
+class StartStopTest(base.DriverTestCase):
+    """Starts, stops and deletes the HMC refuses for the status."""
+
+    definitions = base.PER_DEFINITION
+    fake_clock = True
+
+    def test_power_on_of_a_running_partition(self):
+        instance, _c = self.build()
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=START))
+        self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_power_on_of_a_paused_partition_stops_it_first(self):
+        instance, _c = self.build()
+        self.sim.set_status(self.faked_partition(instance).uri, 'paused')
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(2, self.sim.count(pattern=START))
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_stop_during_a_start_waits_it_out(self):
+        instance, _c = self.build(power_on=False)
+        self.sim.transition_time = 1
+        cpc = self.driver.hmc.client.cpcs.find(name='CPC1')
+        cpc.partitions.find(name=self.faked_partition(
+            instance).properties['name']).start(wait_for_completion=False)
+        self.assertEqual('starting',
+                         self.faked_partition(instance).properties['status'])
+        self.sim.reset_counts()
+        self.driver.power_off(instance)
+        self.assertEqual('stopped',
+                         self.faked_partition(instance).properties['status'])
+        # Refused while starting, then made once active.
+        self.assertEqual(2, self.sim.count(pattern=STOP))
+
+    def test_partition_gone_during_the_stop_is_forgotten(self):
+        instance, _c = self.build()
+        faked = self.faked_partition(instance)
+        self.sim.transition_time = 1
+        self.on_poll(lambda: self.faked_cpc.partitions.remove(faked.oid),
+                     what=faked.properties['name'])
+        self.driver.power_off(instance)
+        self.assertIsNone(self.faked_partition(instance))
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_partition_gone_during_the_start(self):
+        instance, _c = self.build(power_on=False)
+        faked = self.faked_partition(instance)
+        self.on_poll(lambda: self.faked_cpc.partitions.remove(faked.oid),
+                     what=faked.properties['name'])
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.power_on, self.context,
+                                instance, None)
+        self.assertIn('the partition is gone', exc.format_message())
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_delete_of_a_partition_nova_believes_stopped(self):
+        instance, _c = self.build()
+        instance.power_state = power_state.SHUTDOWN
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertIsNone(self.faked_partition(instance))
+        # Refused while active, stopped, deleted.
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertEqual(2, self.sim.count(*DELETE))
+
+    def test_delete_of_a_partition_gone_meanwhile(self):
+        instance, _c = self.build(power_on=False)
+        self.faked_cpc.partitions.remove(self.faked_partition(instance).oid)
+        part = self.driver.partitions.get(instance.uuid)
+        self.driver.partitions.delete(instance.uuid, part)
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_destroy_of_a_partition_gone_that_nova_believes_running(self):
+        # Deleted on the HMC (or by a destroy whose answer was lost) while
+        # this service still knows its URI: the stop meets 404. The old
+        # driver failed the destroy with that 404.
+        instance, _c = self.build()
+        self.assertEqual(power_state.RUNNING, instance.power_state)
+        self.faked_cpc.partitions.remove(self.faked_partition(instance).oid)
+        self.sim.reset_counts()
+        self.driver.destroy(self.context, instance, None)
+        self.assertEqual(1, self.sim.count(pattern=STOP))
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
+
+    def test_delete_refused_twice_is_reported(self):
+        instance, _c = self.build(power_on=False)
+        part = self.driver.partitions.get(instance.uuid)
+        for _ in range(2):
+            self.sim.inject_fault('busy', *DELETE)
+        exc = self.assertRaises(exception.HMCOperationFailed,
+                                self.driver.partitions.delete,
+                                instance.uuid, part)
+        self.assertIn('delete partition', exc.format_message())
+        self.assertIsNotNone(self.faked_partition(instance))
+        self.assertIn(instance.uuid, self.driver.partitions.known())
+
+    def test_gone_at_the_second_delete_is_success(self):
+        instance, _c = self.build(power_on=False)
+        part = self.driver.partitions.get(instance.uuid)
+        faked = self.faked_partition(instance)
+        self.sim.inject_fault('busy', *DELETE)
+        request = self.sim.request
+
+        def gone_at_the_stop(method, uri, *args, **kwargs):
+            if uri.endswith('/operations/stop'):
+                self.faked_cpc.partitions.remove(faked.oid)
+            return request(method, uri, *args, **kwargs)
+
+        self.sim.request = gone_at_the_stop
+        self.driver.partitions.delete(instance.uuid, part)
+        self.assertNotIn(instance.uuid, self.driver.partitions.known())
 
 
 load_tests = base.load_tests
