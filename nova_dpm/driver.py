@@ -32,6 +32,7 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import conf as nova_conf
+from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields as obj_fields
@@ -293,12 +294,37 @@ class DPMDriver(driver.ComputeDriver):
             self.subset.release(instance.uuid)
         self._forget_wwpns(instance)
         try:
-            return self.storage.prepare(instance, part)
+            return self.storage.prepare(instance, part,
+                                        self._boot_volume(instance))
         except Exception:
             LOG.exception('Creating the storage paths failed; deleting the '
                           'partition.', instance=instance)
             self._remove(instance)
             raise
+
+    def _boot_volume(self, instance):
+        """The boot volume as Nova's block device mappings have it now.
+
+        A storage group is created with its boot volume defined (the HMC
+        validates paths only through defined volumes), which needs the
+        volume's size: Nova's API wrote it into the root BDM before the
+        build (from Cinder's volume, the snapshot or the request). None
+        where it is not known (the volume is then defined at spawn) or
+        where the backend has no use for it.
+        """
+        if self.storage.name != storage.StorageGroupBackend.name:
+            return None
+        try:
+            root = objects.BlockDeviceMappingList.get_by_instance_uuid(
+                nova_context.get_admin_context(), instance.uuid).root_bdm()
+        except Exception as exc:
+            LOG.debug('No block device mappings of the instance: %s', exc,
+                      instance=instance)
+            return None
+        if root is None or root.destination_type != 'volume':
+            return None
+        return storage.BootVolume(volume_id=root.volume_id,
+                                  size_gb=storage.volume_size(root))
 
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,

@@ -221,7 +221,10 @@ def start_outcome(sim, partition):
               sv.manager.class_value == 'storage-volume' and
               sv.manager.parent.uri in props.get('storage-group-uris', []) and
               sv.properties.get('usage') == 'boot' and
-              sv.properties.get('fulfillment-state') == 'complete')
+              sv.properties.get('fulfillment-state') == 'complete' and
+              # [INFER] complete after Fulfill, but a LUN no path shows
+              # cannot be loaded.
+              bool(sv.properties.get('paths')))
     elif device == 'network-adapter':
         nic = sim.lookup(props.get('boot-network-device') or '')
         ok = nic is not None and nic.manager.parent is partition

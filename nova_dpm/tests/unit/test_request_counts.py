@@ -76,6 +76,7 @@ BUILD = {
     }, START_WAIT_APART),
     'z16': _plus({
         'POST /api/cpcs/{id}/partitions': 1,
+        # With the boot volume defined in it (the root BDM's size).
         'POST /api/storage-groups': 1,
         'POST /api/storage-groups/{id}/operations/'
         'add-candidate-adapter-ports': 1,
@@ -89,7 +90,6 @@ BUILD = {
         AGGREGATE: 3,
         'POST /api/storage-groups/{id}/operations/'
         'start-fcp-storage-discovery': 1,
-        'POST /api/storage-groups/{id}/operations/modify': 1,
         'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
         'fulfill-fcp-storage-volume': 1,
         'POST /api/partitions/{id}/nics': 2,
