@@ -149,9 +149,11 @@ class Partitions(object):
     """
 
     STATUS_CACHE_SECONDS = 5.0
-    # How long a start may report paused or terminated before that counts
-    # as its outcome (HMC rule E3: the status can lag behind the job).
-    start_grace = 15.0
+    # How long a start may report paused (or stopped, terminated) before
+    # that counts as its outcome (HMC rule E3: the status can lag behind
+    # the job): zhmcclient's status timeout, how long its Partition.start
+    # waits for the status after the job (DEFAULT_STATUS_TIMEOUT, 60 s).
+    start_grace = float(zhmcclient.DEFAULT_STATUS_TIMEOUT)
     SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
     def __init__(self, hmc, cpc, host, settings, api_version=(0, 0)):
@@ -416,10 +418,11 @@ class Partitions(object):
 
         The status can lag behind the job (HMC rule E3: zhmcclient's
         Partition.start says it may still read 'paused' for a few
-        seconds). The driver also tolerates a lagging 'stopped' or
-        'terminated' (an inferred reading, see the known limitations), so
-        those count as the
-        outcome only once they have lasted ``start_grace`` seconds.
+        seconds, and waits up to its status timeout for 'active'). The
+        driver also tolerates a lagging 'stopped' or 'terminated' (an
+        inferred reading, see the known limitations), so those count as
+        the outcome only once they have lasted ``start_grace`` seconds
+        (zhmcclient's status timeout), within the operation's deadline.
         reservation-error (the CPC lacks processors or memory, or the
         storage is not ready) ends the wait at once, as does a partition
         that is gone. The first status query deletes the ended start job

@@ -74,8 +74,9 @@ SETTINGS = {
     'terminated_stops': 0,
     # Seconds the status lags behind an ended start job ...
     'start_status_lag': 0.0,
-    # ... reading this status meanwhile.
-    'start_lag_status': 'stopped',
+    # ... reading this status meanwhile: zhmcclient Partition.start
+    # names 'paused'.
+    'start_lag_status': 'paused',
     # How a start beyond the CPC's free resources fails.
     'start_shortage': 'auto',
 }
