@@ -396,9 +396,11 @@ class DPMDriver(driver.ComputeDriver):
                   if power_on and timeout else [])
 
         def create():
+            deadline = hmc_module.Deadline(
+                self.settings.hmc_operation_timeout)
             props['boot-os-specific-parameters'] = self.network.create_nics(
-                part, nics, self.storage.device_numbers(part))
-            self.partitions.update(part, props)
+                part, nics, self.storage.device_numbers(part), deadline)
+            self.partitions.update(part, props, deadline)
 
         if not events:
             create()

@@ -507,10 +507,12 @@ class Networking(object):
         refuse('its binding names port %d of adapter %s, which has no such '
                'port' % (index, name))
 
-    def create_nics(self, partition, nics, taken=()):
+    def create_nics(self, partition, nics, taken=(), deadline=None):
         """Create the NICs; return the boot-os-specific-parameters.
 
-        ``taken``: device numbers the partition already uses.
+        ``taken``: device numbers the partition already uses. A busy
+        partition (409,2, HMC rule A3) is asked again within
+        ``deadline`` (hmc.Deadline; None: one try).
         """
         backings = [self.backing(nic) for nic in nics]
         devnos = nic_device_numbers([b.nic_type for b in backings], taken)
@@ -528,7 +530,13 @@ class Networking(object):
                 props['vlan-id'] = nic.vlan
                 props['vlan-type'] = 'enforced'
             with hmc_module.translated('create NIC', partition.name):
-                partition.nics.create(props)
+                if deadline is None:
+                    partition.nics.create(props)
+                else:
+                    hmc_module.retry_while_busy(
+                        lambda: partition.nics.create(props), deadline,
+                        'create NIC %s in %s' % (props['name'],
+                                                 partition.name))
             LOG.debug('Created NIC %s (device %s) backed by %s.',
                       props['name'], devno, nic.object_id)
         return value

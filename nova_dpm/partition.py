@@ -368,9 +368,17 @@ class Partitions(object):
                  flavor.vcpus, flavor.memory_mb, instance=instance)
         return part
 
-    def update(self, partition, properties):
+    def update(self, partition, properties, deadline=None):
+        """Update Partition Properties; asked again while it is busy.
+
+        A busy partition (409,2, HMC rule A3) is asked again within
+        ``deadline`` (default: [dpm] hmc_operation_timeout from now).
+        """
+        deadline = deadline or self._deadline()
         with hmc_module.translated('update partition', partition.name):
-            partition.update_properties(properties)
+            hmc_module.retry_while_busy(
+                lambda: partition.update_properties(properties), deadline,
+                'update partition %s' % partition.name)
 
     def _deadline(self):
         """The time limit of one start, stop or delete, all steps in."""

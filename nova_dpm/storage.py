@@ -428,7 +428,12 @@ class StorageGroupBackend(StorageBackend):
             try:
                 group.add_candidate_adapter_ports(
                     [self._port(a, p) for a, p, _i in paths])
-                partition.attach_storage_group(group)
+                # A busy partition (409,2, HMC rule A3) is asked again.
+                hmc_module.retry_while_busy(
+                    lambda: partition.attach_storage_group(group),
+                    hmc_module.Deadline(
+                        self.settings.hmc_operation_timeout),
+                    'attach storage group %s' % group.name)
             except zhmcclient.Error:
                 with excutils.save_and_reraise_exception():
                     self._clean_up('storage group', group.name, group.delete)

@@ -459,6 +459,41 @@ class HmcRefusalTest(base.DriverTestCase):
         self.assertIsNone(self.faked_partition(instance))
 
 
+class BusyPartitionTest(base.DriverTestCase):
+    """409,2 (HMC rule A3): the partition is busy; ask again."""
+
+    definitions = base.WITH_Z17
+
+    def test_busy_partition_is_asked_again_within_the_deadline(self):
+        # The old driver failed the build at the first 409,2 of Create
+        # NIC, Update Partition Properties or Attach Storage Group.
+        patterns = [('POST', '/api/partitions/{id}/nics'),
+                    ('POST', '/api/partitions/{id}')]
+        if self.definition != 'z13':
+            patterns.append(('POST', '/api/partitions/{id}/operations/'
+                                     'attach-storage-group'))
+        for method, pattern in patterns:
+            self.sim.inject_fault('busy', method, pattern)
+            self.sim.reset_counts()
+            instance, _c = self.build()
+            part = self.faked_partition(instance)
+            self.assertEqual('active', part.properties['status'])
+            self.assertEqual(2, len(part.nics.list()))
+            self.assertIn(('busy', method, pattern), self.sim.fired_faults)
+
+    def test_busy_beyond_the_deadline_fails_and_cleans_up(self):
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        for _ in range(20):
+            self.sim.inject_fault('busy', 'POST', '/api/partitions/{id}')
+        instance = self.instance()
+        exc = self.assertRaises(exception.HMCTimeout, self.build, instance)
+        self.assertIn('update partition', exc.format_message())
+        self.assertIn('busy', exc.format_message())
+        self.driver.failed_spawn_cleanup(instance)
+        self.assertIsNone(self.faked_partition(instance))
+
+
 class FailedSpawnTest(base.DriverTestCase):
     """A failed spawn leaves nothing of the instance on the HMC."""
 
