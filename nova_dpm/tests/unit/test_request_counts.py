@@ -105,6 +105,9 @@ INIT_HOST = {
 # On HMC API 4.1 and later, init_host also lists the CPC's virtual
 # switches with their ports (one request).
 VSWITCH_LIST = {'GET /api/cpcs/{id}/virtual-switches': 1}
+# On API 4.10 and later, init_host first asks the CPC's API features
+# whether it has virtual switches at all (network-express-support).
+API_FEATURES = {'GET /api/cpcs/{id}/operations/list-features': 1}
 # Before, the first build after init_host reads the two virtual switches
 # it uses (kept afterwards).
 VSWITCH_READS = {'GET /api/virtual-switches/{id}': 2}
@@ -123,7 +126,7 @@ EXPECTED = {
         'reboot HARD': _plus(STOP_WAIT_APART, START_WAIT_APART),
     },
     'z16': {
-        'init_host': _plus(INIT_HOST, VSWITCH_LIST),
+        'init_host': _plus(INIT_HOST, API_FEATURES, VSWITCH_LIST),
         'first build': BUILD['z16'],
         'build': BUILD['z16'],
         # Stop, delete the partition (its attachment goes with it), then
