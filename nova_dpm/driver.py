@@ -128,6 +128,13 @@ class DPMDriver(driver.ComputeDriver):
     # -- resources -----------------------------------------------------
 
     def get_available_resource(self, nodename):
+        """The subset's resources: none while the CPC is unavailable.
+
+        Two requests: the CPC's status, then (while it serves) the listing
+        of the subset's partitions with their sizes.
+        """
+        if self.subset.read_status():
+            return self.subset.available_resource(0, 0)
         procs, memory = self.partitions.usage()
         return self.subset.available_resource(procs, memory)
 

@@ -122,6 +122,36 @@ class ResourcesTest(base.DriverTestCase):
         # A CPC subset has no host OS to reserve for (test_subset).
         self.assertEqual(0, inv[orc.MEMORY_MB]['reserved'])
 
+    def resources(self):
+        """update_available_resource: resources, then the inventory."""
+        res = self.driver.get_available_resource(base.HOST)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(base.HOST, 'rp-uuid')
+        self.driver.update_provider_tree(tree, base.HOST)
+        return res, tree.data(base.HOST).inventory
+
+    def test_unavailable_cpc_reports_no_resources_until_back(self):
+        # The old driver reported the subset's resources whatever the
+        # CPC's status, and Nova placed builds that could not start.
+        for status in ('not-operating', 'service-required'):
+            self.faked_cpc.properties['status'] = status
+            res, inv = self.resources()
+            self.assertEqual((0, 0), (res['vcpus'], res['memory_mb']))
+            for rc in (orc.VCPU, orc.MEMORY_MB):
+                self.assertEqual(inv[rc]['total'], inv[rc]['reserved'])
+            self.assertIn("CPC CPC1 has status '%s'" % status,
+                          self.logger.output)
+            self.assertIn('reports no processors and no memory',
+                          self.logger.output)
+            # Back by itself at the next periodic update.
+            self.faked_cpc.properties['status'] = 'active'
+            res, inv = self.resources()
+            self.assertEqual((8, 32768, 3),
+                             (res['vcpus'], res['memory_mb'],
+                              res['vcpus_used']))
+            self.assertEqual(0, inv[orc.VCPU]['reserved'])
+            self.assertIn('has status active again', self.logger.output)
+
     def test_lists_only_own_partitions(self):
         self.assertEqual(['1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
                          self.driver.list_instance_uuids())

@@ -38,6 +38,9 @@ from nova_dpm import simulator
 from nova_dpm.tests.unit import base
 
 LIST = 'GET /api/cpcs/{id}/partitions'
+# The CPC's status, read by get_available_resource (an unavailable CPC
+# reports no resources).
+CPC_GET = 'GET /api/cpcs/{id}'
 PART_GET = 'GET /api/partitions/{id}'
 JOB_GET = 'GET /api/jobs/{id}'
 START = 'POST /api/partitions/{id}/operations/start'
@@ -143,8 +146,9 @@ EXPECTED = {
 
 # The same on both definitions.
 COMMON = {
-    # Steady state: one listing; partition sizes are known.
-    'resources': {LIST: 1},
+    # Steady state: the CPC's status and one listing; partition sizes are
+    # known.
+    'resources': {CPC_GET: 1, LIST: 1},
     'list_instance_uuids': {LIST: 1},
     'get_info, no cache': {PART_GET: 1},
     'get_info, cache expired': {LIST: 1},
@@ -312,13 +316,14 @@ class RequestCountTest(base.DriverTestCase):
         self.assertEqual(known, self.driver.get_available_resource(base.HOST))
         if self.definition == 'z16':
             # API 4.1 and later: the sizes come with the listing.
-            self.assertEqual({LIST: 1}, recorder.take())
+            self.assertEqual({CPC_GET: 1, LIST: 1}, recorder.take())
             return
         # HMC API 1.7 has neither the additional properties of a listing
         # nor Submit Requests: one read per partition, once.
-        self.assertEqual({LIST: 1, PART_GET: 3}, recorder.take())
+        self.assertEqual({CPC_GET: 1, LIST: 1, PART_GET: 3},
+                         recorder.take())
         self.assertEqual(known, self.driver.get_available_resource(base.HOST))
-        self.assertEqual({LIST: 1}, recorder.take())
+        self.assertEqual({CPC_GET: 1, LIST: 1}, recorder.take())
 
     def test_power_sync_costs_one_request_for_the_subset(self):
         self.start()
