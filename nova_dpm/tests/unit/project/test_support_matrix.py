@@ -39,6 +39,7 @@ from nova_dpm import exception
 from nova_dpm import network
 from nova_dpm.simulator import catalog
 from nova_dpm import storage
+from nova_dpm import subset
 
 REPO_ROOT = os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -394,6 +395,14 @@ class SupportMatrixTest(testtools.TestCase):
         self.assertEqual(100, network.plan([vif], (2, 20))[0].vlan)
         self.assertRaises(exception.InvalidNetwork, network.plan, [vif],
                           (2, 19))
+
+    def test_console_log_matches_matrix(self):
+        # partial: none on SE < 2.14 (List OS Messages, HMC rule gate).
+        feature = 'operation.console.serial.log'
+        self.assertEqual('partial', self._status(feature))
+        self.assertEqual(subset.version_int('2.14.0'),
+                         dpm_driver.OS_MESSAGES_SE_VERSION)
+        self.assertIn('SE 2.14.0', load_matrix().get(feature, NOTES))
 
     def test_flat_matches_matrix(self):
         status = self._status('operation.networking.topology.flat')
