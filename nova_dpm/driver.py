@@ -316,8 +316,10 @@ class DPMDriver(driver.ComputeDriver):
         validates paths only through defined volumes), which needs the
         volume's size: Nova's API wrote it into the root BDM before the
         build (from Cinder's volume, the snapshot or the request). None
-        where it is not known (the volume is then defined at spawn) or
-        where the backend has no use for it.
+        where it is not known, or the volume does not exist yet (Nova
+        creates it from an image, a snapshot or nothing after asking for
+        the connector; the volume is then defined at spawn, named after
+        it), or where the backend has no use for it.
         """
         if self.storage.name != storage.StorageGroupBackend.name:
             return None
@@ -328,7 +330,8 @@ class DPMDriver(driver.ComputeDriver):
             LOG.debug('No block device mappings of the instance: %s', exc,
                       instance=instance)
             return None
-        if root is None or root.destination_type != 'volume':
+        if root is None or root.destination_type != 'volume' or \
+                not root.volume_id:
             return None
         return storage.BootVolume(volume_id=root.volume_id,
                                   size_gb=storage.volume_size(root))
