@@ -232,9 +232,20 @@ class BootDiscoveryTest(DiscoveryTestCase):
             'fulfill-fcp-storage-volume'], posts)
 
     def test_boot_volume_of_unknown_size_is_defined_at_spawn(self):
-        # No root BDM readable when the connector is asked for.
+        self.check_defined_at_spawn(None)
+
+    def test_boot_volume_not_created_yet_is_defined_at_spawn(self):
+        # Nova creates the volume from an image after asking for the
+        # connector: its BDM has a size but no volume id yet.
+        self.check_defined_at_spawn(10)
+
+    def check_defined_at_spawn(self, size):
+        # No root BDM readable when the connector is asked for (size
+        # None), or one without a volume id.
         instance = self.instance()
         self.driver.prepare_for_spawn(instance)
+        if size:
+            self.boot_bdm(instance, size).volume_id = None
         connector = self.driver.get_volume_connector(instance)
         self.assertEqual([], self.group_of(instance).storage_volumes.list())
         info = self.cinder_map(self.fc_connection(connector['wwpns']))
