@@ -785,12 +785,18 @@ class StorageGroupBackend(StorageBackend):
             self.hmc.discard_job(ended)
         if job is not None:
             self._finish_discovery(job, group, deadline)
-        if state == INCOMPLETE or seen.get('paths', 0) < paths_wanted:
+        self._after_found(group, volume_uri, volume_id, size_gb, state,
+                          seen.get('paths', 0), paths_wanted, deadline)
+
+    def _after_found(self, group, volume_uri, volume_id, size_gb, state,
+                     paths, paths_wanted, deadline):
+        """Warn about missing paths; accept a mismatched size."""
+        if state == INCOMPLETE or paths < paths_wanted:
             LOG.warning('The HMC reaches storage volume %s on %d of the '
                         '%s paths of storage group %s only (fulfillment '
                         'state %s); using it. Check the SAN zoning and LUN '
                         'masking of the other paths.', volume_id,
-                        seen.get('paths', 0), paths_wanted or 'several',
+                        paths, paths_wanted or 'several',
                         group.name, state)
         if state in MISMATCH_STATES:
             LOG.warning('The HMC found storage volume %s with another size '
