@@ -36,6 +36,7 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import conf as nova_conf
+from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields as obj_fields
@@ -173,6 +174,13 @@ class DPMDriver(driver.ComputeDriver):
     # -- resources -----------------------------------------------------
 
     def get_available_resource(self, nodename):
+        """The subset's resources: none while the CPC is unavailable.
+
+        Two requests: the CPC's status, then (while it serves) the listing
+        of the subset's partitions with their sizes.
+        """
+        if self.subset.read_status():
+            return self.subset.available_resource(0, 0)
         procs, memory = self.partitions.usage()
         return self.subset.available_resource(procs, memory)
 
@@ -339,12 +347,40 @@ class DPMDriver(driver.ComputeDriver):
             self.subset.release(instance.uuid)
         self._forget_wwpns(instance)
         try:
-            return self.storage.prepare(instance, part)
+            return self.storage.prepare(instance, part,
+                                        self._boot_volume(instance))
         except Exception:
             LOG.exception('Creating the storage paths failed; deleting the '
                           'partition.', instance=instance)
             self._remove(instance)
             raise
+
+    def _boot_volume(self, instance):
+        """The boot volume as Nova's block device mappings have it now.
+
+        A storage group is created with its boot volume defined (the HMC
+        validates paths only through defined volumes), which needs the
+        volume's size: Nova's API wrote it into the root BDM before the
+        build (from Cinder's volume, the snapshot or the request). None
+        where it is not known, or the volume does not exist yet (Nova
+        creates it from an image, a snapshot or nothing after asking for
+        the connector; the volume is then defined at spawn, named after
+        it), or where the backend has no use for it.
+        """
+        if self.storage.name != storage.StorageGroupBackend.name:
+            return None
+        try:
+            root = objects.BlockDeviceMappingList.get_by_instance_uuid(
+                nova_context.get_admin_context(), instance.uuid).root_bdm()
+        except Exception as exc:
+            LOG.debug('No block device mappings of the instance: %s', exc,
+                      instance=instance)
+            return None
+        if root is None or root.destination_type != 'volume' or \
+                not root.volume_id:
+            return None
+        return storage.BootVolume(volume_id=root.volume_id,
+                                  size_gb=storage.volume_size(root))
 
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
@@ -416,9 +452,11 @@ class DPMDriver(driver.ComputeDriver):
                   if power_on and timeout else [])
 
         def create():
+            deadline = hmc_module.Deadline(
+                self.settings.hmc_operation_timeout)
             props['boot-os-specific-parameters'] = self.network.create_nics(
-                part, nics, self.storage.device_numbers(part))
-            self.partitions.update(part, props)
+                part, nics, self.storage.device_numbers(part), deadline)
+            self.partitions.update(part, props, deadline)
 
         if not events:
             create()

@@ -413,6 +413,51 @@ class _Outage(object):
             self.since = None
 
 
+# HMC rule A3: 409 with reason 2, the target is busy with another
+# operation and the request may be repeated.
+BUSY = 2
+
+
+def busy(exc):
+    """Whether a zhmcclient error is the HMC's "busy, try again" (409,2)."""
+    return (isinstance(exc, zhmcclient.HTTPError) and
+            exc.http_status == 409 and exc.reason == BUSY)
+
+
+def retry_while_busy(call, deadline, what):
+    """Make a synchronous request; repeat it while the HMC says busy.
+
+    A storage group answers 409,2 while a discovery runs (IBM: Accept
+    Mismatched Storage Volumes), a partition while it is busy with
+    another operation (HMC rule A3). The request is repeated within the
+    operation's :class:`Deadline`, at its poll budget's rate (each try
+    after the first counts as a poll of :func:`wait_until`); any other
+    error ends it at once. Returns what ``call`` returns.
+    """
+    try:
+        return call()
+    except zhmcclient.HTTPError as exc:
+        if not busy(exc):
+            raise
+        LOG.debug('%s: the HMC is busy (%s); trying again.', what,
+                  describe_error(exc))
+    answer = {}
+
+    def read():
+        try:
+            answer['value'] = call()
+        except zhmcclient.HTTPError as exc:
+            if not busy(exc):
+                raise
+            return exc
+        return None
+
+    wait_until(read, lambda error: error is None, deadline, what,
+               'the HMC to accept it (no longer busy)',
+               state=lambda error: 'busy' if error else 'accepted')
+    return answer['value']
+
+
 def describe_error(exc):
     """A one-line description of a zhmcclient error, never with secrets."""
     if isinstance(exc, zhmcclient.HTTPError):

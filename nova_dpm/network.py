@@ -356,9 +356,23 @@ class Networking(object):
         Elsewhere, or if the listing fails, each switch is read when an
         instance first uses it (:meth:`vswitch_port`).
 
-        A CPC that lists no virtual switch is asked (API 4.10 and later)
-        whether it has none at all (network-express-support).
+        Whether the CPC has no virtual switches at all is its
+        network-express-support API feature (API 4.10 and later), as in
+        the DPM agent; never an empty or failed listing (a user without
+        object access to the switches lists none). Such a CPC lists none.
         """
+        if tuple(self.api_version) >= API_FEATURES_API:
+            with hmc_module.translated('list API features',
+                                       self.subset.cpc.name):
+                self.adapter_ports_only = \
+                    self.subset.cpc.api_feature_enabled(
+                        NETWORK_EXPRESS_FEATURE)
+        if self.adapter_ports_only:
+            LOG.info('CPC %s has no virtual switches (%s): its NICs are '
+                     'backed by adapter ports (VIF type %s).',
+                     self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
+                     ADAPTER_PORT)
+            return
         if tuple(self.api_version) < hmc_module.ADDITIONAL_PROPERTIES_API:
             return
         try:
@@ -373,18 +387,6 @@ class Networking(object):
             port = vswitch.properties.get('port')
             if port is not None:
                 self._vswitch_ports[vswitch.uri] = int(port)
-        if not vswitches and \
-                tuple(self.api_version) >= API_FEATURES_API:
-            with hmc_module.translated('list API features',
-                                       self.subset.cpc.name):
-                self.adapter_ports_only = \
-                    self.subset.cpc.api_feature_enabled(
-                        NETWORK_EXPRESS_FEATURE)
-            if self.adapter_ports_only:
-                LOG.info('CPC %s has no virtual switches (%s): its NICs are '
-                         'backed by adapter ports (VIF type %s).',
-                         self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
-                         ADAPTER_PORT)
 
     def plan(self, network_info):
         return plan(network_info, self.api_version,
@@ -507,10 +509,12 @@ class Networking(object):
         refuse('its binding names port %d of adapter %s, which has no such '
                'port' % (index, name))
 
-    def create_nics(self, partition, nics, taken=()):
+    def create_nics(self, partition, nics, taken=(), deadline=None):
         """Create the NICs; return the boot-os-specific-parameters.
 
-        ``taken``: device numbers the partition already uses.
+        ``taken``: device numbers the partition already uses. A busy
+        partition (409,2, HMC rule A3) is asked again within
+        ``deadline`` (hmc.Deadline; None: one try).
         """
         backings = [self.backing(nic) for nic in nics]
         devnos = nic_device_numbers([b.nic_type for b in backings], taken)
@@ -528,7 +532,13 @@ class Networking(object):
                 props['vlan-id'] = nic.vlan
                 props['vlan-type'] = 'enforced'
             with hmc_module.translated('create NIC', partition.name):
-                partition.nics.create(props)
+                if deadline is None:
+                    partition.nics.create(props)
+                else:
+                    hmc_module.retry_while_busy(
+                        lambda: partition.nics.create(props), deadline,
+                        'create NIC %s in %s' % (props['name'],
+                                                 partition.name))
             LOG.debug('Created NIC %s (device %s) backed by %s.',
                       props['name'], devno, nic.object_id)
         return value

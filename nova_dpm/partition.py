@@ -152,9 +152,11 @@ class Partitions(object):
     """
 
     STATUS_CACHE_SECONDS = 5.0
-    # How long a start may report paused or terminated before that counts
-    # as its outcome (HMC rule E3: the status can lag behind the job).
-    start_grace = 15.0
+    # How long a start may report paused (or stopped, terminated) before
+    # that counts as its outcome (HMC rule E3: the status can lag behind
+    # the job): zhmcclient's status timeout, how long its Partition.start
+    # waits for the status after the job (DEFAULT_STATUS_TIMEOUT, 60 s).
+    start_grace = float(zhmcclient.DEFAULT_STATUS_TIMEOUT)
     SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
     def __init__(self, hmc, cpc, host, settings, api_version=(0, 0)):
@@ -369,9 +371,17 @@ class Partitions(object):
                  flavor.vcpus, flavor.memory_mb, instance=instance)
         return part
 
-    def update(self, partition, properties):
+    def update(self, partition, properties, deadline=None):
+        """Update Partition Properties; asked again while it is busy.
+
+        A busy partition (409,2, HMC rule A3) is asked again within
+        ``deadline`` (default: [dpm] hmc_operation_timeout from now).
+        """
+        deadline = deadline or self._deadline()
         with hmc_module.translated('update partition', partition.name):
-            partition.update_properties(properties)
+            hmc_module.retry_while_busy(
+                lambda: partition.update_properties(properties), deadline,
+                'update partition %s' % partition.name)
 
     def _deadline(self):
         """The time limit of one start, stop or delete, all steps in."""
@@ -428,10 +438,11 @@ class Partitions(object):
 
         The status can lag behind the job (HMC rule E3: zhmcclient's
         Partition.start says it may still read 'paused' for a few
-        seconds). The driver also tolerates a lagging 'stopped' or
-        'terminated' (an inferred reading, see the known limitations), so
-        those count as the
-        outcome only once they have lasted ``start_grace`` seconds.
+        seconds, and waits up to its status timeout for 'active'). The
+        driver also tolerates a lagging 'stopped' or 'terminated' (an
+        inferred reading, see the known limitations), so those count as
+        the outcome only once they have lasted ``start_grace`` seconds
+        (zhmcclient's status timeout), within the operation's deadline.
         reservation-error (the CPC lacks processors or memory, or the
         storage is not ready) ends the wait at once, as does a partition
         that is gone. The first status query deletes the ended start job

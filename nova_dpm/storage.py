@@ -22,9 +22,10 @@ Two backends sit behind one interface (:class:`StorageBackend`):
   machine): a non-shared FCP storage group per instance, attached to its
   partition; the attachment's virtual storage resources carry the WWPNs; the
   boot volume is a storage volume of that group whose fulfillment nova-dpm
-  indicates (``boot-device = storage-volume``). The HMC knows a path only
-  after FCP storage discovery has validated it: nova-dpm starts discovery
-  once Cinder has mapped the volume and waits for it (see
+  indicates (``boot-device = storage-volume``). The boot volume is
+  defined with the group; the HMC validates a path only through defined
+  volumes: nova-dpm starts discovery once Cinder has mapped the volume,
+  waits for it, then fulfils the volume (see
   :meth:`StorageGroupBackend.boot_properties`).
 
 Cinder's view of a volume (``connection_info``) is parsed here once, into a
@@ -77,6 +78,14 @@ FcTarget = collections.namedtuple(
     'FcTarget', ['volume_id', 'initiators', 'targets', 'fcp_lun'])
 BootTarget = collections.namedtuple(
     'BootTarget', ['volume_id', 'initiator', 'target', 'fcp_lun', 'size_gb'])
+# The boot volume as Nova's block device mapping knows it before Cinder
+# has mapped it (volume_id is None until Nova has created the volume).
+BootVolume = collections.namedtuple('BootVolume', ['volume_id', 'size_gb'])
+# The name of a boot volume defined before its Cinder volume existed.
+BOOT_VOLUME_NAME = 'boot'
+# Get Connection Report: HMC 2.14.1 with API 2.37, SE 2.14.1 (zhmcclient
+# StorageGroup.get_connection_report), as Start FCP Storage Discovery.
+CORRECT_VOLUMES = 'correct-volumes'
 
 
 # os-brick's s390x Fibre Channel connector already knows how Linux on Z
@@ -212,8 +221,11 @@ class StorageBackend(object):
         self.subset = subset
         self.settings = settings
 
-    def prepare(self, instance, partition):
-        """Give a new partition its storage paths; return their WWPNs."""
+    def prepare(self, instance, partition, boot=None):
+        """Give a new partition its storage paths; return their WWPNs.
+
+        ``boot``: the boot volume's BootVolume, if Nova knows it yet.
+        """
         raise NotImplementedError()
 
     def wwpns(self, partition):
@@ -265,7 +277,7 @@ class HbaBackend(StorageBackend):
     def hba_name(index):
         return 'OpenStack-HBA-%d' % index
 
-    def prepare(self, instance, partition):
+    def prepare(self, instance, partition, boot=None):
         paths = []
         for index, (_adapter, port_uri, _port) in enumerate(
                 self.subset.adapter_ports):
@@ -339,6 +351,7 @@ class StorageGroupBackend(StorageBackend):
         self._devnos = {}    # partition uri -> device numbers of its VSRs
         self._vsrs = {}      # partition uri -> {WWPN: VSR uri}
         self._ports = {}     # partition uri -> {WWPN: validated port uri}
+        self._boot = {}      # partition uri -> boot volume uri
         self.discovery = can_discover(
             api_version, subset.cpc.get_property('se-version'))
         if not self.discovery:
@@ -381,7 +394,14 @@ class StorageGroupBackend(StorageBackend):
                 filter_args={'name': name, 'cpc-uri': self.subset.cpc.uri})
         return next((g for g in groups if g.name == name), None)
 
-    def prepare(self, instance, partition):
+    def prepare(self, instance, partition, boot=None):
+        """Create the group (with the boot volume), its ports, attach it.
+
+        The HMC validates a path only through the group's defined volumes
+        (IBM: Attach Storage Group to Partition), so the boot volume is
+        defined first: in Create Storage Group itself when Nova knows its
+        size, else at spawn (boot_properties).
+        """
         paths = self.subset.adapter_ports
         props = {
             'name': self.group_name(partition),
@@ -395,12 +415,24 @@ class StorageGroupBackend(StorageBackend):
             'max-partitions': 1,
             'connectivity': len(paths),
         }
+        if boot is not None and boot.size_gb:
+            props['storage-volumes'] = [dict(
+                self._boot_volume_props(boot.volume_id, boot.size_gb),
+                operation='create')]
         with hmc_module.translated('create storage group', partition.name):
             group = self._console().storage_groups.create(props)
+            volumes = group.properties.get('element-uris') or []
+            if volumes:
+                self._boot[partition.uri] = volumes[0]
             try:
                 group.add_candidate_adapter_ports(
                     [self._port(a, p) for a, p, _i in paths])
-                partition.attach_storage_group(group)
+                # A busy partition (409,2, HMC rule A3) is asked again.
+                hmc_module.retry_while_busy(
+                    lambda: partition.attach_storage_group(group),
+                    hmc_module.Deadline(
+                        self.settings.hmc_operation_timeout),
+                    'attach storage group %s' % group.name)
             except zhmcclient.Error:
                 with excutils.save_and_reraise_exception():
                     self._clean_up('storage group', group.name, group.delete)
@@ -457,16 +489,19 @@ class StorageGroupBackend(StorageBackend):
         return group
 
     def boot_properties(self, instance, partition, boot):
-        """Define and fulfil the boot volume once the HMC sees its path.
+        """Fulfil the boot volume once the HMC has validated its path.
 
-        Cinder has mapped the volume by now. FCP storage discovery
-        validates the boot initiator's WWPN and gives its VSR a storage
-        port; the volume is fulfilled through that port and is ready when
-        the HMC has found it there (complete). All within one
+        Cinder has mapped the volume by now, and the boot volume is
+        defined (with the group, or here). FCP storage discovery
+        validates the boot initiator's WWPN through it and gives its VSR
+        a storage port (IBM: Attach Storage Group to Partition); the
+        volume is fulfilled through that port, which makes it complete
+        (zhmcclient indicate_fulfillment_fcp). All within one
         [dpm] hmc_operation_timeout.
         """
         group = self._require_group(partition)
         deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
+        volume = self._boot_volume(group, partition, boot, deadline)
         vsr_uri = self._vsr_uri(partition, boot.initiator)
         nothing_found = self._nothing_found(boot.volume_id, boot.initiator,
                                             boot.target, boot.fcp_lun)
@@ -474,23 +509,60 @@ class StorageGroupBackend(StorageBackend):
             group, vsr_uri, _validated_port, deadline,
             'storage path %s of %s' % (boot.initiator, partition.name),
             'validated', nothing_found)
-        with hmc_module.translated('define boot volume', group.name):
-            volume = group.storage_volumes.create({
-                'name': boot.volume_id,
-                'description': 'Cinder volume %s (boot)' % boot.volume_id,
-                'usage': 'boot',
-                'size': boot.size_gb or PLACEHOLDER_SIZE,
-            })
-            volume.indicate_fulfillment_fcp(
-                wwpn=boot.target, lun=boot.fcp_lun,
-                host_port=self._port_object(port_uri))
+        if job is not None:
+            # The group is busy while its discovery runs.
+            self._finish_discovery(job, group, deadline)
+        self._fulfil(group, volume, boot.target, boot.fcp_lun, port_uri,
+                     deadline, 'fulfil boot volume')
         self._wait_complete(
             group, volume.uri, boot.volume_id, boot.size_gb, deadline,
-            nothing_found, job=job, discard=ended)
+            nothing_found, discard=ended,
+            paths_wanted=len(self._vsrs.get(partition.uri) or ()))
         return {
             'boot-device': 'storage-volume',
             'boot-storage-volume': volume.uri,
         }
+
+    @staticmethod
+    def _boot_volume_props(volume_id, size_gb):
+        return {
+            'name': volume_id or BOOT_VOLUME_NAME,
+            'description': 'Cinder volume %s (boot)' % (
+                volume_id or 'of the instance'),
+            'usage': 'boot',
+            'size': size_gb or PLACEHOLDER_SIZE,
+        }
+
+    def _boot_volume(self, group, partition, boot, deadline):
+        """The boot volume: defined with the group, found, or defined now.
+
+        Defined here when Nova did not know its size when the group was
+        created; found by name when this service did not create the
+        group (a restart since).
+        """
+        uri = self._boot.get(partition.uri)
+        if uri is not None:
+            return group.storage_volumes.resource_object(uri)
+        with hmc_module.translated('define boot volume', group.name):
+            for volume in group.storage_volumes.list():
+                if volume.name in (boot.volume_id, BOOT_VOLUME_NAME):
+                    self._boot[partition.uri] = volume.uri
+                    return volume
+            volume = hmc_module.retry_while_busy(
+                lambda: group.storage_volumes.create(
+                    self._boot_volume_props(boot.volume_id, boot.size_gb)),
+                deadline, 'define boot volume in %s' % group.name)
+        self._boot[partition.uri] = volume.uri
+        return volume
+
+    def _fulfil(self, group, volume, wwpn, lun, port_uri, deadline, what):
+        """Fulfill FCP Storage Volume; repeated while the group is busy."""
+        with hmc_module.translated(what, group.name):
+            hmc_module.retry_while_busy(
+                lambda: volume.indicate_fulfillment_fcp(
+                    wwpn=wwpn, lun=lun,
+                    host_port=self._port_object(port_uri)),
+                deadline, '%s in %s' % (what, group.name))
 
     def _vsr_uri(self, partition, wwpn):
         if wwpn not in self._vsrs.get(partition.uri, {}):
@@ -520,6 +592,26 @@ class StorageGroupBackend(StorageBackend):
                    '(the initiator and the target in one zone) and the '
                    "storage system's host mapping (LUN masking) of the "
                    'volume' % (initiators, target, lun))
+
+    def _reported(self, group, nothing_found):
+        """``nothing_found`` with what the HMC's connection report says.
+
+        Get Connection Report exists where Start FCP Storage Discovery
+        does (zhmcclient StorageGroup.get_connection_report); a failure to
+        read it leaves the message as it was.
+        """
+        if not self.discovery:
+            return nothing_found
+        try:
+            with hmc_module.translated('get connection report', group.name):
+                report = group.get_connection_report()
+        except exception.DPMError as exc:
+            LOG.debug('No connection report of %s: %s', group.name, exc)
+            return nothing_found
+        return exception.InvalidVolume(
+            volume=nothing_found.kwargs['volume'],
+            reason='%s. %s' % (nothing_found.kwargs['reason'],
+                               describe_report(report)))
 
     def _discover(self, group):
         """Start FCP storage discovery of the group; its Job, or None.
@@ -625,7 +717,7 @@ class StorageGroupBackend(StorageBackend):
                 polling['job'] = self._discover(group)
                 return False
             self.hmc.discard_job(job.uri)
-            raise nothing_found
+            raise self._reported(group, nothing_found)
 
         hmc_module.wait_until(read, done, deadline, what, wanted,
                               state=lambda answer: _state_of(answer[0]))
@@ -645,7 +737,7 @@ class StorageGroupBackend(StorageBackend):
 
     def _wait_complete(self, group, volume_uri, volume_id, size_gb,
                        deadline, nothing_found, job=None, discard=None,
-                       incomplete_ok=False):
+                       incomplete_ok=False, paths_wanted=0):
         """Wait until the HMC has found the volume; accept a size mismatch.
 
         A mismatched volume (IBM: Accept Mismatched Storage Volumes) is
@@ -657,12 +749,20 @@ class StorageGroupBackend(StorageBackend):
         reaches is accepted with a warning. A boot volume is not: the
         partition starts only from a complete one (HMC rule L1). ``job``:
         a discovery still running, polled and deleted once it ends.
+        ``paths_wanted``: the number of paths a complete volume should
+        have; fewer are logged.
         """
+        seen = {}
+
         def found(props, ended):
             state = props.get('fulfillment-state')
-            if state == 'complete':
-                return state
-            if state in MISMATCH_STATES:
+            seen['paths'] = len(props.get('paths') or ())
+            if state == 'complete' and not seen['paths']:
+                # Complete once fulfilled (zhmcclient
+                # indicate_fulfillment_fcp), yet no path shows the LUN:
+                # wait for a discovery that finds it.
+                return None
+            if state == 'complete' or state in MISMATCH_STATES:
                 found_gb = props.get('active-size')
                 if size_gb and found_gb is not None and \
                         float(found_gb) + SIZE_TOLERANCE < size_gb:
@@ -674,9 +774,9 @@ class StorageGroupBackend(StorageBackend):
                                                             size_gb))
                 return state
             if state == INCOMPLETE:
-                if not ended:
+                if not ended or not seen['paths']:
                     return None
-                if incomplete_ok and props.get('paths'):
+                if incomplete_ok:
                     return state
                 raise exception.InvalidVolume(
                     volume=volume_id,
@@ -701,22 +801,32 @@ class StorageGroupBackend(StorageBackend):
             self.hmc.discard_job(ended)
         if job is not None:
             self._finish_discovery(job, group, deadline)
-        if state == INCOMPLETE:
-            LOG.warning('The HMC found storage volume %s on some of the '
-                        'paths of storage group %s only (fulfillment state '
-                        'incomplete); using it. Check the SAN zoning and '
-                        'LUN masking of the other paths.', volume_id,
-                        group.name)
+        self._after_found(group, volume_uri, volume_id, size_gb, state,
+                          seen.get('paths', 0), paths_wanted, deadline)
+
+    def _after_found(self, group, volume_uri, volume_id, size_gb, state,
+                     paths, paths_wanted, deadline):
+        """Warn about missing paths; accept a mismatched size."""
+        if state == INCOMPLETE or paths < paths_wanted:
+            LOG.warning('The HMC reaches storage volume %s on %d of the '
+                        '%s paths of storage group %s only (fulfillment '
+                        'state %s); using it. Check the SAN zoning and LUN '
+                        'masking of the other paths.', volume_id,
+                        paths, paths_wanted or 'several',
+                        group.name, state)
         if state in MISMATCH_STATES:
             LOG.warning('The HMC found storage volume %s with another size '
                         'than the %s GiB defined; accepting it.',
                         volume_id, size_gb)
             with hmc_module.translated('accept mismatched storage volume',
                                        group.name):
-                self.hmc.session.post(
-                    group.uri +
-                    '/operations/accept-mismatched-storage-volumes',
-                    body={'storage-volume-uris': [volume_uri]})
+                hmc_module.retry_while_busy(
+                    lambda: self.hmc.session.post(
+                        group.uri +
+                        '/operations/accept-mismatched-storage-volumes',
+                        body={'storage-volume-uris': [volume_uri]}),
+                    deadline, 'accept mismatched storage volume in %s' %
+                    group.name)
 
     def _finish_discovery(self, job, group, deadline):
         """Wait for a discovery still running to end; delete its status.
@@ -763,12 +873,13 @@ class StorageGroupBackend(StorageBackend):
         nothing_found = self._nothing_found(fc.volume_id, initiators,
                                             target[0], lun)
         with hmc_module.translated('define data volume', group.name):
-            volume = group.storage_volumes.create({
-                'name': fc.volume_id,
-                'description': 'Cinder volume %s' % fc.volume_id,
-                'usage': 'data',
-                'size': size_gb or PLACEHOLDER_SIZE,
-            })
+            volume = hmc_module.retry_while_busy(
+                lambda: group.storage_volumes.create({
+                    'name': fc.volume_id,
+                    'description': 'Cinder volume %s' % fc.volume_id,
+                    'usage': 'data',
+                    'size': size_gb or PLACEHOLDER_SIZE,
+                }), deadline, 'define data volume in %s' % group.name)
         try:
             port_uri = self._ports.get(partition.uri, {}).get(initiators[0])
             job = ended = None
@@ -779,13 +890,16 @@ class StorageGroupBackend(StorageBackend):
                     'storage path %s of %s' % (initiators[0],
                                                partition.name),
                     'validated', nothing_found, discovering=False)
-            with hmc_module.translated('fulfil data volume', group.name):
-                volume.indicate_fulfillment_fcp(
-                    wwpn=target[0], lun=lun,
-                    host_port=self._port_object(port_uri))
+            if job is not None:
+                # The group is busy while its discovery runs.
+                self._finish_discovery(job, group, deadline)
+                job = None
+            self._fulfil(group, volume, target[0], lun, port_uri, deadline,
+                         'fulfil data volume')
             self._wait_complete(
                 group, volume.uri, fc.volume_id, size_gb, deadline,
-                nothing_found, job=job, discard=ended, incomplete_ok=True)
+                nothing_found, job=job, discard=ended, incomplete_ok=True,
+                paths_wanted=len(wwpns))
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._clean_up('data volume', fc.volume_id, volume.delete)
@@ -822,6 +936,7 @@ class StorageGroupBackend(StorageBackend):
         self._devnos.pop(partition.uri, None)
         self._vsrs.pop(partition.uri, None)
         self._ports.pop(partition.uri, None)
+        self._boot.pop(partition.uri, None)
 
     def _delete_group(self, group):
         with hmc_module.translated('delete storage group', group.name):
@@ -842,6 +957,33 @@ class StorageGroupBackend(StorageBackend):
             LOG.info('Deleting storage group %s left by an earlier deletion.',
                      name)
             self._delete_group(group)
+
+
+def describe_report(report):
+    """One sentence on a Get Connection Report answer (IBM page).
+
+    Names the storage subsystems the group's WWPNs reach and the
+    configurations whose volumes-configuration-status is not
+    "correct-volumes" (zhmcclient StorageGroup.get_connection_report).
+    """
+    systems = report.get('fcp-storage-subsystems') or []
+    if not systems:
+        return ("The HMC's connection report lists no storage subsystem "
+                "that the storage group's WWPNs reach")
+    wrong = []
+    for system in systems:
+        for config in system.get('storage-configurations') or []:
+            status = config.get('volumes-configuration-status')
+            if status != CORRECT_VOLUMES:
+                wrong.append('%s: %s' % (
+                    config.get('world-wide-port-name') or
+                    system.get('name') or '?', status))
+    names = ', '.join(str(s.get('name') or '?') for s in systems)
+    if not wrong:
+        return ("The HMC's connection report lists storage subsystem(s) "
+                "%s with correct volumes" % names)
+    return ("The HMC's connection report lists storage subsystem(s) %s; "
+            "volumes-configuration-status %s" % (names, '; '.join(wrong)))
 
 
 def _validated_port(vsr, ended=False):

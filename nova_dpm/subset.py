@@ -29,6 +29,10 @@ LOG = logging.getLogger(__name__)
 # HMC rule B2: the CPC states in which the HMC accepts partition
 # operations; the original nova-dpm accepted the same four.
 CPC_UP_STATES = ('active', 'service-required', 'degraded', 'exceptions')
+# While nova-compute runs, a CPC in any other status, or in
+# service-required (a redundant part failed and waits for service), takes
+# no new instances: the subset reports no resources until it is back.
+CPC_SERVING_STATES = ('active', 'degraded', 'exceptions')
 STORAGE_MANAGEMENT_FEATURE = 'dpm-storage-management'
 
 SUPPORTED_INSTANCES = [(obj_fields.Architecture.S390X,
@@ -56,6 +60,8 @@ class CpcSubset(object):
         self.adapters = {}        # adapter uri -> zhmcclient Adapter
         self._lock = threading.Lock()
         self._reserved = set()    # uuids admitted, partition not yet made
+        # Why the CPC takes no instances now (its status), or None.
+        self.unavailable = None
 
     # -- validation at init_host -------------------------------------------
     #
@@ -220,7 +226,32 @@ class CpcSubset(object):
 
     # -- resources -------------------------------------------------------
 
+    def read_status(self):
+        """Read the CPC's status (one request); set ``unavailable``.
+
+        Returns why the CPC takes no new instances now, or None. A change
+        either way is logged; the subset comes back by itself once the
+        CPC's status allows it.
+        """
+        with hmc_module.translated('read CPC status', self.cpc.name):
+            props = self.hmc.get_many([self.cpc.uri]).get(self.cpc.uri)
+        status = (props or {}).get('status')
+        reason = None
+        if status not in CPC_SERVING_STATES:
+            reason = ('CPC %s has status %r (instances are placed only in '
+                      'status %s)' % (self.cpc.name, status,
+                                      ', '.join(CPC_SERVING_STATES)))
+        if reason and reason != self.unavailable:
+            LOG.warning('%s: CPC subset %s reports no processors and no '
+                        'memory until the CPC is back.', reason, self.host)
+        elif self.unavailable and not reason:
+            LOG.info('CPC %s has status %s again: CPC subset %s reports its '
+                     'resources.', self.cpc.name, status, self.host)
+        self.unavailable = reason
+        return reason
+
     def available_resource(self, used_processors, used_memory):
+        """Nova's resource dict; none at all while the CPC is unavailable."""
         s = self.settings
         cpc = self.cpc
         cpu_info = {
@@ -232,9 +263,10 @@ class CpcSubset(object):
                          'threads': 1},
             'features': [],
         }
+        down = self.unavailable is not None
         return {
-            'vcpus': s.max_processors,
-            'memory_mb': s.max_memory,
+            'vcpus': 0 if down else s.max_processors,
+            'memory_mb': 0 if down else s.max_memory,
             'local_gb': 0,
             'vcpus_used': used_processors,
             'memory_mb_used': used_memory,
@@ -258,9 +290,12 @@ class CpcSubset(object):
         reserved_host_memory_mb keep resources for a hypervisor host's own
         operating system, and a CPC subset has none (nova-compute runs
         outside the CPC). A subset is kept smaller with [dpm]
-        max_processors and max_memory.
+        max_processors and max_memory. While the CPC is unavailable,
+        everything is reserved (the instances keep their allocations;
+        nothing new is placed).
         """
         s = self.settings
+        down = self.unavailable is not None
         return {
             orc.VCPU: {
                 'total': s.max_processors,
@@ -268,7 +303,7 @@ class CpcSubset(object):
                 'max_unit': s.max_processors,
                 'step_size': 1,
                 'allocation_ratio': ratios[orc.VCPU],
-                'reserved': 0,
+                'reserved': s.max_processors if down else 0,
             },
             orc.MEMORY_MB: {
                 'total': s.max_memory,
@@ -276,6 +311,6 @@ class CpcSubset(object):
                 'max_unit': s.max_memory,
                 'step_size': 1,
                 'allocation_ratio': ratios[orc.MEMORY_MB],
-                'reserved': 0,
+                'reserved': s.max_memory if down else 0,
             },
         }

@@ -381,6 +381,17 @@ class Bench(object):
         # fails here, loudly (AttributeError).
         hmc_module.simulated_session  # noqa: B018
         hmc_module.simulated_session = self._simulated_session
+        # Nova's database of block device mappings, as far as the driver
+        # reads it: a build's connector looks up the root BDM (its size)
+        # there. Nova's API records it before the build.
+        self.root_bdms = {}
+        objects.BlockDeviceMappingList.get_by_instance_uuid = \
+            self._get_bdms
+
+    def _get_bdms(self, context, instance_uuid, use_slave=False):
+        bdm = self.root_bdms.get(instance_uuid)
+        return objects.BlockDeviceMappingList(
+            objects=[bdm] if bdm is not None else [])
 
     def _simulated_session(self, settings):
         """What the driver calls: our latency, or the session to reuse."""
@@ -480,19 +491,29 @@ class Bench(object):
             },
         }
         sim.map_volume(wwpns, TARGET_WWPNS, '0001000000000000', 10)
+        return {'root_device_name': '/dev/sda', 'ephemerals': [],
+                'swap': None,
+                'block_device_mapping': [block_device.DriverVolumeBlockDevice(
+                    self.root_bdm(connection_info=connection_info))]}
+
+    def root_bdm(self, instance=None, connection_info=None):
+        """The boot volume's BlockDeviceMapping (10 GiB).
+
+        With ``instance``: recorded as Nova's API does before a build.
+        """
         bdm = objects.BlockDeviceMapping(
             self.context, id=1, source_type='volume',
             destination_type='volume', volume_id='vol-boot', boot_index=0,
             device_name='/dev/sda', volume_size=10,
             connection_info=jsonutils.dumps(connection_info),
-            delete_on_termination=False, instance_uuid=str(uuid.uuid4()),
+            delete_on_termination=False,
+            instance_uuid=instance.uuid if instance else str(uuid.uuid4()),
             attachment_id=None, disk_bus=None, device_type='disk',
             guest_format=None, tag=None, volume_type=None, encrypted=False,
             no_device=False, snapshot_id=None, image_id=None)
-        return {'root_device_name': '/dev/sda', 'ephemerals': [],
-                'swap': None,
-                'block_device_mapping': [
-                    block_device.DriverVolumeBlockDevice(bdm)]}
+        if instance is not None:
+            self.root_bdms[instance.uuid] = bdm
+        return bdm
 
     # -- Nova's calls -------------------------------------------------------
 
@@ -502,6 +523,7 @@ class Bench(object):
         drv.prepare_for_spawn(instance)
         drv.prepare_networks_before_block_device_mapping(instance,
                                                          network_info)
+        self.root_bdm(instance)
         connector = drv.get_volume_connector(instance)
         bdi = self.block_device_info(connector['wwpns'], self.sim(drv))
         instance.task_state = task_states.SPAWNING
@@ -733,8 +755,9 @@ ROW_TARGETS = {
     SPAWN_LABEL: (12, '<= 12 besides polling'),
     # On a storage-group CPC the paths exist only once FCP storage
     # discovery has validated them (IBM, "Attach Storage Group to
-    # Partition"; "Start FCP Storage Discovery"): one request more.
-    SPAWN_LABEL + ' (storage groups)': (13, '<= 13 besides polling, one of '
+    # Partition"; "Start FCP Storage Discovery"); the boot volume is
+    # defined in Create Storage Group itself.
+    SPAWN_LABEL + ' (storage groups)': (12, '<= 12 besides polling, one of '
                                         'them Start FCP Storage Discovery'),
     'destroy (running)': (4, '<= 4 besides polling'),
     'power_off': (3, '<= 3 besides polling'),

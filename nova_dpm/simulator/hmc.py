@@ -74,8 +74,9 @@ SETTINGS = {
     'terminated_stops': 0,
     # Seconds the status lags behind an ended start job ...
     'start_status_lag': 0.0,
-    # ... reading this status meanwhile.
-    'start_lag_status': 'stopped',
+    # ... reading this status meanwhile: zhmcclient Partition.start
+    # names 'paused'.
+    'start_lag_status': 'paused',
     # How a start beyond the CPC's free resources fails.
     'start_shortage': 'auto',
 }
@@ -209,6 +210,8 @@ def _routes():
          storage.sg_discover),
         ('POST', sg + '/operations/accept-mismatched-storage-volumes',
          storage.sg_accept_mismatched),
+        ('GET', sg + '/operations/get-connection-report',
+         storage.sg_connection_report),
         ('POST', sg + r'/virtual-storage-resources/([^/?]+)',
          storage.vsr_update),
         ('GET', vs + '/operations/get-connected-vnics',
@@ -287,6 +290,9 @@ class SimulatedHmc:
         self.san = san if san is not None else san_module.San()
         self.discoveries = {}
         self.discovery_due = {}
+        # When each group's last discovery ended (storage group URI ->
+        # HMC timestamp), for its connection report.
+        self.last_scans = {}
         # Ports that validated WWPNs were found on, kept when the WWPN
         # goes back to its group's unassigned WWPNs (WWPN -> port URI).
         self.wwpn_ports = {}

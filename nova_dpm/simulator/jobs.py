@@ -32,9 +32,9 @@ definition):
 * ``start_status_lag`` / ``start_lag_status``: the status can lag behind
   the start job (HMC rule E3; zhmcclient Partition.start: "it still may
   show status paused"). For that many seconds after the job has ended the
-  partition reads ``start_lag_status``. [inferred: 'stopped' (the status
-  before the start) is the harsher reading and the default; zhmcclient
-  names 'paused'.]
+  partition reads ``start_lag_status``: 'paused' by default, the status
+  zhmcclient names ("it still may show status paused"); 'stopped' (the
+  status before the start, no source) and 'terminated' on request.
 * ``start_shortage``: a start beyond the CPC's free processors or memory
   (resources.py) fails. The sources leave open how: 'job' - the job fails
   (409, reason 0 [UNCERTAIN]) and the partition is stopped again;
@@ -221,7 +221,10 @@ def start_outcome(sim, partition):
               sv.manager.class_value == 'storage-volume' and
               sv.manager.parent.uri in props.get('storage-group-uris', []) and
               sv.properties.get('usage') == 'boot' and
-              sv.properties.get('fulfillment-state') == 'complete')
+              sv.properties.get('fulfillment-state') == 'complete' and
+              # [INFER] complete after Fulfill, but a LUN no path shows
+              # cannot be loaded.
+              bool(sv.properties.get('paths')))
     elif device == 'network-adapter':
         nic = sim.lookup(props.get('boot-network-device') or '')
         ok = nic is not None and nic.manager.parent is partition

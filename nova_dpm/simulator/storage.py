@@ -31,20 +31,29 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
   was verified on; a 'not-validated' one gives a VSR *without* a storage
   port ("a storage port is assigned to the virtual storage resource
   later, when DPM successfully verifies connectivity").
-* FCP storage discovery (:func:`discover`) validates a VSR's WWPN once the
-  SAN (san.py) shows it at least one LUN, and assigns it a port then.  It
-  runs when a client starts it (IBM: Start FCP Storage Discovery; the job
-  takes ``transition_time``) and periodically otherwise (every
+* FCP storage discovery (:func:`discover`) validates a VSR's WWPN only
+  through the group's defined volumes (IBM: Attach Storage Group to
+  Partition: a storage port is assigned "when DPM successfully verifies
+  connectivity to the defined storage volumes"): the SAN (san.py) must
+  show the WWPN the target WWPN and LUN of a fulfilled volume, or, while
+  a volume waits for its LUN, any LUN.  A group without volumes never
+  validates a WWPN.  [INFER] the harsher reading: which LUN verifies an
+  unfulfilled volume is not published.  Discovery runs when a client
+  starts it (IBM: Start FCP Storage Discovery; the job takes
+  ``transition_time``) and periodically otherwise (every
   ``discovery_interval`` seconds of the SAN definition; zhmcclient's
   get_connection_report: "regularly every 10 minutes").
 * Candidate adapter ports can only be added before a WWPN of the group is
   validated (IBM: Add Candidate Adapter Ports to an FCP Storage Group).
-* A boot volume is complete only when it is fulfilled (HMC rule J2)
-  *and* its target WWPN and LUN are visible through a validated VSR on
-  the fulfilment's adapter port.  [INFER] zhmcclient's
-  indicate_fulfillment_fcp says the volume becomes complete at once; we
-  model the harsher reading: at once only if the path is already
-  validated and shows the LUN, else at a later discovery that finds it.
+* A fulfilled volume is 'complete' at once (zhmcclient
+  StorageVolume.indicate_fulfillment_fcp: after Fulfill its
+  fulfillment-state "will have been set to complete"), whether or not a
+  path shows it yet; its ``paths`` list the validated VSRs that do.
+* While a discovery runs (started, or the periodic check) the group is
+  busy: Modify Storage Group Properties, Fulfill FCP Storage Volume and
+  Accept Mismatched Storage Volumes answer 409,2 (IBM: Accept Mismatched
+  Storage Volumes answers 409 while the group is busy; [INFER] the other
+  two alike, and reason 2, "busy", of the common reason codes).
 * A data volume is completed by discovery: a visible LUN that no volume of
   the group claims is paired with a pending data volume, one of the same
   size first, else the oldest one.  [INFER] the pairing rule.
@@ -57,9 +66,10 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
   fulfillment-state), else 'pending' (HMC rule I4).  The reset to
   'pending' on a change of connectivity or max-partitions is not
   simulated.
-* A found volume that some of the group's VSRs do not reach (their WWPN
-  not validated, or the SAN not showing them the LUN) is 'incomplete'
-  until every VSR reaches it (IBM: The Storage Group details page names
+* A found volume that some of the group's VSRs reach and others do not
+  (their WWPN not validated, or the SAN not showing them the LUN) becomes
+  'incomplete' at a discovery, and 'complete' again at the discovery that
+  finds every VSR reaching it (IBM: The Storage Group details page names
   the state).  [INFER] the rule.
 * 'overprovisioned' is never produced: no source we have says what it
   means.  Accept Mismatched Storage Volumes takes it as well as
@@ -72,6 +82,7 @@ How a z14-ZR1 or later HMC brings an FCP storage group to life:
 """
 
 import re
+import time
 import uuid
 
 from nova_dpm.simulator import errors
@@ -239,6 +250,15 @@ def _delete_volume(sim, sg, sv):
     sg.storage_volumes.remove(sv.oid)
 
 
+def check_not_busy(sim, req, sg):
+    """409,2 while a discovery of the group runs (see the docstring)."""
+    if sg.uri in sim.discoveries:
+        raise req.err.conflict(
+            errors.BUSY,
+            "Storage group %s is busy: FCP storage discovery is running"
+            % sg.properties['name'])
+
+
 def _wwpn_info(vsr):
     return vsr.properties.get('world-wide-port-name-info') or {}
 
@@ -282,13 +302,35 @@ def _size_through(sim, sg, target, port_uri=None, defined=None):
 
 
 def _fulfil(sim, sg, sv, wwpn, lun, port_uri):
+    """Fulfill: complete at once (zhmcclient indicate_fulfillment_fcp).
+
+    ``active-size`` is the LUN's size where a validated VSR on the port
+    shows it, else the defined size.
+    """
     target = {'wwpn': wwpn, 'lun': lun, 'adapter-port-uri': port_uri}
     sim.volume_targets[sv.uri] = target
-    sv.properties['fulfillment-state'] = PENDING
-    size = _size_through(sim, sg, target, port_uri,
-                         sv.properties.get('size'))
-    if size is not None:
-        _complete_volume(sim, sv, size)
+    defined = sv.properties.get('size')
+    size = _size_through(sim, sg, target, port_uri, defined)
+    sv.properties['active-size'] = size if size is not None else defined
+    sv.properties['fulfillment-state'] = COMPLETE
+    if not sv.properties.get('uuid'):
+        sv.properties['uuid'] = uuid.uuid4().hex.upper()
+
+
+def _judge_paths(sim, sg):
+    """At a discovery: 'incomplete' for a found volume some VSRs miss.
+
+    [INFER] found on some of the group's paths, not on all (IBM: The
+    Storage Group details page lists the state; the rule that makes it
+    is not published).
+    """
+    total = len(sg.virtual_storage_resources.list())
+    for sv in sg.storage_volumes.list():
+        found = len(sv.properties['paths'])
+        if sv.uri in sim.volume_targets and found and sv.properties.get(
+                'fulfillment-state') in (COMPLETE, INCOMPLETE):
+            sv.properties['fulfillment-state'] = (
+                INCOMPLETE if found < total else COMPLETE)
 
 
 def refresh(sim, sg):
@@ -312,14 +354,6 @@ def refresh(sim, sg):
                     'target-world-wide-port-name': target['wwpn'],
                 })
         sv.properties['paths'] = paths
-        if target and sv.properties.get('fulfillment-state') in (
-                COMPLETE, INCOMPLETE):
-            # [INFER] found on some of the group's paths, not on all:
-            # 'incomplete' (IBM: The Storage Group details page lists the
-            # state; the rule that makes it is not published).
-            total = len(sg.virtual_storage_resources.list())
-            sv.properties['fulfillment-state'] = (
-                INCOMPLETE if len(paths) < total else COMPLETE)
     states = [sv.properties.get('fulfillment-state') for sv in volumes]
     if MISMATCHED in states:
         state = MISMATCHED
@@ -372,13 +406,31 @@ def _choose_port(sim, sg, vsr):
                                      ports.index(p)))
 
 
+def _sees_defined_volume(sim, sg, wwpn):
+    """Whether the WWPN reaches a volume defined in the group.
+
+    A fulfilled volume through its target WWPN and LUN; while a volume
+    waits for its LUN, any LUN the SAN shows the WWPN ([INFER]). No
+    volume, no validation (IBM: Attach Storage Group to Partition).
+    """
+    waiting = False
+    for sv in sg.storage_volumes.list():
+        target = sim.volume_targets.get(sv.uri)
+        if target is None:
+            waiting = True
+        elif sim.san.size_seen(wwpn, target['wwpn'], target['lun'],
+                               sv.properties.get('size')) is not None:
+            return True
+    return waiting and sim.san.sees_any(wwpn)
+
+
 def _validate_paths(sim, sg):
-    """Validate the WWPNs of the group's VSRs that the SAN shows a LUN."""
+    """Validate the WWPNs of the VSRs that reach a defined volume."""
     for vsr in sg.virtual_storage_resources.list():
         if _validated(vsr):
             continue
         wwpn = vsr.properties['world-wide-port-name']
-        if not sim.san.sees_any(wwpn):
+        if not _sees_defined_volume(sim, sg, wwpn):
             continue
         port = _choose_port(sim, sg, vsr)
         if port is None:
@@ -407,15 +459,6 @@ def discover(sim, sg):
         return
     _validate_paths(sim, sg)
     volumes = sg.storage_volumes.list()
-    # Fulfilled volumes (boot volumes) wait for their path.
-    for sv in volumes:
-        target = sim.volume_targets.get(sv.uri)
-        if target and sv.properties.get('fulfillment-state') == PENDING:
-            size = _size_through(sim, sg, target,
-                                 target.get('adapter-port-uri'),
-                                 sv.properties.get('size'))
-            if size is not None:
-                _complete_volume(sim, sv, size)
     # Data volumes: pair the LUNs nobody claims with pending definitions.
     claimed = {t['lun'] for t in (sim.volume_targets.get(sv.uri)
                                   for sv in volumes) if t}
@@ -449,6 +492,11 @@ def discover(sim, sg):
                  sim.san.any_target(),
                  float(sv.properties.get('size') or 1.0))
     refresh(sim, sg)
+    _judge_paths(sim, sg)
+    refresh(sim, sg)
+    # The connection report's time (IBM: Get Connection Report,
+    # last-scan-time: milliseconds since the epoch).
+    sim.last_scans[sg.uri] = int(time.time() * 1000)
 
 
 def advance(sim, now):
@@ -513,6 +561,51 @@ def sg_discover(sim, req):
     return {'job-uri': job['uri']}
 
 
+def sg_connection_report(sim, req):
+    """Get Connection Report (IBM page of that name).
+
+    The report of an FCP group exists once a discovery has completed
+    (409,1 before: [INFER] the answer is not documented). It holds
+    ``last-scan-time``, ``storage-group-uri``, ``fcp-fabrics`` and
+    ``fcp-storage-subsystems``, each subsystem with its
+    ``storage-configurations`` and their ``volumes-configuration-status``
+    (zhmcclient StorageGroup.get_connection_report names the field and
+    the value "correct-volumes"). [INFER] the rest: one subsystem per
+    storage system whose target WWPNs a VSR's WWPN sees, one
+    configuration per such WWPN, status "correct-volumes" when it sees
+    the LUN of every fulfilled volume, else "incorrect-volumes"; the
+    subsystem's ``name``; ``fcp-fabrics`` empty.
+    """
+    sg = get_storage_group(sim, req)
+    if sg.properties.get('type') != 'fcp' or sg.uri not in sim.last_scans:
+        raise req.err.conflict(
+            errors.WRONG_STATE,
+            "Storage group %s has no connection report: no FCP storage "
+            "discovery has completed" % sg.properties['name'])
+    targets = [t for t in (sim.volume_targets.get(sv.uri)
+                           for sv in sg.storage_volumes.list()) if t]
+    systems = {}
+    for vsr in sg.virtual_storage_resources.list():
+        wwpn = vsr.properties['world-wide-port-name']
+        seen = sim.san.visible(wwpn)
+        for system in sorted({sim.san.targets.get(t, '') for t, _l, _s
+                              in seen}):
+            correct = all(sim.san.size_seen(wwpn, t['wwpn'], t['lun'])
+                          is not None for t in targets)
+            systems.setdefault(system, []).append({
+                'world-wide-port-name': wwpn,
+                'volumes-configuration-status':
+                    'correct-volumes' if correct else 'incorrect-volumes'})
+    return {
+        'last-scan-time': sim.last_scans[sg.uri],
+        'storage-group-uri': sg.uri,
+        'fcp-fabrics': [],
+        'fcp-storage-subsystems': [
+            {'name': name, 'storage-configurations': configs}
+            for name, configs in sorted(systems.items())],
+    }
+
+
 def sg_accept_mismatched(sim, req):
     """Accept Mismatched Storage Volumes (IBM page of that name)."""
     sg = get_storage_group(sim, req)
@@ -547,6 +640,7 @@ def sg_accept_mismatched(sim, req):
                 "Storage volume %s has fulfillment state %s, not "
                 "pending-with-mismatches or overprovisioned"
                 % (sv.properties.get('name'), state))
+    check_not_busy(sim, req, sg)
     for sv in volumes:
         sv.properties['fulfillment-state'] = COMPLETE
     refresh(sim, sg)
@@ -661,6 +755,7 @@ def sg_modify(sim, req):
             "the storage group is attached to" % n_attached)
     volume_requests = body.get('storage-volumes', [])
     _check_volume_requests(sim, req, sg_type, volume_requests, sg=sg)
+    check_not_busy(sim, req, sg)
 
     for field in ('name', 'description', 'shared', 'connectivity',
                   'max-partitions', 'direct-connection-count'):
@@ -703,6 +798,7 @@ def sg_delete(sim, req):
     for vsr in sg.virtual_storage_resources.list():
         sg.virtual_storage_resources.remove(vsr.oid)
     sim.discovery_due.pop(sg.uri, None)
+    sim.last_scans.pop(sg.uri, None)
     sg.manager.remove(sg.oid)
     return None
 
@@ -931,6 +1027,7 @@ def sv_fulfill(sim, req):
             errors.WRONG_STATE,
             "Adapter port %s is not a candidate port of storage group %s"
             % (port_uri, sg.properties['name']))
+    check_not_busy(sim, req, sg)
     _fulfil(sim, sg, sv, body['world-wide-port-name'],
             body['logical-unit-number'], port_uri)
     refresh(sim, sg)

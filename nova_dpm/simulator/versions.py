@@ -67,6 +67,12 @@ OPERATIONS = [
     ('POST', r'/api/storage-groups/[^/?]+/operations/'
      r'start-fcp-storage-discovery', (2, 37), '2.14.1',
      'Start FCP Storage Discovery', 'zhmcclient StorageGroup.discover_fcp'),
+    # zhmcclient StorageGroup.get_connection_report: "HMC Version >=
+    # 2.14.1 with HMC API version >= 2.37" and "SE Version >= 2.14.1".
+    ('GET', r'/api/storage-groups/[^/?]+/operations/'
+     r'get-connection-report', (2, 37), '2.14.1',
+     'Get Connection Report',
+     'zhmcclient StorageGroup.get_connection_report'),
 ]
 
 QUERY_PARAMETERS = [

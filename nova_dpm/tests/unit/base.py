@@ -187,6 +187,12 @@ class DriverTestCase(testtools.TestCase):
         self.useFixture(fixtures.MockPatch(
             'nova.objects.BlockDeviceMapping.get_by_volume_and_instance',
             side_effect=self._get_bdm))
+        # ... and the instance's mappings (the connector of a build reads
+        # the boot volume's size there): instance uuid -> [BDM].
+        self.instance_bdms = {}
+        self.useFixture(fixtures.MockPatch(
+            'nova.objects.BlockDeviceMappingList.get_by_instance_uuid',
+            side_effect=self._get_bdms))
         self.driver = None
         if self.start_driver:
             self.start()
@@ -197,6 +203,17 @@ class DriverTestCase(testtools.TestCase):
             return self.volume_bdms[(volume_id, instance_uuid)]
         except KeyError:
             raise nova_exception.VolumeBDMNotFound(volume_id=volume_id)
+
+    def _get_bdms(self, context, instance_uuid, use_slave=False):
+        return objects.BlockDeviceMappingList(
+            objects=self.instance_bdms.get(instance_uuid, []))
+
+    def boot_bdm(self, instance, size=10, volume_id='vol-boot'):
+        """Nova's API records the root BDM (with its size) before a build."""
+        bdm = self.bdm({'data': {'volume_id': volume_id}}, size,
+                       instance_uuid=instance.uuid)
+        self.instance_bdms[instance.uuid] = [bdm]
+        return bdm
 
     def flags(self, **kw):
         for name, value in kw.items():
@@ -420,6 +437,7 @@ class DriverTestCase(testtools.TestCase):
         self.driver.prepare_for_spawn(instance)
         self.driver.prepare_networks_before_block_device_mapping(
             instance, network_info)
+        self.boot_bdm(instance, size)
         connector = self.driver.get_volume_connector(instance)
         bdi = self.block_device_info(self.cinder_map(
             self.fc_connection(connector['wwpns'], lun=lun), size), size)

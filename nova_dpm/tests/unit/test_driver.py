@@ -134,6 +134,36 @@ class ResourcesTest(base.DriverTestCase):
         self.assertIn('1 of at most 1', exc.format_message())
         self.assertEqual(0, self.sim.count())
 
+    def resources(self):
+        """update_available_resource: resources, then the inventory."""
+        res = self.driver.get_available_resource(base.HOST)
+        tree = provider_tree.ProviderTree()
+        tree.new_root(base.HOST, 'rp-uuid')
+        self.driver.update_provider_tree(tree, base.HOST)
+        return res, tree.data(base.HOST).inventory
+
+    def test_unavailable_cpc_reports_no_resources_until_back(self):
+        # The old driver reported the subset's resources whatever the
+        # CPC's status, and Nova placed builds that could not start.
+        for status in ('not-operating', 'service-required'):
+            self.faked_cpc.properties['status'] = status
+            res, inv = self.resources()
+            self.assertEqual((0, 0), (res['vcpus'], res['memory_mb']))
+            for rc in (orc.VCPU, orc.MEMORY_MB):
+                self.assertEqual(inv[rc]['total'], inv[rc]['reserved'])
+            self.assertIn("CPC CPC1 has status '%s'" % status,
+                          self.logger.output)
+            self.assertIn('reports no processors and no memory',
+                          self.logger.output)
+            # Back by itself at the next periodic update.
+            self.faked_cpc.properties['status'] = 'active'
+            res, inv = self.resources()
+            self.assertEqual((8, 32768, 3),
+                             (res['vcpus'], res['memory_mb'],
+                              res['vcpus_used']))
+            self.assertEqual(0, inv[orc.VCPU]['reserved'])
+            self.assertIn('has status active again', self.logger.output)
+
     def test_lists_only_own_partitions(self):
         self.assertEqual(['1f1a3d43-3f0a-4d51-9f7c-2cbd6a1f3b7e'],
                          self.driver.list_instance_uuids())
@@ -471,6 +501,41 @@ class HmcRefusalTest(base.DriverTestCase):
                                 self.build, instance, network_info=vifs)
         self.assertIn('HMC operation create NIC', exc.format_message())
         self.assertIn('HTTP 400 reason 7', exc.format_message())
+        self.assertIsNone(self.faked_partition(instance))
+
+
+class BusyPartitionTest(base.DriverTestCase):
+    """409,2 (HMC rule A3): the partition is busy; ask again."""
+
+    definitions = base.WITH_Z17
+
+    def test_busy_partition_is_asked_again_within_the_deadline(self):
+        # The old driver failed the build at the first 409,2 of Create
+        # NIC, Update Partition Properties or Attach Storage Group.
+        patterns = [('POST', '/api/partitions/{id}/nics'),
+                    ('POST', '/api/partitions/{id}')]
+        if self.definition != 'z13':
+            patterns.append(('POST', '/api/partitions/{id}/operations/'
+                                     'attach-storage-group'))
+        for method, pattern in patterns:
+            self.sim.inject_fault('busy', method, pattern)
+            self.sim.reset_counts()
+            instance, _c = self.build()
+            part = self.faked_partition(instance)
+            self.assertEqual('active', part.properties['status'])
+            self.assertEqual(2, len(part.nics.list()))
+            self.assertIn(('busy', method, pattern), self.sim.fired_faults)
+
+    def test_busy_beyond_the_deadline_fails_and_cleans_up(self):
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        for _ in range(20):
+            self.sim.inject_fault('busy', 'POST', '/api/partitions/{id}')
+        instance = self.instance()
+        exc = self.assertRaises(exception.HMCTimeout, self.build, instance)
+        self.assertIn('update partition', exc.format_message())
+        self.assertIn('busy', exc.format_message())
+        self.driver.failed_spawn_cleanup(instance)
         self.assertIsNone(self.faked_partition(instance))
 
 

@@ -20,6 +20,7 @@ waiting for Neutron's network-vif-plugged.
 
 import json
 import os
+from unittest import mock
 
 from nova.compute import power_state
 from nova import exception as nova_exception
@@ -27,6 +28,7 @@ from nova.network import model as network_model
 import testtools
 
 from nova_dpm import exception
+from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm.tests.unit import base
 
@@ -608,6 +610,27 @@ class AdapterPortTest(base.DriverTestCase):
                                 base.VSWITCH_0)
         self.assertIn('Port %s' % base.VSWITCH_0, exc.format_message())
 
+    def test_failed_listing_does_not_decide(self):
+        # The old driver took a failed virtual-switch listing for a CPC
+        # with virtual switches and refused every dpm_adapter port of
+        # its OSA adapters.
+        real = hmc_module.simulated_session
+
+        def failing_listing(settings):
+            session = real(settings)
+            session.simulator.inject_fault(
+                'http500', 'GET', '/api/cpcs/{id}/virtual-switches')
+            return session
+
+        with mock.patch.object(hmc_module, 'simulated_session',
+                               failing_listing):
+            self.start()
+        self.assertTrue(self.driver.network.adapter_ports_only)
+        vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1)]
+        instance, _c = self.build(network_info=vifs)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
     def test_nics_on_osa_and_network_express_ports(self):
         vifs = [self.port_vif('port-o', 'fa:16:3e:00:00:01', base.OSA, 1),
                 self.port_vif('port-n', 'fa:16:3e:00:00:02', base.NETX_1,
@@ -688,9 +711,17 @@ class AdapterPortWithVirtualSwitchesTest(base.DriverTestCase):
 
     def test_cpc_with_virtual_switches(self):
         self.assertFalse(self.driver.network.adapter_ports_only)
-        # It has virtual switches: no need to ask for API features.
-        self.assertNotIn('list-features',
-                         ' '.join(p for _m, p in self.sim.requests))
+
+    def test_empty_listing_does_not_decide(self):
+        # A user without object access to the virtual switches lists
+        # none: the CPC still has them (no network-express-support). The
+        # old driver asked for the feature only after an empty listing.
+        def edit(data):
+            self.cpc_definition(data)['virtual_switches'] = []
+        self.edit_definition(edit)
+        self.start()
+        self.assertFalse(self.driver.network.adapter_ports_only)
+        self.assertNotIn('has no virtual switches', self.logger.output)
 
     def test_osa_port_must_go_through_its_virtual_switch(self):
         exc = self.assertRaises(

@@ -21,6 +21,9 @@ gates of old HMCs and SEs. The naming rules need no HMC.
 """
 
 import gc
+import time
+import types
+from unittest import mock
 import uuid as uuid_module
 
 from nova.compute import power_state
@@ -466,7 +469,7 @@ class DriverStatusTest(base.DriverTestCase):
         self.start()
         instance, _c = self.build(power_on=False)
         self.driver.partitions.start_grace = 30
-        self.sim.configure(start_status_lag=0.3)
+        self.sim.configure(start_status_lag=0.3, start_lag_status='stopped')
         self.driver.power_on(self.context, instance, None)
         self.assertEqual('active',
                          self.faked_partition(instance).properties['status'])
@@ -480,11 +483,31 @@ class DriverStatusTest(base.DriverTestCase):
         self.assertEqual('active',
                          self.faked_partition(instance).properties['status'])
 
+    def test_paused_is_waited_for_as_long_as_zhmcclient_waits(self):
+        # zhmcclient's Partition.start waits up to its status timeout
+        # (60 s) for the status after the job; the old driver took a
+        # 'paused' lasting 15 s for the outcome and deleted the
+        # partition. Here 40 s pass between the first and every later
+        # status read.
+        self.start()
+        instance, _c = self.build(power_on=False)
+        self.driver.partitions.start_grace = \
+            partition.Partitions.start_grace
+        self.assertEqual(60.0, self.driver.partitions.start_grace)
+        self.sim.configure(start_status_lag=0.3)
+        ticks = iter([0.0])
+        clock = types.SimpleNamespace(
+            monotonic=lambda: next(ticks, 40.0), sleep=time.sleep)
+        with mock.patch.object(partition, 'time', clock):
+            self.driver.power_on(self.context, instance, None)
+        self.assertEqual('active',
+                         self.faked_partition(instance).properties['status'])
+
     def test_stopped_for_longer_than_the_grace_is_the_outcome(self):
         self.start()
         instance, _c = self.build(power_on=False)
         self.driver.partitions.start_grace = 0.2
-        self.sim.configure(start_status_lag=3600)
+        self.sim.configure(start_status_lag=3600, start_lag_status='stopped')
         exc = self.assertRaises(exception.HMCOperationFailed,
                                 self.driver.power_on, self.context,
                                 instance, None)

@@ -38,6 +38,9 @@ from nova_dpm import simulator
 from nova_dpm.tests.unit import base
 
 LIST = 'GET /api/cpcs/{id}/partitions'
+# The CPC's status, read by get_available_resource (an unavailable CPC
+# reports no resources).
+CPC_GET = 'GET /api/cpcs/{id}'
 PART_GET = 'GET /api/partitions/{id}'
 JOB_GET = 'GET /api/jobs/{id}'
 START = 'POST /api/partitions/{id}/operations/start'
@@ -76,6 +79,7 @@ BUILD = {
     }, START_WAIT_APART),
     'z16': _plus({
         'POST /api/cpcs/{id}/partitions': 1,
+        # With the boot volume defined in it (the root BDM's size).
         'POST /api/storage-groups': 1,
         'POST /api/storage-groups/{id}/operations/'
         'add-candidate-adapter-ports': 1,
@@ -89,7 +93,6 @@ BUILD = {
         AGGREGATE: 3,
         'POST /api/storage-groups/{id}/operations/'
         'start-fcp-storage-discovery': 1,
-        'POST /api/storage-groups/{id}/operations/modify': 1,
         'POST /api/storage-groups/{id}/storage-volumes/{id}/operations/'
         'fulfill-fcp-storage-volume': 1,
         'POST /api/partitions/{id}/nics': 2,
@@ -105,6 +108,9 @@ INIT_HOST = {
 # On HMC API 4.1 and later, init_host also lists the CPC's virtual
 # switches with their ports (one request).
 VSWITCH_LIST = {'GET /api/cpcs/{id}/virtual-switches': 1}
+# On API 4.10 and later, init_host first asks the CPC's API features
+# whether it has virtual switches at all (network-express-support).
+API_FEATURES = {'GET /api/cpcs/{id}/operations/list-features': 1}
 # Before, the first build after init_host reads the two virtual switches
 # it uses (kept afterwards).
 VSWITCH_READS = {'GET /api/virtual-switches/{id}': 2}
@@ -123,7 +129,7 @@ EXPECTED = {
         'reboot HARD': _plus(STOP_WAIT_APART, START_WAIT_APART),
     },
     'z16': {
-        'init_host': _plus(INIT_HOST, VSWITCH_LIST),
+        'init_host': _plus(INIT_HOST, API_FEATURES, VSWITCH_LIST),
         'first build': BUILD['z16'],
         'build': BUILD['z16'],
         # Stop, delete the partition (its attachment goes with it), then
@@ -140,8 +146,9 @@ EXPECTED = {
 
 # The same on both definitions.
 COMMON = {
-    # Steady state: one listing; partition sizes are known.
-    'resources': {LIST: 1},
+    # Steady state: the CPC's status and one listing; partition sizes are
+    # known.
+    'resources': {CPC_GET: 1, LIST: 1},
     'list_instance_uuids': {LIST: 1},
     'get_info, no cache': {PART_GET: 1},
     'get_info, cache expired': {LIST: 1},
@@ -309,13 +316,14 @@ class RequestCountTest(base.DriverTestCase):
         self.assertEqual(known, self.driver.get_available_resource(base.HOST))
         if self.definition == 'z16':
             # API 4.1 and later: the sizes come with the listing.
-            self.assertEqual({LIST: 1}, recorder.take())
+            self.assertEqual({CPC_GET: 1, LIST: 1}, recorder.take())
             return
         # HMC API 1.7 has neither the additional properties of a listing
         # nor Submit Requests: one read per partition, once.
-        self.assertEqual({LIST: 1, PART_GET: 3}, recorder.take())
+        self.assertEqual({CPC_GET: 1, LIST: 1, PART_GET: 3},
+                         recorder.take())
         self.assertEqual(known, self.driver.get_available_resource(base.HOST))
-        self.assertEqual({LIST: 1}, recorder.take())
+        self.assertEqual({CPC_GET: 1, LIST: 1}, recorder.take())
 
     def test_power_sync_costs_one_request_for_the_subset(self):
         self.start()

@@ -77,7 +77,9 @@ class DiscoveryTestCase(base.DriverTestCase):
         console = client.consoles.console
         sg = console.storage_groups.create({
             'cpc-uri': cpc.uri, 'name': 'LINUX01-SG', 'type': 'fcp',
-            'shared': False, 'max-partitions': 1, 'connectivity': 1})
+            'shared': False, 'max-partitions': 1, 'connectivity': 1,
+            'storage-volumes': [{'operation': 'create', 'name': 'root',
+                                 'usage': 'data', 'size': 50.0}]})
         port = self.driver.subset.adapters[
             '/api/adapters/%s' % base.FCP_A].ports.resource_object(
                 FCP_A_PORT)
@@ -193,6 +195,68 @@ class BootDiscoveryTest(DiscoveryTestCase):
         self.assertEqual(connector,
                          self.driver.get_volume_connector(instance))
 
+    def test_boot_volume_defined_with_the_group_before_discovery(self):
+        # IBM (Attach Storage Group to Partition): a path is validated
+        # through the defined volumes. The old driver waited for the
+        # path before it defined any volume, which an HMC may never
+        # validate, and defined it with a Modify of its own.
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        self.boot_bdm(instance, 25)
+        connector = self.driver.get_volume_connector(instance)
+        group = self.group_of(instance)
+        (volume,) = group.storage_volumes.list()
+        self.assertEqual(
+            ('vol-boot', 'boot', 25.0, 'pending'),
+            tuple(volume.properties[k] for k in (
+                'name', 'usage', 'size', 'fulfillment-state')))
+        self.assertEqual(1, self.sim.count('POST', '/api/storage-groups'))
+        self.sim.reset_counts()
+        info = self.cinder_map(self.fc_connection(connector['wwpns']), 25)
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info, 25))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        self.assertEqual(volume.uri, part.properties['boot-storage-volume'])
+        self.assertEqual(0, self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/modify'))
+        # Discovery, then Fulfill.
+        posts = [p for m, p in self.sim.requests if m == 'POST' and
+                 p.startswith('/api/storage-groups/')]
+        self.assertEqual([
+            '/api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery',
+            '/api/storage-groups/{id}/storage-volumes/{id}/operations/'
+            'fulfill-fcp-storage-volume'], posts)
+
+    def test_boot_volume_of_unknown_size_is_defined_at_spawn(self):
+        self.check_defined_at_spawn(None)
+
+    def test_boot_volume_not_created_yet_is_defined_at_spawn(self):
+        # Nova creates the volume from an image after asking for the
+        # connector: its BDM has a size but no volume id yet.
+        self.check_defined_at_spawn(10)
+
+    def check_defined_at_spawn(self, size):
+        # No root BDM readable when the connector is asked for (size
+        # None), or one without a volume id.
+        instance = self.instance()
+        self.driver.prepare_for_spawn(instance)
+        if size:
+            self.boot_bdm(instance, size).volume_id = None
+        connector = self.driver.get_volume_connector(instance)
+        self.assertEqual([], self.group_of(instance).storage_volumes.list())
+        info = self.cinder_map(self.fc_connection(connector['wwpns']))
+        instance.task_state = task_states.SPAWNING
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info, 10))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        volume = self.sim.lookup(part.properties['boot-storage-volume'])
+        self.assertEqual(('vol-boot', 'boot', 10.0), tuple(
+            volume.properties[k] for k in ('name', 'usage', 'size')))
+
     def test_discovery_takes_its_time(self):
         self.sim.transition_time = 0.3
         instance, _c = self.build()
@@ -214,8 +278,32 @@ class BootDiscoveryTest(DiscoveryTestCase):
         self.assertIn('LUN 0001000000000000', message)
         self.assertIn('zoning', message)
         self.assertIn('LUN masking', message)
+        # What the HMC's Get Connection Report says (issue 22).
+        self.assertIn("connection report lists no storage subsystem",
+                      message)
         self.assert_nothing_left(instance)
         self.assertEqual({}, self.sim.jobs)
+
+    def test_nothing_found_names_the_connection_report(self):
+        # The SAN shows the initiators another LUN of the target: the
+        # report names the subsystem and the incorrect volumes.
+        instance = self.instance()
+        self.boot_bdm(instance)
+        connector, bdi = self.spawn_without_mapping(instance)
+        self.sim.map_volume(connector['wwpns'], [base.TARGETS[0]],
+                            '0009000000000000', 10)
+        exc = self.assertRaises(
+            nova_exception.BuildAbortException, self.driver.spawn,
+            self.context, instance, None, [], None, {}, self.two_vifs(), bdi)
+        message = exc.format_message()
+        self.assertIn('LUN 0001000000000000', message)
+        self.assertIn('volumes-configuration-status', message)
+        self.assertIn('%s: incorrect-volumes' % connector['wwpns'][0],
+                      message)
+        self.assertEqual(1, self.sim.count(
+            'GET', '/api/storage-groups/{id}/operations/'
+            'get-connection-report'))
+        self.assert_nothing_left(instance)
 
     def test_discovery_within_the_operation_timeout(self):
         self.dpm_flags(hmc_operation_timeout=1)
@@ -280,6 +368,39 @@ class RunningDiscoveryTest(DiscoveryTestCase):
         self.assertEqual({}, self.sim.jobs)
 
 
+class BusyGroupTest(DiscoveryTestCase):
+    """IBM: Accept Mismatched Storage Volumes: 409 while a group is busy."""
+
+    def test_data_volume_waits_while_a_discovery_runs(self):
+        # A discovery someone else started runs when the volume is
+        # attached: Modify and Fulfill answer 409,2 until it ends. The
+        # old driver failed the attach at the first 409.
+        instance, connector = self.build()
+        group = self.driver.storage._group(
+            self.driver.partitions.get(instance.uuid))
+        self.sim.transition_time = 0.3
+        group.discover_fcp(wait_for_completion=False)
+        self.sim.reset_counts()
+        self.attach_data_volume(instance, connector)
+        volume = self.volume(instance, 'vol-data')
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertGreater(self.sim.count(
+            'POST', '/api/storage-groups/{id}/operations/modify'), 1)
+
+    def test_busy_beyond_the_deadline_times_out(self):
+        self.dpm_flags(hmc_operation_timeout=1)
+        self.start()
+        instance, connector = self.build()
+        group = self.driver.storage._group(
+            self.driver.partitions.get(instance.uuid))
+        self.sim.transition_time = 3600
+        group.discover_fcp(wait_for_completion=False)
+        exc = self.assertRaises(exception.HMCTimeout,
+                                self.attach_data_volume, instance, connector)
+        self.assertIn('define data volume', exc.format_message())
+        self.assertIn('busy', exc.format_message())
+
+
 class VolumeSizeTest(DiscoveryTestCase):
     """Item: sizes from Nova's DriverVolumeBlockDevice (volume_size)."""
 
@@ -304,12 +425,15 @@ class VolumeSizeTest(DiscoveryTestCase):
             'POST', '/api/storage-groups/{id}/operations/'
             'accept-mismatched-storage-volumes'))
 
-    def test_larger_lun_is_accepted(self):
+    def test_larger_lun_is_used(self):
+        # The storage system rounded the 25 GiB volume up. Fulfilled, the
+        # volume is complete (zhmcclient indicate_fulfillment_fcp) and
+        # shows the LUN's size; nothing to accept.
         instance = self.instance()
         self.driver.prepare_for_spawn(instance)
+        self.boot_bdm(instance, 25)
         connector = self.driver.get_volume_connector(instance)
         info = self.fc_connection(connector['wwpns'])
-        # The storage system rounded the 25 GiB volume up.
         self.cinder_map(info, size=25.5)
         instance.task_state = task_states.SPAWNING
         self.driver.spawn(self.context, instance, None, [], None, {},
@@ -318,11 +442,8 @@ class VolumeSizeTest(DiscoveryTestCase):
         self.assertEqual('active', part.properties['status'])
         volume = self.sim.lookup(part.properties['boot-storage-volume'])
         self.assertEqual('complete', volume.properties['fulfillment-state'])
+        self.assertEqual(25.0, volume.properties['size'])
         self.assertEqual(25.5, volume.properties['active-size'])
-        self.assertEqual(1, self.sim.count(
-            'POST', '/api/storage-groups/{id}/operations/'
-            'accept-mismatched-storage-volumes'))
-        self.assertIn('another size', self.logger.output)
 
     def test_smaller_lun_fails_the_build(self):
         instance = self.instance()
@@ -468,29 +589,24 @@ class VolumeIdentityTest(DiscoveryTestCase):
 class IncompleteVolumeTest(DiscoveryTestCase):
     """A volume found on one path of two (fulfillment state incomplete)."""
 
-    def test_boot_volume_waits_for_discovery_then_names_the_state(self):
+    def test_boot_volume_on_one_path_boots_with_a_warning(self):
         instance = self.instance()
         self.driver.prepare_for_spawn(instance)
+        self.boot_bdm(instance)
         connector = self.driver.get_volume_connector(instance)
         info = self.fc_connection(connector['wwpns'])
         # Cinder (or the zoning) lets only the first initiator see it.
         self.sim.map_volume([connector['wwpns'][0]], base.TARGETS,
                             '0001000000000000', 10)
         instance.task_state = task_states.SPAWNING
-        exc = self.assertRaises(
-            nova_exception.BuildAbortException, self.driver.spawn,
-            self.context, instance, None, [], None, {}, self.two_vifs(),
-            self.block_device_info(info, 10))
-        self.assertIn('incomplete', exc.format_message())
-        self.assertIn('1 of the paths', exc.format_message())
-        # A second discovery ran to its end before the state was final
-        # (the old driver failed at the first sight of it); its job
-        # status was deleted.
-        self.assertEqual(2, self.sim.count(
-            'POST', '/api/storage-groups/{id}/operations/'
-            'start-fcp-storage-discovery'))
+        self.driver.spawn(self.context, instance, None, [], None, {},
+                          self.two_vifs(), self.block_device_info(info, 10))
+        part = self.faked_partition(instance)
+        self.assertEqual('active', part.properties['status'])
+        volume = self.sim.lookup(part.properties['boot-storage-volume'])
+        self.assertEqual(1, len(volume.properties['paths']))
+        self.assertIn('on 1 of the 2 paths', self.logger.output)
         self.assertEqual({}, self.sim.jobs)
-        self.assert_nothing_left(instance)
 
     def test_data_volume_on_one_path_is_used(self):
         instance, connector = self.build()
@@ -502,13 +618,9 @@ class IncompleteVolumeTest(DiscoveryTestCase):
             info, 5, boot_index=None, instance_uuid=instance.uuid)
         self.driver.attach_volume(self.context, info, instance, '/dev/sdb')
         volume = self.volume(instance, 'vol-data')
-        self.assertEqual('incomplete',
-                         volume.properties['fulfillment-state'])
+        self.assertEqual('complete', volume.properties['fulfillment-state'])
         self.assertEqual(1, len(volume.properties['paths']))
-        self.assertIn('found storage volume vol-data on some of the paths',
-                      self.logger.output)
-        # Only that one: the boot volume is complete.
-        self.assertNotIn('vol-boot on some of the paths', self.logger.output)
+        self.assertIn('on 1 of the 2 paths', self.logger.output)
 
 
 class CleanUpTest(DiscoveryTestCase):

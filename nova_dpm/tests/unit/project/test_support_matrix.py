@@ -445,6 +445,14 @@ class SupportMatrixTest(testtools.TestCase):
         self.assertRaises(exception.InvalidNetwork, network.plan, [vif],
                           (2, 19))
 
+    def test_console_log_matches_matrix(self):
+        # partial: none on SE < 2.14 (List OS Messages, HMC rule gate).
+        feature = 'operation.console.serial.log'
+        self.assertEqual('partial', self._status(feature))
+        self.assertEqual(subset.version_int('2.14.0'),
+                         dpm_driver.OS_MESSAGES_SE_VERSION)
+        self.assertIn('SE 2.14.0', load_matrix().get(feature, NOTES))
+
     def test_flat_matches_matrix(self):
         status = self._status('operation.networking.topology.flat')
         self.assertIn(status, CLAIMED)

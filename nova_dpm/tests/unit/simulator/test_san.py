@@ -33,7 +33,7 @@ LUN_2 = '4002400000000000'
 
 class SanTestCase(base.TestCase):
 
-    def attached(self, env, volumes=(), name='SG1', partition='inst-1',
+    def attached(self, env, volumes=(BOOT,), name='SG1', partition='inst-1',
                  **kw):
         p = env.partition(partition)
         sg = env.group(name=name, volumes=volumes, **kw)
@@ -108,6 +108,41 @@ class WwpnValidationTest(SanTestCase):
                          two.get_property('world-wide-port-name-info')[
                              'status'])
         self.assertIsNone(two.get_property('adapter-port-uri'))
+
+    def test_empty_group_never_validates(self):
+        # IBM (Attach Storage Group to Partition): DPM verifies
+        # connectivity "to the defined storage volumes". The old
+        # simulator validated a WWPN that saw any LUN, volumes or not.
+        env = self.env()
+        _p, sg = self.attached(env, volumes=())
+        env.connect(sg)
+        self.assertEqual({('not-validated', None)}, {
+            (v.get_property('world-wide-port-name-info')['status'],
+             v.get_property('adapter-port-uri')) for v in self.vsrs(sg)})
+        # Once a volume is defined, the next discovery validates them.
+        sg.update_properties({'storage-volumes': [
+            dict(BOOT, operation='create')]})
+        sg.discover_fcp()
+        self.assertEqual({'validated'}, {
+            v.get_property('world-wide-port-name-info')['status']
+            for v in self.vsrs(sg)})
+
+    def test_fulfilled_volume_validates_only_through_its_lun(self):
+        # A fulfilled volume is reached through its own target and LUN;
+        # another LUN the WWPN sees does not verify it.
+        env = self.env()
+        _p, sg = self.attached(env, ports=(base.FCP_A_PORT,))
+        sv = sg.storage_volumes.find(name='boot')
+        sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
+                                    env.port(base.FCP_A_PORT))
+        env.connect(sg, lun=LUN_2)
+        self.assertEqual({'not-validated'}, {
+            v.get_property('world-wide-port-name-info')['status']
+            for v in self.vsrs(sg)})
+        env.connect(sg)
+        self.assertEqual({'validated'}, {
+            v.get_property('world-wide-port-name-info')['status']
+            for v in self.vsrs(sg)})
 
     def test_discovery_is_a_job_that_takes_the_transition_time(self):
         # The mock has no such operation.
@@ -197,19 +232,25 @@ class VolumeCompletionTest(SanTestCase):
         sv.indicate_fulfillment_fcp(base.TARGET, lun, env.port(port))
         return sv, env.session.get(sv.uri)
 
-    def test_boot_volume_complete_only_when_visible(self):
-        # The old simulator completed it at once.
+    def test_fulfilled_volume_is_complete_at_once(self):
+        # zhmcclient StorageVolume.indicate_fulfillment_fcp: after Fulfill
+        # the state "will have been set to complete". The old simulator
+        # kept it pending until a path showed the LUN.
         env = self.env(transition_time=0.01)
-        p, sg = self.attached(env, volumes=[BOOT])
+        p, sg = self.attached(env)
         sv, props = self.fulfil(env, sg)
-        self.assertEqual('pending', props['fulfillment-state'])
+        self.assertEqual('complete', props['fulfillment-state'])
+        self.assertEqual([], props['paths'])
+        self.assertEqual('complete',
+                         env.session.get(sg.uri)['fulfillment-state'])
+        # [INFER] complete, but no path shows it: nothing to boot from.
         p.update_properties({'boot-device': 'storage-volume',
                              'boot-storage-volume': sv.uri})
         p.start(wait_for_completion=False)
         env.sim.complete_transitions()
         self.assertEqual('paused', env.faked(p.uri).properties['status'])
         p.stop()
-        # Cinder maps it; the next discovery completes it.
+        # Cinder maps it; discovery validates the paths that show it.
         env.connect(sg)
         props = env.session.get(sv.uri)
         self.assertEqual('complete', props['fulfillment-state'])
@@ -218,40 +259,36 @@ class VolumeCompletionTest(SanTestCase):
         p.start()
         self.assertEqual('active', p.get_property('status'))
 
-    def test_fulfilled_through_a_port_without_the_path(self):
+    def test_volume_on_some_paths_is_incomplete_after_discovery(self):
         env = self.env()
-        _p, sg = self.attached(env, volumes=[BOOT])
+        _p, sg = self.attached(env)
         one = self.vsrs(sg)[0]
         env.sim.map_volume([one.get_property('world-wide-port-name')],
                            [base.TARGET], base.LUN, 10)
         sg.discover_fcp()
         one.pull_full_properties()
-        other = ({base.FCP_A_PORT, base.FCP_B_PORT} -
-                 {one.get_property('adapter-port-uri')}).pop()
-        _sv, props = self.fulfil(env, sg, port=other)
-        self.assertEqual('pending', props['fulfillment-state'])
-        sg.discover_fcp()
         _sv, props = self.fulfil(env, sg,
                                  port=one.get_property('adapter-port-uri'))
-        # Found, on one of the group's two paths: incomplete.
+        self.assertEqual('complete', props['fulfillment-state'])
+        self.assertEqual(1, len(props['paths']))
+        # Found, on one of the group's two paths: the next discovery
+        # says incomplete.
+        sg.discover_fcp()
+        props = env.session.get(_sv.uri)
         self.assertEqual('incomplete', props['fulfillment-state'])
 
     def test_size_mismatch_and_accept(self):
-        env = self.env(transition_time=0.01)
-        p, sg = self.attached(env, volumes=[dict(BOOT, size=1.0)])
+        env = self.env()
+        _p, sg = self.attached(env, volumes=[
+            {'name': 'data', 'usage': 'data', 'size': 1.0}])
         env.connect(sg, size=10.0)
-        sv, props = self.fulfil(env, sg)
+        sv = sg.storage_volumes.find(name='data')
+        props = env.session.get(sv.uri)
         self.assertEqual('pending-with-mismatches',
                          props['fulfillment-state'])
         self.assertEqual(10.0, props['active-size'])
         self.assertEqual('pending-with-mismatches',
                          env.session.get(sg.uri)['fulfillment-state'])
-        p.update_properties({'boot-device': 'storage-volume',
-                             'boot-storage-volume': sv.uri})
-        p.start(wait_for_completion=False)
-        env.sim.complete_transitions()
-        self.assertEqual('paused', env.faked(p.uri).properties['status'])
-        p.stop()
         uri = sg.uri + '/operations/accept-mismatched-storage-volumes'
         env.session.post(uri, body={'storage-volume-uris': [sv.uri]})
         self.assertEqual('complete',
@@ -261,8 +298,6 @@ class VolumeCompletionTest(SanTestCase):
         # Only mismatched volumes can be accepted.
         self.assertHttpError(409, 1, env.session.post, uri,
                              body={'storage-volume-uris': [sv.uri]})
-        p.start()
-        self.assertEqual('active', p.get_property('status'))
 
     def test_accept_needs_volumes_of_the_group(self):
         # The mock has no such operation.
@@ -309,6 +344,81 @@ class VolumeCompletionTest(SanTestCase):
         self.assertEqual('pending-with-mismatches',
                          props['fulfillment-state'])
         self.assertEqual(3.0, props['active-size'])
+
+
+class BusyGroupTest(SanTestCase):
+    """IBM: Accept Mismatched Storage Volumes: 409 while the group is busy."""
+
+    def test_busy_while_discovery_runs(self):
+        # The mock has no discovery, and the old simulator accepted every
+        # change while one ran.
+        env = self.env(transition_time=3600)
+        _p, sg = self.attached(env, volumes=[
+            BOOT, {'name': 'data', 'usage': 'data', 'size': 1.0}])
+        sv = sg.storage_volumes.find(name='boot')
+        job = sg.discover_fcp(wait_for_completion=False)
+        self.assertHttpError(409, 2, sg.storage_volumes.create,
+                             {'name': 'more', 'size': 1.0})
+        self.assertHttpError(409, 2, sv.indicate_fulfillment_fcp,
+                             base.TARGET, base.LUN,
+                             env.port(base.FCP_A_PORT))
+        data = sg.storage_volumes.find(name='data')
+        env.sim.volume_targets[data.uri] = {
+            'wwpn': base.TARGET, 'lun': LUN_2, 'adapter-port-uri': None}
+        env.faked(data.uri).properties['fulfillment-state'] = \
+            'pending-with-mismatches'
+        self.assertHttpError(
+            409, 2, env.session.post,
+            sg.uri + '/operations/accept-mismatched-storage-volumes',
+            body={'storage-volume-uris': [data.uri]})
+        # Once the discovery has ended, each is accepted.
+        env.sim.transition_time = 0
+        for run in env.sim.discoveries.values():
+            run['end'] = 0
+        job.wait_for_completion()
+        sg.storage_volumes.create({'name': 'more', 'size': 1.0})
+        sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
+                                    env.port(base.FCP_A_PORT))
+
+
+class ConnectionReportTest(SanTestCase):
+    """IBM: Get Connection Report; zhmcclient get_connection_report."""
+
+    def test_report_after_a_discovery(self):
+        # The mock has no such operation.
+        mock = self.env(False)
+        msg = mock.console.storage_groups.create(
+            {'cpc-uri': base.CPC_URI, 'name': 'SG', 'type': 'fcp'})
+        self.assertHttpError(404, None, msg.get_connection_report)
+
+        env = self.env()
+        _p, sg = self.attached(env)
+        # None before the first discovery has completed.
+        self.assertHttpError(409, 1, sg.get_connection_report)
+        sg.discover_fcp()
+        report = sg.get_connection_report()
+        self.assertEqual(sg.uri, report['storage-group-uri'])
+        self.assertIsInstance(report['last-scan-time'], int)
+        # The SAN shows the group nothing: no storage subsystem.
+        self.assertEqual([], report['fcp-storage-subsystems'])
+        sv = sg.storage_volumes.find(name='boot')
+        sv.indicate_fulfillment_fcp(base.TARGET, base.LUN,
+                                    env.port(base.FCP_A_PORT))
+        one = self.vsrs(sg)[0].get_property('world-wide-port-name')
+        env.sim.map_volume([one], [base.TARGET], LUN_2, 10)
+        sg.discover_fcp()
+        (system,) = sg.get_connection_report()['fcp-storage-subsystems']
+        self.assertEqual(
+            [(one, 'incorrect-volumes')],
+            [(c['world-wide-port-name'], c['volumes-configuration-status'])
+             for c in system['storage-configurations']])
+        env.connect(sg)
+        (system,) = sg.get_connection_report()['fcp-storage-subsystems']
+        self.assertEqual(
+            {'correct-volumes'},
+            {c['volumes-configuration-status']
+             for c in system['storage-configurations']})
+        self.assertEqual(2, len(system['storage-configurations']))
 
 
 class SanDefinitionTest(base.TestCase):

@@ -116,18 +116,20 @@ class StatusLagTest(base.TestCase):
         result = env.session.get(job.uri)
         self.assertEqual(('complete', 204),
                          (result['status'], result['job-status-code']))
-        # The job has ended; the status still says stopped.
-        self.assertEqual('stopped', status(env, p))
+        # The job has ended; the status still says paused, as zhmcclient
+        # names it (the old simulator said 'stopped', which no source
+        # names).
+        self.assertEqual('paused', status(env, p))
         env.sim.complete_transitions()
         self.assertEqual('active', status(env, p))
 
-    def test_lag_status_can_be_paused(self):
+    def test_lag_status_can_be_stopped(self):
         env = self.env()
-        env.sim.configure(start_status_lag=3600, start_lag_status='paused')
+        env.sim.configure(start_status_lag=3600, start_lag_status='stopped')
         p = env.partition()
         env.sim.force_start_outcome(p.uri, 'active')
         p.start(wait_for_completion=False)
-        self.assertEqual('paused', status(env, p))
+        self.assertEqual('stopped', status(env, p))
 
     def test_hmc_acts_on_the_real_status_during_a_lag(self):
         env = self.env()
@@ -135,7 +137,7 @@ class StatusLagTest(base.TestCase):
         p = env.partition()
         env.sim.force_start_outcome(p.uri, 'active')
         p.start(wait_for_completion=False)
-        self.assertEqual('stopped', status(env, p))
+        self.assertEqual('paused', status(env, p))
         # Really active: a stop is accepted, a second start is not.
         self.assertHttpError(409, 1, p.start, wait_for_completion=False)
         wait_job(env, p.stop(wait_for_completion=False))
@@ -276,7 +278,7 @@ class SettingsTest(base.TestCase):
         self.assertEqual(2, sim.settings['terminated_stops'])
         self.assertEqual(1.5, sim.settings['start_status_lag'])
         self.assertEqual('status', sim.settings['start_shortage'])
-        self.assertEqual('stopped', sim.settings['start_lag_status'])
+        self.assertEqual('paused', sim.settings['start_lag_status'])
 
     def test_plain_mock_refuses_the_section(self):
         # The section is the simulator's: zhmcclient's schema has none.

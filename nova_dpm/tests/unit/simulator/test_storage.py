@@ -207,7 +207,8 @@ class AttachTest(base.TestCase):
         env = self.env()
         p = env.partition()
         nic = env.nic(p)
-        sg = env.group()
+        sg = env.group(volumes=[{'name': 'boot', 'usage': 'boot',
+                                 'size': 10.0}])
         p.attach_storage_group(sg)
         p.pull_full_properties()
         self.assertEqual([sg.uri], p.get_property('storage-group-uris'))
