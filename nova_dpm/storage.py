@@ -795,7 +795,7 @@ class StorageGroupBackend(StorageBackend):
         state, job, ended = self._wait_found(
             group, volume_uri, found, deadline,
             'storage volume %s of %s' % (volume_id, group.name),
-            'complete', nothing_found, discovering=False, job=job,
+            'complete on a path', nothing_found, discovering=False, job=job,
             discard=discard)
         if ended:
             self.hmc.discard_job(ended)
