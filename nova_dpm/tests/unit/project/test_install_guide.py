@@ -41,6 +41,7 @@ import testtools
 
 from nova_dpm.cmd import check
 from nova_dpm.neutron import config as agent_config
+from nova_dpm.tests.unit.project import test_systemd_layout
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
                                     '..', '..'))
@@ -339,6 +340,22 @@ class InstallGuideTest(testtools.TestCase):
                         self.host.path(command[i + 1])), command[i + 1])
             asserted = unit['Unit']['AssertPathExists'].replace('%i', subset)
             self.assertTrue(os.path.isfile(self.host.path(asserted)))
+
+    def test_layout_table_matches_the_scratch_root(self):
+        unit = self.unit('nova-compute-dpm@.service')
+        made_by_systemd = {
+            '/var/lib/' + unit['Service']['StateDirectory'],
+            '/var/log/' + unit['Service']['LogsDirectory']}
+        rows = [path for path, _text in
+                test_systemd_layout.documented_layout()
+                if path.startswith('/')]
+        self.assertIn('/etc/nova/dpm/<subset>/nova-compute.conf', rows)
+        for path in rows:
+            if path.replace('<subset>', '%i') in made_by_systemd:
+                continue
+            for subset in SUBSETS:
+                self.assertTrue(os.path.exists(self.host.path(
+                    path.replace('<subset>', subset))), path)
 
     def test_distribution_nova_compute_is_masked_first(self):
         first = self.host.systemctl[0]
