@@ -17,7 +17,8 @@ real deployment runs as separate services: the Nova API (through its WSGI
 stack), conductor, scheduler, placement and one nova-compute with
 ``compute_driver = dpm.DPMDriver``. Cinder and Neutron are nova's own test
 fixtures, taught here to behave like a Fibre Channel storage backend and
-like the networking-dpm agent.
+like Neutron with the ``dpm`` mechanism driver (ports bound for a DPM
+agent, a DHCP subnet whose DHCP port a network node would own).
 
 The driver talks to the simulated HMC of ``nova_dpm.simulator`` over one of
 two transports (:attr:`DPMCloudTestCase.HMC_TRANSPORT`):
