@@ -122,7 +122,7 @@ class ML2ExampleTest(base.AgentMechanismBaseTestCase):
 
     def test_example_lists_openvswitch_and_dpm(self):
         self.assertEqual(['openvswitch', 'dpm'], self.names)
-        self.assertEqual('', self.example['ml2']['tenant_network_types'])
+        self.assertEqual('', self.example['ml2']['project_network_types'])
 
     def test_dhcp_port_of_the_network_node_goes_to_open_vswitch(self):
         for network_type in (n_const.TYPE_FLAT, n_const.TYPE_VLAN):
