@@ -560,6 +560,10 @@ def list_objects(conf, out, secret=None):
     except zhmcclient.Error as exc:
         write('FAIL: %s' % hmc_module.describe_error(exc))
         return 1
+    except Exception as exc:
+        # A diagnostic tool reports what broke instead of a traceback.
+        write('FAIL: unexpected error: %s: %s' % (type(exc).__name__, exc))
+        return 1
     finally:
         hmc.logoff()
     for line in lines:

@@ -672,6 +672,12 @@ class ListTest(ListTestCase):
                       'shown by the HMC (no such CPC, or the user lacks '
                       'object access to it)', lines)
 
+    def test_missing_definition_fails_with_its_name(self):
+        self.dpm['hmc_mock_file'] = os.path.join(self.tmp, 'nowhere.yaml')
+        lines = self.run_list(1)
+        self.assertTrue(lines[-1].startswith('FAIL: '), lines[-1])
+        self.assertIn('nowhere.yaml', lines[-1])
+
     def test_bad_hmc_option_fails(self):
         self.dpm['hmc_connect_timeout'] = 'soon'
         lines = self.run_list(1)
