@@ -103,6 +103,9 @@ def main():
                                  'releasenotes/build/html'])),
         ('sample config', check(['oslo-config-generator', '--config-file',
                                  'etc/nova/nova-dpm-config-generator.conf'])),
+        ('sample agent config',
+         check(['oslo-config-generator', '--config-file',
+                'etc/neutron/neutron-dpm-agent-config-generator.conf'])),
     ]
     print('\n%-28s %8s %8s' % ('check', 'passed', 'failed'))
     for name, (passed, failed) in results:

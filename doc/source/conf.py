@@ -55,11 +55,16 @@ else:
     extensions.append('openstackdocstheme')
 
 # oslo_config.sphinxconfiggen: write the sample nova.conf section of
-# nova-dpm into _static/nova-dpm.conf.sample at every build, from the same
-# generator file that "tox -e genconfig" uses.
-config_generator_config_file = os.path.join(
-    ROOT, 'etc', 'nova', 'nova-dpm-config-generator.conf')
-sample_config_basename = '_static/nova-dpm'
+# nova-dpm into _static/nova-dpm.conf.sample, and the DPM agent's into
+# _static/neutron-dpm-agent.conf.sample, at every build, from the same
+# generator files that "tox -e genconfig" uses.
+config_generator_config_file = [
+    (os.path.join(ROOT, 'etc', 'nova', 'nova-dpm-config-generator.conf'),
+     '_static/nova-dpm'),
+    (os.path.join(ROOT, 'etc', 'neutron',
+                  'neutron-dpm-agent-config-generator.conf'),
+     '_static/neutron-dpm-agent'),
+]
 
 
 def _series():

@@ -15,6 +15,14 @@
 Usage::
 
     nova-dpm-check --config-file /etc/nova/nova.conf [--config-file ...]
+    nova-dpm-check --list --config-file ... [--config-file ...]
+
+With ``--list`` it checks nothing: it logs on with the HMC options of
+``[dpm]`` (``cpc_object_id`` and the subset's options may still be
+missing) and lists the object-ids the configuration needs, as the HMC shows
+them to the user: the CPCs (or only ``cpc_object_id`` when it is set),
+and of each CPC in DPM mode its adapters with their ports and the virtual
+switch of each network port. See :class:`Lister`.
 
 It reads nova.conf as nova-compute does (``[DEFAULT] host`` names the CPC
 subset, ``[dpm]`` describes it), connects to the HMC (or to the simulated
@@ -425,6 +433,144 @@ class Checker(object):
         return PASS, detail, rows
 
 
+# -- --list ----------------------------------------------------------------
+
+LIST_OPT = cfg.BoolOpt(
+    'list', default=False,
+    help='List the object-ids of the CPCs, adapters, adapter ports and '
+         'virtual switches that the HMC user can see (the values of '
+         '[dpm] cpc_object_id, physical_storage_adapter_mappings and the '
+         'DPM agent\'s physical_network_adapter_mappings), instead of '
+         'checking the subset.')
+
+# What --list needs: the connection to the HMC, not the subset.
+LIST_OPTIONS = tuple(name for name in dpm_conf.HMC_OPTION_NAMES
+                     if name != 'cpc_object_id')
+
+
+class Lister(object):
+    """The objects of the CPCs that the HMC user can see.
+
+    Requests: the CPC listing (or the one CPC), and per CPC in DPM mode
+    the adapter and virtual switch listings and one read of the adapters
+    and ports (Submit Requests where the HMC has it, else one GET each).
+    """
+
+    def __init__(self, hmc, cpc_object_id=None):
+        self.hmc = hmc
+        self.cpc_object_id = cpc_object_id
+
+    def lines(self):
+        if self.cpc_object_id:
+            cpc = self.hmc.cpc(self.cpc_object_id)
+            if cpc is None:
+                return ['CPC %s: not shown by the HMC (no such CPC, or the '
+                        'user lacks object access to it)' %
+                        self.cpc_object_id]
+            cpcs = [cpc]
+        else:
+            with hmc_module.translated('list CPCs', 'HMC'):
+                cpcs = self.hmc.client.cpcs.list()
+        lines = []
+        for cpc in sorted(cpcs, key=lambda c: c.name):
+            lines += self.cpc_lines(cpc)
+        return lines or ['no CPC: the HMC shows this user no CPC']
+
+    def cpc_lines(self, cpc):
+        prop = cpc.get_property
+        oid = cpc.uri.rsplit('/', 1)[1]
+        if not prop('dpm-enabled'):
+            return ['CPC %s (%s): not in DPM mode, not usable by nova-dpm' %
+                    (cpc.name, oid)]
+        lines = ['CPC %s (%s): DPM mode, status %s, SE %s, machine type '
+                 '%s' % (cpc.name, oid, prop('status'), prop('se-version'),
+                         prop('machine-type'))]
+        vswitches = self.vswitches(cpc)
+        with hmc_module.translated('list adapters', cpc.name):
+            uris = [a.uri for a in cpc.adapters.list()]
+        adapters = self.read(uris)
+        for uri in sorted(adapters, key=lambda u: adapters[u].get('name')):
+            lines += self.adapter_lines(uri, adapters[uri], vswitches)
+        return lines
+
+    def adapter_lines(self, uri, props, vswitches):
+        lines = ['  adapter %s (%s): type %s, family %s, adapter-id %s' % (
+            props.get('name'), uri.rsplit('/', 1)[1], props.get('type'),
+            props.get('adapter-family'), props.get('adapter-id'))]
+        port_uris = (props.get('storage-port-uris') or []) + \
+            (props.get('network-port-uris') or [])
+        ports = self.read(port_uris)
+        for port in sorted(ports.values(), key=lambda p: p.get('index')):
+            line = '    port %s (%s)' % (port.get('index'), port.get('name'))
+            vswitch = vswitches.get((uri, int(port.get('index') or 0)))
+            if vswitch and port.get('class') == 'network-port':
+                line += ': virtual switch %s (%s)' % vswitch
+            lines.append(line)
+        return lines
+
+    def vswitches(self, cpc):
+        """{(adapter URI, port): (name, object-id)} of the CPC."""
+        with hmc_module.translated('list virtual switches', cpc.name):
+            uris = [v.uri for v in cpc.virtual_switches.list()]
+        found = {}
+        for uri, props in self.read(uris).items():
+            key = (props.get('backing-adapter-uri'),
+                   int(props.get('port') or 0))
+            found[key] = (props.get('name'), uri.rsplit('/', 1)[1])
+        return found
+
+    def read(self, uris):
+        """{uri: properties} of the objects still there."""
+        if not uris:
+            return {}
+        with hmc_module.translated('read', 'objects'):
+            answers = self.hmc.get_many(uris)
+        return {uri: props for uri, props in answers.items() if props}
+
+
+def list_objects(conf, out, secret=None):
+    """``--list``: the exit code (1 when the HMC cannot be read)."""
+    def write(line):
+        if secret:
+            line = line.replace(secret, MASK)
+        out.write(line.rstrip() + '\n')
+
+    values, problems = dpm_conf.check(conf)
+    problems = [exc for exc in problems
+                if exc.kwargs['option'] in LIST_OPTIONS]
+    for exc in problems:
+        write('FAIL: %s' % exc.format_message())
+    if problems:
+        return 1
+    settings = dpm_conf.Settings(**values)
+    if settings.hmc_mock_file:
+        write('nova-dpm-check --list: objects of the SIMULATED HMC (%s)' %
+              settings.hmc_mock_file)
+    else:
+        write('nova-dpm-check --list: objects that HMC %s shows user %s' %
+              (', '.join(settings.hmc), settings.hmc_username))
+    hmc = hmc_module.HMC(settings)
+    try:
+        hmc.logon(attempts=1)
+        hmc.api_version()
+        lines = Lister(hmc, values['cpc_object_id']).lines()
+    except exception.DPMError as exc:
+        write('FAIL: %s' % exc.format_message())
+        return 1
+    except zhmcclient.Error as exc:
+        write('FAIL: %s' % hmc_module.describe_error(exc))
+        return 1
+    except Exception as exc:
+        # A diagnostic tool reports what broke instead of a traceback.
+        write('FAIL: unexpected error: %s: %s' % (type(exc).__name__, exc))
+        return 1
+    finally:
+        hmc.logoff()
+    for line in lines:
+        write(line)
+    return 0
+
+
 def print_table(report, out, header=(), secret=None):
     """Print the header lines, the table and the verdict.
 
@@ -465,6 +611,7 @@ def load_conf(argv):
     conf = cfg.ConfigOpts()
     netconf.register_opts(conf)
     dpm_conf.register_opts(conf)
+    conf.register_cli_opt(LIST_OPT)
     conf(argv, project='nova', prog='nova-dpm-check',
          description='Check the CPC subset of a nova-compute with the '
                      'nova-dpm driver against its CPC, as init_host does.')
@@ -494,6 +641,9 @@ def main(argv=None):
         print_table(checker.report, out)
         return 1
     secret = _password(conf)
+    secret = secret if secret and len(secret) >= 4 else None
+    if conf.list:
+        return list_objects(conf, out, secret)
     header = ['nova-dpm-check: CPC subset %s ([DEFAULT] host); '
               'configuration files: %s' %
               (conf.host, ', '.join(conf.config_file) or '(none found)')]
@@ -505,8 +655,7 @@ def main(argv=None):
     checker.run()
     if checker.hmc is not None:
         checker.hmc.logoff()
-    print_table(checker.report, out, header,
-                secret if secret and len(secret) >= 4 else None)
+    print_table(checker.report, out, header, secret)
     return 1 if checker.report.failed else 0
 
 

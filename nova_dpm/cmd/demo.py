@@ -318,6 +318,7 @@ class _Walkthrough(object):
         self.show_subset()
         server = self.boot()
         self.show_partition(server)
+        self.show_address(server)
         server = self.power('Step 2: stop the server', server,
                             case.stop, 'SHUTOFF', 'stopped')
         server = self.power('Step 3: start the server', server,
@@ -544,6 +545,56 @@ class _Walkthrough(object):
                 ('0001', '0004'), (cloud.VSWITCH_0, cloud.VSWITCH_1),
                 self.ports))
         case.assertEqual(expected, params)
+
+    def show_address(self, server):
+        """How the guest gets its address and its network data."""
+        from nova import context as nova_context
+        from nova import objects
+        from nova.virt import netutils
+        case, out = self.case, self.out
+        neutron = self.cloud.DPMNeutronFixture
+        subnet, dhcp = neutron.dpm_subnet, neutron.dhcp_port
+        instance = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(), server['id'],
+            expected_attrs=['info_cache'])
+        data = netutils.get_network_metadata(
+            instance.info_cache.network_info)
+        out.heading('How the server gets its address')
+        for port in self.ports:
+            out.line('  port %s: MAC %s, fixed IP %s' % (
+                port['id'], port['mac_address'],
+                port['fixed_ips'][0]['ip_address']))
+        out.line('  subnet %s %s, enable_dhcp %s, DHCP port %s (device_'
+                 'owner %s,' % (subnet['name'], subnet['cidr'],
+                                str(subnet['enable_dhcp']).lower(),
+                                dhcp['fixed_ips'][0]['ip_address'],
+                                dhcp['device_owner']))
+        out.line('    host %s, vif_type %s): in a cloud, the DHCP agent on '
+                 'the network node' % (dhcp['binding:host_id'],
+                                       dhcp['binding:vif_type']))
+        out.line("    answers each port's MAC with its fixed IP. The "
+                 "stand-in only holds this port: no")
+        out.line('    DHCP server and no metadata service run in the demo.')
+        out.line("  network_data.json that Nova's metadata service would "
+                 "serve (nova.virt.netutils")
+        out.line('  .get_network_metadata of the server\'s network info), '
+                 'which cloud-init reads:')
+        links = {link['id']: link for link in data['links']}
+        for network in data['networks']:
+            link = links[network['link']]
+            out.line('    %s: type %s, link %s (MAC %s)' % (
+                network['id'], network['type'], link['id'],
+                link['ethernet_mac_address']))
+        case.assertEqual(len(self.ports), len(links))
+        case.assertEqual([p['mac_address'] for p in self.ports],
+                         [links[n['link']]['ethernet_mac_address']
+                          for n in data['networks']])
+        case.assertEqual({'ipv4_dhcp'},
+                         {n['type'] for n in data['networks']})
+        addresses = [a['addr'] for net in server['addresses'].values()
+                     for a in net]
+        case.assertEqual(sorted(p['fixed_ips'][0]['ip_address']
+                                for p in self.ports), sorted(addresses))
 
     def show_storage_group(self, part):
         case, out, cloud, hmc = self.case, self.out, self.cloud, self.hmc

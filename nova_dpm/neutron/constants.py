@@ -12,11 +12,18 @@
 
 """Names shared by the mechanism driver, the agent and nova-dpm.
 
-They are networking-dpm's, so that configurations and port bindings made
-with it carry over.
+The agent type, the VIF types and the binding details are the retired
+networking-dpm's, so that the port bindings Neutron stored for instances
+made with networking-dpm keep their meaning for nova-dpm. What the agent
+reports is not: networking-dpm's agent reported only ``adapter_mappings``
+(virtual switch object-ids, no VLAN capability) and does not run on
+Neutron 29; the mechanism driver binds ports only for agents that report
+``vif_mappings`` (``neutron-dpm-agent`` of nova-dpm) and logs a warning
+for any other DPM agent.
 """
 
-# The agent type in Neutron's agents table (networking-dpm's).
+# The agent type in Neutron's agents table (networking-dpm's: an agent of
+# nova-dpm on the same host takes over its row).
 AGENT_TYPE = 'DPM agent'
 AGENT_BINARY = 'neutron-dpm-agent'
 EXTENSION_DRIVER_TYPE = 'dpm'
@@ -36,9 +43,9 @@ VIF_DETAILS_VLAN = 'vlan'
 # physical network -> {'vif_type', 'object_id'[, 'port']}, the binding of
 # the first mapping of each physical network.
 CONF_VIF_MAPPINGS = 'vif_mappings'
-# physical network -> [object-id, ...] of every mapping (networking-dpm's
-# key: virtual switch object-ids; here adapter object-ids for adapter-port
-# bindings).
+# physical network -> [object-id, ...] of every mapping (information
+# only: virtual switch object-ids, adapter object-ids for adapter-port
+# bindings; the mechanism driver does not read it).
 CONF_ADAPTER_MAPPINGS = 'adapter_mappings'
 # The network types the agent's HMC can wire (VLAN: see
 # nova_dpm.network.vlan_supported).

@@ -53,8 +53,8 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
     def get_allowed_network_types(self, agent=None):
         if agent is None:
             return list(NETWORK_TYPES)
-        # An agent that reports no types (networking-dpm's) gets flat only:
-        # VLAN NICs need an HMC and CPC that take them (HMC rule H3).
+        # An agent that reports no types gets flat only: VLAN NICs need an
+        # HMC and CPC that take them (HMC rule H3).
         reported = agent['configurations'].get(
             constants.CONF_NETWORK_TYPES, (n_const.TYPE_FLAT,))
         return [t for t in NETWORK_TYPES if t in reported]
@@ -87,6 +87,15 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
     def try_to_bind_segment_for_agent(self, context, segment, agent):
         # The base class checks the physical network against
         # get_mappings(); a mapping must also carry what nova-dpm needs.
+        if constants.CONF_VIF_MAPPINGS not in agent['configurations']:
+            # networking-dpm's agent (adapter_mappings only), or any other
+            # agent of the same type that nova-dpm cannot bind for.
+            LOG.warning('The DPM agent on host %s reports no %s (an agent '
+                        'of the retired networking-dpm?); replace it by '
+                        'neutron-dpm-agent of nova-dpm. Port %s not bound.',
+                        agent['host'], constants.CONF_VIF_MAPPINGS,
+                        context.current['id'])
+            return False
         if not self.check_segment_for_agent(segment, agent):
             return False
         mapping = self._mapping(agent, segment)

@@ -17,7 +17,8 @@ real deployment runs as separate services: the Nova API (through its WSGI
 stack), conductor, scheduler, placement and one nova-compute with
 ``compute_driver = dpm.DPMDriver``. Cinder and Neutron are nova's own test
 fixtures, taught here to behave like a Fibre Channel storage backend and
-like the networking-dpm agent.
+like Neutron with the ``dpm`` mechanism driver (ports bound for a DPM
+agent, a DHCP subnet whose DHCP port a network node would own).
 
 The driver talks to the simulated HMC of ``nova_dpm.simulator`` over one of
 two transports (:attr:`DPMCloudTestCase.HMC_TRANSPORT`):
@@ -253,9 +254,13 @@ class FibreChannelCinderFixture(nova_fixtures.CinderFixture):
 class DPMNeutronFixture(nova_fixtures.NeutronFixture):
     """nova's Neutron fixture with a flat network on OSA virtual switches.
 
-    Ports made by :meth:`create_dpm_port` are bound as the networking-dpm
-    agent binds them: VIF type ``dpm_vswitch`` with the virtual switch's
-    object-id in the VIF details.
+    Ports made by :meth:`create_dpm_port` are bound as the ``dpm``
+    mechanism driver binds them for a DPM agent: VIF type ``dpm_vswitch``
+    with the virtual switch's object-id in the VIF details. The subnet
+    has DHCP on, with the port that Neutron's DHCP agent on a network node
+    would own (:attr:`dhcp_port`, bound to that node's Open vSwitch
+    agent): it is data only, no DHCP server runs. Nova reads it as for any
+    DHCP subnet (the ``dhcp_server`` of the subnet in the network info).
     """
 
     dpm_network = {
@@ -286,7 +291,7 @@ class DPMNeutronFixture(nova_fixtures.NeutronFixture):
         'ip_version': 4,
         'ipv6_address_mode': None,
         'ipv6_ra_mode': None,
-        'enable_dhcp': False,
+        'enable_dhcp': True,
         'network_id': dpm_network['id'],
         'tenant_id': nova_fixtures.PROJECT_ID,
         'project_id': nova_fixtures.PROJECT_ID,
@@ -297,18 +302,51 @@ class DPMNeutronFixture(nova_fixtures.NeutronFixture):
         'host_routes': [],
         'cidr': '192.0.2.0/24',
     }
+    dhcp_port = {
+        'id': '7a0000dc-0000-4000-8000-000000000001',
+        'name': '',
+        'description': '',
+        'network_id': dpm_network['id'],
+        'admin_state_up': True,
+        'status': 'ACTIVE',
+        'mac_address': 'fa:16:3e:00:dc:01',
+        'fixed_ips': [{'ip_address': '192.0.2.2',
+                       'subnet_id': dpm_subnet['id']}],
+        'tenant_id': nova_fixtures.PROJECT_ID,
+        'project_id': nova_fixtures.PROJECT_ID,
+        'device_id': 'dhcp-network-node',
+        'device_owner': 'network:dhcp',
+        'binding:host_id': 'network-node',
+        'binding:profile': {},
+        'binding:vif_details': {},
+        'binding:vif_type': 'ovs',
+        'binding:vnic_type': 'normal',
+        'port_security_enabled': False,
+        'security_groups': [],
+    }
 
     def __init__(self, test):
         super().__init__(test)
         self._networks[self.dpm_network['id']] = self.dpm_network
         self._subnets[self.dpm_subnet['id']] = self.dpm_subnet
+        self._ports[self.dhcp_port['id']] = copy.deepcopy(self.dhcp_port)
         self._dpm_serial = itertools.count(1)
+
+    def list_subnets(self, retrieve_all=True, **_params):
+        # nova's fixture returns every subnet whatever the filter; Neutron
+        # returns the subnets asked for (Nova asks by the ids of a port's
+        # fixed IPs), and Nova takes the first IPv4 subnet of the list.
+        return {'subnets': copy.deepcopy(self._list_resource(
+            self._subnets, retrieve_all, **_params))}
 
     def create_dpm_port(self, vswitch_id, vif_type='dpm_vswitch'):
         """A port on the flat network, bound to an OSA virtual switch."""
         n = next(self._dpm_serial)
         port = {
-            'id': '7a000000-0000-4000-8000-%012x' % n,
+            # Distinct in the first 11 characters, as Neutron's random ids
+            # are: Nova names the port's device (and its link in the
+            # network data) after them.
+            'id': '7a%06x-0000-4000-8000-%012x' % (n, n),
             'name': 'dpm-port-%d' % n,
             'description': '',
             'network_id': self.dpm_network['id'],

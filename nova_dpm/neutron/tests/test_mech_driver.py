@@ -18,6 +18,7 @@ driver; its test cases cover flat and VLAN segments, unknown network
 types, dead agents and agents without the physical network.
 """
 
+import fixtures
 from neutron_lib.api.definitions import portbindings
 from neutron_lib.plugins.ml2 import api
 import stevedore
@@ -190,6 +191,26 @@ class DPMSeveralMappingsTestCase(DPMMechanismDriverBaseTestCase):
         self.assertEqual(5, first._bound_vif_details['vlan'])
         self.assertNotIn('vlan', second._bound_vif_details)
         self.assertNotIn('vlan', self.driver.vif_details)
+
+    def test_networking_dpm_agent_is_not_bound_and_named(self):
+        # What networking-dpm 3.0.0's agent reports (get_agent_configurations
+        # of networking_dpm/ml2/dpm_neutron_agent.py): physical network ->
+        # [virtual switch object-id], nothing else.
+        agent = {'alive': True, 'host': 'subset1',
+                 'agent_type': constants.AGENT_TYPE,
+                 'configurations': {'adapter_mappings': {
+                     'physnet1': [VSWITCH]}}}
+        logger = self.useFixture(fixtures.FakeLogger(level='WARNING'))
+        context = self._bind([agent], [self._segment('physnet1')])
+        self._check_unbound(context)
+        self.assertIn('The DPM agent on host subset1 reports no '
+                      'vif_mappings (an agent of the retired networking-dpm?)'
+                      '; replace it by neutron-dpm-agent of nova-dpm. Port '
+                      '%s not bound.' % context.current['id'], logger.output)
+        # Once nova-dpm's agent reports for the same host, the port binds.
+        context = self._bind([dpm_agent({'physnet1': vswitch()})],
+                             [self._segment('physnet1')])
+        self.assertEqual(VSWITCH, context._bound_vif_details['object_id'])
 
     def test_other_agent_types_are_ignored(self):
         agent = dpm_agent({'physnet1': vswitch()})

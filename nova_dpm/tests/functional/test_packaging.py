@@ -86,6 +86,20 @@ class WheelTest(testtools.TestCase):
         self.assertNotIn('nova/__init__.py', names)
         self.assertNotIn('nova/virt/__init__.py', names)
 
+    def test_carries_the_files_the_install_guide_copies(self):
+        # The guide copies from <prefix>/share/nova-dpm, where pip puts the
+        # wheel's data files (<name>.data/data/ is the prefix).
+        from nova_dpm.tests.unit.project import test_install_guide as guide
+        share = '/opt/nova-dpm/share/nova-dpm/'
+        wanted = {word[len(share):] for _name, text in guide.guide_blocks()
+                  for argv, _body in guide.commands(text)
+                  for word in argv if word.startswith(share)}
+        self.assertIn('etc/systemd/neutron-dpm-agent@.service', wanted)
+        data = {n.split('.data/data/share/nova-dpm/', 1)[1]
+                for n in self.names() if '.data/data/share/nova-dpm/' in n}
+        self.assertEqual(set(), wanted - data)
+        self.assertIn('etc/neutron/plugins/ml2/ml2_conf.ini', data)
+
     def metadata(self):
         with zipfile.ZipFile(self.wheel) as whl:
             name = [n for n in whl.namelist()

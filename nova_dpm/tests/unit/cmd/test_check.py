@@ -498,13 +498,10 @@ class AllOptionsTest(CheckTestCase):
         self.assert_row('configuration', check.FAIL, '[dpm] max_memory')
 
 
-class HttpsCheckTest(CheckTestCase):
-    """[dpm] hmc set: the check logs on to the HTTPS simulator."""
+class HttpsFixture(object):
+    """The HTTPS simulator in place of hmc_mock_file (after setUp)."""
 
-    definition = 'z13'
-
-    def setUp(self):
-        super().setUp()
+    def serve(self):
         self.session = simulator.load_session(self.definition)
         self.server = server_module.HmcServer(
             self.session.simulator, 'nova', base.PASSWORD).start()
@@ -514,6 +511,16 @@ class HttpsCheckTest(CheckTestCase):
                         hmc_username='nova',
                         hmc_ca_bundle=self.server.ca_file,
                         hmc_connect_retries='0')
+
+
+class HttpsCheckTest(CheckTestCase, HttpsFixture):
+    """[dpm] hmc set: the check logs on to the HTTPS simulator."""
+
+    definition = 'z13'
+
+    def setUp(self):
+        super().setUp()
+        self.serve()
 
     def test_logon_passes(self):
         self.run_check(0)
@@ -588,6 +595,147 @@ class HttpsCheckTest(CheckTestCase):
                         'shows no CPC', 'object-access permission')
         self.assert_row('init_host', check.FAIL, 'object-access permission')
         self.assert_only_failures('CPC found', 'init_host')
+
+
+class ListTestCase(CheckTestCase):
+    """nova-dpm-check --list: the object-ids of a definition."""
+
+    def setUp(self):
+        super().setUp()
+        # Only the HMC is configured: --list is how the ids are found.
+        for name in ('cpc_object_id', 'max_processors', 'max_memory'):
+            del self.dpm[name]
+        self.mappings = []
+
+    def run_list(self, expected_rc):
+        out = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        rc = check.main(['--list', '--config-file', self.write_conf()])
+        self.output = out.getvalue()
+        self.addOnException(lambda exc_info: self.addDetail(
+            'stdout', testtools.content.text_content(self.output)))
+        self.assertEqual(expected_rc, rc)
+        self.assertNotIn(base.PASSWORD, self.output)
+        self.assertNotIn('CHECK', self.output)     # no table
+        return self.output.splitlines()
+
+    def definition_cpc(self):
+        path = self.dpm['hmc_mock_file']
+        if not os.path.isabs(path):
+            path = simulator.definition_path(path)
+        with open(path) as f:
+            data = yaml.safe_load(f)
+        return base.DriverTestCase.cpc_definition(data)
+
+    def assert_lists_the_definition(self, lines):
+        cpc = self.definition_cpc()
+        props = cpc['properties']
+        self.assertIn('CPC %s (%s): DPM mode' % (props['name'],
+                                                 props['object-id']),
+                      '\n'.join(lines))
+        vswitches = {}
+        for vswitch in cpc.get('virtual_switches') or ():
+            vp = vswitch['properties']
+            adapter_id = vp['backing-adapter-uri'].rsplit('/', 1)[1]
+            vswitches[(adapter_id, vp['port'])] = vp['object-id']
+        for adapter in cpc['adapters']:
+            ap = adapter['properties']
+            index = next(i for i, line in enumerate(lines)
+                         if line.startswith('  adapter %s (%s): type %s' % (
+                             ap['name'], ap['object-id'], ap['type'])))
+            ports = [line for line in lines[index + 1:]
+                     if line.startswith('    ')]
+            ports = ports[:len(adapter.get('ports') or ())]
+            for port, line in zip(sorted(adapter.get('ports') or (),
+                                         key=lambda p: p['properties'][
+                                             'index']), ports):
+                index = port['properties']['index']
+                self.assertTrue(line.startswith('    port %d' % index), line)
+                vswitch = vswitches.get((ap['object-id'], index))
+                if vswitch:
+                    self.assertIn('virtual switch', line)
+                    self.assertIn('(%s)' % vswitch, line)
+                else:
+                    self.assertNotIn('virtual switch', line)
+        return cpc
+
+
+class ListTest(ListTestCase):
+
+    def test_lists_every_object_id_without_the_subset_options(self):
+        lines = self.run_list(0)
+        self.assertEqual('nova-dpm-check --list: objects of the SIMULATED '
+                         'HMC (%s)' % self.definition, lines[0])
+        cpc = self.assert_lists_the_definition(lines)
+        self.assertEqual(
+            len(cpc['adapters']),
+            sum(1 for line in lines if line.startswith('  adapter ')))
+
+    def test_cpc_object_id_limits_the_listing(self):
+        classic = {'properties': {
+            'object-id': OTHER_CPC, 'name': 'CPC9', 'dpm-enabled': False,
+            'iml-mode': 'classic', 'status': 'operating'}}
+        self.edit_definition(
+            lambda d: d['hmc_definition']['cpcs'].append(classic))
+        lines = self.run_list(0)
+        self.assertIn('CPC CPC9 (%s): not in DPM mode, not usable by '
+                      'nova-dpm' % OTHER_CPC, lines)
+        self.dpm['cpc_object_id'] = base.CPC_ID
+        lines = self.run_list(0)
+        self.assertNotIn('CPC9', self.output)
+        self.assert_lists_the_definition(lines)
+
+    def test_unknown_cpc(self):
+        self.dpm['cpc_object_id'] = '0c0c0c0c-0000-4000-8000-000000000000'
+        lines = self.run_list(0)
+        self.assertIn('CPC 0c0c0c0c-0000-4000-8000-000000000000: not '
+                      'shown by the HMC (no such CPC, or the user lacks '
+                      'object access to it)', lines)
+
+    def test_missing_definition_fails_with_its_name(self):
+        self.dpm['hmc_mock_file'] = os.path.join(self.tmp, 'nowhere.yaml')
+        lines = self.run_list(1)
+        self.assertTrue(lines[-1].startswith('FAIL: '), lines[-1])
+        self.assertIn('nowhere.yaml', lines[-1])
+
+    def test_bad_hmc_option_fails(self):
+        self.dpm['hmc_connect_timeout'] = 'soon'
+        lines = self.run_list(1)
+        self.assertIn('hmc_connect_timeout', lines[0])
+        self.assertTrue(lines[0].startswith('FAIL: '), lines[0])
+
+
+class ListZ17Test(ListTest):
+    definition = 'z17'
+
+
+class HttpsListTest(ListTestCase, HttpsFixture):
+    """--list logs on once; objects without object access are left out."""
+
+    definition = 'z13'
+
+    def setUp(self):
+        super().setUp()
+        self.serve()
+
+    def test_adapter_without_object_access_is_not_listed(self):
+        self.server.deny_object('/api/adapters/%s' % base.FCP_A,
+                                'adapter FCP-A')
+        lines = self.run_list(0)
+        self.assertEqual('nova-dpm-check --list: objects that HMC 127.0.0.1 '
+                         'shows user nova', lines[0])
+        self.assertNotIn(base.FCP_A, self.output)
+        self.assertIn(base.FCP_B, self.output)
+        self.assertEqual(1, self.server.logons)
+        self.assertEqual(1, self.server.logoffs)
+
+    def test_wrong_password_is_one_refused_logon(self):
+        self.dpm['hmc_password'] = 'wrong-password'
+        lines = self.run_list(1)
+        self.assertIn('FAIL: ', lines[-1])
+        self.assertIn('the HMC refused the logon of user nova', lines[-1])
+        self.assertNotIn('wrong-password', self.output)
+        self.assertEqual(1, self.server.failed_logons)
 
 
 class CheckZ17Test(CheckTestCase):

@@ -123,6 +123,11 @@ class CommandsTest(testtools.TestCase):
             'nova-dpm-demo', 'nova_dpm.cmd.demo', [], '0')
         self.assertEqual(0, rc, out + err)
         self.assertIn('every step did what it should', out)
+        # How the server got its address: the DHCP port of its subnet and
+        # the network data of Nova's metadata service, checked by the demo.
+        self.assertIn('How the server gets its address', out)
+        self.assertIn('enable_dhcp true, DHCP port 192.0.2.2', out)
+        self.assertIn('network0: type ipv4_dhcp', out)
         # With the neutron extra, the demo's DPM agent imports Neutron's
         # modules, and they import eventlet; nothing is patched and nova
         # runs on native threads.
