@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Object notifications of the simulated HMC (HMC rules N1-N5).
+"""Object notifications of the simulated HMC (HMC rules P1-P5).
 
 :class:`ChangeWatch` looks at the simulated HMC after every change of its
 state (each request, each due transition, each out-of-band change such as

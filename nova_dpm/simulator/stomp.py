@@ -27,7 +27,7 @@ and the same user:
 * SUBSCRIBE to ``/topic/<name>`` is accepted only for the object or job
   notification topic of a session that is logged on now (Logon's
   ``notification-topic``, Get Notification Topics); any other destination
-  gets an ERROR frame and the connection is closed (HMC rule N2);
+  gets an ERROR frame and the connection is closed (HMC rule P2);
 * SEND is refused (clients do not publish on the HMC);
 * the HMC's object notifications (:mod:`nova_dpm.simulator.notify`) are
   sent as MESSAGE frames to every subscription of every session's object

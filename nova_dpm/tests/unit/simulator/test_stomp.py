@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Object notifications of the simulated HMC over STOMP (HMC rules N1-N5).
+"""Object notifications of the simulated HMC over STOMP (HMC rules P1-P5).
 
 A real zhmcclient.NotificationReceiver (stomp.py, TLS verified against the
 simulator's CA) subscribes to the object topic of a real
