@@ -197,6 +197,14 @@ class PartitionEvents(object):
             except Exception as exc:
                 if self._stop.is_set():
                     break
+                if self._logon_refused():
+                    # Trying again could lock the HMC user out.
+                    self._polling('the HMC refused the logon to its '
+                                  'notification service (check [dpm] '
+                                  'hmc_username and hmc_password); not '
+                                  'tried again until nova-compute restarts')
+                    self._close()
+                    return
                 if self.connects:
                     LOG.warning('HMC notification connection lost (%s); '
                                 'reconnecting in %.0f s.', exc, delay)
@@ -206,6 +214,16 @@ class PartitionEvents(object):
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self.backoff_max)
+
+    def _logon_refused(self):
+        """True if the HMC answered the STOMP CONNECT with an ERROR."""
+        receiver = self._receiver
+        if receiver is None or receiver._made:
+            return False
+        # The receiver's listener queued the ERROR frame (zhmcclient has
+        # no public way to tell it from an unreachable HMC).
+        queued = list(receiver._handover_queue.queue)
+        return any(item.msgtype == 'error' for item in queued)
 
     def _connect(self):
         session = self.hmc.session

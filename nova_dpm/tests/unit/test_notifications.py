@@ -187,6 +187,22 @@ class TestFallbackToPolling(EventsTestCase):
         self.assertEqual([], self.server.stomp.subscriptions)
 
 
+class TestRefusedLogon(EventsTestCase):
+
+    def test_refused_logon_is_not_repeated(self):
+        self.feed.backoff_initial = 0.05
+        before = self.server.stomp.connections
+        # The HMC user's password changed while nova-compute runs.
+        self.server.password = 'changed-on-the-hmc'
+        self.server.stomp.drop_connections()
+        self.assertTrue(wait_until(lambda: not self.feed._thread.is_alive()))
+        # One attempt, then no more: retries could lock the user out.
+        self.assertEqual(before + 1, self.server.stomp.connections)
+        self.assertIn('refused the logon to its notification service',
+                      self.logger.output)
+        self.assertFalse(self.driver.partitions.pushed)
+
+
 class TestInProcess(base.DriverTestCase):
 
     notifications = True
