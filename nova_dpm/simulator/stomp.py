@@ -42,9 +42,13 @@ restarts: every connection is reset) and :attr:`StompBroker.refuse` (the
 HMC answers every SUBSCRIBE with an ERROR frame, as for a user without
 permission).
 
-The broker is the one piece written here: coilmq, the maintained STOMP
-broker in Python, speaks STOMP 1.0 without TLS, while zhmcclient's
-receiver speaks STOMP 1.1 over TLS.
+The broker is the one piece written here. coilmq, a STOMP broker in
+Python, was not used: its README names Python 2.7 to 3.5 and no TLS
+listener, and the HMC's rules (subscriptions only to the topics of
+sessions logged on, numbering per topic, messages made from the
+simulator's state under its lock) would need hooks into its engine; what
+zhmcclient's receiver needs of STOMP is small (CONNECT, SUBSCRIBE,
+UNSUBSCRIBE, DISCONNECT, MESSAGE, ERROR, RECEIPT, heart-beats).
 """
 
 import collections
