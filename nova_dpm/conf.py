@@ -216,6 +216,26 @@ fails the Nova operation. The limit is checked between the polls of the HMC;
 a poll that is under way when it passes is not cut short (it is bounded by
 ``hmc_read_timeout`` and the retries of read requests).
 """),
+    cfg.BoolOpt(
+        'hmc_notifications',
+        default=True,
+        help="""
+Learn the status changes of this subset's partitions from the HMC's object
+notifications (STOMP over TLS on ``hmc_notification_port``, verified like
+the Web Services API) and report the changes made outside Nova (an HMC
+operator's stop or start, a guest that halts) to Nova as lifecycle events at
+once, instead of at Nova's next power-state sync. One connection per
+nova-compute; it is re-established with back-off when it drops. When the HMC
+does not offer notifications (or refuses the subscription), and with a
+simulated HMC (``hmc_mock_file``), nova-dpm polls as before and says so once
+in its log. False: never connect to the notification port.
+"""),
+    cfg.Opt(
+        'hmc_notification_port',
+        type=BoundedInt(1, 'a TCP port from 1 to 65535', max=65535),
+        default=61612,
+        help='TCP port of the HMC\'s notification service (STOMP over '
+             'TLS) on the HMC in use; the HMC listens on 61612.'),
     cfg.StrOpt(
         'guest_shutdown_command',
         default='shutdown -h now',

@@ -50,6 +50,7 @@ from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
+from nova_dpm import notifications
 from nova_dpm import partition as partition_module
 from nova_dpm import storage
 from nova_dpm import subset as subset_module
@@ -133,6 +134,7 @@ class DPMDriver(driver.ComputeDriver):
         self.network = None
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
+        self.events = None        # notifications.PartitionEvents
 
     # -- host ------------------------------------------------------------
 
@@ -157,8 +159,13 @@ class DPMDriver(driver.ComputeDriver):
                                            self.settings, api_version)
         self.network = network.Networking(self.hmc, self.subset, api_version)
         self.network.load_vswitch_ports()
+        self.events = notifications.PartitionEvents(
+            self.hmc, self.partitions, self.settings, self.emit_event)
+        self.events.start()
 
     def cleanup_host(self, host):
+        if self.events is not None:
+            self.events.stop()
         if self.hmc is not None:
             self.hmc.logoff()
 

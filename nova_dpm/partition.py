@@ -178,6 +178,9 @@ class Partitions(object):
         # that started before one of them does not undo it.
         self._changes = 0
         self._changed = {}       # uuid -> number of its last change
+        # True while the HMC's status notifications keep the statuses
+        # current (notifications.PartitionEvents): no listing needed.
+        self.pushed = False
 
     # -- per-instance serialisation ------------------------------------
 
@@ -241,15 +244,31 @@ class Partitions(object):
         return own
 
     def statuses(self, max_age=None):
-        """{uuid: status}, from a listing at most ``max_age`` s old."""
+        """{uuid: status}, from a listing at most ``max_age`` s old.
+
+        Without ``max_age``, while status notifications are received
+        (:attr:`pushed`), the statuses they keep current.
+        """
+        pushed = self.pushed and max_age is None
         max_age = self.STATUS_CACHE_SECONDS if max_age is None else max_age
         with self._lock:
-            fresh = time.monotonic() - self._listed_at <= max_age
+            fresh = pushed or time.monotonic() - self._listed_at <= max_age
             if fresh:
                 return dict(self._status)
         self.list()
         with self._lock:
             return dict(self._status)
+
+    def owner(self, uri):
+        """(instance uuid, cached status) of a partition URI (no request).
+
+        None for a partition that is not one of this subset's.
+        """
+        with self._lock:
+            for uuid, known in self._uris.items():
+                if known == uri:
+                    return uuid, self._status.get(uuid)
+        return None
 
     def known(self):
         """UUIDs of the partitions this service knows (no request)."""

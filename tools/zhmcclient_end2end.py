@@ -69,8 +69,9 @@ ALL = ('z13', 'z16', 'z17')
 KNOWN_FAILURES = [
     # Not modelled by the simulator; a real HMC passes.
     (ALL, 'tests.end2end.test_auto_update::test_autoupdate_*',
-     'notifications: the simulator has no JMS/STOMP notification server '
-     '(port 61612), so auto-updated objects never change'),
+     'notifications: the simulator serves them (STOMP) on a port of its '
+     'own, not on 61612 where auto-update connects, so auto-updated '
+     'objects never change'),
     (ALL, 'tests.end2end.test_partition::test_part_property*',
      'follows from test_autoupdate_list, which fails without '
      'notifications and leaves auto-update on for the listed partitions '

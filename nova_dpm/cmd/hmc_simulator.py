@@ -87,6 +87,8 @@ def _settings(srv, userid, password, cpcs):
              'hmc_username = %s' % userid,
              'hmc_password = %s' % password,
              'hmc_ca_bundle = %s' % srv.ca_file]
+    if srv.stomp is not None:
+        lines.append('hmc_notification_port = %d' % srv.stomp.port)
     for i, cpc in enumerate(cpcs):
         props = cpc.properties
         prefix = '' if i == 0 else '# '

@@ -537,6 +537,9 @@ class DPMCloudTestCase(test.TestCase,
     MAX_INSTANCES = None
     #: Seconds a simulated partition start or stop takes.
     TRANSITION_TIME = 0.0
+    #: [dpm] hmc_notifications: nova-compute receives the simulated HMC's
+    #: notifications (the 'https' transport only; in-process it polls).
+    HMC_NOTIFICATIONS = False
     #: Treat RPC casts as calls: an API call returns once compute is done.
     CAST_AS_CALL = True
 
@@ -555,7 +558,8 @@ class DPMCloudTestCase(test.TestCase,
                    max_processors=self.MAX_PROCESSORS,
                    max_memory=self.MAX_MEMORY,
                    max_instances=self.MAX_INSTANCES,
-                   physical_storage_adapter_mappings=ADAPTER_MAPPINGS)
+                   physical_storage_adapter_mappings=ADAPTER_MAPPINGS,
+                   hmc_notifications=self.HMC_NOTIFICATIONS)
         self._configure_logging()
         self.simulator = None
         self.hmc_server = None
@@ -618,7 +622,8 @@ class DPMCloudTestCase(test.TestCase,
                    hmc_username=self.HMC_USERID,
                    hmc_password=self.HMC_PASSWORD,
                    hmc_verify_cert=True,
-                   hmc_ca_bundle=self.hmc_server.ca_file)
+                   hmc_ca_bundle=self.hmc_server.ca_file,
+                   hmc_notification_port=self.hmc_server.stomp.port)
 
     def hmc_hosts(self):
         """[dpm] hmc with the 'https' transport."""

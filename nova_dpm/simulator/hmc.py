@@ -310,6 +310,9 @@ class SimulatedHmc:
         self._down_until = 0.0
         self.restart_listeners = []
         self.restarts = 0
+        # Who is told of every change of state (notify.ChangeWatch: the
+        # object notifications of the STOMP broker, stomp.py).
+        self.watchers = []
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -640,6 +643,12 @@ class SimulatedHmc:
             guest.advance(self, now)
             storage.advance(self, now)
             resources.refresh(self)
+            self._changed()
+
+    def _changed(self):
+        """Let the watchers see the state (under the lock)."""
+        for watcher in list(self.watchers):
+            watcher.check()
 
     def configure(self, **settings):
         """Switch real-HMC behaviour (see SETTINGS and jobs.py).
@@ -695,6 +704,7 @@ class SimulatedHmc:
             self.lagging.pop(partition_uri, None)
             partition.properties['status'] = status
             resources.refresh(self)
+            self._changed()
 
     def force_start_outcome(self, partition_uri, status):
         """Make the next start of the partition end in ``status``.

@@ -91,6 +91,7 @@ import zhmcclient
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors
 from nova_dpm.simulator.hmc import uri_pattern
+from nova_dpm.simulator import stomp
 
 LOG = logging.getLogger(__name__)
 
@@ -250,11 +251,15 @@ class HmcServer:
         zhmcclient.ReadTimeout); None or 0 closes at once.
     :param max_failed_logons: consecutive failed logons of the user after
         which it is disabled (None: never).
+    :param notifications: serve the HMC's notifications over STOMP too
+        (:attr:`stomp`, a :class:`~nova_dpm.simulator.stomp.StompBroker`).
+    :param stomp_port: its TCP port; 0 picks a free one.
     """
 
     def __init__(self, simulator, userid, password, cert_dir=None, port=0,
                  host=LOOPBACK, timeout_sleep=None,
-                 max_failed_logons=MAX_FAILED_LOGONS):
+                 max_failed_logons=MAX_FAILED_LOGONS, notifications=True,
+                 stomp_port=0):
         if host != LOOPBACK:
             raise ValueError(
                 "The simulated HMC serves on %s only, not on %r"
@@ -308,6 +313,9 @@ class HmcServer:
         self._local = threading.local()
         self._context = None
         simulator.restart_listeners.append(self._on_restart)
+        self.notifications = notifications
+        self._stomp_port = stomp_port
+        self.stomp = None
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -330,6 +338,8 @@ class HmcServer:
         self._stopping.clear()
         self._serve(self._requested_port)
         LOG.info('Simulated HMC serving on %s', self.url)
+        if self.notifications:
+            self.stomp = stomp.StompBroker(self, self._stomp_port).start()
         return self
 
     def _serve(self, port):
@@ -346,6 +356,9 @@ class HmcServer:
         if httpd is None:
             return
         self._stopping.set()
+        if self.stomp is not None:
+            self.stomp.stop()
+            self.stomp = None
         restarter = self._restarter
         if restarter is not None and \
                 restarter is not threading.current_thread():

@@ -157,6 +157,8 @@ class DriverTestCase(testtools.TestCase):
     # 'https': the driver uses a real zhmcclient.Session, TLS verified,
     # against the simulator served on 127.0.0.1 (the production path).
     transport = 'in-process'
+    # HMC notifications ([dpm] hmc_notifications): over 'https' only.
+    notifications = False
     USERID = 'nova'
 
     def setUp(self):
@@ -243,12 +245,16 @@ class DriverTestCase(testtools.TestCase):
             self.dpm_flags(hmc_mock_file=None, hmc=['127.0.0.1'],
                            hmc_port=self.server.port,
                            hmc_username=self.USERID,
-                           hmc_ca_bundle=self.server.ca_file)
+                           hmc_ca_bundle=self.server.ca_file,
+                           hmc_notification_port=self.server.stomp.port)
+        self.dpm_flags(hmc_notifications=self.notifications)
         # Neutron's part: network-vif-plugged for each port whose NIC is
         # on the HMC when the driver waits.
         self.virtapi = fake_virtapi.FakeVirtAPI(self.faked_nic_names)
         self.driver = driver.DPMDriver(virtapi=self.virtapi)
         self.driver.init_host(HOST)
+        if self.driver.events is not None:
+            self.addCleanup(self.driver.events.stop)
         # The simulated HMC reports a start's outcome at once: no need to
         # wait for a late status (HMC rule E3) as on a real HMC.
         self.driver.partitions.start_grace = 0

@@ -58,6 +58,7 @@ SHOWN_ONLY_SIMULATED = {
     'operation.storage.block.backend.fibrechannel': ('storage groups',),
     'operation.networking.topology.flat': ('adapter ports',),
     'operation.trigger-crash-dump': ('PSW restart',),
+    'operation.get-guest-info': ('HMC notifications',),
 }
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)

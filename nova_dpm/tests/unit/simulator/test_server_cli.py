@@ -146,6 +146,8 @@ class TestCommand(testtools.TestCase):
         self.assertEqual(0, proc.wait(LINE_TIMEOUT))
         # --cert-dir is kept for the next run.
         self.assertTrue(os.path.isfile(values['hmc_ca_bundle']))
+        # The notification service (STOMP) listens on its own free port.
+        self.assertGreater(int(values['hmc_notification_port']), 0)
 
     @staticmethod
     def _rmtree(path):

@@ -1,0 +1,232 @@
+# Copyright 2025 nova-dpm developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Lifecycle events from the HMC's notifications (nova_dpm.notifications).
+
+The driver runs against an HMC definition served over HTTPS, with the
+simulated HMC's STOMP notification service; an HMC operator's change is
+made on the simulator directly.  Every wait is bounded (a condition
+looked at until a deadline); no test asserts on time.
+"""
+
+import threading
+import time
+
+from nova.compute import power_state
+from nova.virt import event as virtevent
+
+from nova_dpm import notifications
+from nova_dpm.tests.unit import base
+
+WAIT = 60.0
+POLL = 0.05
+LIST = ('GET', '/api/cpcs/{id}/partitions')
+
+
+def wait_until(predicate, timeout=WAIT):
+    """Look at predicate() until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
+class EventsTestCase(base.DriverTestCase):
+
+    transport = 'https'
+    notifications = True
+
+    def setUp(self):
+        super().setUp()
+        self.events = []
+        self.cond = threading.Condition()
+        self.driver.register_event_listener(self._event)
+        self.feed = self.driver.events
+        self.assertTrue(self.feed.connected.wait(WAIT))
+
+    def _event(self, event):
+        with self.cond:
+            self.events.append(event)
+            self.cond.notify_all()
+
+    def wait_events(self, count):
+        with self.cond:
+            self.assertTrue(self.cond.wait_for(
+                lambda: len(self.events) >= count, WAIT))
+        return [(e.get_instance_uuid(), e.get_transition())
+                for e in self.events]
+
+    def build_running(self):
+        server, _c = self.build()
+        self.assertEqual('active',
+                         self.faked_partition(server).properties['status'])
+        return server
+
+    def uri(self, server):
+        return self.faked_partition(server).uri
+
+
+class TestLifecycleEvents(EventsTestCase):
+
+    def test_out_of_band_stop_is_a_stopped_event(self):
+        server = self.build_running()
+        self.sim.reset_counts()
+        # An HMC operator stops the partition.
+        self.sim.set_status(self.uri(server), 'stopped')
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STOPPED)],
+            self.wait_events(1))
+        # The status cache is current without a listing.
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.driver.get_info(server).state)
+        self.assertEqual(0, self.sim.count(*LIST))
+        self.assertTrue(self.driver.partitions.pushed)
+
+    def test_out_of_band_start_after_stop(self):
+        server = self.build_running()
+        self.sim.set_status(self.uri(server), 'stopped')
+        self.wait_events(1)
+        self.sim.set_status(self.uri(server), 'active')
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STOPPED),
+             (server.uuid, virtevent.EVENT_LIFECYCLE_STARTED)],
+            self.wait_events(2))
+
+    def test_foreign_partition_makes_no_event(self):
+        server = self.build_running()
+        foreign = [p for p in self.faked_cpc.partitions.list()
+                   if p.uri != self.uri(server)]
+        self.assertTrue(foreign)
+        for part in foreign:
+            new = 'stopped' if part.properties['status'] != 'stopped' \
+                else 'active'
+            self.sim.set_status(part.uri, new)
+        # Ours last: once its event is in, the others were handled.
+        self.sim.set_status(self.uri(server), 'terminated')
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STOPPED)],
+            self.wait_events(1))
+
+    def test_nova_own_stop_makes_no_event(self):
+        server = self.build_running()
+        self.driver.power_off(server)
+        self.assertEqual('stopped',
+                         self.faked_partition(server).properties['status'])
+        # Then an operator starts it again: the only event.
+        self.sim.set_status(self.uri(server), 'active')
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STARTED)],
+            self.wait_events(1))
+
+    def test_repeated_and_late_notifications_are_harmless(self):
+        server = self.build_running()
+        self.sim.set_status(self.uri(server), 'stopped')
+        self.wait_events(1)
+        headers, body = [(h, b) for t, h, b in self.server.stomp.messages
+                         if h['notification-type'] == 'status-change'][-1]
+        # The same notification again.
+        self.feed.handle(headers, body)
+        # An older one (active) after the newer: ignored by its number.
+        self.feed.handle(dict(headers, **{'session-sequence-nr': '0'}),
+                         {'change-reports': [{'old-status': 'stopped',
+                                              'new-status': 'active'}]})
+        self.sim.set_status(self.uri(server), 'active')
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STOPPED),
+             (server.uuid, virtevent.EVENT_LIFECYCLE_STARTED)],
+            self.wait_events(2))
+
+    def test_dropped_connection_is_reconnected_and_reconciled(self):
+        self.feed.backoff_initial = 0.1
+        server = self.build_running()
+        self.assertEqual(1, self.feed.reconciliations)
+        self.assertEqual(1, self.server.stomp.drop_connections())
+        # While nobody listens, an operator stops the partition.
+        self.sim.set_status(self.uri(server), 'stopped')
+        self.sim.reset_counts()
+        self.assertEqual(
+            [(server.uuid, virtevent.EVENT_LIFECYCLE_STOPPED)],
+            self.wait_events(1))
+        self.assertEqual(2, self.feed.connects)
+        self.assertEqual(2, self.feed.reconciliations)
+        # One listing reconciled it.
+        self.assertEqual(1, self.sim.count(*LIST))
+        self.assertEqual(1, len(self.server.stomp.subscriptions))
+        self.assertIn('reconciled', self.logger.output)
+        self.assertIn('connection lost', self.logger.output)
+        self.assertNotIn(base.PASSWORD, self.logger.output)
+
+
+class TestFallbackToPolling(EventsTestCase):
+
+    def test_refused_subscription_is_said_once(self):
+        self.feed.backoff_initial = 0.05
+        self.feed.backoff_max = 0.05
+        self.server.stomp.refuse = True
+        self.server.stomp.drop_connections()
+        self.assertTrue(wait_until(lambda: self.feed.connects >= 4))
+        self.assertEqual(
+            1, self.logger.output.count('HMC notifications are not '
+                                        'available'))
+        self.assertIn('refused the subscription', self.logger.output)
+        self.assertTrue(wait_until(
+            lambda: not self.driver.partitions.pushed))
+        self.assertEqual([], self.server.stomp.subscriptions)
+
+
+class TestRefusedLogon(EventsTestCase):
+
+    def test_refused_logon_is_not_repeated(self):
+        self.feed.backoff_initial = 0.05
+        before = self.server.stomp.connections
+        # The HMC user's password changed while nova-compute runs.
+        self.server.password = 'changed-on-the-hmc'
+        self.server.stomp.drop_connections()
+        self.assertTrue(wait_until(lambda: not self.feed._thread.is_alive()))
+        # One attempt, then no more: retries could lock the user out.
+        self.assertEqual(before + 1, self.server.stomp.connections)
+        self.assertIn('refused the logon to its notification service',
+                      self.logger.output)
+        self.assertFalse(self.driver.partitions.pushed)
+
+
+class TestInProcess(base.DriverTestCase):
+
+    notifications = True
+
+    def test_in_process_simulator_polls_and_says_so(self):
+        self.assertFalse(self.driver.partitions.pushed)
+        self.assertEqual(1, self.logger.output.count(
+            'HMC notifications are not available'))
+        self.assertIn('in-process simulated HMC', self.logger.output)
+
+
+class TestTransitions(base.DriverTestCase):
+
+    start_driver = False
+
+    def test_events_for_power_state_changes(self):
+        t = notifications.transition
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_STOPPED,
+                         t(power_state.RUNNING, power_state.SHUTDOWN))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_STOPPED,
+                         t(power_state.RUNNING, power_state.CRASHED))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_STARTED,
+                         t(power_state.SHUTDOWN, power_state.RUNNING))
+        self.assertEqual(virtevent.EVENT_LIFECYCLE_RESUMED,
+                         t(power_state.PAUSED, power_state.RUNNING))
+        self.assertIsNone(t(power_state.RUNNING, power_state.NOSTATE))
+        self.assertIsNone(t(power_state.RUNNING, power_state.RUNNING))
