@@ -902,7 +902,13 @@ class StorageGroupBackend(StorageBackend):
                 paths_wanted=len(wwpns))
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._clean_up('data volume', fc.volume_id, volume.delete)
+                # The group stays busy while a discovery runs: the removal
+                # waits for it, within a time limit of its own.
+                self._clean_up('data volume', fc.volume_id,
+                               lambda: hmc_module.retry_while_busy(
+                                   volume.delete, hmc_module.Deadline(
+                                       self.settings.hmc_operation_timeout),
+                                   'remove data volume %s' % fc.volume_id))
 
     def detach_volume(self, instance, partition, fc):
         group = self._group(partition)

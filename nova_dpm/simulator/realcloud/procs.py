@@ -177,11 +177,14 @@ class Processes(object):
         """SIGTERM the service's process group, SIGKILL after grace."""
         pid = entry['pid']
         if not self.alive(entry):
-            # Its group may have outlived it (workers, helpers).
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if _start_time(pid) is None:
+                # Gone, but its group may have outlived it (workers,
+                # helpers). A pid now used by another process is left
+                # alone, and so is its group.
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             return False
         try:
             os.killpg(pid, signal.SIGTERM)

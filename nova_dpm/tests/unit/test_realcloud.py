@@ -50,7 +50,7 @@ class TestCommands(testtools.TestCase):
             exec_start = [line for line in unit
                           if line.startswith('ExecStart=')][0]
         self.assertEqual(
-            'ExecStart=/usr/bin/nova-compute --config-file '
+            'ExecStart=/opt/nova-dpm/bin/nova-compute --config-file '
             '/etc/nova/nova.conf --config-file '
             '/etc/nova/dpm/%i/nova-compute.conf\n', exec_start)
         argv = services.compute_command('/x/etc', 'cpc1-subset-b')

@@ -861,7 +861,9 @@ class DiscoveryJobTest(DiscoveryTestCase):
     def test_data_volume_wait_names_the_fulfillment_state(self):
         instance, connector = self.build()
         self.driver.storage.settings.hmc_operation_timeout = 2
-        self.sim.transition_time = 30
+        # The discovery outlasts the attach's time limit, not the
+        # clean-up's, which waits for the busy group.
+        self.sim.transition_time = 3
         info = self.fc_connection(connector['wwpns'], lun=2,
                                   volume_id='vol-data')
         self.volume_bdms[('vol-data', instance.uuid)] = self.bdm(
