@@ -105,7 +105,7 @@ class StompTestCase(base.TestCase):
             password, port=self.server.stomp.port,
             verify_cert=self.server.ca_file,
             stomp_rt_config=zhmcclient.StompRetryTimeoutConfig(
-                connect_timeout=10, connect_retries=1))
+                connect_timeout=30, connect_retries=3))
         collector = Collector(receiver)
         self.addCleanup(self._close, receiver)
         return collector
