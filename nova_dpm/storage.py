@@ -855,6 +855,17 @@ class StorageGroupBackend(StorageBackend):
             LOG.error('Could not remove %s %s after a failure; it is left '
                       'on the HMC: %s', what, name, exc)
 
+    def _remove_volume(self, volume):
+        """Delete a storage volume, waiting out a busy group.
+
+        The group stays busy while a discovery runs: the removal waits for
+        it, within a time limit of its own.
+        """
+        hmc_module.retry_while_busy(
+            volume.delete,
+            hmc_module.Deadline(self.settings.hmc_operation_timeout),
+            'remove storage volume %s' % volume.name)
+
     def attach_volume(self, instance, partition, fc, size_gb=None):
         """Define a data volume, fulfil it, wait until the HMC found it.
 
@@ -902,13 +913,8 @@ class StorageGroupBackend(StorageBackend):
                 paths_wanted=len(wwpns))
         except Exception:
             with excutils.save_and_reraise_exception():
-                # The group stays busy while a discovery runs: the removal
-                # waits for it, within a time limit of its own.
                 self._clean_up('data volume', fc.volume_id,
-                               lambda: hmc_module.retry_while_busy(
-                                   volume.delete, hmc_module.Deadline(
-                                       self.settings.hmc_operation_timeout),
-                                   'remove data volume %s' % fc.volume_id))
+                               lambda: self._remove_volume(volume))
 
     def detach_volume(self, instance, partition, fc):
         group = self._group(partition)
