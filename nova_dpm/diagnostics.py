@@ -84,9 +84,8 @@ def unsupported(reason):
 class Metrics(object):
     """The metrics context of one nova-compute and its latest figures."""
 
-    def __init__(self, hmc, clock=time.monotonic):
+    def __init__(self, hmc):
         self.hmc = hmc
-        self.clock = clock
         self.refresh = REFRESH
         self._lock = threading.Lock()
         self._context = None
@@ -101,11 +100,11 @@ class Metrics(object):
         has no such metric groups.
         """
         with self._lock:
-            now = self.clock()
+            now = time.monotonic()
             if self._sample and now - self._sample[0] < self.refresh:
                 return self._sample[1]
             values = self._read()
-            self._sample = (self.clock(), values)
+            self._sample = (time.monotonic(), values)
             return values
 
     def _read(self):
@@ -129,7 +128,7 @@ class Metrics(object):
 
     def _create(self):
         if self._refused and \
-                self.clock() - self._refused[0] < UNSUPPORTED_RETRY:
+                time.monotonic() - self._refused[0] < UNSUPPORTED_RETRY:
             raise unsupported(self._refused[1])
         body = {'anticipated-frequency-seconds': FREQUENCY,
                 'metric-groups': list(GROUPS)}
@@ -155,7 +154,7 @@ class Metrics(object):
 
     def _refuse(self, reason):
         LOG.warning('Server diagnostics are not available: %s', reason)
-        self._refused = (self.clock(), reason)
+        self._refused = (time.monotonic(), reason)
         raise unsupported(reason)
 
     def _delete(self, context):
