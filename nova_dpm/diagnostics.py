@@ -166,6 +166,11 @@ class Metrics(object):
             LOG.info('Metrics context %s not deleted: %s', context.uri,
                      hmc_module.describe_error(exc))
 
+    def expire(self):
+        """Forget the figures: the next call reads the HMC's again."""
+        with self._lock:
+            self._sample = None
+
     def close(self):
         """Delete the metrics context, if there is one (cleanup_host)."""
         with self._lock:
@@ -194,8 +199,9 @@ def parse(context, text):
 class Diagnostics(object):
     """Nova's Diagnostics of the subset's instances."""
 
-    def __init__(self, hmc, metrics=None):
+    def __init__(self, hmc, partitions, metrics=None):
         self.hmc = hmc
+        self.partitions = partitions
         self.metrics = metrics or Metrics(hmc)
         self._lock = threading.Lock()
         self._nics = {}    # NIC URI -> NIC name (read once per NIC)
@@ -224,11 +230,18 @@ class Diagnostics(object):
         return diags
 
     def _nic_names(self, partition_uri, values):
-        """{NIC name: NIC URI} of the partition's NICs in the metrics."""
-        prefix = partition_uri + '/nics/'
-        uris = [uri for uri in values if uri.startswith(prefix)]
+        """{NIC name: NIC URI} of the partition's NICs in the metrics.
+
+        The names of NICs not seen before are read in one round trip
+        (Submit Requests where the HMC has it) for every partition of the
+        subset at once, and kept: NICs keep their names.
+        """
+        subset = {self.partitions.uri(u) for u in self.partitions.known()}
+        subset.add(partition_uri)
         with self._lock:
-            unknown = [uri for uri in uris if uri not in self._nics]
+            unknown = [uri for uri in values if '/nics/' in uri and
+                       uri not in self._nics and
+                       uri.split('/nics/')[0] in subset]
         if unknown:
             with hmc_module.translated('read NICs', partition_uri):
                 found = self.hmc.get_many(unknown)
@@ -236,9 +249,10 @@ class Diagnostics(object):
                 for uri, props in found.items():
                     if props is not None:
                         self._nics[uri] = props.get('name')
+        prefix = partition_uri + '/nics/'
         with self._lock:
-            return {self._nics[uri]: uri for uri in uris
-                    if uri in self._nics}
+            return {name: uri for uri, name in self._nics.items()
+                    if uri.startswith(prefix) and uri in values}
 
     @staticmethod
     def _add_nic(diags, vif, names, values):

@@ -164,7 +164,8 @@ class DPMDriver(driver.ComputeDriver):
         self.events = notifications.PartitionEvents(
             self.hmc, self.partitions, self.settings, self.emit_event)
         self.events.start()
-        self.diagnostics = diagnostics.Diagnostics(self.hmc)
+        self.diagnostics = diagnostics.Diagnostics(self.hmc,
+                                                   self.partitions)
 
     def cleanup_host(self, host):
         if self.events is not None:

@@ -74,9 +74,11 @@ class FiguresTest(DiagnosticsTestCase):
         second = self.build_with_ports('port-c')
         self.sim.reset_counts()
         self.clock.sleep(30)
+        seen = []
         for instance, ports in ((first, ('port-a', 'port-b')),
                                 (second, ('port-c',))):
             diags = self.diags(instance)
+            seen.append(len(self.sim.requests))
             uri = self.faked_partition(instance).uri
             usage = self.served(sim_metrics.PARTITION_USAGE, uri)
             self.assertEqual('running', diags.state)
@@ -96,6 +98,9 @@ class FiguresTest(DiagnosticsTestCase):
                                  nic.rx_packets)
                 self.assertEqual(counters['packets-sent'], nic.tx_packets)
             self.assertEqual([], diags.disk_details)
+        # The first call read the NIC names of both partitions: the
+        # second server's diagnostics cost no request.
+        self.assertEqual(seen[0], seen[1])
         # The context was made at the first call: one Create Metrics
         # Context and one Get Metrics for both servers.
         self.assertEqual(1, self.sim.count(pattern=CREATE))
