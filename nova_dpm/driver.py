@@ -47,6 +47,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_dpm import conf as dpm_conf
+from nova_dpm import diagnostics
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
@@ -135,6 +136,7 @@ class DPMDriver(driver.ComputeDriver):
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
+        self.diagnostics = None   # diagnostics.Diagnostics
 
     # -- host ------------------------------------------------------------
 
@@ -162,10 +164,14 @@ class DPMDriver(driver.ComputeDriver):
         self.events = notifications.PartitionEvents(
             self.hmc, self.partitions, self.settings, self.emit_event)
         self.events.start()
+        self.diagnostics = diagnostics.Diagnostics(self.hmc,
+                                                   self.partitions)
 
     def cleanup_host(self, host):
         if self.events is not None:
             self.events.stop()
+        if self.diagnostics is not None:
+            self.diagnostics.close()
         if self.hmc is not None:
             self.hmc.logoff()
 
@@ -647,6 +653,12 @@ class DPMDriver(driver.ComputeDriver):
             LOG.warning('The console log is not available: %s',
                         exc.format_message(), instance=instance)
             raise nova_exception.ConsoleNotAvailable()
+
+    def get_instance_diagnostics(self, instance):
+        """Nova's Diagnostics from the HMC's metrics (diagnostics.py)."""
+        uri = self._partition(instance).uri
+        status = self.partitions.statuses().get(instance.uuid)
+        return self.diagnostics.of(instance, uri, status)
 
     def trigger_crash_dump(self, instance):
         """PSW restart: starts kdump in a Linux guest."""

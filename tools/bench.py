@@ -112,6 +112,8 @@ CLEANUP_INTERVAL = 1800.0
 SYNC_POOL = 5
 
 SPAWN_LABEL = 'spawn path (connector + spawn)'
+# Server diagnostics of every instance of the subset, one call each.
+DIAGNOSTICS_LABEL = 'diagnostics of every instance'
 
 
 # ---------------------------------------------------------------------------
@@ -564,6 +566,19 @@ class Bench(object):
         finally:
             del drv.partitions.STATUS_CACHE_SECONDS
 
+    def with_vifs(self, drv, instances):
+        """Give the instances the network info cache Nova keeps."""
+        for inst in instances:
+            inst.info_cache = objects.InstanceInfoCache(
+                network_info=self.network_info(inst, drv),
+                instance_uuid=inst.uuid)
+
+    @staticmethod
+    def diagnostics(drv, instances):
+        """Server diagnostics (Nova's API at 2.48) of every instance."""
+        for inst in instances:
+            drv.get_instance_diagnostics(inst)
+
     def destroy(self, drv, instance):
         drv.destroy(self.context, instance, self.network_info(instance))
 
@@ -653,6 +668,14 @@ def run_scenario(bench, definition, foreign, n_instances, tmpdir,
     row = sc.add(measure(rec, 'power-state sync (%d inst)' % len(subset),
                          bench.sync_power_states, drv, subset))
     row.calls = len(subset)
+    # Diagnostics of every instance: the first calls create the metrics
+    # context and read the NICs' names; later ones share one Get Metrics
+    # per refresh (diagnostics.REFRESH).
+    bench.with_vifs(drv, subset)
+    for label in (DIAGNOSTICS_LABEL + ', 1st', DIAGNOSTICS_LABEL):
+        drv.diagnostics.metrics.expire()
+        row = sc.add(measure(rec, label, bench.diagnostics, drv, subset))
+        row.calls = len(subset)
     sc.add(measure(rec, 'destroy (running)', bench.destroy, drv, b))
     with bench.fast(drv):
         bench.destroy(drv, a)
@@ -760,6 +783,7 @@ ROW_TARGETS = {
     SPAWN_LABEL + ' (storage groups)': (12, '<= 12 besides polling, one of '
                                         'them Start FCP Storage Discovery'),
     'destroy (running)': (4, '<= 4 besides polling'),
+    DIAGNOSTICS_LABEL: (1, '1 Get Metrics for the whole subset'),
     'power_off': (3, '<= 3 besides polling'),
     'power_on': (3, '<= 3 besides polling'),
     'reboot (HARD)': (3, '<= 3 besides polling'),

@@ -59,6 +59,7 @@ SHOWN_ONLY_SIMULATED = {
     'operation.networking.topology.flat': ('adapter ports',),
     'operation.trigger-crash-dump': ('PSW restart',),
     'operation.get-guest-info': ('HMC notifications',),
+    'operation.diagnostics': ('metrics',),
 }
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)
@@ -119,6 +120,7 @@ IMPLEMENTED_BY = {
     'operation.boot-emulated-tpm': ((), ('supports_vtpm',)),
     'operation.power-off': (('power_off',), ()),
     'operation.power-on': (('power_on',), ()),
+    'operation.diagnostics': (('get_instance_diagnostics',), ()),
     'operation.console.serial.log': (('get_console_output',), ()),
     'operation.console.serial.interactive': (('get_serial_console',), ()),
     'operation.console.spice': (('get_spice_console',), ()),
