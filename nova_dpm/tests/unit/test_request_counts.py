@@ -200,7 +200,7 @@ class RequestCountTest(base.DriverTestCase):
             self.recorders.append(_Recorder(session.simulator))
             return session
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_dpm.hmc.simulated_session', simulated_session))
+            'nova_dpm.hmc.session.simulated_session', simulated_session))
 
     def expected(self, operation):
         if operation in COMMON:
