@@ -150,21 +150,31 @@ class Capabilities(object):
 
     def can(self, name):
         """Whether the HMC and the CPC can do what the gate ``name`` is."""
+        return not self.shortfalls(name)
+
+    def shortfalls(self, name):
+        """What the gate ``name`` lacks: [(kind, needed, have)].
+
+        ``kind``: 'SE', 'API', 'feature' or 'API feature' (in this order);
+        versions as text ('2.14.0'), 'unknown' for a version not known.
+        Empty when the gate is open.
+        """
         gate = GATES[name]
-        for need, have in ((gate.api, self.api_version),
-                           (gate.se, self.se_version)):
-            if need is None:
+        short = []
+        for kind, need, have in (('SE', gate.se, self.se_version),
+                                 ('API', gate.api, self.api_version)):
+            if need is None or (not have and gate.unknown):
                 continue
-            if not have:
-                return gate.unknown
-            if have < need:
-                return False
+            if not have or have < need:
+                short.append((kind, version_text(need),
+                              version_text(have) if have else 'unknown'))
         if gate.feature is not None and gate.feature not in self.features:
-            return False
-        if gate.api_feature is None:
-            return True
-        return bool(self._api_features and
-                    self._api_features(gate.api_feature))
+            short.append(('feature', gate.feature, 'off'))
+        if gate.api_feature is not None and not short and not (
+                self._api_features and
+                self._api_features(gate.api_feature)):
+            short.append(('API feature', gate.api_feature, 'off'))
+        return short
 
     @staticmethod
     def needs(name):

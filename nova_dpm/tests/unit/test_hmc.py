@@ -1366,9 +1366,10 @@ class AnswerTest(testtools.TestCase):
         self.assertEqual({'a': 1}, hmc.client._answer(
             {'status': 200, 'body': {'a': 1}}, '/u'))
         self.assertEqual({}, hmc.client._answer({'status': 204}, '/u'))
-        self.assertEqual({}, hmc.client._answer({'status': 299, 'body': None},
-                                         '/u'))
-        self.assertIsNone(hmc.client._answer({'status': 404, 'body': {}}, '/u'))
+        self.assertEqual({}, hmc.client._answer(
+            {'status': 299, 'body': None}, '/u'))
+        self.assertIsNone(hmc.client._answer(
+            {'status': 404, 'body': {}}, '/u'))
         exc = self.assertRaises(zhmcclient.HTTPError, hmc.client._answer,
                                 {'status': 300}, '/u')
         self.assertEqual((300, 0, 'no answer for /u'),
