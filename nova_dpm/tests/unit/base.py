@@ -42,10 +42,10 @@ import yaml
 
 from nova_dpm import driver
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.hmc import session as hmc_session
 from nova_dpm.hmc import waits as hmc_waits
-from nova_dpm import partition as partition_module
+from nova_dpm import partition
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import hmc as sim_hmc
@@ -116,7 +116,7 @@ class FakeClock(fixtures.Fixture):
     the https transport.
     """
 
-    MODULES = (hmc_waits, hmc_session, partition_module, sim_jobs,
+    MODULES = (hmc_waits, hmc_session, partition, sim_jobs,
                sim_session)
 
     def __init__(self, start=1000.0):
@@ -202,7 +202,7 @@ class WaitWatch(fixtures.Fixture):
             finally:
                 observer.wait_ends(wait.what, deadline, wait.polls,
                                    hmc_waits.time.monotonic() - began)
-        for module in (hmc_waits, hmc_module):
+        for module in (hmc_waits, hmc):
             self.useFixture(fixtures.MockPatchObject(
                 module, 'wait_until', watched))
 
