@@ -216,13 +216,7 @@ class StorageGroupBackend(base.StorageBackend):
         search = self._discovery(group, discovery_module.nothing_found(
             boot.volume_id, boot.initiator, boot.target, boot.fcp_lun))
         volume = self._boot_volume(group, partition, boot, search.deadline)
-        wait = discovery_module.PathWait(
-            search, self._vsr_uri(partition, boot.initiator),
-            boot.initiator, partition)
-        port_uri = wait.run()
-        if wait.job is not None:
-            # The group is busy while its discovery runs.
-            search.finish(wait.job)
+        port_uri = self._validated_path(search, partition, boot.initiator)
         self._fulfil(group, volume, boot.target, boot.fcp_lun, port_uri,
                      search.deadline, 'fulfil boot volume')
         self._wait_complete(
@@ -303,6 +297,21 @@ class StorageGroupBackend(base.StorageBackend):
             deadline or hmc_module.Deadline(
                 self.settings.hmc_operation_timeout),
             nothing_found)
+
+    def _validated_path(self, search, partition, wwpn, discovering=True):
+        """The storage port of the path ``wwpn``, once discovery found it.
+
+        See :class:`~nova_dpm.storage.discovery.PathWait`; a discovery
+        still running afterwards is waited for (the group is busy while
+        it runs) and its status deleted.
+        """
+        wait = discovery_module.PathWait(
+            search, self._vsr_uri(partition, wwpn), wwpn, partition,
+            discovering)
+        port_uri = wait.run()
+        if wait.job is not None:
+            search.finish(wait.job)
+        return port_uri
 
     def _wait_complete(self, search, volume_uri, volume_id, size_gb,
                        incomplete_ok=False, paths_wanted=0):
@@ -394,13 +403,9 @@ class StorageGroupBackend(base.StorageBackend):
         try:
             port_uri = self._ports.get(partition.uri, {}).get(initiators[0])
             if port_uri is None:
-                wait = discovery_module.PathWait(
-                    search, self._vsr_uri(partition, initiators[0]),
-                    initiators[0], partition, discovering=False)
-                port_uri = wait.run()
-                if wait.job is not None:
-                    # The group is busy while its discovery runs.
-                    search.finish(wait.job)
+                port_uri = self._validated_path(search, partition,
+                                                initiators[0],
+                                                discovering=False)
             self._fulfil(group, volume, target[0], lun, port_uri,
                          search.deadline, 'fulfil data volume')
             self._wait_complete(search, volume.uri, fc.volume_id, size_gb,
