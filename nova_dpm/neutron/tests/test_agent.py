@@ -16,7 +16,8 @@ The agent logs on with a real zhmcclient.Session, TLS verified, to the
 simulated HMC served on 127.0.0.1; nova-dpm's side (partitions and NICs)
 is played through the simulator's in-process session, with the NIC names
 and descriptions of nova_dpm.network. What the agent reports is seen by an
-in-process stand-in for neutron-server (nova_dpm.neutron.inprocess).
+in-process stand-in for neutron-server
+(nova_dpm.simulator.cloud.neutron_server).
 """
 
 import logging
@@ -41,9 +42,9 @@ from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm.neutron import agent
 from nova_dpm.neutron import config
-from nova_dpm.neutron import inprocess
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
+from nova_dpm.simulator.cloud import neutron_server
 from nova_dpm.simulator import server as server_module
 
 common_config.register_common_config_options()
@@ -498,8 +499,8 @@ class AgentLoopTest(AgentTestCase):
 
     def start_agent(self):
         self.serve()
-        self.neutron = inprocess.InProcessNeutron(HOST)
-        runner = inprocess.AgentRunner(self.neutron, polling_interval=1)
+        self.neutron = neutron_server.InProcessNeutron(HOST)
+        runner = neutron_server.AgentRunner(self.neutron, polling_interval=1)
         runner.start()
         self.addCleanup(runner.stop)
         return runner

@@ -31,7 +31,7 @@ from nova_dpm import contract
 from nova_dpm import exception
 from nova_dpm import network
 from nova_dpm import partition
-from nova_dpm.simulator import neutron_agent
+from nova_dpm.simulator.cloud import neutron_agent
 from nova_dpm.tests.unit import base
 
 # The agent's modules import Neutron's, which import eventlet: allowed
