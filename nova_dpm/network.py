@@ -30,14 +30,14 @@ interface):
   the guest sees an untagged interface.
 * The NIC is named ``OpenStack_Port_<port-id>``; its description starts with
   ``OpenStack``, and holds ``mac=<mac>`` and ``CPCSubset=<host>``.
-
-The VIF type names, binding detail keys, NIC name and description and the
-adapter families are nova_dpm.contract's, which the Neutron side reads too.
 * The partition's ``boot-os-specific-parameters`` (appended by the firmware
   to the guest kernel's command line) hold one entry per NIC,
   ``<devno>,<port>,<mac>;``: the NIC's device number (4 lower-case hex
   digits), the adapter port (0-3), and the MAC as 12 lower-case hex digits.
   The guest tools read exactly this, whatever backs the NIC.
+
+The VIF type names, binding detail keys, NIC name and description and the
+adapter families are nova_dpm.contract's, which the Neutron side reads too.
 
 Each VIF type is one entry of ``VIF_TYPES``: how its binding details are
 read and how its backing is found on the HMC (through nova_dpm.inventory).
