@@ -47,7 +47,8 @@ VIF_DETAILS_VLAN = 'vlan'
 
 # Every partition nova-dpm creates is named PARTITION_PREFIX<token>-<uuid>
 # (nova_dpm.partition). The agent lists the CPC's partitions with a filter
-# that matches all of them (the HMC matches the whole name).
+# that matches all of them (the HMC matches the whole name; the prefix has
+# no regular-expression metacharacter).
 PARTITION_PREFIX = 'OpenStack-'
 PARTITION_FILTER = '^%s.*$' % PARTITION_PREFIX
 

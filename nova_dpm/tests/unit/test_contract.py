@@ -108,6 +108,9 @@ class ContractTest(testtools.TestCase):
             self.assertTrue(name.startswith(contract.PARTITION_PREFIX))
             self.assertTrue(re.match(contract.PARTITION_FILTER, name))
         self.assertIsNone(re.match(contract.PARTITION_FILTER, 'LINUX01'))
+        # The filter takes the prefix literally.
+        self.assertIsNone(re.search(r'[.^$*+?{}\[\]\\|()]',
+                                    contract.PARTITION_PREFIX))
 
     def test_every_family_has_a_nic_type_nova_can_number(self):
         for family, (nic_type, _typed) in \
