@@ -249,7 +249,7 @@ class DPMDriver(driver.ComputeDriver):
         subset, use nova's NumInstancesFilter with max_instances_per_host.)
         """
         try:
-            self.subset.admit(instance.uuid, self.partitions.known)
+            self.subset.reserve(instance.uuid, self.partitions.known)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -258,7 +258,7 @@ class DPMDriver(driver.ComputeDriver):
                                                      network_info):
         """Refuse unusable ports before the partition is created."""
         try:
-            self.network.check(network_info)
+            self.network.check_backings(network_info)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -436,7 +436,7 @@ class DPMDriver(driver.ComputeDriver):
         except nova_exception.InstanceUnacceptable as exc:
             abort(exc.format_message())
         try:
-            nics = self.network.plan(network_info)
+            nics = self.network.planned_nics(network_info)
         except exception.DPMError as exc:
             abort(exc.format_message())
         return storage.boot_plan(instance, block_device_info), nics
