@@ -276,9 +276,22 @@ matter. Required.
         'max_processors',
         type=BoundedInt(1, 'a number of IFL processors, at least 1'),
         help="""
-Number of IFL processors this CPC subset offers to Nova (the VCPU inventory
-in placement). Must not exceed the CPC's IFLs. Partitions use shared
-processors, so the sum over all subsets may exceed the CPC. Required.
+Number of shared IFL processors this CPC subset offers to Nova (the VCPU
+inventory in placement). Must not exceed the CPC's IFLs. Partitions of
+flavors without ``hw:cpu_policy=dedicated`` use shared processors, so the sum
+over all subsets may exceed the CPC. Required unless
+``max_dedicated_processors`` is set; unset then, the subset offers dedicated
+IFLs only.
+"""),
+    cfg.Opt(
+        'max_dedicated_processors',
+        type=BoundedInt(1, 'a number of IFL processors, at least 1'),
+        help="""
+Number of IFL processors this CPC subset may dedicate to partitions (the PCPU
+inventory in placement), for flavors with ``hw:cpu_policy=dedicated``: their
+partitions have processor-mode ``dedicated``. At start-up nova-compute checks
+that the CPC has at least this many IFLs that are not dedicated to partitions
+outside the subset. Unset: no dedicated processors.
 """),
     cfg.Opt(
         'max_memory',
@@ -394,6 +407,10 @@ def check(conf):
     problems += _hmc_problems(values, unreadable)
     for name in ('max_processors', 'max_memory'):
         if values[name] is None and name not in unreadable:
+            if name == 'max_processors' and (
+                    values['max_dedicated_processors'] or
+                    'max_dedicated_processors' in unreadable):
+                continue
             problems.append(_invalid(name, None,
                                      'a value; the option is required'))
     seen = set()

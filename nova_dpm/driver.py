@@ -48,6 +48,7 @@ from oslo_utils import excutils
 
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
+from nova_dpm import flavor
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm import notifications
@@ -229,8 +230,9 @@ class DPMDriver(driver.ComputeDriver):
     # -- build -----------------------------------------------------------
 
     def prepare_for_spawn(self, instance):
-        """Checks that need no HMC: image boot, storage paths, the limit."""
+        """Checks that need no HMC: image boot, flavor, paths, the limit."""
         storage.check_volume_boot(instance)
+        flavor.check(instance, self.settings)
         if not self.subset.adapter_ports:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=NO_STORAGE_PATH)

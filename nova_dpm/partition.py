@@ -43,6 +43,7 @@ import zhmcclient
 
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
+from nova_dpm import flavor as flavor_module
 from nova_dpm import hmc as hmc_module
 from nova_dpm import subset as subset_module
 
@@ -377,8 +378,9 @@ class Partitions(object):
             'ifl-processors': flavor.vcpus,
             'initial-memory': flavor.memory_mb,
             'maximum-memory': flavor.memory_mb,
-            'processor-mode': 'shared',
         }
+        props.update(flavor_module.processor_properties(instance,
+                                                        self.settings))
         with hmc_module.translated('create partition', props['name']):
             part = self.cpc.partitions.create(props)
         with self._lock:

@@ -40,6 +40,8 @@ CPC found          the HMC knows ``[dpm] cpc_object_id``
 DPM mode           the CPC is in DPM mode
 CPC status         the CPC is in a status that allows partition operations
 processors         ``max_processors`` <= the CPC's IFLs
+dedicated IFLs     (when set) ``max_dedicated_processors`` <= the CPC's
+                   IFLs not dedicated to partitions outside the subset
 memory             ``max_memory`` <= the CPC's customer memory
 storage backend    (info) HBAs or storage groups (dpm-storage-management);
                    WARN for storage groups on an HMC or SE before 2.14.1
@@ -183,6 +185,8 @@ class Checker(object):
         dpm = report.run('DPM mode', self.check_dpm_mode)
         report.run('CPC status', self.check_status)
         report.run('processors', self.check_processors)
+        if self.settings.max_dedicated_processors:
+            report.run('dedicated IFLs', self.check_dedicated)
         report.run('memory', self.check_memory)
         report.run('storage backend', self.check_storage_backend)
         mappings = self.settings.physical_storage_adapter_mappings
@@ -248,7 +252,7 @@ class Checker(object):
                 ', '.join(s.hmc), s.hmc_port, s.hmc_username)
         return ('[dpm] options valid: %s; CPC %s; max_processors %d, '
                 'max_memory %d MiB, max_instances %s, %d storage path(s)' %
-                (where, s.cpc_object_id, s.max_processors, s.max_memory,
+                (where, s.cpc_object_id, s.max_processors or 0, s.max_memory,
                  s.max_instances or 'unlimited',
                  len(s.physical_storage_adapter_mappings)))
 
@@ -327,6 +331,10 @@ class Checker(object):
 
     def check_memory(self):
         return self._subset_check(self.subset.check_memory, self.cpc)
+
+    def check_dedicated(self):
+        return self._subset_check(self.subset.check_dedicated_processors,
+                                  self.cpc)
 
     def check_storage_backend(self):
         feature = subset_module.STORAGE_MANAGEMENT_FEATURE
