@@ -321,6 +321,19 @@ entry is the boot path. Required for boot from volume. Example::
     physical_storage_adapter_mappings = 7ae4bb85-4bc1-11e7-9b33-00106f0d81c9:1
 """),
     cfg.ListOpt(
+        'physical_crypto_adapters',
+        item_type=ObjectId(),
+        default=[],
+        help="""
+The crypto adapters (Crypto Express) this CPC subset may give to partitions,
+as a comma-separated list of their DPM object-ids. A flavor with the extra
+spec ``dpm:crypto_domains`` gets these adapters (those of the type its
+``dpm:crypto_adapter_type`` names) and that many crypto domains that no
+other partition of the CPC uses for usage, in access mode ``control-usage``.
+At start-up nova-compute checks that each entry is a crypto adapter of the
+CPC. Empty: flavors that ask for crypto domains are refused.
+"""),
+    cfg.ListOpt(
         'target_wwpn_ignore_list',
         item_type=Wwpn(),
         default=[],
@@ -404,6 +417,8 @@ def check(conf):
     unreadable = {exc.kwargs['option'] for exc in problems}
     values['physical_storage_adapter_mappings'] = list(
         values['physical_storage_adapter_mappings'] or [])
+    values['physical_crypto_adapters'] = list(
+        values['physical_crypto_adapters'] or [])
     problems += _hmc_problems(values, unreadable)
     for name in ('max_processors', 'max_memory'):
         if values[name] is None and name not in unreadable:

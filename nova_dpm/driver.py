@@ -47,6 +47,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_dpm import conf as dpm_conf
+from nova_dpm import crypto
 from nova_dpm import exception
 from nova_dpm import flavor
 from nova_dpm import hmc as hmc_module
@@ -133,6 +134,7 @@ class DPMDriver(driver.ComputeDriver):
         self.partitions = None
         self.storage = None
         self.network = None
+        self.crypto = None
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
@@ -152,6 +154,8 @@ class DPMDriver(driver.ComputeDriver):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               CONF.host)
         self.subset.validate()
+        self.crypto = crypto.Crypto(self.hmc, self.subset, self.settings)
+        self.crypto.validate(self.subset.cpc)
         api_version = self.api_version = self.hmc.api_version()
         self.partitions = partition_module.Partitions(
             self.hmc, self.subset.cpc, CONF.host, self.settings, api_version)
@@ -232,7 +236,7 @@ class DPMDriver(driver.ComputeDriver):
     def prepare_for_spawn(self, instance):
         """Checks that need no HMC: image boot, flavor, paths, the limit."""
         storage.check_volume_boot(instance)
-        flavor.check(instance, self.settings)
+        flavor.check(instance, self.settings, self.crypto.check)
         if not self.subset.adapter_ports:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=NO_STORAGE_PATH)
@@ -356,6 +360,7 @@ class DPMDriver(driver.ComputeDriver):
             self.subset.release(instance.uuid)
         self._forget_wwpns(instance)
         try:
+            self.crypto.attach(instance, part)
             return self.storage.prepare(instance, part,
                                         self._boot_volume(instance))
         except Exception:
@@ -419,7 +424,7 @@ class DPMDriver(driver.ComputeDriver):
                          'LUN %s, through %s.', part.name, fc.volume_id,
                          target, lun, wwpns[0], instance=instance)
                 if power_on:
-                    self.partitions.start(part)
+                    self._start(instance, part)
             except exception.InvalidVolume as exc:
                 self._remove_after_failure(instance)
                 raise nova_exception.BuildAbortException(
@@ -442,6 +447,11 @@ class DPMDriver(driver.ComputeDriver):
             except Exception:
                 with excutils.save_and_reraise_exception():
                     self._remove_after_failure(instance)
+
+    def _start(self, instance, part):
+        """Start the partition once its crypto domains are free to use."""
+        self.crypto.before_start(instance, part)
+        self.partitions.start(part)
 
     def _create_nics(self, instance, part, nics, props, network_info,
                      power_on):
@@ -604,7 +614,7 @@ class DPMDriver(driver.ComputeDriver):
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
         with self.partitions.lock(instance.uuid):
-            self.partitions.start(self._partition(instance))
+            self._start(instance, self._partition(instance))
 
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,

@@ -25,6 +25,15 @@ tune shared IFLs:
     ``ifl-absolute-processor-capping-value``: a number of processors from
     0.01 to 255 in hundredths (for example ``1.5``).
 
+Two more ask for crypto (see nova_dpm.crypto):
+
+``dpm:crypto_domains``
+    the number of crypto domains (1 to 85) the partition gets for usage
+    on the subset's crypto adapters (``[dpm] physical_crypto_adapters``).
+``dpm:crypto_adapter_type``
+    only the adapters of that ``crypto-type``: ``accelerator``,
+    ``cca-coprocessor`` or ``ep11-coprocessor``.
+
 Any other ``dpm:`` extra spec is refused, so that a misspelt one does not
 go unnoticed. Everything here is read from the instance's flavor and image
 properties, without the HMC.
@@ -41,6 +50,13 @@ from nova_dpm import exception
 NAMESPACE = 'dpm:'
 PROCESSING_WEIGHT = 'dpm:processing_weight'
 ABSOLUTE_CAPPING = 'dpm:absolute_capping'
+CRYPTO_DOMAINS = 'dpm:crypto_domains'
+CRYPTO_ADAPTER_TYPE = 'dpm:crypto_adapter_type'
+# The crypto-type of a Crypto Express adapter (IBM's Adapter data model).
+CRYPTO_TYPES = ('accelerator', 'cca-coprocessor', 'ep11-coprocessor')
+# A Crypto Express adapter has one domain per partition the CPC can have:
+# 85 on the largest machines (zhmcclient Cpc.maximum_active_partitions).
+CRYPTO_DOMAINS_MAX = 85
 # HMC partition properties (IBM's Partition data model; the simulator's
 # validation.py enforces the same ranges).
 WEIGHT_MIN, WEIGHT_MAX = 1, 999
@@ -72,6 +88,19 @@ def _weight(value):
     return int(text)
 
 
+def _count(value):
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= CRYPTO_DOMAINS_MAX:
+        raise ValueError()
+    return int(text)
+
+
+def _crypto_type(value):
+    if value not in CRYPTO_TYPES:
+        raise ValueError()
+    return value
+
+
 def _capping(value):
     try:
         number = decimal.Decimal(str(value).strip())
@@ -92,12 +121,12 @@ SPECS = {
     ABSOLUTE_CAPPING: (
         _capping, 'a number of processors from 0.01 to 255 in hundredths '
                   '(for example 1.5)'),
+    CRYPTO_DOMAINS: (
+        _count, 'a number of crypto domains from 1 to %d' %
+                CRYPTO_DOMAINS_MAX),
+    CRYPTO_ADAPTER_TYPE: (
+        _crypto_type, 'one of %s' % ', '.join(CRYPTO_TYPES)),
 }
-
-
-def register_specs(specs):
-    """Add extra specs of the ``dpm:`` namespace: {name: (parser, text)}."""
-    SPECS.update(specs)
 
 
 def read(flavor):
@@ -168,14 +197,17 @@ def processor_properties(instance, settings):
     return props
 
 
-def check(instance, settings):
+def check(instance, settings, *more):
     """Refuse a flavor this subset cannot give a partition, without the HMC.
 
-    Raises nova's InstanceUnacceptable naming the extra spec; nova fails
-    the build with it (no reschedule: every subset would refuse alike).
+    ``more``: further checks of the instance (raising DPMError). Raises
+    nova's InstanceUnacceptable naming the extra spec; nova fails the build
+    with it (no reschedule: every subset would refuse alike).
     """
     try:
         processor_properties(instance, settings)
+        for more_check in more:
+            more_check(instance)
     except exception.DPMError as exc:
         raise nova_exception.InstanceUnacceptable(
             instance_id=instance.uuid, reason=exc.format_message())
