@@ -73,8 +73,7 @@ class InvalidExtraSpec(exception.DPMError):
 
 
 class UnknownExtraSpec(exception.DPMError):
-    msg_fmt = ('unknown flavor extra spec %(spec)s; the dpm: ones are '
-               '%(known)s')
+    msg_fmt = 'unknown extra spec %(spec)s (known: %(known)s)'
 
 
 class FlavorRefused(exception.DPMError):

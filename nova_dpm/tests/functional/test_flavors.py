@@ -13,13 +13,16 @@
 """Flavors that shape the partition, through the Nova API.
 
 Dedicated IFLs (hw:cpu_policy=dedicated, PCPU in placement), processing
-weight and absolute capping of shared IFLs (dpm: extra specs), and the
-refusal of a bad extra spec, checked on the simulated HMC.
+weight and absolute capping of shared IFLs, crypto domains (dpm: extra
+specs), and the refusal of a bad extra spec or of a crypto flavor without
+free domains, checked on the simulated HMC.
 """
 
 from nova_dpm.simulator import cloud
 
 CREATE_PARTITION = '/api/cpcs/{id}/partitions'
+CRYPTO_1 = 'c0000001-0000-4000-8000-000000000001'
+CRYPTO_2 = 'c0000002-0000-4000-8000-000000000002'
 
 
 class FlavorTests(object):
@@ -33,6 +36,8 @@ class FlavorTests(object):
         # As the deployment guide says: dedicated flavors are placed on
         # PCPU only, never on VCPU as nova's upgrade fallback would.
         self.flags(group='workarounds', disable_fallback_pcpu_query=True)
+        self.flags(group='dpm',
+                   physical_crypto_adapters=[CRYPTO_1, CRYPTO_2])
 
     def flavor_with(self, specs, vcpus=2):
         name = 'dpm-%d' % len(self.admin_api.get_flavors())
@@ -110,14 +115,70 @@ class FlavorTests(object):
     def test_misspelt_extra_spec_fails_the_build(self):
         self.assertRefused(
             {'dpm:processing_wieght': '10'},
-            "unknown flavor extra spec dpm:processing_wieght; the dpm: ones "
-            "are absolute_capping, processing_weight")
+            "unknown extra spec dpm:processing_wieght (known: "
+            "absolute_capping, crypto_adapter_type, crypto_domains, "
+            "processing_weight)")
 
     def test_capping_of_dedicated_ifls_fails_the_build(self):
         self.assertRefused(
             {'hw:cpu_policy': 'dedicated', 'dpm:absolute_capping': '2'},
             'flavor extra spec dpm:absolute_capping applies to shared IFLs '
             'only; hw:cpu_policy=dedicated asks for dedicated ones')
+
+    def free_domains(self, adapter):
+        """Domains no partition uses for usage on the adapter (the HMC's)."""
+        used = set()
+        for part in self.hmc.partition_names():
+            config = self.hmc.partition(part).get('crypto-configuration')
+            if config and adapter in config['crypto-adapter-uris']:
+                used |= {dc['domain-index'] for dc in
+                         config['crypto-domain-configurations']
+                         if dc['access-mode'] == 'control-usage'}
+        return [i for i in range(85) if i not in used]
+
+    def test_crypto_flavor(self):
+        flavor = self.flavor_with({'dpm:crypto_domains': '2',
+                                   'dpm:crypto_adapter_type':
+                                       'ep11-coprocessor'})
+        server = self.boot(flavor_id=flavor)
+        part = self.hmc.partition_of(server['id'])
+        # LINUX01 uses domain 0 of CRYPTO-1: the partition gets 1 and 2.
+        self.assertEqual(
+            {'crypto-adapter-uris': ['/api/adapters/' + CRYPTO_1],
+             'crypto-domain-configurations': [
+                 {'domain-index': 1, 'access-mode': 'control-usage'},
+                 {'domain-index': 2, 'access-mode': 'control-usage'}]},
+            part['crypto-configuration'])
+        self.assertEqual('active', part['status'])
+        self.assertEqual(3, self.free_domains('/api/adapters/' +
+                                              CRYPTO_1)[0])
+        self.delete(server)
+        self.assertNothingOnHmc(server['id'])
+        self.assertEqual(list(range(1, 85)),
+                         self.free_domains('/api/adapters/' + CRYPTO_1))
+        self.assertForeignPartitionsUntouched()
+
+    def test_no_free_crypto_domain_fails_the_build(self):
+        flavor = self.flavor_with({'dpm:crypto_domains': '85',
+                                   'dpm:crypto_adapter_type':
+                                       'ep11-coprocessor'})
+        server = self.boot(expected_status='ERROR', flavor_id=flavor)
+        self.assertEqual(
+            'Build of instance %s aborted: no free crypto domain: the '
+            'flavor asks for 85 on crypto adapter(s) CRYPTO-1, and 84 are '
+            'free' % server['id'], server['fault']['message'])
+        # The partition made for the volume's connector is gone again.
+        self.assertNothingOnHmc(server['id'])
+        self.assertEqual([], self.hmc.openstack_partition_names())
+        self.wait_for_allocations(server, {})
+        self.assertForeignPartitionsUntouched()
+
+    def test_crypto_adapter_type_the_subset_lacks_fails_the_build(self):
+        self.assertRefused(
+            {'dpm:crypto_domains': '1',
+             'dpm:crypto_adapter_type': 'accelerator'},
+            'the flavor asks for crypto domains and the CPC subset has no '
+            'accelerator crypto adapter ([dpm] physical_crypto_adapters)')
 
 
 class TestFlavorsInProcess(FlavorTests, cloud.DPMCloudTestCase):
@@ -130,3 +191,4 @@ class TestFlavorsHttps(FlavorTests, cloud.DPMCloudTestCase):
     test_inventory_has_shared_and_dedicated_ifls = None
     test_misspelt_extra_spec_fails_the_build = None
     test_capping_of_dedicated_ifls_fails_the_build = None
+    test_crypto_adapter_type_the_subset_lacks_fails_the_build = None

@@ -74,9 +74,8 @@ class ParseTest(base.DriverTestCase):
                                               'quota:cpu_shares': '5'}))
         exc = self.assertRaises(flavor.UnknownExtraSpec, self.specs_of,
                                 **{'dpm:weight': '5'})
-        self.assertEqual('unknown flavor extra spec dpm:weight; the dpm: '
-                         'ones are %s' % ', '.join(
-                             sorted(s[4:] for s in flavor.SPECS)),
+        self.assertEqual('unknown extra spec dpm:weight (known: %s)' %
+                         ', '.join(sorted(s[4:] for s in flavor.SPECS)),
                          exc.format_message())
 
 
