@@ -148,8 +148,7 @@ class Crypto(object):
         cpc = self.subset.cpc
         names = ', '.join(a.get_property('name') for a in adapters)
         with self._lock:
-            with hmc_module.translated('read free crypto domains', cpc.name):
-                free = cpc.get_free_crypto_domains(adapters) or []
+            free = self._free(cpc, adapters)
             if len(free) < count:
                 raise CryptoUnavailable(
                     reason='no free crypto domain: the flavor asks for %d on '
@@ -166,6 +165,19 @@ class Crypto(object):
                  ', '.join(str(i) for i in chosen), names,
                  instance=instance)
         return chosen
+
+    @staticmethod
+    def _free(cpc, adapters):
+        """Domains free for usage on all the adapters (one request)."""
+        try:
+            with hmc_module.translated('read free crypto domains', cpc.name):
+                return cpc.get_free_crypto_domains(adapters) or []
+        except ValueError as exc:
+            # zhmcclient knows the domain count of the machine types it
+            # knows (Adapter.maximum_crypto_domains).
+            raise CryptoUnavailable(
+                reason='the crypto domains of CPC %s are not known: %s' % (
+                    cpc.name, exc))
 
     def before_start(self, instance, partition):
         """Refuse to start a partition whose usage domain is taken.

@@ -166,4 +166,26 @@ class CryptoTest(base.DriverTestCase):
             instance).properties['status'])
 
 
+class Z17CryptoTest(CryptoTest):
+    """zhmcclient 1.26 does not know the z17's crypto domains."""
+
+    definitions = None
+    definition = 'z17'
+
+    def test_build_gets_free_domains_of_the_adapters_of_its_type(self):
+        self.start()
+        instance = self.crypto_instance('1')
+        self.driver.prepare_for_spawn(instance)
+        self.boot_bdm(instance)
+        exc = self.assertRaises(exception.DPMError,
+                                self.driver.get_volume_connector, instance)
+        self.assertIn('the crypto domains of CPC CPC1 are not known: Unknown '
+                      'machine type', exc.format_message())
+        self.assertIsNone(self.faked_partition(instance))
+
+    test_no_free_domain_fails_and_leaves_nothing = None
+    test_failed_build_releases_the_domains = None
+    test_conflict_is_found_before_the_start = None
+
+
 load_tests = base.load_tests
