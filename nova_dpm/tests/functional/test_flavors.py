@@ -18,11 +18,11 @@ specs), and the refusal of a bad extra spec or of a crypto flavor without
 free domains, checked on the simulated HMC.
 """
 
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import cloud
 
 CREATE_PARTITION = '/api/cpcs/{id}/partitions'
-CRYPTO_1 = 'c0000001-0000-4000-8000-000000000001'
-CRYPTO_2 = 'c0000002-0000-4000-8000-000000000002'
+CRYPTO_1, CRYPTO_2 = catalog.CRYPTO_ADAPTERS
 
 
 class FlavorTests(object):

@@ -20,10 +20,10 @@ CRYPTO-1 for usage and domain 1 for control.
 from nova import exception as nova_exception
 
 from nova_dpm import exception
+from nova_dpm.simulator import catalog
 from nova_dpm.tests.unit import base
 
-CRYPTO_1 = 'c0000001-0000-4000-8000-000000000001'
-CRYPTO_2 = 'c0000002-0000-4000-8000-000000000002'
+CRYPTO_1, CRYPTO_2 = catalog.CRYPTO_ADAPTERS
 INCREASE = '/api/partitions/{id}/operations/increase-crypto-configuration'
 START = '/api/partitions/{id}/operations/start'
 

@@ -36,6 +36,7 @@ from nova_dpm.cmd import check
 from nova_dpm import conf as dpm_conf
 from nova_dpm import driver
 from nova_dpm import simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import server as server_module
 from nova_dpm.tests.unit import base
@@ -296,9 +297,8 @@ class CheckTest(CheckTestCase):
 
     def test_dedicated_ifls_and_crypto_adapters(self):
         self.dpm.update(max_dedicated_processors='49',
-                        physical_crypto_adapters=(
-                            'c0000001-0000-4000-8000-000000000001,'
-                            'fc000001-0000-4000-8000-000000000001'))
+                        physical_crypto_adapters='%s,%s' % (
+                            catalog.CRYPTO_1, catalog.FCP_A))
         self.run_check(1)
         self.assert_row('dedicated IFLs', check.FAIL,
                         '[dpm] max_dedicated_processors: 49 exceeds the 48')
@@ -306,8 +306,7 @@ class CheckTest(CheckTestCase):
                         '[dpm] physical_crypto_adapters: adapter FCP-A is '
                         'a ficon adapter; a crypto adapter is expected')
         self.dpm.update(max_dedicated_processors='4',
-                        physical_crypto_adapters=(
-                            'c0000002-0000-4000-8000-000000000002'))
+                        physical_crypto_adapters=catalog.CRYPTO_2)
         self.run_check(0)
         self.assert_row('dedicated IFLs', check.PASS,
                         'max_dedicated_processors 4 <= 48')
