@@ -36,7 +36,10 @@ Two more ask for crypto (see nova_dpm.crypto):
 
 Any other ``dpm:`` extra spec is refused, so that a misspelt one does not
 go unnoticed. Everything here is read from the instance's flavor and image
-properties, without the HMC.
+properties, without the HMC. :func:`register` gives nova-api the same
+names and ranges (entry point ``nova.api.extra_spec_validators``), so that
+where nova-dpm is installed beside nova-api, a bad value is refused when
+the flavor is defined (compute API microversion 2.86 and later).
 """
 
 import decimal
@@ -194,6 +197,28 @@ def processor_properties(instance, settings):
         props['ifl-absolute-processor-capping-value'] = \
             specs[ABSOLUTE_CAPPING]
     return props
+
+
+def register():
+    """nova-api's validators of the ``dpm:`` extra specs."""
+    from nova.api.validation.extra_specs import base
+
+    def spec(name, description, **value):
+        return base.ExtraSpecValidator(name=name, description=description,
+                                       value=value)
+    return [
+        spec(PROCESSING_WEIGHT, 'Initial processing weight of the shared '
+             'IFLs of the partition.', type=int, min=WEIGHT_MIN,
+             max=WEIGHT_MAX),
+        spec(ABSOLUTE_CAPPING, 'Absolute capping of the shared IFLs of '
+             'the partition, in processors (0.01 to 255).', type=str,
+             pattern=r'[0-9]{1,3}(\.[0-9]{1,2})?'),
+        spec(CRYPTO_DOMAINS, 'Crypto domains the partition gets for usage '
+             'on the crypto adapters of the CPC subset.', type=int, min=1,
+             max=CRYPTO_DOMAINS_MAX),
+        spec(CRYPTO_ADAPTER_TYPE, 'Crypto type of the crypto adapters the '
+             'partition gets.', type=str, enum=CRYPTO_TYPES),
+    ]
 
 
 def check(instance, settings, *more):

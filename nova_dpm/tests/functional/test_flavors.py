@@ -18,6 +18,11 @@ specs), and the refusal of a bad extra spec or of a crypto flavor without
 free domains, checked on the simulated HMC.
 """
 
+import fixtures
+from nova.api.validation.extra_specs import validators
+from nova.tests.functional.api import client as api_client
+
+from nova_dpm import flavor as flavor_module
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import cloud
 
@@ -40,10 +45,39 @@ class FlavorTests(object):
                    physical_crypto_adapters=[CRYPTO_1, CRYPTO_2])
 
     def flavor_with(self, specs, vcpus=2):
+        """A flavor with extra specs that nova-api does not validate.
+
+        Microversion 2.85 is the last without nova-api's validation of
+        extra specs: the flavor reaches nova-compute whatever nova-api's
+        validators (see test_nova_api_refuses_a_bad_extra_spec).
+        """
         name = 'dpm-%d' % len(self.admin_api.get_flavors())
         flavor = self.create_flavor(vcpus, 4096, name=name)
-        self.admin_api.post_extra_spec(flavor, {'extra_specs': specs})
+        self.admin_api.microversion = '2.85'
+        try:
+            self.admin_api.post_extra_spec(flavor, {'extra_specs': specs})
+        finally:
+            self.admin_api.microversion = 'latest'
         return flavor
+
+    def test_nova_api_refuses_a_bad_extra_spec(self):
+        # As where nova-api loads nova-dpm's validators (entry point
+        # nova.api.extra_spec_validators).
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.validation.extra_specs.validators.VALIDATORS',
+            dict(validators.VALIDATORS,
+                 **{v.name: v for v in flavor_module.register()})))
+        flavor = self.create_flavor(2, 4096, name='dpm-validated')
+        for specs in ({'dpm:processing_weight': '1000'},
+                      {'dpm:crypto_adapter_type': 'ep11'}):
+            exc = self.assertRaises(
+                api_client.OpenStackApiException,
+                self.admin_api.post_extra_spec, flavor,
+                {'extra_specs': specs})
+            self.assertEqual(400, exc.response.status_code)
+            self.assertIn('Validation failed', str(exc))
+        self.admin_api.post_extra_spec(flavor, {'extra_specs': {
+            'dpm:processing_weight': '999', 'dpm:absolute_capping': '2.5'}})
 
     def allocations(self, server):
         return {rp: alloc['resources'] for rp, alloc in
@@ -192,3 +226,4 @@ class TestFlavorsHttps(FlavorTests, cloud.DPMCloudTestCase):
     test_misspelt_extra_spec_fails_the_build = None
     test_capping_of_dedicated_ifls_fails_the_build = None
     test_crypto_adapter_type_the_subset_lacks_fails_the_build = None
+    test_nova_api_refuses_a_bad_extra_spec = None

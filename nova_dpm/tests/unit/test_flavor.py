@@ -79,6 +79,32 @@ class ParseTest(base.DriverTestCase):
                          exc.format_message())
 
 
+class NovaApiValidatorTest(testtools.TestCase):
+    """The validators nova-api loads from the entry point."""
+
+    def validate(self, name, value):
+        validators = {v.name: v for v in flavor.register()}
+        validators[name].validate(name, value)
+
+    def test_every_dpm_spec_has_a_validator(self):
+        self.assertEqual(sorted(flavor.SPECS),
+                         sorted(v.name for v in flavor.register()))
+
+    def test_values(self):
+        for name, good, bad in (
+                (flavor.PROCESSING_WEIGHT, ('1', '999'), ('0', '1000', 'x')),
+                (flavor.ABSOLUTE_CAPPING, ('0.01', '255', '1.5'),
+                 ('1.234', '-1', 'x')),
+                (flavor.CRYPTO_DOMAINS, ('1', '85'), ('0', '86')),
+                (flavor.CRYPTO_ADAPTER_TYPE, flavor.CRYPTO_TYPES,
+                 ('ep11', 'cca'))):
+            for value in good:
+                self.validate(name, value)
+            for value in bad:
+                self.assertRaises(nova_exception.ValidationError,
+                                  self.validate, name, value)
+
+
 class PartitionTest(base.DriverTestCase):
     """The partitions the driver creates from a flavor."""
 
