@@ -44,8 +44,10 @@ from oslo_utils import excutils
 
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import crypto
 from nova_dpm import diagnostics
 from nova_dpm import exception
+from nova_dpm import flavor
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm import notifications
@@ -130,6 +132,7 @@ class DPMDriver(driver.ComputeDriver):
         self.partitions = None
         self.storage = None
         self.network = None
+        self.crypto = None
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
         self.diagnostics = None   # diagnostics.Diagnostics
@@ -149,6 +152,8 @@ class DPMDriver(driver.ComputeDriver):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               CONF.host)
         self.subset.validate()
+        self.crypto = crypto.Crypto(self.hmc, self.subset, self.settings)
+        self.crypto.validate(self.subset.cpc)
         api_version = self.api_version = self.hmc.api_version()
         self.hmc.adopt_cpc(self.subset.cpc)
         self.partitions = partition_module.Partitions(
@@ -232,8 +237,9 @@ class DPMDriver(driver.ComputeDriver):
     # -- build -----------------------------------------------------------
 
     def prepare_for_spawn(self, instance):
-        """Checks that need no HMC: image boot, storage paths, the limit."""
+        """Checks that need no HMC: image boot, flavor, paths, the limit."""
         storage.check_volume_boot(instance)
+        flavor.check(instance, self.settings, self.crypto.check)
         if not self.subset.adapter_ports:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=storage.NO_STORAGE_PATH)
@@ -306,6 +312,7 @@ class DPMDriver(driver.ComputeDriver):
         finally:
             self.subset.release(instance.uuid)
         try:
+            self.crypto.attach(instance, part)
             return self.storage.create_paths(instance, part)
         except Exception:
             LOG.exception('Creating the storage paths failed; deleting the '
@@ -330,7 +337,7 @@ class DPMDriver(driver.ComputeDriver):
                 LOG.info('Partition %s boots from %s.', part.name, boot,
                          instance=instance)
                 if power_on:
-                    self.partitions.start(part)
+                    self._start(instance, part)
             except exception.InvalidVolume as exc:
                 self._remove_after_failure(instance)
                 raise nova_exception.BuildAbortException(
@@ -353,6 +360,11 @@ class DPMDriver(driver.ComputeDriver):
             except Exception:
                 with excutils.save_and_reraise_exception():
                     self._remove_after_failure(instance)
+
+    def _start(self, instance, part):
+        """Start the partition once its crypto domains are free to use."""
+        self.crypto.before_start(instance, part)
+        self.partitions.start(part)
 
     def _create_nics(self, instance, part, nics, props, network_info,
                      power_on):
@@ -501,7 +513,7 @@ class DPMDriver(driver.ComputeDriver):
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
         with self.partitions.lock(instance.uuid):
-            self.partitions.start(self._partition(instance))
+            self._start(instance, self._partition(instance))
 
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,

@@ -45,6 +45,7 @@ from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import contract
 from nova_dpm import exception
+from nova_dpm import flavor as flavor_module
 from nova_dpm import hmc
 
 LOG = logging.getLogger(__name__)
@@ -378,8 +379,9 @@ class Partitions(object):
             'ifl-processors': flavor.vcpus,
             'initial-memory': flavor.memory_mb,
             'maximum-memory': flavor.memory_mb,
-            'processor-mode': 'shared',
         }
+        props.update(flavor_module.processor_properties(instance,
+                                                        self.settings))
         with hmc.translated('create partition', props['name']):
             part = self.cpc.partitions.create(props)
         with self._lock:

@@ -96,7 +96,7 @@ class CpcSubset(object):
         return 'CPC %s has status %s' % (cpc.name, status)
 
     def check_processors(self, cpc):
-        wanted = self.settings.max_processors
+        wanted = self.settings.max_processors or 0
         ifls = int(cpc.get_property('processor-count-ifl') or 0)
         if wanted > ifls:
             self._refuse('max_processors', '%d exceeds the %d IFL '
@@ -112,6 +112,32 @@ class CpcSubset(object):
                          'memory of CPC %s' % (wanted, memory, cpc.name))
         return ('[dpm] max_memory %d MiB <= %d MiB customer memory of CPC '
                 '%s' % (wanted, memory, cpc.name))
+
+    def check_dedicated_processors(self, cpc):
+        """[dpm] max_dedicated_processors <= the CPC's IFLs left to dedicate.
+
+        Those are the CPC's IFLs less the IFLs dedicated to partitions of
+        other owners (this subset's own partitions count against the
+        option). One request: the CPC's partitions with their processor
+        mode and IFLs (HMC rule Z2).
+        """
+        from nova_dpm import partition as partition_module
+        naming = partition_module.Naming(self.host)
+        wanted = self.settings.max_dedicated_processors
+        ifls = int(cpc.get_property('processor-count-ifl') or 0)
+        with hmc_module.translated('list partitions', cpc.name):
+            parts = cpc.partitions.list(full_properties=True)
+        taken = sum(int(p.properties.get('ifl-processors') or 0)
+                    for p in parts
+                    if p.properties.get('processor-mode') == 'dedicated' and
+                    not naming.owner_uuid(p.name))
+        if wanted > ifls - taken:
+            self._refuse('max_dedicated_processors', '%d exceeds the %d IFL '
+                         'processors CPC %s can dedicate (%d IFLs, %d of '
+                         'them dedicated to other partitions)' %
+                         (wanted, ifls - taken, cpc.name, ifls, taken))
+        return ('[dpm] max_dedicated_processors %d <= %d IFL processors CPC '
+                '%s can dedicate' % (wanted, ifls - taken, cpc.name))
 
     @staticmethod
     def has_storage_management(cpc):
@@ -147,6 +173,8 @@ class CpcSubset(object):
         for check in (self.check_dpm_mode, self.check_status,
                       self.check_processors, self.check_memory):
             check(cpc)
+        if s.max_dedicated_processors:
+            self.check_dedicated_processors(cpc)
         ports, adapters = [], {}
         for mapping in s.physical_storage_adapter_mappings:
             adapter, port_uri = self.check_adapter_port(cpc, mapping)
@@ -160,7 +188,7 @@ class CpcSubset(object):
                  '%(procs)d IFLs, %(mem)d MiB, max_instances %(inst)s, '
                  '%(paths)d storage path(s); storage backend: %(backend)s.',
                  {'host': self.host, 'cpc': cpc.name, 'id': s.cpc_object_id,
-                  'procs': s.max_processors, 'mem': s.max_memory,
+                  'procs': self.processors(), 'mem': s.max_memory,
                   'inst': s.max_instances or 'unlimited',
                   'paths': len(self.adapter_ports),
                   'backend': ('storage groups (dpm-storage-management)'
@@ -228,13 +256,13 @@ class CpcSubset(object):
             'model': cpc.get_property('machine-model') or '',
             'vendor': 'IBM',
             'machine_type': cpc.get_property('machine-type') or '',
-            'topology': {'sockets': 1, 'cores': s.max_processors,
+            'topology': {'sockets': 1, 'cores': self.processors(),
                          'threads': 1},
             'features': [],
         }
         down = self.unavailable is not None
         return {
-            'vcpus': 0 if down else s.max_processors,
+            'vcpus': 0 if down else self.processors(),
             'memory_mb': 0 if down else s.max_memory,
             'local_gb': 0,
             'vcpus_used': used_processors,
@@ -250,8 +278,17 @@ class CpcSubset(object):
             'numa_topology': None,
         }
 
+    def processors(self):
+        """IFLs of the subset: shared and dedicated."""
+        s = self.settings
+        return (s.max_processors or 0) + (s.max_dedicated_processors or 0)
+
     def inventory(self, ratios):
-        """VCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
+        """VCPU, PCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
+
+        VCPU (shared IFLs) from max_processors, PCPU (dedicated IFLs, not
+        overcommitted) from max_dedicated_processors; an unset one is left
+        out.
 
         ``ratios`` are nova's allocation ratios for this provider, as
         ComputeDriver._get_allocation_ratios computes them. Nothing is
@@ -265,21 +302,15 @@ class CpcSubset(object):
         """
         s = self.settings
         down = self.unavailable is not None
+        totals = ((orc.VCPU, s.max_processors, ratios[orc.VCPU]),
+                  (orc.PCPU, s.max_dedicated_processors, 1.0),
+                  (orc.MEMORY_MB, s.max_memory, ratios[orc.MEMORY_MB]))
         return {
-            orc.VCPU: {
-                'total': s.max_processors,
+            rc: {
+                'total': total,
                 'min_unit': 1,
-                'max_unit': s.max_processors,
+                'max_unit': total,
                 'step_size': 1,
-                'allocation_ratio': ratios[orc.VCPU],
-                'reserved': s.max_processors if down else 0,
-            },
-            orc.MEMORY_MB: {
-                'total': s.max_memory,
-                'min_unit': 1,
-                'max_unit': s.max_memory,
-                'step_size': 1,
-                'allocation_ratio': ratios[orc.MEMORY_MB],
-                'reserved': s.max_memory if down else 0,
-            },
-        }
+                'allocation_ratio': ratio,
+                'reserved': total if down else 0,
+            } for rc, total, ratio in totals if total}

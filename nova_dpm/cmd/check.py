@@ -40,6 +40,10 @@ CPC found          the HMC knows ``[dpm] cpc_object_id``
 DPM mode           the CPC is in DPM mode
 CPC status         the CPC is in a status that allows partition operations
 processors         ``max_processors`` <= the CPC's IFLs
+dedicated IFLs     (when set) ``max_dedicated_processors`` <= the CPC's
+                   IFLs not dedicated to partitions outside the subset
+crypto adapters    (when set) each ``physical_crypto_adapters`` entry is a
+                   crypto adapter of the CPC
 memory             ``max_memory`` <= the CPC's customer memory
 storage backend    (info) HBAs or storage groups (dpm-storage-management);
                    WARN for storage groups on an HMC or SE before 2.14.1
@@ -74,6 +78,7 @@ import zhmcclient
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import contract
+from nova_dpm import crypto
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import inventory
@@ -184,6 +189,10 @@ class Checker(object):
         dpm = report.run('DPM mode', self.check_dpm_mode)
         report.run('CPC status', self.check_status)
         report.run('processors', self.check_processors)
+        if self.settings.max_dedicated_processors:
+            report.run('dedicated IFLs', self.check_dedicated)
+        if self.settings.physical_crypto_adapters:
+            report.run('crypto adapters', self.check_crypto)
         report.run('memory', self.check_memory)
         report.run('storage backend', self.check_storage_backend)
         mappings = self.settings.physical_storage_adapter_mappings
@@ -249,7 +258,7 @@ class Checker(object):
                 ', '.join(s.hmc), s.hmc_port, s.hmc_username)
         return ('[dpm] options valid: %s; CPC %s; max_processors %d, '
                 'max_memory %d MiB, max_instances %s, %d storage path(s)' %
-                (where, s.cpc_object_id, s.max_processors, s.max_memory,
+                (where, s.cpc_object_id, s.max_processors or 0, s.max_memory,
                  s.max_instances or 'unlimited',
                  len(s.physical_storage_adapter_mappings)))
 
@@ -329,6 +338,17 @@ class Checker(object):
 
     def check_memory(self):
         return self._subset_check(self.subset.check_memory, self.cpc)
+
+    def check_dedicated(self):
+        return self._subset_check(self.subset.check_dedicated_processors,
+                                  self.cpc)
+
+    def check_crypto(self):
+        checker = crypto.Crypto(self.hmc, self.subset, self.settings)
+        adapters = self._subset_check(checker.validate, self.cpc)
+        return '[dpm] physical_crypto_adapters: %s' % ', '.join(
+            '%s (%s)' % (a.name, a.get_property('crypto-type'))
+            for a in adapters)
 
     def check_storage_backend(self):
         feature = subset_module.STORAGE_MANAGEMENT_FEATURE

@@ -51,6 +51,7 @@ from zhmcclient.mock._urihandler import FakedHTTPError
 from zhmcclient.mock._urihandler import UriHandler
 from zhmcclient.mock._urihandler import URIS
 
+from nova_dpm.simulator import crypto
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
@@ -187,6 +188,8 @@ def _routes():
         ('POST', p + '/operations/send-os-cmd', guest.send_os_cmd),
         ('GET', p + '/operations/list-os-messages', guest.list_os_messages),
         ('POST', p + '/operations/psw-restart', guest.psw_restart),
+        ('POST', p + '/operations/increase-crypto-configuration',
+         crypto.increase),
         ('POST', p + '/hbas', partitions.hba_create),
         ('POST', p + r'/hbas/([^/?]+)', partitions.hba_update),
         ('DELETE', p + r'/hbas/([^/?]+)', partitions.hba_delete),
