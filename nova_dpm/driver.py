@@ -133,7 +133,6 @@ class DPMDriver(driver.ComputeDriver):
         self.storage = None
         self.network = None
         self.crypto = None
-        self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
         self.diagnostics = None   # diagnostics.Diagnostics
 
@@ -154,14 +153,14 @@ class DPMDriver(driver.ComputeDriver):
         self.subset.validate()
         self.crypto = crypto.Crypto(self.hmc, self.subset, self.settings)
         self.crypto.validate(self.subset.cpc)
-        api_version = self.api_version = self.hmc.api_version()
+        self.hmc.api_version()
         self.hmc.adopt_cpc(self.subset.cpc)
         self.partitions = partition_module.Partitions(
             self.hmc, self.subset.cpc, CONF.host, self.settings)
         self.partitions.refresh()
         self.storage = storage.backend_for(self.hmc, self.subset,
-                                           self.settings, api_version)
-        self.network = network.Networking(self.hmc, self.subset, api_version)
+                                           self.settings)
+        self.network = network.Networking(self.hmc, self.subset)
         self.network.load_vswitch_ports()
         self.events = notifications.PartitionEvents(
             self.hmc, self.partitions, self.settings, self.emit_event)

@@ -27,6 +27,7 @@ round trip (:meth:`Inventory.network_ports`, for the agent's mappings).
 
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import contract
 from nova_dpm import hmc as hmc_module
 
@@ -72,14 +73,13 @@ def missing_port(adapter, index, indexes):
 class Inventory(object):
     """The adapters, adapter ports and virtual switches of one CPC.
 
-    ``api_version``: the HMC's, where known; it decides how virtual
+    What the HMC can do (``hmc.capabilities``) decides how virtual
     switches are listed (:meth:`vswitches`).
     """
 
-    def __init__(self, hmc, cpc, api_version=None):
+    def __init__(self, hmc, cpc):
         self.hmc = hmc
         self.cpc = cpc
-        self.api_version = tuple(api_version or (0, 0))
 
     def adapter(self, adapter_id, properties):
         """Adapter ``adapter_id`` of this CPC (one request).
@@ -172,8 +172,8 @@ class Inventory(object):
         get_many falls back to one GET per switch where the HMC lacks it).
         """
         with hmc_module.translated('list virtual switches', self.cpc.name):
-            if properties is not None and self.api_version >= \
-                    hmc_module.ADDITIONAL_PROPERTIES_API:
+            if properties is not None and self.hmc.capabilities.can(
+                    capabilities.ADDITIONAL_PROPERTIES):
                 return {v.uri: v.properties
                         for v in self.cpc.virtual_switches.list(
                             additional_properties=list(properties))}

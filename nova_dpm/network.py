@@ -51,6 +51,7 @@ import re
 from oslo_log import log as logging
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import contract
 from nova_dpm import exception
@@ -82,19 +83,13 @@ NIC_DEVICE_NUMBERS = {
     'neth': (PCI, 1),
 }
 
-# The API feature of CPCs without virtual switches (z17 and later), and
-# the API version from which an HMC lists API features (zhmcclient
-# Cpc.api_feature_enabled: before API 4.10 no feature is enabled).
-NETWORK_EXPRESS_FEATURE = 'network-express-support'
-API_FEATURES_API = (4, 10)
+# The API feature of CPCs without virtual switches (z17 and later).
+NETWORK_EXPRESS_FEATURE = capabilities.GATES[
+    capabilities.NETWORK_EXPRESS].api_feature
 ADAPTER_PORTS_MAX = 4
 
-# HMC rule H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced'.
-# vlan-type came with HMC API 2.20 (SE 2.14.0), vlan-id with API 2.2
-# (zhmc-ansible-modules zhmc_nic.py), and vlan-type is "only supported on
-# z14 or later CPCs" (zhmccli nic create/update): SE 2.14.0 or later.
-VLAN_MIN_API = (2, 20)
-VLAN_MIN_SE = '2.14.0'
+# HMC rule H3: nova-dpm gives a VLAN NIC vlan-id and vlan-type 'enforced',
+# where the HMC and the CPC can (capabilities.VLAN).
 VLAN_RANGE = (1, 4094)
 
 _MAC = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
@@ -188,22 +183,6 @@ def _vlan_id(port, value):
     return vlan
 
 
-def _version(text):
-    return tuple(int(p) for p in str(text).split('.') if p.isdigit())
-
-
-def vlan_supported(api_version, se_version=None):
-    """Whether NICs with a VLAN id can be made (HMC rule H3).
-
-    The HMC needs VLAN_MIN_API and, where ``se_version`` (the CPC's) is
-    known, the CPC VLAN_MIN_SE. The DPM agent reports VLAN segments by the
-    same test.
-    """
-    if api_version is None or tuple(api_version) < VLAN_MIN_API:
-        return False
-    return se_version is None or _version(se_version) >= _version(VLAN_MIN_SE)
-
-
 def _object_id(port, details, what):
     object_id = str(details.get(contract.VIF_DETAILS_OBJECT_ID, '')).lower()
     if not dpm_conf.UUID_RE.match(object_id):
@@ -273,43 +252,45 @@ def _vif_type(port, vif):
     return vif_type
 
 
-def _checked_vlan(port, vif, api_version, se_version):
+def _checked_vlan(port, vif, known):
     """The VLAN id of a port, None; refused where NICs take none."""
     if _vlan(vif) is None:
         return None
     vlan = _vlan_id(port, _vlan(vif))
-    if api_version is None or tuple(api_version) < VLAN_MIN_API:
+    short = (known.shortfalls(capabilities.VLAN) if known is not None
+             else [('API', None, 'unknown')])
+    # The HMC first: an HMC too old for VLANs says so whatever its CPC.
+    for kind, _need, have in sorted(short, key=lambda s: s[0] != 'API'):
+        if kind == 'SE':
+            reason = ('a z14 or later CPC (SE %s or later); this CPC has SE '
+                      '%s' % (capabilities.version_text(
+                          capabilities.GATES[capabilities.VLAN].se), have))
+        else:
+            reason = ('HMC Web Services API %s or later (HMC 2.14.0, z14); '
+                      'this HMC has %s' % (
+                          capabilities.version_text(
+                              capabilities.GATES[capabilities.VLAN].api),
+                          'an unknown version' if have == 'unknown'
+                          else have))
         raise exception.InvalidNetwork(
-            port=port,
-            reason='it is on VLAN %d, and NICs with a VLAN id need '
-                   'HMC Web Services API %d.%d or later (HMC 2.14.0, '
-                   'z14); this HMC has %s' %
-                   ((vlan,) + VLAN_MIN_API +
-                    ('.'.join(map(str, api_version))
-                     if api_version else 'an unknown version',)))
-    if se_version is not None and \
-            _version(se_version) < _version(VLAN_MIN_SE):
-        raise exception.InvalidNetwork(
-            port=port,
-            reason='it is on VLAN %d, and NICs with a VLAN id need '
-                   'a z14 or later CPC (SE %s or later); this CPC '
-                   'has SE %s' % (vlan, VLAN_MIN_SE, se_version))
+            port=port, reason='it is on VLAN %d, and NICs with a VLAN id '
+                              'need %s' % (vlan, reason))
     return vlan
 
 
-def nics_from_vifs(network_info, api_version=None, se_version=None):
+def nics_from_vifs(network_info, known=None):
     """Validate the VIFs before any HMC request; a list of Nic.
 
-    VLAN ports need an HMC with ``VLAN_MIN_API``; without ``api_version``
-    they are refused. With ``se_version`` (the CPC's), they also need a
-    CPC with ``VLAN_MIN_SE``. Raises InvalidNetwork naming the port and
-    the problem.
+    VLAN ports need an HMC and a CPC that can make VLAN NICs (``known``:
+    the :class:`~nova_dpm.capabilities.Capabilities`; without them VLAN
+    ports are refused). Raises InvalidNetwork naming the port and the
+    problem.
     """
     nics = []
     for vif in network_info or []:
         port = vif.get('id')
         vif_type = _vif_type(port, vif)
-        vlan = _checked_vlan(port, vif, api_version, se_version)
+        vlan = _checked_vlan(port, vif, known)
         object_id, index = vif_type.parse(port, vif.get('details') or {})
         mac = str(vif.get('address') or '').lower()
         if not _MAC.match(mac):
@@ -328,10 +309,9 @@ def nics_from_vifs(network_info, api_version=None, se_version=None):
 class Networking(object):
     """NICs of this subset's partitions."""
 
-    def __init__(self, hmc, subset, api_version):
+    def __init__(self, hmc, subset):
         self.hmc = hmc
         self.subset = subset
-        self.api_version = api_version
         # Whether the CPC has no virtual switches (network-express-support,
         # z17 and later): its NICs are all backed by adapter ports.
         self.adapter_ports_only = False
@@ -343,8 +323,7 @@ class Networking(object):
     @property
     def inventory(self):
         """The reader of the CPC's adapters and virtual switches."""
-        return inventory.Inventory(self.hmc, self.subset.cpc,
-                                   self.api_version)
+        return inventory.Inventory(self.hmc, self.subset.cpc)
 
     def load_vswitch_ports(self):
         """Read the adapter ports of all the CPC's virtual switches at once.
@@ -359,19 +338,16 @@ class Networking(object):
         the DPM agent; never an empty or failed listing (a user without
         object access to the switches lists none). Such a CPC lists none.
         """
-        if tuple(self.api_version) >= API_FEATURES_API:
-            with hmc_module.translated('list API features',
-                                       self.subset.cpc.name):
-                self.adapter_ports_only = \
-                    self.subset.cpc.api_feature_enabled(
-                        NETWORK_EXPRESS_FEATURE)
+        known = self.hmc.capabilities
+        with hmc_module.translated('list API features', self.subset.cpc.name):
+            self.adapter_ports_only = known.can(capabilities.NETWORK_EXPRESS)
         if self.adapter_ports_only:
             LOG.info('CPC %s has no virtual switches (%s): its NICs are '
                      'backed by adapter ports (VIF type %s).',
                      self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
                      contract.VIF_TYPE_ADAPTER)
             return
-        if tuple(self.api_version) < hmc_module.ADDITIONAL_PROPERTIES_API:
+        if not known.can(capabilities.ADDITIONAL_PROPERTIES):
             return
         try:
             vswitches = self.inventory.vswitches(['port'])
@@ -386,9 +362,7 @@ class Networking(object):
 
     def planned_nics(self, network_info):
         """:func:`nics_from_vifs` for this HMC and CPC; no HMC request."""
-        return nics_from_vifs(
-            network_info, self.api_version,
-            self.subset.cpc.get_property('se-version') or '0')
+        return nics_from_vifs(network_info, self.hmc.capabilities)
 
     def check_backings(self, network_info):
         """The planned NICs, with every backing found on the HMC.

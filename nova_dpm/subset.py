@@ -20,6 +20,7 @@ import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import inventory
@@ -38,13 +39,6 @@ STORAGE_MANAGEMENT_FEATURE = 'dpm-storage-management'
 SUPPORTED_INSTANCES = [(obj_fields.Architecture.S390X,
                         obj_fields.HVType.PRSM,
                         obj_fields.VMMode.HVM)]
-
-
-def version_int(text):
-    """'2.15.0' -> 2015000, the form Nova expects for hypervisor_version."""
-    parts = [int(p) for p in str(text).split('.') if p.isdigit()]
-    parts = (parts + [0, 0, 0])[:3]
-    return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
 
 
 class CpcSubset(object):
@@ -269,7 +263,7 @@ class CpcSubset(object):
             'memory_mb_used': used_memory,
             'local_gb_used': 0,
             'hypervisor_type': obj_fields.HVType.PRSM,
-            'hypervisor_version': version_int(
+            'hypervisor_version': capabilities.version_int(
                 cpc.get_property('se-version') or '0'),
             'hypervisor_hostname': self.host,
             'cpu_info': jsonutils.dumps(cpu_info),

@@ -72,11 +72,11 @@ from neutron.common import config as common_config  # noqa: E402
 from neutron.plugins.ml2.drivers.agent import _agent_manager_base as amb  # noqa
 from neutron.plugins.ml2.drivers.agent import _common_agent as ca  # noqa
 
+from nova_dpm import capabilities  # noqa: E402
 from nova_dpm import contract  # noqa: E402
 from nova_dpm import exception  # noqa: E402
 from nova_dpm import hmc as hmc_module  # noqa: E402
 from nova_dpm import inventory  # noqa: E402
-from nova_dpm import network  # noqa: E402
 from nova_dpm.neutron import config  # noqa: E402
 from nova_dpm.neutron import constants  # noqa: E402
 
@@ -107,11 +107,10 @@ def _invalid(mapping, reason):
 class Mappings(object):
     """The physical networks of this agent, checked against the CPC."""
 
-    def __init__(self, hmc, cpc, api_version):
+    def __init__(self, hmc, cpc):
         self.hmc = hmc
         self.cpc = cpc
-        self.api_version = tuple(api_version)
-        self.inventory = inventory.Inventory(hmc, cpc, api_version)
+        self.inventory = inventory.Inventory(hmc, cpc)
         self.bindings = []          # Binding, in the configured order
         # (adapter uri, port) -> (vswitch uri, properties)
         self._vswitches = None
@@ -176,12 +175,9 @@ class Mappings(object):
         switches) is no such CPC.
         """
         if self._ports_only is None:
-            self._ports_only = False
-            if self.api_version >= network.API_FEATURES_API:
-                with hmc_module.translated('list API features',
-                                           self.cpc.name):
-                    self._ports_only = self.cpc.api_feature_enabled(
-                        network.NETWORK_EXPRESS_FEATURE)
+            with hmc_module.translated('list API features', self.cpc.name):
+                self._ports_only = self.hmc.capabilities.can(
+                    capabilities.NETWORK_EXPRESS)
         return self._ports_only
 
     def _vswitch(self, adapter_uri, port):
@@ -206,8 +202,7 @@ class Mappings(object):
             first[binding.physnet] = entry
         types = ['flat']
         # nova-dpm's own test for VLAN NICs (HMC rule H3).
-        if network.vlan_supported(self.api_version,
-                                  self.cpc.get_property('se-version')):
+        if self.hmc.capabilities.can(capabilities.VLAN):
             types.append('vlan')
         return {constants.CONF_VIF_MAPPINGS: first,
                 constants.CONF_ADAPTER_MAPPINGS: every,
@@ -219,12 +214,11 @@ class Mappings(object):
 class NicWatcher(object):
     """The NICs nova-dpm created for this host's ports on the CPC."""
 
-    def __init__(self, hmc, cpc, host, api_version, vswitch_uris):
+    def __init__(self, hmc, cpc, host, vswitch_uris):
         self.hmc = hmc
         self.cpc = cpc
         self.host = host
-        self.listing = tuple(api_version) >= \
-            hmc_module.ADDITIONAL_PROPERTIES_API
+        self.listing = hmc.capabilities.can(capabilities.ADDITIONAL_PROPERTIES)
         self.vswitch_uris = sorted(set(vswitch_uris))
         # NIC URI -> (port id, host) or None for a NIC not of OpenStack;
         # name and description of a NIC are read once.
@@ -310,20 +304,23 @@ class DPMManager(amb.CommonAgentManagerBase):
         except inventory.Refused as exc:
             raise exception.InvalidConfiguration(option='cpc_object_id',
                                                  reason=exc.reason)
-        self.mappings = Mappings(self.hmc, self.cpc, api_version)
+        self.hmc.adopt_cpc(self.cpc)
+        self.mappings = Mappings(self.hmc, self.cpc)
         bindings = self.mappings.resolve(
             self.settings.physical_network_adapter_mappings)
-        listing = tuple(api_version) >= hmc_module.ADDITIONAL_PROPERTIES_API
+        listing = self.hmc.capabilities.can(
+            capabilities.ADDITIONAL_PROPERTIES)
         if not listing and any(b.vif_type == contract.VIF_TYPE_ADAPTER
                                for b in bindings):
             raise exception.InvalidConfiguration(
                 option=OPTION,
-                reason='adapter-port NICs need HMC API %d.%d or later; '
+                reason='adapter-port NICs need HMC API %s or later; '
                        'this HMC has %s' % (
-                           hmc_module.ADDITIONAL_PROPERTIES_API +
-                           ('.'.join(map(str, api_version)),)))
+                           capabilities.version_text(capabilities.GATES[
+                               capabilities.ADDITIONAL_PROPERTIES].api),
+                           capabilities.version_text(api_version)))
         self.watcher = NicWatcher(
-            self.hmc, self.cpc, self.host, api_version,
+            self.hmc, self.cpc, self.host,
             [b.uri for b in bindings
              if b.vif_type == contract.VIF_TYPE_VSWITCH])
         for binding in bindings:

@@ -41,5 +41,5 @@ CONF_VIF_MAPPINGS = 'vif_mappings'
 # bindings; the mechanism driver does not read it).
 CONF_ADAPTER_MAPPINGS = 'adapter_mappings'
 # The network types the agent's HMC can wire (VLAN: see
-# nova_dpm.network.vlan_supported).
+# nova_dpm.capabilities.VLAN).
 CONF_NETWORK_TYPES = 'network_types'

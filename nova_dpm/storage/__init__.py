@@ -38,10 +38,7 @@ from nova_dpm.storage.base import root_volume  # noqa: F401
 from nova_dpm.storage.base import StorageBackend  # noqa: F401
 from nova_dpm.storage.base import volume_size  # noqa: F401
 from nova_dpm.storage.base import WWPN_METADATA  # noqa: F401
-from nova_dpm.storage.discovery import can_discover  # noqa: F401
 from nova_dpm.storage.discovery import describe_report  # noqa: F401
-from nova_dpm.storage.discovery import DISCOVERY_API  # noqa: F401
-from nova_dpm.storage.discovery import DISCOVERY_SE  # noqa: F401
 from nova_dpm.storage.fc import BootTarget  # noqa: F401
 from nova_dpm.storage.fc import check_maps_partition  # noqa: F401
 from nova_dpm.storage.fc import choose_boot_target  # noqa: F401

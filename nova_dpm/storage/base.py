@@ -150,7 +150,7 @@ class StorageBackend(object):
         """Whether this backend serves the CPC subset ``subset``."""
         raise NotImplementedError()
 
-    def __init__(self, hmc, subset, settings, api_version=None):
+    def __init__(self, hmc, subset, settings):
         self.hmc = hmc
         self.subset = subset
         self.settings = settings

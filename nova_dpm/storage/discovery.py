@@ -40,29 +40,11 @@ MISMATCH_STATES = ('pending-with-mismatches', 'overprovisioned')
 # The Storage Group details page, fulfillment states): normal while
 # discovery still reaches the other paths.
 INCOMPLETE = 'incomplete'
-# Start FCP Storage Discovery needs HMC 2.14.1 with API 2.37 and SE 2.14.1
-# (zhmcclient StorageGroup.discover_fcp). Older HMCs find paths and LUNs
-# only by their periodic background check (IBM: The Storage Group details
-# page: every 10 minutes for a group that is not complete).
-DISCOVERY_API = (2, 37)
-DISCOVERY_SE = (2, 14, 1)
 # GiB: sizes closer than this are the same size.
 SIZE_TOLERANCE = 0.001
 # Get Connection Report: HMC 2.14.1 with API 2.37, SE 2.14.1 (zhmcclient
 # StorageGroup.get_connection_report), as Start FCP Storage Discovery.
 CORRECT_VOLUMES = 'correct-volumes'
-
-
-def can_discover(api_version, se_version):
-    """Whether Start FCP Storage Discovery exists (DISCOVERY_API/_SE).
-
-    An unknown API version counts as new enough.
-    """
-    if api_version is not None and tuple(api_version) < DISCOVERY_API:
-        return False
-    parts = [int(p) for p in str(se_version or '').split('.')
-             if p.isdigit()]
-    return not parts or tuple(parts) >= DISCOVERY_SE
 
 
 def nothing_found(volume_id, initiators, target, lun):
@@ -125,7 +107,7 @@ class Discovery(object):
     """FCP storage discovery of one storage group during one operation.
 
     ``enabled``: the HMC and the CPC have Start FCP Storage Discovery
-    (:func:`can_discover`); where they do not, the HMC looks only
+    (capabilities.FCP_DISCOVERY); where they do not, the HMC looks only
     periodically (IBM: The Storage Group details page: every 10 minutes
     while a group is not complete). ``nothing_found``: the error of a
     discovery that ended without finding what a wait needs. ``discard``:

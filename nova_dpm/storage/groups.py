@@ -29,6 +29,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm.storage import base
@@ -57,22 +58,21 @@ class StorageGroupBackend(base.StorageBackend):
         """Where the CPC has the dpm-storage-management feature on."""
         return bool(subset.storage_management)
 
-    def __init__(self, hmc, subset, settings, api_version=None):
-        super().__init__(hmc, subset, settings, api_version)
+    def __init__(self, hmc, subset, settings):
+        super().__init__(hmc, subset, settings)
         self._groups = {}    # partition uri -> StorageGroup
         self._devnos = {}    # partition uri -> device numbers of its VSRs
         self._vsrs = {}      # partition uri -> {WWPN: VSR uri}
         self._ports = {}     # partition uri -> {WWPN: validated port uri}
         self._boot = {}      # partition uri -> boot volume uri
-        self.discovery = discovery_module.can_discover(
-            api_version, subset.cpc.get_property('se-version'))
+        self.discovery = hmc.capabilities.can(capabilities.FCP_DISCOVERY)
         if not self.discovery:
             LOG.warning('This HMC or CPC cannot start FCP storage discovery '
-                        '(it needs HMC 2.14.1, Web Services API %d.%d, and '
-                        'SE 2.14.1): a build waits for the HMC\'s periodic '
-                        'check of its storage groups, which can take longer '
-                        'than [dpm] hmc_operation_timeout.',
-                        *discovery_module.DISCOVERY_API)
+                        '(it needs HMC 2.14.1, %s): a build waits for the '
+                        'HMC\'s periodic check of its storage groups, which '
+                        'can take longer than [dpm] hmc_operation_timeout.',
+                        capabilities.Capabilities.needs(
+                            capabilities.FCP_DISCOVERY))
 
     def _console(self):
         return self.hmc.client.consoles.console

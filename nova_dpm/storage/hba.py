@@ -43,8 +43,8 @@ class HbaBackend(base.StorageBackend):
         """Every subset: the backend of last resort."""
         return True
 
-    def __init__(self, hmc, subset, settings, api_version=None):
-        super().__init__(hmc, subset, settings, api_version)
+    def __init__(self, hmc, subset, settings):
+        super().__init__(hmc, subset, settings)
         self._paths = {}     # partition uri -> [(HBA uri, WWPN)]
 
     @staticmethod

@@ -29,7 +29,7 @@ BACKENDS = (
 )
 
 
-def backend_for(hmc, subset, settings, api_version=None):
+def backend_for(hmc, subset, settings):
     """The storage backend serving ``subset``: the first that applies."""
     backend = next(b for b in BACKENDS if b.applies(subset))
-    return backend(hmc, subset, settings, api_version)
+    return backend(hmc, subset, settings)

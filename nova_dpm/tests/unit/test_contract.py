@@ -163,8 +163,7 @@ class RoundTripTest(base.DriverTestCase):
                 self.definition in base.NO_VSWITCH_DEFINITIONS]
 
     def agent_bindings(self):
-        mappings = agent.Mappings(self.driver.hmc, self.driver.subset.cpc,
-                                  self.driver.api_version)
+        mappings = agent.Mappings(self.driver.hmc, self.driver.subset.cpc)
         return mappings.resolve([
             agent_config.AdapterMapping(family, ADAPTERS[family], 0)
             for family in self.families()])
@@ -204,7 +203,6 @@ class RoundTripTest(base.DriverTestCase):
                          set(nics))
         watcher = agent.NicWatcher(
             self.driver.hmc, self.driver.subset.cpc, base.HOST,
-            self.driver.api_version,
             [b.uri for b in bindings
              if b.vif_type == contract.VIF_TYPE_VSWITCH])
         found = watcher.devices()

@@ -35,7 +35,7 @@ class InventoryTest(base.DriverTestCase):
     def setUp(self):
         super().setUp()
         self.inventory = inventory.Inventory(
-            self.driver.hmc, self.driver.subset.cpc, self.driver.api_version)
+            self.driver.hmc, self.driver.subset.cpc)
         self.sim.reset_counts()
 
     def refused(self, call, *args):
@@ -84,7 +84,7 @@ class InventoryTest(base.DriverTestCase):
         self.edit_definition(base.add_other_cpc)
         self.start()
         self.inventory = inventory.Inventory(
-            self.driver.hmc, self.driver.subset.cpc, self.driver.api_version)
+            self.driver.hmc, self.driver.subset.cpc)
         self.assertEqual(
             'adapter OSA-X is not an adapter of CPC CPC1',
             self.refused(self.inventory.network_adapter, base.OTHER_OSA))

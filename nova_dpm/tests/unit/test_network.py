@@ -27,11 +27,15 @@ from nova import exception as nova_exception
 from nova.network import model as network_model
 import testtools
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm.tests.unit import base
 
+
+# An HMC and CPC that make VLAN NICs (API 2.20, SE 2.14.0).
+VLAN_HMC = capabilities.Capabilities((2, 20), '2.14.0')
 
 VECTORS = os.path.join(os.path.dirname(__file__), 'guest_tools',
                        'vectors.json')
@@ -120,19 +124,6 @@ class NetworkRulesTest(testtools.TestCase):
         self.assertEqual(['0004', '000f'], network.nic_device_numbers(
             ['osd', 'osd'], taken=['0009', '000e', '000b', '0003', '001c']))
 
-    def test_vlan_supported(self):
-        cases = [
-            (None, None, False), ((1, 7), None, False),
-            ((2, 19), None, False), ((2, 20), None, True),
-            ((2, 20), '2.14.0', True), ((2, 20), '2.13.1', False),
-            ((4, 10), '2.16.0', True), ((4, 10), '2.13.1', False),
-            ((3, 0), '2.15.1', True), ([2, 23], '2.14.1', True),
-            ((2, 21), '2.9.9', False), ((2, 2), '2.16.0', False),
-        ]
-        for api, se, expected in cases:
-            self.assertEqual(expected, network.vlan_supported(api, se),
-                             (api, se))
-
     def test_plan_reads_each_port(self):
         vifs = [vif('p1', 'FA:16:3E:00:00:01'),
                 vif('p2', 'fa:16:3e:00:00:02', vswitch=base.VSWITCH_1.upper(),
@@ -147,7 +138,7 @@ class NetworkRulesTest(testtools.TestCase):
                         base.VSWITCH_1, None, 12),
             network.Nic('p3', 'fa:16:3e:00:00:03', 'dpm_adapter',
                         base.NETX_1, 3, None)],
-            network.nics_from_vifs(vifs, (2, 20), '2.14.0'))
+            network.nics_from_vifs(vifs, VLAN_HMC))
         self.assertEqual([], network.nics_from_vifs(None))
         # Without versions, VLAN ports are refused.
         exc = self.assertRaises(exception.InvalidNetwork,
@@ -168,13 +159,13 @@ class NetworkRulesTest(testtools.TestCase):
     def test_vlan_from_binding_details_before_network(self):
         port = vif('p1', 'fa:16:3e:00:00:01', vlan=7)
         port['details']['vlan'] = '9'
-        self.assertEqual(9, network.nics_from_vifs([port], (2, 20))[0].vlan)
+        self.assertEqual(9, network.nics_from_vifs([port], VLAN_HMC)[0].vlan)
         port['details']['vlan'] = ''
-        self.assertEqual(7, network.nics_from_vifs([port], (2, 20))[0].vlan)
+        self.assertEqual(7, network.nics_from_vifs([port], VLAN_HMC)[0].vlan)
         for edge in ('1', '4094'):
             port['details']['vlan'] = edge
             self.assertEqual(
-                int(edge), network.nics_from_vifs([port], (2, 20))[0].vlan)
+                int(edge), network.nics_from_vifs([port], VLAN_HMC)[0].vlan)
 
     def test_twelve_nics_fit_thirteen_do_not(self):
         vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
@@ -272,14 +263,11 @@ class CreateNicTest(base.DriverTestCase):
                          (body['vlan-id'], body['vlan-type']))
         self.assertNotIn('type', body)
 
-    def test_vlan_supported_by_each_definition(self):
-        se = self.faked_cpc.properties['se-version']
+    def test_vlan_by_each_definition(self):
+        # VLAN NICs need API 2.20 and SE 2.14.0 (capabilities.VLAN).
         self.assertEqual(
             self.definition != 'z13',
-            network.vlan_supported(self.driver.api_version, se))
-        self.assertEqual(
-            self.definition != 'z13',
-            network.vlan_supported(self.driver.network.api_version))
+            self.driver.hmc.capabilities.can(capabilities.VLAN))
 
 
 def _add_adapter(object_id, family, adapter_type, adapter_id):
@@ -338,7 +326,8 @@ class VirtualSwitchTest(base.DriverTestCase):
 
     def test_check_returns_the_plan(self):
         vifs = self.two_vifs()
-        self.assertEqual(network.nics_from_vifs(vifs, self.driver.api_version),
+        self.assertEqual(network.nics_from_vifs(vifs,
+                                                self.driver.hmc.capabilities),
                          self.driver.network.check_backings(vifs))
         self.assertEqual(2, len(self.driver.network.check_backings(vifs)))
 
@@ -544,7 +533,8 @@ class VlanTest(base.DriverTestCase):
     def test_vlan_refused_on_an_old_hmc(self):
         exc = self.assertRaises(exception.InvalidNetwork,
                                 network.nics_from_vifs,
-                                [self.vlan_vif(5)], (2, 19))
+                                [self.vlan_vif(5)],
+                                capabilities.Capabilities((2, 19), '2.14.0'))
         self.assertIn('2.20 or later', exc.format_message())
         self.assertIn('this HMC has 2.19', exc.format_message())
 

@@ -250,7 +250,7 @@ class JobOutcomeTest(base.DriverTestCase):
     def test_a_lost_status_read_is_read_again(self):
         if not self.driver.hmc.aggregates():
             self.skipTest('the HMC (API %d.%d) has no Submit Requests'
-                          % self.driver.api_version)
+                          % self.driver.hmc.capabilities.api_version)
         server, _c = self.build()
         self.sim.inject_fault('connection', 'POST',
                               '/api/services/aggregation/submit')

@@ -23,6 +23,7 @@ from nova import exception as nova_exception
 from nova.virt import block_device
 import testtools
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm.simulator import catalog
 from nova_dpm import storage
@@ -703,7 +704,10 @@ class StorageRulesMoreTest(testtools.TestCase):
         self.assertEqual(1.0, storage.PLACEHOLDER_SIZE)
 
     def test_discovery_needs_api_2_37_and_se_2_14_1(self):
-        can = storage.can_discover
+        def can(api, se):
+            return capabilities.Capabilities(api, se).can(
+                capabilities.FCP_DISCOVERY)
+
         self.assertTrue(can((2, 37), '2.14.1'))
         self.assertTrue(can([4, 10], '2.16.0'))
         self.assertTrue(can((3, 0), '2.15.0'))
@@ -1038,8 +1042,7 @@ class StorageGroupLifecycleTest(DiscoveryTestCase):
     def fresh_backend(self):
         """The backend of a compute service restarted just now."""
         return storage.StorageGroupBackend(
-            self.driver.hmc, self.driver.subset, self.driver.settings,
-            self.driver.api_version)
+            self.driver.hmc, self.driver.subset, self.driver.settings)
 
     def test_group_as_created_on_the_hmc(self):
         instance, connector = self.build()

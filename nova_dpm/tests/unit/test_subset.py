@@ -28,6 +28,7 @@ import os_resource_classes as orc
 from oslo_serialization import jsonutils
 import yaml
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm import simulator
 from nova_dpm import storage
@@ -301,7 +302,7 @@ class VersionIntTest(base.testtools.TestCase):
                              ('1.2.3.4', 1002003), ('2.x.7', 2007000),
                              (2, 2000000), ('0', 0), ('10.20.30', 10020030),
                              ('', 0), ('unknown', 0)):
-            self.assertEqual(number, subset.version_int(text), text)
+            self.assertEqual(number, capabilities.version_int(text), text)
 
 
 class MaxInstancesTest(base.DriverTestCase):
@@ -389,7 +390,7 @@ class OldHmcTest(base.DriverTestCase):
                          self.driver.subset.cpc.properties)
         self.assertFalse(self.driver.subset.storage_management)
         self.assertIsInstance(self.driver.storage, storage.HbaBackend)
-        self.assertEqual((1, 7), self.driver.api_version)
+        self.assertEqual((1, 7), self.driver.hmc.capabilities.api_version)
 
 
 class ReservedTest(base.DriverTestCase):

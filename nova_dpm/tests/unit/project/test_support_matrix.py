@@ -444,9 +444,10 @@ class SupportMatrixTest(testtools.TestCase):
         vif = _vif(details={
             'object_id': catalog.VSWITCH_0,
             'vlan': 100})
-        self.assertEqual(100, network.nics_from_vifs([vif], (2, 20))[0].vlan)
+        self.assertEqual(100, network.nics_from_vifs(
+            [vif], capabilities.Capabilities((2, 20), '2.14.0'))[0].vlan)
         self.assertRaises(exception.InvalidNetwork, network.nics_from_vifs,
-                          [vif], (2, 19))
+                          [vif], capabilities.Capabilities((2, 19), '2.14.0'))
 
     def test_console_log_matches_matrix(self):
         # partial: none on SE < 2.14 (List OS Messages, HMC rule gate).
