@@ -73,6 +73,9 @@ SHUTDOWN_OUTCOMES = ('paused', 'stopped', 'terminated')
 CONSOLES = ('listener', 'login', 'none')
 LISTENER_READY = 'dpm_console_listener: waiting for commands on sclp_line0'
 LISTENER_RUNS = 'dpm_console_listener: running: %s'
+# What the listener says of any other line (dpm_console_listener.sh).
+LISTENER_IGNORES = ('dpm_console_listener: ignored: %s (not a shutdown or '
+                    'reboot command)')
 
 # zhmcclient Partition.list_os_messages: "Only a certain amount of OS
 # message data from each partition is preserved by the HMC ... the oldest
@@ -111,6 +114,9 @@ SHUTDOWN_COMMANDS = {
     'init 0': POWER_DOWN,
     'halt': HALTED,
 }
+# The listener also accepts these (dpm_console_listener.sh); the model
+# does not reboot.
+REBOOT_COMMANDS = ('shutdown -r now', 'reboot', 'systemctl reboot')
 SHUTDOWN_PROGRESS = (
     '         Stopping session-1.scope - Session 1 of User root...',
     '[  OK  ] Stopped target multi-user.target - Multi-User System.',
@@ -413,7 +419,7 @@ def _end_restart(sim, guest, partition):
 # Operations
 # ---------------------------------------------------------------------------
 
-def _not_running(req, partition):
+def not_running(req, partition):
     props = partition.properties
     return req.err.conflict(
         errors.WRONG_STATE,
@@ -433,7 +439,19 @@ def send_os_cmd(sim, req):
     priority = body.get(PRIORITY, False)
     v.check_bool(req.err, PRIORITY, priority)
     if partition.properties.get('status') not in OS_RUNNING:
-        raise _not_running(req, partition)
+        raise not_running(req, partition)
+    typed(sim, partition, text, priority)
+    return None
+
+
+def typed(sim, partition, text, priority=False):
+    """A line reaches the guest's console (Send OS Command, ASCII console).
+
+    What reads the console (the guest's ``console`` setting) answers in
+    the message log: a getty asks for a password and refuses the login;
+    the dpm_console_listener runs a shutdown command and, as its script
+    does, says that it ignores any other line.
+    """
     guest = get(sim, partition.uri)
     console = setting(sim, guest, 'console')
     if console == 'none':
@@ -441,31 +459,45 @@ def send_os_cmd(sim, req):
         # echoed and nothing happens.  (Whether the HMC itself shows a sent
         # command is not documented; the harsher reading is that it does
         # not.)
-        return None
+        return
     # The console echoes the command (ANS zhmc_partition_command.py looks
     # for the command text in the messages that follow it).
     log(sim, guest, text, priority)
     if console == 'login':
-        # A getty: the first line is a user name, the next a password.
-        host = _hostname(partition)
-        if guest.password_prompt:
-            guest.password_prompt = False
-            for line in ('', 'Login incorrect', '%s login: ' % host):
-                log(sim, guest, line)
-        else:
-            guest.password_prompt = True
-            log(sim, guest, 'Password: ')
-        return None
-    final = SHUTDOWN_COMMANDS.get(' '.join(text.split()))
-    if final is not None and guest.shutdown is None and \
-            setting(sim, guest, 'honours_shutdown'):
-        log(sim, guest, LISTENER_RUNS % ' '.join(text.split()))
+        _getty(sim, guest, partition, text)
+        return
+    command = ' '.join(text.split())
+    if not command:
+        return
+    final = SHUTDOWN_COMMANDS.get(command)
+    if final is None:
+        if command not in REBOOT_COMMANDS:
+            log(sim, guest, LISTENER_IGNORES % text)
+        # A reboot command is accepted by the listener; the model has no
+        # reboot, so nothing follows.
+        return
+    if guest.shutdown is None and setting(sim, guest, 'honours_shutdown'):
+        log(sim, guest, LISTENER_RUNS % command)
         for line in SHUTDOWN_PROGRESS:
             log(sim, guest, line)
         guest.shutdown = {
             'end': sim.now() + setting(sim, guest, 'shutdown_delay'),
             'final': final}
-    return None
+
+
+def _getty(sim, guest, partition, text):
+    """A getty: the first line is a user name, the next a password."""
+    host = _hostname(partition)
+    if not text.strip() and not guest.password_prompt:
+        # An empty line: the getty asks again.
+        log(sim, guest, '%s login: ' % host)
+    elif guest.password_prompt:
+        guest.password_prompt = False
+        for line in ('', 'Login incorrect', '%s login: ' % host):
+            log(sim, guest, line)
+    else:
+        guest.password_prompt = True
+        log(sim, guest, 'Password: ')
 
 
 def _query(req):
@@ -534,7 +566,7 @@ def psw_restart(sim, req):
         v.check_body_is_object(req.err, req.body)
         v.check_fields(req.err, req.body, ())
     if partition.properties.get('status') not in RESTART_FROM:
-        raise _not_running(req, partition)
+        raise not_running(req, partition)
     guest = get(sim, partition.uri)
     if guest.restart is not None:
         # [UNCERTAIN] reason: busy with the previous PSW restart.
