@@ -51,6 +51,7 @@ from zhmcclient.mock._urihandler import FakedHTTPError
 from zhmcclient.mock._urihandler import UriHandler
 from zhmcclient.mock._urihandler import URIS
 
+from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
@@ -186,6 +187,8 @@ def _routes():
         ('POST', p + '/operations/send-os-cmd', guest.send_os_cmd),
         ('GET', p + '/operations/list-os-messages', guest.list_os_messages),
         ('POST', p + '/operations/psw-restart', guest.psw_restart),
+        ('POST', p + '/operations/' + ascii_console.OPERATION,
+         ascii_console.get_uri),
         ('POST', p + '/hbas', partitions.hba_create),
         ('POST', p + r'/hbas/([^/?]+)', partitions.hba_update),
         ('DELETE', p + r'/hbas/([^/?]+)', partitions.hba_delete),
@@ -313,6 +316,11 @@ class SimulatedHmc:
         # Who is told of every change of state (notify.ChangeWatch: the
         # object notifications of the STOMP broker, stomp.py).
         self.watchers = []
+        # The console WebSockets handed out (ascii_console.py: URI ->
+        # state) and what serves them: the HTTPS front end, or an
+        # ascii_console.ConsoleServer started for the in-process HMC.
+        self.ascii_consoles = {}
+        self.console_endpoint = None
 
     # ------------------------------------------------------------------
     # Clock and generated values
