@@ -47,6 +47,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_dpm import conf as dpm_conf
+from nova_dpm import console
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
@@ -135,6 +136,7 @@ class DPMDriver(driver.ComputeDriver):
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
+        self.consoles = None      # console.SerialConsoles
 
     # -- host ------------------------------------------------------------
 
@@ -162,8 +164,11 @@ class DPMDriver(driver.ComputeDriver):
         self.events = notifications.PartitionEvents(
             self.hmc, self.partitions, self.settings, self.emit_event)
         self.events.start()
+        self.consoles = console.SerialConsoles(self.hmc, api_version)
 
     def cleanup_host(self, host):
+        if self.consoles is not None:
+            self.consoles.close_all()
         if self.events is not None:
             self.events.stop()
         if self.hmc is not None:
@@ -574,6 +579,7 @@ class DPMDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        self.consoles.close(instance.uuid)
         with self.partitions.lock(instance.uuid):
             self._remove(instance)
 
@@ -647,6 +653,10 @@ class DPMDriver(driver.ComputeDriver):
             LOG.warning('The console log is not available: %s',
                         exc.format_message(), instance=instance)
             raise nova_exception.ConsoleNotAvailable()
+
+    def get_serial_console(self, context, instance):
+        """A TCP bridge to the partition's HMC ASCII console (console.py)."""
+        return self.consoles.open(instance, self._partition(instance))
 
     def trigger_crash_dump(self, instance):
         """PSW restart: starts kdump in a Linux guest."""

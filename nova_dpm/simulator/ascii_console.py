@@ -219,6 +219,12 @@ class _Session:
                     self._type(event.data.decode('utf-8', 'replace'))
             if self.protocol.state is State.OPEN:
                 self._send_output()
+            else:
+                # [INFER] Closed: the console is free for a new WebSocket
+                # before the close is answered.
+                with self.sim.lock:
+                    self.sock.connected = False
+                    self.sock.ended = True
             _flush(self.conn, self.protocol)
         self._close()
 
