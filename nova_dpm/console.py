@@ -85,13 +85,27 @@ class SerialConsoles:
         self._bridges = {}    # instance uuid -> Bridge
 
     def open(self, instance, part):
-        """A new bridge to the partition's console: its ConsoleSerial."""
+        """The ConsoleSerial of the instance's bridge (new if none waits).
+
+        Nova asks twice per console: for the URL, then again when
+        nova-serialproxy checks the port of a token; a bridge that waits
+        for its connection is the answer to both. While a console is
+        connected the HMC keeps the partition's console WebSocket: a new
+        one is unavailable.
+        """
+        with self._lock:
+            bridge = self._bridges.get(instance.uuid)
+        if bridge is not None and bridge.waiting:
+            return console_type.ConsoleSerial(host=bridge.host,
+                                              port=bridge.port)
+        if bridge is not None:
+            raise _unavailable(instance, 'the serial console of partition '
+                               '%s is in use' % part.name)
         if self.api_version < CONSOLE_API:
             raise _unavailable(
                 instance, 'the HMC has Web Services API %d.%d; the ASCII '
                 'console needs HMC 2.14.0 with API %d.%d or later' %
                 (self.api_version[:2] + CONSOLE_API))
-        self.close(instance.uuid)
         try:
             uri = part.create_os_websocket()
         except zhmcclient.HTTPError as exc:
@@ -188,6 +202,12 @@ class Bridge:
             name='serial-console-%s' % self.name)
         self._thread.start()
         return self.host, self.port
+
+    @property
+    def waiting(self):
+        """Listening, nobody connected yet."""
+        return not self._closed.is_set() and self._tcp is None and \
+            self.port is not None
 
     def _run(self):
         try:

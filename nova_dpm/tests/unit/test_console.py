@@ -19,8 +19,8 @@ import time
 
 import fixtures
 
-from nova import exception as nova_exception
 from nova.console import type as console_type
+from nova import exception as nova_exception
 import testscenarios
 
 from nova_dpm import console
@@ -135,15 +135,35 @@ class SerialConsoleTest(base.DriverTestCase):
         # The HMC now hands out a new console WebSocket (HMC rule W3).
         self.connect(self.open())
 
-    def test_a_new_request_replaces_the_open_console(self):
-        first = self.connect(self.open())
-        first.sendall(b'ls\n')
-        self.read_until(first, 'ignored: ls')
-        second = self.connect(self.open())
-        eventually(lambda: self.closed(first), 'the first console closed')
-        second.sendall(b'pwd\n')
-        self.read_until(second, 'ignored: pwd')
+    def test_asking_again_while_waiting_answers_the_same_bridge(self):
+        # nova-serialproxy checks the port of a token by asking again.
+        first = self.open()
+        self.sim.reset_counts()
+        again = self.open()
+        self.assertEqual((first.host, first.port), (again.host, again.port))
+        self.assertEqual(0, self.sim.count('POST', GET_URI))
+        sock = self.connect(again)
+        sock.sendall(b'pwd\n')
+        self.read_until(sock, 'ignored: pwd')
+
+    def test_in_use_while_connected(self):
+        sock = self.connect(self.open())
+        sock.sendall(b'ls\n')
+        self.read_until(sock, 'ignored: ls')
+        self.assertRaises(nova_exception.ConsoleTypeUnavailable, self.open)
+        self.assertIn('is in use', self.logger.output)
+        # The session goes on.
+        sock.sendall(b'pwd\n')
+        self.read_until(sock, 'ignored: pwd')
         self.assertEqual(1, self.driver.consoles.count())
+
+    def test_destroy_closes_the_console(self):
+        sock = self.connect(self.open())
+        sock.sendall(b'ls\n')
+        self.read_until(sock, 'ignored: ls')
+        self.driver.destroy(self.context, self.inst, None)
+        eventually(lambda: self.closed(sock), 'the client side closed')
+        self.assertEqual(0, self.driver.consoles.count())
 
     def test_nobody_connects_within_the_token_ttl(self):
         self.conf.config(group='consoleauth', token_ttl=1)
