@@ -16,11 +16,18 @@
 
 ``zhmcclient.mock`` does not have "Get ASCII Console WebSocket URI" (its
 URI handler answers 404).  This module adds it, and the WebSocket that the
-returned URI names, connected to the simulated guest (guest.py): a line
-typed on the WebSocket reaches what reads the guest's console (its getty
-or the dpm_console_listener) exactly like a Send OS Command, and what the
-guest writes to its console after the WebSocket was opened comes back as
-text messages.
+returned URI names, connected to the simulated guest (guest.py).
+
+The Integrated ASCII Console is not the operating system messages console
+that Send OS Command and List OS Messages use: in Linux it is the SCLP
+VT220 terminal (``/dev/ttysclp0``, console ``ttyS1``), the messages are
+the line-mode terminal (``/dev/sclp_line0``; HMC rule M4). The guest
+tools' dpm_console_listener reads the line-mode terminal only; the VT220
+terminal keeps its getty (the guest image guide). So a line typed on the
+WebSocket reaches that getty (:func:`terminal_line`): a user name is
+echoed and a password asked for, a login with the guest's
+``ascii_login`` account opens a shell that answers a few commands, any
+other login is refused; the answers come back as text messages.
 
 Facts (zhmcclient Partition.create_os_websocket and its section "Using
 WebSocket to access OS console"; zhmcclient.OSConsole):
@@ -185,8 +192,62 @@ def _flush(conn, protocol):
                 pass
 
 
+# What the shell of a stock Linux answers (the boot messages' kernel).
+UNAME = ('Linux %s 6.8.0-45-generic #45-Ubuntu SMP Fri Aug 30 10:49:23 UTC '
+         '2024 s390x s390x s390x GNU/Linux')
+# A VT220 terminal (ONLCR) ends its lines with CR LF; zhmcclient.OSConsole
+# turns CR LF into LF.
+NL = '\r\n'
+
+
+def _login_prompt(partition):
+    host = guest.hostname(partition)
+    return NL.join(('', 'Ubuntu 24.04.1 LTS %s ttysclp0' % host, '',
+                    '%s login: ' % host))
+
+
+def _shell(partition, user, line):
+    """A shell's answer to one command line: (text, still logged in)."""
+    host = guest.hostname(partition)
+    words = line.split()
+    prompt = '%s@%s:~%s ' % (user, host, '#' if user == 'root' else '$')
+    if not words:
+        return prompt, True
+    if words[0] in ('exit', 'logout'):
+        return _login_prompt(partition), False
+    answers = {'uname': UNAME % host, 'hostname': host, 'whoami': user}
+    answer = answers.get(words[0],
+                         '-bash: %s: command not found' % words[0])
+    return answer + NL + prompt, True
+
+
+def terminal_line(sim, partition, line):
+    """What the VT220 terminal shows for a line typed on it (its echo too).
+
+    The getty echoes the user name, never the password.
+    """
+    g = guest.get(sim, partition.uri)
+    host = guest.hostname(partition)
+    if g.vt_state == 'shell':
+        answer, logged_in = _shell(partition, g.vt_user, line)
+        if not logged_in:
+            g.vt_state, g.vt_user = 'login', None
+        return line + NL + answer
+    if g.vt_state == 'password':
+        account = guest.setting(sim, g, 'ascii_login')
+        if account is not None and account == '%s:%s' % (g.vt_user, line):
+            g.vt_state = 'shell'
+            return NL + _shell(partition, g.vt_user, '')[0]
+        g.vt_state, g.vt_user = 'login', None
+        return NL + NL + 'Login incorrect' + NL + '%s login: ' % host
+    if not line.strip():
+        return NL + '%s login: ' % host
+    g.vt_state, g.vt_user = 'password', line.strip()
+    return line + NL + 'Password: '
+
+
 class _Session:
-    """One open console WebSocket: typed lines in, guest output out."""
+    """One open console WebSocket: typed lines in, answers out."""
 
     def __init__(self, sim, sock, conn, protocol):
         self.sim = sim
@@ -194,10 +255,6 @@ class _Session:
         self.conn = conn
         self.protocol = protocol
         self.typed = ''
-        with sim.lock:
-            # What the guest wrote before the WebSocket opened is not
-            # shown again (List OS Messages has it).
-            self.cursor = guest.get(sim, sock.partition_uri).next_seq
 
     def run(self):
         self.conn.settimeout(TICK)
@@ -218,10 +275,10 @@ class _Session:
                                          frames.Opcode.BINARY):
                     self._type(event.data.decode('utf-8', 'replace'))
             if self.protocol.state is State.OPEN:
-                self._send_output()
-            else:
-                # [INFER] Closed: the console is free for a new WebSocket
-                # before the close is answered.
+                self._check_running()
+            if self.protocol.state is not State.OPEN:
+                # [INFER] Closing: the console is free for a new WebSocket
+                # before the close is sent or answered.
                 with self.sim.lock:
                     self.sock.connected = False
                     self.sock.ended = True
@@ -230,26 +287,22 @@ class _Session:
 
     def _type(self, text):
         self.typed += text
+        out = []
         with self.sim.lock:
             partition = self.sim.lookup(self.sock.partition_uri)
             while '\n' in self.typed and partition is not None:
                 line, self.typed = self.typed.split('\n', 1)
-                guest.typed(self.sim, partition, line.rstrip('\r'))
+                out.append(terminal_line(self.sim, partition,
+                                         line.rstrip('\r')))
+        if out and self.protocol.state is State.OPEN:
+            self.protocol.send_text(''.join(out).encode('utf-8'))
 
-    def _send_output(self):
+    def _check_running(self):
         with self.sim.lock:
             self.sim.advance()
             partition = self.sim.lookup(self.sock.partition_uri)
             running = partition is not None and \
                 partition.properties.get('status') in guest.OS_RUNNING
-            out = []
-            if partition is not None:
-                for msg in guest.get(self.sim, partition.uri).messages:
-                    if msg['sequence-number'] >= self.cursor:
-                        out.append(msg['message-text'])
-                        self.cursor = msg['sequence-number'] + 1
-        if out:
-            self.protocol.send_text(''.join(out).encode('utf-8'))
         if not running:
             # [INFER] The OS is gone (stopped, deleted): the HMC ends its
             # console WebSocket.

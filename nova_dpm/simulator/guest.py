@@ -68,6 +68,10 @@ DEFAULTS = {
     # distribution runs on its console, which takes the command for a user
     # name and asks for a password; 'none': nothing reads the console.
     'console': 'listener',
+    # The account ('user:password') that the getty of the Integrated ASCII
+    # Console (the SCLP VT220 terminal, HMC rule M4; ascii_console.py)
+    # lets in; None: every login is refused.
+    'ascii_login': None,
 }
 SHUTDOWN_OUTCOMES = ('paused', 'stopped', 'terminated')
 CONSOLES = ('listener', 'login', 'none')
@@ -146,6 +150,10 @@ class Guest:
         self.restart = None
         # console 'login': the getty has a user name and wants a password.
         self.password_prompt = False
+        # The Integrated ASCII Console's terminal: its getty's state
+        # ('login', 'password' or 'shell') and user (ascii_console.py).
+        self.vt_state = 'login'
+        self.vt_user = None
 
 
 def get(sim, uri):
@@ -174,6 +182,10 @@ def check_settings(settings):
         if name == 'console' and value not in CONSOLES:
             raise ValueError("console must be one of %s, not %r"
                              % (', '.join(CONSOLES), value))
+        if name == 'ascii_login' and value is not None and not (
+                isinstance(value, str) and ':' in value):
+            raise ValueError("ascii_login must be None or 'user:password', "
+                             "not %r" % (value,))
         if name == 'shutdown_delay' and not (
                 isinstance(value, (int, float)) and value >= 0):
             raise ValueError("shutdown_delay must be a number >= 0")
@@ -217,7 +229,7 @@ def texts(guest):
 # What the guest writes
 # ---------------------------------------------------------------------------
 
-def _hostname(partition):
+def hostname(partition):
     name = (partition.properties.get('name') or '').lower()
     return re.sub(r'[^a-z0-9-]+', '-', name).strip('-') or 'localhost'
 
@@ -280,7 +292,7 @@ def _nic_lines(partition):
 def boot_messages(sim, partition, console='login'):
     """What a Linux writes to the console while it boots."""
     props = partition.properties
-    host = _hostname(partition)
+    host = hostname(partition)
     cpus = (props.get('ifl-processors') or 0) + \
         (props.get('cp-processors') or 0)
     lines = [
@@ -318,6 +330,7 @@ def transition_ended(sim, partition, kind, status):
     guest = get(sim, partition.uri)
     guest.shutdown = None
     guest.password_prompt = False
+    guest.vt_state, guest.vt_user = 'login', None
     if kind == 'start' and status in OS_RUNNING:
         for line in boot_messages(sim, partition,
                                   setting(sim, guest, 'console')):
@@ -399,6 +412,7 @@ def _end_restart(sim, guest, partition):
             # The crash kernel reboots the system: the partition stays
             # active and the OS comes up again.
             guest.password_prompt = False
+            guest.vt_state, guest.vt_user = 'login', None
             for line in boot_messages(sim, partition,
                                       setting(sim, guest, 'console')):
                 log(sim, guest, line)
@@ -487,7 +501,7 @@ def typed(sim, partition, text, priority=False):
 
 def _getty(sim, guest, partition, text):
     """A getty: the first line is a user name, the next a password."""
-    host = _hostname(partition)
+    host = hostname(partition)
     if not text.strip() and not guest.password_prompt:
         # An empty line: the getty asks again.
         log(sim, guest, '%s login: ' % host)

@@ -747,7 +747,7 @@ class SimulatedHmc:
 
     def set_guest(self, partition_uri, honours_shutdown=True,
                   shutdown_outcome='paused', shutdown_delay=0.0,
-                  kdump=True, console='listener'):
+                  kdump=True, console='listener', ascii_login=None):
         """Configure the guest OS of a partition.
 
         honours_shutdown: the guest acts on a shutdown command sent with
@@ -760,13 +760,15 @@ class SimulatedHmc:
         reads the OS messages console, 'listener' (the guest tools'
         command listener), 'login' (a getty: commands are taken as user
         name and password, never run) or 'none' (nothing: not even an
-        echo).
+        echo).  ascii_login: 'user:password' of the account that the getty
+        of the Integrated ASCII Console lets in (None: nobody;
+        ascii_console.py).
         Partitions not configured here use :attr:`guest_defaults`.
         """
         settings = {'honours_shutdown': honours_shutdown,
                     'shutdown_outcome': shutdown_outcome,
                     'shutdown_delay': shutdown_delay, 'kdump': kdump,
-                    'console': console}
+                    'console': console, 'ascii_login': ascii_login}
         guest.check_settings(settings)
         with self.lock:
             self._partition(partition_uri)

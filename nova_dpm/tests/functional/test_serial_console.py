@@ -32,7 +32,6 @@ import websocket
 from websockify import websocketproxy as websockify_proxy
 
 from nova_dpm.simulator import cloud
-from nova_dpm.simulator import guest
 
 GET_URI = ('/api/partitions/{id}/operations/'
            'get-ascii-console-websocket-uri')
@@ -108,20 +107,24 @@ class SerialConsoleMixin(object):
     def test_type_a_command_and_read_the_answer(self):
         server = self.boot(ports=self.create_ports())
         part = self.hmc.partition_of(server['id'])
+        self.simulator.set_guest(part['object-uri'],
+                                 ascii_login='root:passw0rd')
         url = self.console_url(server)
         self.assertEqual(('ws', '127.0.0.1:%d' % self.proxy.port),
                          urllib.parse.urlparse(url)[:2])
         ws = self.connect(url)
         # Enter on a terminal: a carriage return.
-        ws.send_binary(b'uname -a\r')
-        out = self.read_until(ws, 'ignored: uname -a')
-        self.assertIn(guest.LISTENER_IGNORES % 'uname -a',
-                      self.simulator.os_messages(part['object-uri']))
-        self.assertNotIn('/api/websock/', out)
-        # A stock image's getty sees the same.
-        self.simulator.set_guest(part['object-uri'], console='login')
+        ws.send_binary(b'\r')
+        self.read_until(ws, 'login: ')
         ws.send_binary(b'root\r')
         self.read_until(ws, 'Password: ')
+        ws.send_binary(b'passw0rd\r')
+        self.read_until(ws, 'root@')
+        ws.send_binary(b'hostname\r')
+        out = self.read_until(ws, '# ')
+        self.assertIn('hostname\r\n%s\r\n'
+                      % part['name'].lower(), out)
+        self.assertNotIn('/api/websock/', out)
 
     def test_shutoff_server_has_no_console(self):
         server = self.boot(ports=self.create_ports())

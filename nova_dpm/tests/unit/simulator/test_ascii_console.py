@@ -19,7 +19,6 @@ import ssl
 import websocket
 
 from nova_dpm.simulator import ascii_console
-from nova_dpm.simulator import guest
 from nova_dpm.simulator import server as hmc_server
 from nova_dpm.tests.unit.simulator import base
 from nova_dpm.tests.unit.simulator import test_server
@@ -100,27 +99,50 @@ class RulesTest(base.TestCase):
 
 class GuestTest(base.TestCase):
 
-    def test_typed_lines_reach_the_guest_and_its_answers_come_back(self):
+    def test_the_vt220_getty_not_the_messages_console(self):
+        # HMC rule M4: the ASCII console is the VT220 terminal; the
+        # dpm_console_listener (line-mode terminal) never sees its input.
         env = self.env()
         p = env.cpc.partitions.find(name='LINUX01')
-        env.sim.add_os_message(p.uri, 'before the console was opened')
         ws = open_ws(env.session, p.create_os_websocket())
         self.addCleanup(ws.close)
-        ws.send_text('uname -a\n')
-        out = read_until(ws, 'ignored: uname -a')
-        self.assertNotIn('before the console', out)
-        env.sim.set_guest(p.uri, console='login')
+        ws.send_text('\n')
+        self.assertIn('linux01 login: ', read_until(ws, 'login: '))
+        ws.send_text('poweroff\n')
+        out = read_until(ws, 'Password: ')
+        self.assertIn('poweroff', out)
+        ws.send_text('secret\n')
+        out = read_until(ws, 'login: ')
+        self.assertIn('Login incorrect', out)
+        self.assertNotIn('secret', out)
+        self.assertEqual([], env.sim.os_messages(p.uri))
+        self.assertEqual('active', env.faked(p.uri).properties['status'])
+
+    def test_a_login_and_a_command(self):
+        env = self.env()
+        p = env.cpc.partitions.find(name='LINUX01')
+        env.sim.set_guest(p.uri, ascii_login='root:passw0rd')
+        ws = open_ws(env.session, p.create_os_websocket())
+        self.addCleanup(ws.close)
         ws.send_text('root\n')
-        self.assertIn('Password: ', read_until(ws, 'Password: '))
+        read_until(ws, 'Password: ')
+        ws.send_text('passw0rd\n')
+        read_until(ws, 'root@linux01:~# ')
+        ws.send_text('uname -a\n')
+        out = read_until(ws, 'GNU/Linux')
         self.assertIsInstance(out, str)
+        self.assertIn(ascii_console.UNAME % 'linux01', out)
+        ws.send_text('exit\n')
+        read_until(ws, 'linux01 login: ')
 
     def test_a_stopped_partition_ends_the_websocket(self):
         env = self.env()
         p = env.cpc.partitions.find(name='LINUX01')
         ws = open_ws(env.session, p.create_os_websocket())
-        ws.send_text('poweroff\n')
-        read_until(ws, guest.POWER_DOWN)
-        # The OS powered off: the HMC closes the WebSocket.
+        ws.send_text('root\n')
+        read_until(ws, 'Password: ')
+        env.sim.set_status(p.uri, 'stopped')
+        # The OS is gone: the HMC closes the WebSocket.
         self.assertEqual('', ws.recv())
         self.assertFalse(any(s.connected
                              for s in env.sim.ascii_consoles.values()))
@@ -137,8 +159,8 @@ class HttpsTest(test_server.ServerTestCase):
         ws.connect('wss://%s:%d%s' % (hmc_server.LOOPBACK, self.server.port,
                                       uri), timeout=PATIENCE)
         self.addCleanup(ws.close)
-        ws.send_text('ls\n')
-        self.assertIn('ignored: ls', read_until(ws, 'ignored: ls'))
+        ws.send_text('root\n')
+        self.assertIn('root\r\nPassword: ', read_until(ws, 'Password: '))
 
     def test_plain_http_get_still_needs_a_session(self):
         resp = self.raw('GET', '/api/cpcs')
