@@ -59,6 +59,7 @@ SHOWN_ONLY_SIMULATED = {
     'operation.networking.topology.flat': ('adapter ports',),
     'operation.trigger-crash-dump': ('PSW restart',),
     'operation.get-guest-info': ('HMC notifications',),
+    'operation.console.serial.interactive': ('ASCII Console WebSocket',),
 }
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)
