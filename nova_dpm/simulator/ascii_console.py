@@ -375,8 +375,10 @@ class ConsoleServer:
         self.ca_file = None
 
     def start(self):
-        self._dir = tempfile.mkdtemp(prefix='nova-dpm-hmc-console-')
-        paths = certs.write_cert_dir(self._dir)
+        # Removed by stop(), or when the process ends.
+        self._dir = tempfile.TemporaryDirectory(
+            prefix='nova-dpm-hmc-console-')
+        paths = certs.write_cert_dir(self._dir.name)
         self.ca_file = paths.ca_file
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -396,3 +398,6 @@ class ConsoleServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None

@@ -120,6 +120,7 @@ class GuestTest(base.TestCase):
 
     def test_a_login_and_a_command(self):
         env = self.env()
+        self.addCleanup(lambda: env.sim.console_endpoint.stop())
         p = env.cpc.partitions.find(name='LINUX01')
         env.sim.set_guest(p.uri, ascii_login='root:passw0rd')
         ws = open_ws(env.session, p.create_os_websocket())
