@@ -95,12 +95,20 @@ class SerialConsoles:
         """
         with self._lock:
             bridge = self._bridges.get(instance.uuid)
-        if bridge is not None and bridge.waiting:
-            return console_type.ConsoleSerial(host=bridge.host,
-                                              port=bridge.port)
-        if bridge is not None:
-            raise _unavailable(instance, 'the serial console of partition '
-                               '%s is in use' % part.name)
+            if bridge is not None and bridge.waiting:
+                return console_type.ConsoleSerial(host=bridge.host,
+                                                  port=bridge.port)
+            if bridge is not None:
+                raise _unavailable(instance, 'the serial console of '
+                                   'partition %s is in use' % part.name)
+            bridge = self._new_bridge(instance, part)
+            self._bridges[instance.uuid] = bridge
+        LOG.info('Serial console of partition %s: waiting on %s:%d.',
+                 part.name, bridge.host, bridge.port, instance=instance)
+        return console_type.ConsoleSerial(host=bridge.host, port=bridge.port)
+
+    def _new_bridge(self, instance, part):
+        """Ask the HMC for the console WebSocket; listen for the client."""
         if self.api_version < CONSOLE_API:
             raise _unavailable(
                 instance, 'the HMC has Web Services API %d.%d; the ASCII '
@@ -117,12 +125,8 @@ class SerialConsoles:
             raise
         bridge = Bridge(part.name, self._connector(uri),
                         lambda b: self._forget(instance.uuid, b))
-        with self._lock:
-            self._bridges[instance.uuid] = bridge
-        host, port = bridge.listen()
-        LOG.info('Serial console of partition %s: waiting on %s:%d.',
-                 part.name, host, port, instance=instance)
-        return console_type.ConsoleSerial(host=host, port=port)
+        bridge.listen()
+        return bridge
 
     def _connector(self, uri):
         """A callable that opens the HMC WebSocket of ``uri``."""
@@ -133,7 +137,6 @@ class SerialConsoles:
             ws.connect('wss://%s:%d%s' % (session.actual_host,
                                           session.port, uri),
                        timeout=CONNECT_TIMEOUT)
-            ws.settimeout(None)
             return ws
         return connect
 
