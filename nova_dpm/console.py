@@ -53,11 +53,11 @@ from oslo_log import log as logging
 import websocket
 import zhmcclient
 
+from nova_dpm import capabilities
+
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-# zhmcclient Partition.create_os_websocket: HMC 2.14.0, API 2.22.
-CONSOLE_API = (2, 22)
 # Seconds the HMC's WebSocket gets to open.
 CONNECT_TIMEOUT = 30
 # Seconds between two looks at whether a bridge was closed: each side
@@ -78,9 +78,8 @@ def _unavailable(instance, reason):
 class SerialConsoles:
     """The open serial console bridges of one nova-compute."""
 
-    def __init__(self, hmc, api_version):
+    def __init__(self, hmc):
         self.hmc = hmc
-        self.api_version = tuple(api_version)
         self._lock = threading.Lock()
         self._bridges = {}    # instance uuid -> Bridge
 
@@ -109,11 +108,13 @@ class SerialConsoles:
 
     def _new_bridge(self, instance, part):
         """Ask the HMC for the console WebSocket; listen for the client."""
-        if self.api_version < CONSOLE_API:
+        short = self.hmc.capabilities.shortfalls(capabilities.ASCII_CONSOLE)
+        if short:
+            _kind, needed, have = short[0]
             raise _unavailable(
-                instance, 'the HMC has Web Services API %d.%d; the ASCII '
-                'console needs HMC 2.14.0 with API %d.%d or later' %
-                (self.api_version[:2] + CONSOLE_API))
+                instance, 'the HMC has Web Services API %s; the ASCII '
+                'console needs HMC 2.14.0 with API %s or later (Get ASCII '
+                'Console WebSocket URI)' % (have, needed))
         try:
             uri = part.create_os_websocket()
         except zhmcclient.HTTPError as exc:

@@ -204,11 +204,12 @@ class SerialConsoleTest(base.DriverTestCase):
         self.assertIn('not active', self.logger.output)
 
     def test_an_hmc_too_old(self):
-        self.driver.consoles.api_version = (2, 21)
+        self.driver.hmc.capabilities.api_version = (2, 21)
         self.sim.reset_counts()
         self.assertRaises(nova_exception.ConsoleTypeUnavailable, self.open)
         self.assertEqual(0, self.sim.count('POST', GET_URI))
-        self.assertIn('the ASCII console needs HMC 2.14.0 with API 2.22',
+        self.assertIn('the HMC has Web Services API 2.21; the ASCII console '
+                      'needs HMC 2.14.0 with API 2.22 or later',
                       self.logger.output)
 
     def test_unknown_instance(self):
