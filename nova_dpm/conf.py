@@ -276,9 +276,22 @@ matter. Required.
         'max_processors',
         type=BoundedInt(1, 'a number of IFL processors, at least 1'),
         help="""
-Number of IFL processors this CPC subset offers to Nova (the VCPU inventory
-in placement). Must not exceed the CPC's IFLs. Partitions use shared
-processors, so the sum over all subsets may exceed the CPC. Required.
+Number of shared IFL processors this CPC subset offers to Nova (the VCPU
+inventory in placement). Must not exceed the CPC's IFLs. Partitions of
+flavors without ``hw:cpu_policy=dedicated`` use shared processors, so the sum
+over all subsets may exceed the CPC. Required unless
+``max_dedicated_processors`` is set; unset then, the subset offers dedicated
+IFLs only.
+"""),
+    cfg.Opt(
+        'max_dedicated_processors',
+        type=BoundedInt(1, 'a number of IFL processors, at least 1'),
+        help="""
+Number of IFL processors this CPC subset may dedicate to partitions (the PCPU
+inventory in placement), for flavors with ``hw:cpu_policy=dedicated``: their
+partitions have processor-mode ``dedicated``. At start-up nova-compute checks
+that the CPC has at least this many IFLs that are not dedicated to partitions
+outside the subset. Unset: no dedicated processors.
 """),
     cfg.Opt(
         'max_memory',
@@ -306,6 +319,19 @@ entry is the boot path. Required for boot from volume. Example::
 
     physical_storage_adapter_mappings = 7ae4bb84-4bc1-11e7-9b33-00106f0d81c9:0
     physical_storage_adapter_mappings = 7ae4bb85-4bc1-11e7-9b33-00106f0d81c9:1
+"""),
+    cfg.ListOpt(
+        'physical_crypto_adapters',
+        item_type=ObjectId(),
+        default=[],
+        help="""
+The crypto adapters (Crypto Express) this CPC subset may give to partitions,
+as a comma-separated list of their DPM object-ids. A flavor with the extra
+spec ``dpm:crypto_domains`` gets these adapters (those of the type its
+``dpm:crypto_adapter_type`` names) and that many crypto domains that no
+other partition of the CPC uses for usage, in access mode ``control-usage``.
+At start-up nova-compute checks that each entry is a crypto adapter of the
+CPC. Empty: flavors that ask for crypto domains are refused.
 """),
     cfg.ListOpt(
         'target_wwpn_ignore_list',
@@ -391,9 +417,15 @@ def check(conf):
     unreadable = {exc.kwargs['option'] for exc in problems}
     values['physical_storage_adapter_mappings'] = list(
         values['physical_storage_adapter_mappings'] or [])
+    values['physical_crypto_adapters'] = list(
+        values['physical_crypto_adapters'] or [])
     problems += _hmc_problems(values, unreadable)
     for name in ('max_processors', 'max_memory'):
         if values[name] is None and name not in unreadable:
+            if name == 'max_processors' and (
+                    values['max_dedicated_processors'] or
+                    'max_dedicated_processors' in unreadable):
+                continue
             problems.append(_invalid(name, None,
                                      'a value; the option is required'))
     seen = set()

@@ -19,10 +19,10 @@ from nova.objects import fields as obj_fields
 import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
-import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm import inventory
 
 LOG = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CpcSubset(object):
         self.adapter_ports = []   # [(adapter uri, port uri, port index)]
         self.adapters = {}        # adapter uri -> zhmcclient Adapter
         self._lock = threading.Lock()
-        self._reserved = set()    # uuids admitted, partition not yet made
+        self._reserved = set()    # uuids reserved, partition not yet made
         # Why the CPC takes no instances now (its status), or None.
         self.unavailable = None
 
@@ -75,23 +75,16 @@ class CpcSubset(object):
 
     def find_cpc(self):
         """The CPC of [dpm] cpc_object_id, its properties pulled."""
-        object_id = self.settings.cpc_object_id
-        with hmc_module.translated('read CPC', object_id):
-            cpc = self.hmc.cpc(object_id)
-        if cpc is None:
-            # HMC rule A10: the HMC answers 404 alike for an object that
-            # does not exist and for one the user may not access.
-            self._refuse('cpc_object_id', 'the HMC shows no CPC with '
-                         'object-id %s (it does not exist, or the HMC user '
-                         'lacks object-access permission for it)'
-                         % object_id)
-        return cpc
+        try:
+            return inventory.find_cpc(self.hmc, self.settings.cpc_object_id)
+        except inventory.Refused as exc:
+            self._refuse('cpc_object_id', exc.reason)
 
     def check_dpm_mode(self, cpc):
-        if not cpc.get_property('dpm-enabled'):
-            self._refuse('cpc_object_id', 'CPC %s (%s) is not in DPM mode' %
-                         (cpc.name, self.settings.cpc_object_id))
-        return 'CPC %s is in DPM mode' % cpc.name
+        try:
+            return inventory.check_dpm_mode(cpc)
+        except inventory.Refused as exc:
+            self._refuse('cpc_object_id', exc.reason)
 
     def check_status(self, cpc):
         status = cpc.get_property('status')
@@ -103,7 +96,7 @@ class CpcSubset(object):
         return 'CPC %s has status %s' % (cpc.name, status)
 
     def check_processors(self, cpc):
-        wanted = self.settings.max_processors
+        wanted = self.settings.max_processors or 0
         ifls = int(cpc.get_property('processor-count-ifl') or 0)
         if wanted > ifls:
             self._refuse('max_processors', '%d exceeds the %d IFL '
@@ -119,6 +112,32 @@ class CpcSubset(object):
                          'memory of CPC %s' % (wanted, memory, cpc.name))
         return ('[dpm] max_memory %d MiB <= %d MiB customer memory of CPC '
                 '%s' % (wanted, memory, cpc.name))
+
+    def check_dedicated_processors(self, cpc):
+        """[dpm] max_dedicated_processors <= the CPC's IFLs left to dedicate.
+
+        Those are the CPC's IFLs less the IFLs dedicated to partitions of
+        other owners (this subset's own partitions count against the
+        option). One request: the CPC's partitions with their processor
+        mode and IFLs (HMC rule Z2).
+        """
+        from nova_dpm import partition as partition_module
+        naming = partition_module.Naming(self.host)
+        wanted = self.settings.max_dedicated_processors
+        ifls = int(cpc.get_property('processor-count-ifl') or 0)
+        with hmc_module.translated('list partitions', cpc.name):
+            parts = cpc.partitions.list(full_properties=True)
+        taken = sum(int(p.properties.get('ifl-processors') or 0)
+                    for p in parts
+                    if p.properties.get('processor-mode') == 'dedicated' and
+                    not naming.owner_uuid(p.name))
+        if wanted > ifls - taken:
+            self._refuse('max_dedicated_processors', '%d exceeds the %d IFL '
+                         'processors CPC %s can dedicate (%d IFLs, %d of '
+                         'them dedicated to other partitions)' %
+                         (wanted, ifls - taken, cpc.name, ifls, taken))
+        return ('[dpm] max_dedicated_processors %d <= %d IFL processors CPC '
+                '%s can dedicate' % (wanted, ifls - taken, cpc.name))
 
     @staticmethod
     def has_storage_management(cpc):
@@ -140,36 +159,12 @@ class CpcSubset(object):
         Returns (adapter, port URI); the adapter's name, type, family,
         adapter-id and ports are pulled (one request).
         """
-        option = 'physical_storage_adapter_mappings'
-        entry = '%s:%d' % mapping
-        uri = '/api/adapters/%s' % mapping.adapter_id
-        adapter = zhmcclient.Adapter(cpc.adapters, uri)
-        # adapter-family lets zhmcclient pick the port manager later
-        # without reading the adapter again.
-        with hmc_module.translated('read adapter', mapping.adapter_id):
-            found = hmc_module.pull(adapter, [
-                'name', 'type', 'parent', 'adapter-family', 'adapter-id',
-                'storage-port-uris'])
-        if not found:
-            self._refuse(option, 'entry %s: the HMC shows no adapter with '
-                         'object-id %s (it does not exist, or the HMC user '
-                         'lacks object-access permission for it)' %
-                         (entry, mapping.adapter_id))
-        name = adapter.get_property('name')
-        if adapter.get_property('parent') != cpc.uri:
-            self._refuse(option, 'entry %s: adapter %s is not an adapter of '
-                         'CPC %s' % (entry, name, cpc.name))
-        if adapter.get_property('type') != 'fcp':
-            self._refuse(option, 'entry %s: adapter %s has type %r; an FCP '
-                         'adapter (type fcp) is expected' %
-                         (entry, name, adapter.get_property('type')))
-        port_uris = adapter.get_property('storage-port-uris') or []
-        port_uri = '%s/storage-ports/%d' % (uri, mapping.port)
-        if port_uri not in port_uris:
-            self._refuse(option, 'entry %s: adapter %s has no port %d (it '
-                         'has %d port(s))' %
-                         (entry, name, mapping.port, len(port_uris)))
-        return adapter, port_uri
+        try:
+            return inventory.Inventory(self.hmc, cpc).storage_port(
+                mapping.adapter_id, mapping.port)
+        except inventory.Refused as exc:
+            self._refuse('physical_storage_adapter_mappings',
+                         'entry %s:%d: %s' % (mapping + (exc.reason,)))
 
     def validate(self):
         """Find the CPC and check that it can host this subset."""
@@ -178,6 +173,8 @@ class CpcSubset(object):
         for check in (self.check_dpm_mode, self.check_status,
                       self.check_processors, self.check_memory):
             check(cpc)
+        if s.max_dedicated_processors:
+            self.check_dedicated_processors(cpc)
         ports, adapters = [], {}
         for mapping in s.physical_storage_adapter_mappings:
             adapter, port_uri = self.check_adapter_port(cpc, mapping)
@@ -191,7 +188,7 @@ class CpcSubset(object):
                  '%(procs)d IFLs, %(mem)d MiB, max_instances %(inst)s, '
                  '%(paths)d storage path(s); storage backend: %(backend)s.',
                  {'host': self.host, 'cpc': cpc.name, 'id': s.cpc_object_id,
-                  'procs': s.max_processors, 'mem': s.max_memory,
+                  'procs': self.processors(), 'mem': s.max_memory,
                   'inst': s.max_instances or 'unlimited',
                   'paths': len(self.adapter_ports),
                   'backend': ('storage groups (dpm-storage-management)'
@@ -199,17 +196,17 @@ class CpcSubset(object):
 
     # -- max_instances ---------------------------------------------------
 
-    def admit(self, uuid, members):
+    def reserve(self, uuid, read_members):
         """Reserve a place for a new instance; refuse beyond max_instances.
 
-        ``members()`` gives the instance UUIDs that have a partition (as
-        the partition module knows them); it is called under this
-        subset's lock, so two admissions never count the same snapshot.
-        Admitted instances count until :meth:`release`. No HMC request.
+        ``read_members()`` gives the instance UUIDs that have a partition
+        (as the partition module knows them); it is called under this
+        subset's lock, so two reservations never count the same snapshot.
+        Reserved instances count until :meth:`release`. No HMC request.
         """
         limit = self.settings.max_instances
         with self._lock:
-            members = members()
+            members = read_members()
             if uuid in members or uuid in self._reserved:
                 return
             used = len(set(members) | self._reserved)
@@ -259,13 +256,13 @@ class CpcSubset(object):
             'model': cpc.get_property('machine-model') or '',
             'vendor': 'IBM',
             'machine_type': cpc.get_property('machine-type') or '',
-            'topology': {'sockets': 1, 'cores': s.max_processors,
+            'topology': {'sockets': 1, 'cores': self.processors(),
                          'threads': 1},
             'features': [],
         }
         down = self.unavailable is not None
         return {
-            'vcpus': 0 if down else s.max_processors,
+            'vcpus': 0 if down else self.processors(),
             'memory_mb': 0 if down else s.max_memory,
             'local_gb': 0,
             'vcpus_used': used_processors,
@@ -281,8 +278,17 @@ class CpcSubset(object):
             'numa_topology': None,
         }
 
+    def processors(self):
+        """IFLs of the subset: shared and dedicated."""
+        s = self.settings
+        return (s.max_processors or 0) + (s.max_dedicated_processors or 0)
+
     def inventory(self, ratios):
-        """VCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
+        """VCPU, PCPU and MEMORY_MB from the [dpm] limits; no DISK_GB.
+
+        VCPU (shared IFLs) from max_processors, PCPU (dedicated IFLs, not
+        overcommitted) from max_dedicated_processors; an unset one is left
+        out.
 
         ``ratios`` are nova's allocation ratios for this provider, as
         ComputeDriver._get_allocation_ratios computes them. Nothing is
@@ -296,21 +302,15 @@ class CpcSubset(object):
         """
         s = self.settings
         down = self.unavailable is not None
+        totals = ((orc.VCPU, s.max_processors, ratios[orc.VCPU]),
+                  (orc.PCPU, s.max_dedicated_processors, 1.0),
+                  (orc.MEMORY_MB, s.max_memory, ratios[orc.MEMORY_MB]))
         return {
-            orc.VCPU: {
-                'total': s.max_processors,
+            rc: {
+                'total': total,
                 'min_unit': 1,
-                'max_unit': s.max_processors,
+                'max_unit': total,
                 'step_size': 1,
-                'allocation_ratio': ratios[orc.VCPU],
-                'reserved': s.max_processors if down else 0,
-            },
-            orc.MEMORY_MB: {
-                'total': s.max_memory,
-                'min_unit': 1,
-                'max_unit': s.max_memory,
-                'step_size': 1,
-                'allocation_ratio': ratios[orc.MEMORY_MB],
-                'reserved': s.max_memory if down else 0,
-            },
-        }
+                'allocation_ratio': ratio,
+                'reserved': total if down else 0,
+            } for rc, total, ratio in totals if total}

@@ -40,6 +40,10 @@ CPC found          the HMC knows ``[dpm] cpc_object_id``
 DPM mode           the CPC is in DPM mode
 CPC status         the CPC is in a status that allows partition operations
 processors         ``max_processors`` <= the CPC's IFLs
+dedicated IFLs     (when set) ``max_dedicated_processors`` <= the CPC's
+                   IFLs not dedicated to partitions outside the subset
+crypto adapters    (when set) each ``physical_crypto_adapters`` entry is a
+                   crypto adapter of the CPC
 memory             ``max_memory`` <= the CPC's customer memory
 storage backend    (info) HBAs or storage groups (dpm-storage-management);
                    WARN for storage groups on an HMC or SE before 2.14.1
@@ -73,9 +77,11 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import contract
+from nova_dpm import crypto
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
-from nova_dpm import network
+from nova_dpm import inventory
 from nova_dpm import partition as partition_module
 from nova_dpm import subset as subset_module
 
@@ -183,6 +189,10 @@ class Checker(object):
         dpm = report.run('DPM mode', self.check_dpm_mode)
         report.run('CPC status', self.check_status)
         report.run('processors', self.check_processors)
+        if self.settings.max_dedicated_processors:
+            report.run('dedicated IFLs', self.check_dedicated)
+        if self.settings.physical_crypto_adapters:
+            report.run('crypto adapters', self.check_crypto)
         report.run('memory', self.check_memory)
         report.run('storage backend', self.check_storage_backend)
         mappings = self.settings.physical_storage_adapter_mappings
@@ -248,7 +258,7 @@ class Checker(object):
                 ', '.join(s.hmc), s.hmc_port, s.hmc_username)
         return ('[dpm] options valid: %s; CPC %s; max_processors %d, '
                 'max_memory %d MiB, max_instances %s, %d storage path(s)' %
-                (where, s.cpc_object_id, s.max_processors, s.max_memory,
+                (where, s.cpc_object_id, s.max_processors or 0, s.max_memory,
                  s.max_instances or 'unlimited',
                  len(s.physical_storage_adapter_mappings)))
 
@@ -329,6 +339,17 @@ class Checker(object):
     def check_memory(self):
         return self._subset_check(self.subset.check_memory, self.cpc)
 
+    def check_dedicated(self):
+        return self._subset_check(self.subset.check_dedicated_processors,
+                                  self.cpc)
+
+    def check_crypto(self):
+        checker = crypto.Crypto(self.hmc, self.subset, self.settings)
+        adapters = self._subset_check(checker.validate, self.cpc)
+        return '[dpm] physical_crypto_adapters: %s' % ', '.join(
+            '%s (%s)' % (a.name, a.get_property('crypto-type'))
+            for a in adapters)
+
     def check_storage_backend(self):
         feature = subset_module.STORAGE_MANAGEMENT_FEATURE
         if self.subset.has_storage_management(self.cpc):
@@ -372,20 +393,16 @@ class Checker(object):
     def check_vswitches(self):
         with hmc_module.translated('list adapters', self.cpc_name):
             adapters = {a.uri: a.name for a in self.cpc.adapters.list()}
-        with hmc_module.translated('list virtual switches', self.cpc_name):
-            # zhmcclient reads the full properties of a listing with Submit
-            # Requests; without it each switch is read when first used.
-            vswitches = self.cpc.virtual_switches.list(
-                full_properties=self.hmc.aggregates())
+        vswitches = inventory.Inventory(self.hmc, self.cpc).vswitches()
         if not vswitches:
             return self.adapter_ports()
         rows = []
-        for vswitch in sorted(vswitches, key=lambda v: v.name):
-            prop = vswitch.get_property
+        for uri in sorted(vswitches, key=lambda u: vswitches[u].get('name')):
+            prop = vswitches[uri].get
             backing = prop('backing-adapter-uri')
             rows.append(('virtual switch', INFO, (
                 '%s (%s): adapter %s port %s, type %s' % (
-                    vswitch.name, prop('object-id'),
+                    prop('name'), uri.rsplit('/', 1)[1],
                     adapters.get(backing, backing), prop('port'),
                     prop('type')))))
         return INFO, '%d virtual switch(es) on CPC %s:' % (
@@ -398,7 +415,7 @@ class Checker(object):
         rows = []
         for adapter in sorted(adapters, key=lambda a: a.name):
             family = adapter.get_property('adapter-family')
-            if family not in network.ADAPTER_NIC_TYPES:
+            if family not in contract.ADAPTER_NIC_TYPES:
                 continue
             with hmc_module.translated('list adapter ports', adapter.name):
                 ports = adapter.ports.list(full_properties=True)
@@ -409,7 +426,7 @@ class Checker(object):
                         port.get_property('index'), family))))
         detail = ('CPC %s has no virtual switches: ports are bound as %s '
                   '(adapter object-id and port index); %d network adapter '
-                  'port(s):' % (self.cpc_name, network.ADAPTER_PORT,
+                  'port(s):' % (self.cpc_name, contract.VIF_TYPE_ADAPTER,
                                 len(rows)))
         return INFO, detail, rows
 
@@ -511,14 +528,9 @@ class Lister(object):
 
     def vswitches(self, cpc):
         """{(adapter URI, port): (name, object-id)} of the CPC."""
-        with hmc_module.translated('list virtual switches', cpc.name):
-            uris = [v.uri for v in cpc.virtual_switches.list()]
-        found = {}
-        for uri, props in self.read(uris).items():
-            key = (props.get('backing-adapter-uri'),
-                   int(props.get('port') or 0))
-            found[key] = (props.get('name'), uri.rsplit('/', 1)[1])
-        return found
+        found = inventory.Inventory(self.hmc, cpc).vswitches_by_port()
+        return {key: (props.get('name'), uri.rsplit('/', 1)[1])
+                for key, (uri, props) in found.items()}
 
     def read(self, uris):
         """{uri: properties} of the objects still there."""

@@ -60,6 +60,13 @@ NETWORK_EXPRESS = (NETX_1, NETX_2)
 
 # The target ports of the storage system on the simulated SAN of the z16
 # definition, and of the fake Cinder's storage elsewhere.
+# Crypto Express adapters: an EP11 and a CCA coprocessor. LINUX01 uses
+# domain 0 of CRYPTO_1 for usage (and domain 1 for control).
+CRYPTO_1 = 'c0000001-0000-4000-8000-000000000001'
+CRYPTO_2 = 'c0000002-0000-4000-8000-000000000002'
+CRYPTO_ADAPTERS = (CRYPTO_1, CRYPTO_2)
+CRYPTO_TYPES = ('ep11-coprocessor', 'cca-coprocessor')
+
 TARGET_WWPNS = ('500507680b214ac1', '500507680b224ac1')
 
 # The partitions OpenStack does not own, with their status, in every

@@ -52,6 +52,7 @@ from zhmcclient.mock._urihandler import UriHandler
 from zhmcclient.mock._urihandler import URIS
 
 from nova_dpm.simulator import ascii_console
+from nova_dpm.simulator import crypto
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
@@ -190,6 +191,8 @@ def _routes():
         ('POST', p + '/operations/psw-restart', guest.psw_restart),
         ('POST', p + '/operations/' + ascii_console.OPERATION,
          ascii_console.get_uri),
+        ('POST', p + '/operations/increase-crypto-configuration',
+         crypto.increase),
         ('POST', p + '/hbas', partitions.hba_create),
         ('POST', p + r'/hbas/([^/?]+)', partitions.hba_update),
         ('DELETE', p + r'/hbas/([^/?]+)', partitions.hba_delete),

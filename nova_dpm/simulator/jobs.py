@@ -49,6 +49,7 @@ import time
 
 import zhmcclient
 
+from nova_dpm.simulator import crypto
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import resources
 
@@ -99,7 +100,8 @@ def begin(sim, req, partition, kind):
     trans = {'kind': kind, 'job': job['id'], 'end': end,
              'previous': previous}
     if kind == 'start':
-        trans['short'] = resources.shortage(sim, partition)
+        trans['short'] = (resources.shortage(sim, partition) +
+                          crypto.conflicts(sim, partition))
     sim.transitions[partition.uri] = trans
     return {'job-uri': job['uri']}
 

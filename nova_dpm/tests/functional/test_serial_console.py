@@ -31,7 +31,7 @@ from nova.tests.functional.api import client as api_client
 import websocket
 from websockify import websocketproxy as websockify_proxy
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 GET_URI = ('/api/partitions/{id}/operations/'
            'get-ascii-console-websocket-uri')

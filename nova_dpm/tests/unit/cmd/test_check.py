@@ -36,6 +36,7 @@ from nova_dpm.cmd import check
 from nova_dpm import conf as dpm_conf
 from nova_dpm import driver
 from nova_dpm import simulator
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import server as server_module
 from nova_dpm.tests.unit import base
@@ -294,6 +295,24 @@ class CheckTest(CheckTestCase):
         self.assert_row('adapter mapping 1', check.PASS)
         self.assert_only_failures('processors', 'memory', 'init_host')
 
+    def test_dedicated_ifls_and_crypto_adapters(self):
+        self.dpm.update(max_dedicated_processors='49',
+                        physical_crypto_adapters='%s,%s' % (
+                            catalog.CRYPTO_1, catalog.FCP_A))
+        self.run_check(1)
+        self.assert_row('dedicated IFLs', check.FAIL,
+                        '[dpm] max_dedicated_processors: 49 exceeds the 48')
+        self.assert_row('crypto adapters', check.FAIL,
+                        '[dpm] physical_crypto_adapters: adapter FCP-A is '
+                        'a ficon adapter; a crypto adapter is expected')
+        self.dpm.update(max_dedicated_processors='4',
+                        physical_crypto_adapters=catalog.CRYPTO_2)
+        self.run_check(0)
+        self.assert_row('dedicated IFLs', check.PASS,
+                        'max_dedicated_processors 4 <= 48')
+        self.assert_row('crypto adapters', check.PASS,
+                        'CRYPTO-2 (cca-coprocessor)')
+
     def test_missing_adapter(self):
         missing = 'fc0000ff-0000-4000-8000-0000000000ff'
         self.mappings[1] = '%s:0' % missing
@@ -316,7 +335,7 @@ class CheckTest(CheckTestCase):
         self.mappings[0] = '%s:3' % base.FCP_A
         self.run_check(1)
         self.assert_row('adapter mapping 1', check.FAIL, 'FCP-A',
-                        'has no port 3', '1 port(s)')
+                        'has no port 3', '(its ports: 0)')
         self.assert_only_failures('adapter mapping 1', 'init_host')
 
     def test_no_mappings_is_a_warning(self):

@@ -91,6 +91,16 @@ class CatalogTest(testtools.TestCase):
                     (switches[vswitch]['backing-adapter-uri'],
                      switches[vswitch]['port']), name)
 
+    def test_crypto_adapters(self):
+        for name in catalog.DEFINITIONS:
+            adapters = self.adapters(name)
+            for crypto, kind in zip(catalog.CRYPTO_ADAPTERS,
+                                    catalog.CRYPTO_TYPES):
+                props = adapters[crypto]['properties']
+                self.assertEqual(('crypto', kind),
+                                 (props['adapter-family'],
+                                  props['crypto-type']), name)
+
     def test_network_express_adapters(self):
         for name in catalog.DEFINITIONS:
             adapters = self.adapters(name)

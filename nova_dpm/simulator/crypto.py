@@ -1,0 +1,122 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Crypto adapters and domains of partitions (HMC rules R1-R3).
+
+A partition's ``crypto-configuration`` lists its crypto adapters and its
+domains, each domain with an access mode; every domain applies to every
+adapter of the partition. zhmcclient's mock adds whatever Increase Crypto
+Configuration names; the simulator refuses adapters that are not crypto
+adapters of the partition's CPC (R1) and domain indexes beyond what the
+adapters have (R2), and a start whose usage domain is in use on one of its
+adapters by another partition that holds its resources (R3; the start
+fails as a start short of resources does, see jobs.py). Decrease Crypto
+Configuration is the mock's.
+"""
+
+from nova_dpm.simulator import errors
+from nova_dpm.simulator import partitions
+from nova_dpm.simulator import resources
+from nova_dpm.simulator import validation
+
+ACCESS_MODES = ('control', 'control-usage')
+# Domains of a Crypto Express adapter in DPM mode: as many as the CPC has
+# partitions (zhmcclient Adapter.maximum_crypto_domains and
+# Cpc.maximum_active_partitions, by machine type; 9175, the z17, which
+# zhmcclient 1.26 does not know, assumed as the z16).
+DOMAINS_BY_MACHINE_TYPE = {'2964': 85, '3906': 85, '8561': 85, '3931': 85,
+                           '9175': 85}
+
+
+def config(partition):
+    """(adapter URIs, domain configurations) of a faked partition."""
+    cc = partition.properties.get('crypto-configuration') or {}
+    return (list(cc.get('crypto-adapter-uris') or []),
+            list(cc.get('crypto-domain-configurations') or []))
+
+
+def usage_domains(partition):
+    return {dc['domain-index'] for dc in config(partition)[1]
+            if dc.get('access-mode') == 'control-usage'}
+
+
+def _adapters(sim, req, partition, uris):
+    """HMC rule R1: crypto adapters of the partition's CPC."""
+    if not isinstance(uris, list):
+        raise req.err.bad_request(
+            errors.INVALID_VALUE, "Field 'crypto-adapter-uris': value %r is "
+            "not the expected type. Expected an array" % (uris,))
+    cpc = partition.manager.parent
+    found = []
+    for uri in uris:
+        adapter = sim.lookup(uri) if isinstance(uri, str) else None
+        if adapter is None or adapter.manager.parent is not cpc or \
+                adapter.properties.get('adapter-family') != 'crypto':
+            raise req.err.bad_request(
+                errors.REF_NOT_FOUND, "Field 'crypto-adapter-uris': %r does "
+                "not designate a crypto adapter of the partition's CPC"
+                % (uri,))
+        found.append(adapter)
+    return found
+
+
+def _domains(req, partition, configs):
+    """HMC rule R2: domain indexes the CPC's adapters have."""
+    machine = partition.manager.parent.properties.get('machine-type')
+    limit = DOMAINS_BY_MACHINE_TYPE.get(machine, 85)
+    if not isinstance(configs, list):
+        configs = [configs]
+    for dc in configs:
+        index = dc.get('domain-index') if isinstance(dc, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool) or \
+                not 0 <= index < limit:
+            raise req.err.bad_request(
+                errors.INVALID_VALUE, "Field 'domain-index': value %r is not "
+                "a crypto domain index from 0 to %d" % (index, limit - 1))
+        validation.check_enum(req.err, 'access-mode', dc.get('access-mode'),
+                              ACCESS_MODES)
+
+
+def increase(sim, req):
+    """Increase Crypto Configuration (HMC rules R1, R2)."""
+    partition = partitions.get_partition(sim, req)
+    partitions.check_not_transitional(req, partition)
+    body = req.body or {}
+    validation.check_fields(req.err, body, (
+        'crypto-adapter-uris', 'crypto-domain-configurations'))
+    _adapters(sim, req, partition, body.get('crypto-adapter-uris', []))
+    _domains(req, partition, body.get('crypto-domain-configurations', []))
+    return sim.delegate(req)
+
+
+def conflicts(sim, partition):
+    """HMC rule R3: why the partition's usage domains cannot be had.
+
+    One sentence per other partition that holds its resources and uses
+    one of the same domains, for usage, on one of the same adapters.
+    """
+    adapters = set(config(partition)[0])
+    mine = usage_domains(partition)
+    found = []
+    if not adapters or not mine:
+        return found
+    for other in partition.manager.list():
+        if other is partition or not resources.holds(sim, other):
+            continue
+        shared = sorted(mine & usage_domains(other))
+        if shared and adapters & set(config(other)[0]):
+            found.append(
+                'crypto domain(s) %s in use (control-usage) by partition %s '
+                'on the same crypto adapter' % (
+                    ', '.join(str(i) for i in shared),
+                    other.properties.get('name')))
+    return found
