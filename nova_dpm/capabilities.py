@@ -38,6 +38,7 @@ VLAN = 'vlan'
 API_FEATURES = 'api-features'
 STORAGE_MANAGEMENT = 'storage-management'
 NETWORK_EXPRESS = 'network-express'
+ASCII_CONSOLE = 'ascii-console'
 
 # One gate: the minimum API version, the minimum SE version of the CPC,
 # the firmware feature (the CPC's available-features-list) and the API
@@ -89,6 +90,10 @@ GATES = {
     NETWORK_EXPRESS: _gate('H7, H10', 'zhmcclient Cpc.api_feature_enabled',
                            api=(4, 10),
                            api_feature='network-express-support'),
+    # Get ASCII Console WebSocket URI: HMC 2.14.0 with API 2.22 (the
+    # interactive serial console, console.py).
+    ASCII_CONSOLE: _gate('W1', 'zhmcclient Partition.create_os_websocket',
+                         api=(2, 22)),
 }
 
 

@@ -44,6 +44,7 @@ from oslo_utils import excutils
 
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import console
 from nova_dpm import crypto
 from nova_dpm import diagnostics
 from nova_dpm import exception
@@ -135,6 +136,7 @@ class DPMDriver(driver.ComputeDriver):
         self.crypto = None
         self.events = None        # notifications.PartitionEvents
         self.diagnostics = None   # diagnostics.Diagnostics
+        self.consoles = None      # console.SerialConsoles
 
     # -- host ------------------------------------------------------------
 
@@ -167,8 +169,11 @@ class DPMDriver(driver.ComputeDriver):
         self.events.start()
         self.diagnostics = diagnostics.Diagnostics(self.hmc,
                                                    self.partitions)
+        self.consoles = console.SerialConsoles(self.hmc)
 
     def cleanup_host(self, host):
+        if self.consoles is not None:
+            self.consoles.close_all()
         if self.events is not None:
             self.events.stop()
         if self.diagnostics is not None:
@@ -484,6 +489,7 @@ class DPMDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        self.consoles.close(instance.uuid)
         with self.partitions.lock(instance.uuid):
             self._remove(instance)
 
@@ -556,6 +562,10 @@ class DPMDriver(driver.ComputeDriver):
         uri = self._partition(instance).uri
         status = self.partitions.statuses().get(instance.uuid)
         return self.diagnostics.of(instance, uri, status)
+
+    def get_serial_console(self, context, instance):
+        """A TCP bridge to the partition's HMC ASCII console (console.py)."""
+        return self.consoles.open(instance, self._partition(instance))
 
     def trigger_crash_dump(self, instance):
         """PSW restart: starts kdump in a Linux guest."""

@@ -76,9 +76,6 @@ KNOWN_FAILURES = [
      'follows from test_autoupdate_list, which fails without '
      'notifications and leaves auto-update on for the listed partitions '
      '(their listing then has every property)'),
-    (ALL, 'tests.end2end.test_partition::test_part_create_os_websocket*',
-     'the OS console websocket (Get ASCII Console WebSocket URI and the '
-     'wss:// console) is not simulated'),
     (('z16', 'z17'),
      'tests.end2end.test_partition::test_part_attach_detach_network_link*',
      'partition links (SMC-D, HiperSockets) are not simulated'),
@@ -91,6 +88,10 @@ KNOWN_FAILURES = [
      'dpm-smcd-partition-link-management, HMC 2.16.0; HMC rule V8)'),
     (('z13',), 'tests.end2end.test_partition::test_part_list_os_messages*',
      'List OS Messages needs SE 2.14.0 (HMC rule V4)'),
+    (('z13',),
+     'tests.end2end.test_partition::test_part_create_os_websocket*',
+     'Get ASCII Console WebSocket URI needs HMC 2.14.0 with API 2.22 '
+     '(HMC rule W1)'),
     (('z13',), 'tests.end2end.test_cpc::test_cpc_property*',
      "the 'properties' filter of Get CPC Properties came with HMC 2.14.0 "
      '(HMC rule V6): HMC 2.13.1 returns every property'),

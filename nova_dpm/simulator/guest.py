@@ -68,11 +68,18 @@ DEFAULTS = {
     # distribution runs on its console, which takes the command for a user
     # name and asks for a password; 'none': nothing reads the console.
     'console': 'listener',
+    # The account ('user:password') that the getty of the Integrated ASCII
+    # Console (the SCLP VT220 terminal, HMC rule M4; ascii_console.py)
+    # lets in; None: every login is refused.
+    'ascii_login': None,
 }
 SHUTDOWN_OUTCOMES = ('paused', 'stopped', 'terminated')
 CONSOLES = ('listener', 'login', 'none')
 LISTENER_READY = 'dpm_console_listener: waiting for commands on sclp_line0'
 LISTENER_RUNS = 'dpm_console_listener: running: %s'
+# What the listener says of any other line (dpm_console_listener.sh).
+LISTENER_IGNORES = ('dpm_console_listener: ignored: %s (not a shutdown or '
+                    'reboot command)')
 
 # zhmcclient Partition.list_os_messages: "Only a certain amount of OS
 # message data from each partition is preserved by the HMC ... the oldest
@@ -111,6 +118,9 @@ SHUTDOWN_COMMANDS = {
     'init 0': POWER_DOWN,
     'halt': HALTED,
 }
+# The listener also accepts these (dpm_console_listener.sh); the model
+# does not reboot.
+REBOOT_COMMANDS = ('shutdown -r now', 'reboot', 'systemctl reboot')
 SHUTDOWN_PROGRESS = (
     '         Stopping session-1.scope - Session 1 of User root...',
     '[  OK  ] Stopped target multi-user.target - Multi-User System.',
@@ -140,6 +150,10 @@ class Guest:
         self.restart = None
         # console 'login': the getty has a user name and wants a password.
         self.password_prompt = False
+        # The Integrated ASCII Console's terminal: its getty's state
+        # ('login', 'password' or 'shell') and user (ascii_console.py).
+        self.vt_state = 'login'
+        self.vt_user = None
 
 
 def get(sim, uri):
@@ -168,6 +182,10 @@ def check_settings(settings):
         if name == 'console' and value not in CONSOLES:
             raise ValueError("console must be one of %s, not %r"
                              % (', '.join(CONSOLES), value))
+        if name == 'ascii_login' and value is not None and not (
+                isinstance(value, str) and ':' in value):
+            raise ValueError("ascii_login must be None or 'user:password', "
+                             "not %r" % (value,))
         if name == 'shutdown_delay' and not (
                 isinstance(value, (int, float)) and value >= 0):
             raise ValueError("shutdown_delay must be a number >= 0")
@@ -211,7 +229,7 @@ def texts(guest):
 # What the guest writes
 # ---------------------------------------------------------------------------
 
-def _hostname(partition):
+def hostname(partition):
     name = (partition.properties.get('name') or '').lower()
     return re.sub(r'[^a-z0-9-]+', '-', name).strip('-') or 'localhost'
 
@@ -274,7 +292,7 @@ def _nic_lines(partition):
 def boot_messages(sim, partition, console='login'):
     """What a Linux writes to the console while it boots."""
     props = partition.properties
-    host = _hostname(partition)
+    host = hostname(partition)
     cpus = (props.get('ifl-processors') or 0) + \
         (props.get('cp-processors') or 0)
     lines = [
@@ -312,6 +330,7 @@ def transition_ended(sim, partition, kind, status):
     guest = get(sim, partition.uri)
     guest.shutdown = None
     guest.password_prompt = False
+    guest.vt_state, guest.vt_user = 'login', None
     if kind == 'start' and status in OS_RUNNING:
         for line in boot_messages(sim, partition,
                                   setting(sim, guest, 'console')):
@@ -393,6 +412,7 @@ def _end_restart(sim, guest, partition):
             # The crash kernel reboots the system: the partition stays
             # active and the OS comes up again.
             guest.password_prompt = False
+            guest.vt_state, guest.vt_user = 'login', None
             for line in boot_messages(sim, partition,
                                       setting(sim, guest, 'console')):
                 log(sim, guest, line)
@@ -413,7 +433,7 @@ def _end_restart(sim, guest, partition):
 # Operations
 # ---------------------------------------------------------------------------
 
-def _not_running(req, partition):
+def not_running(req, partition):
     props = partition.properties
     return req.err.conflict(
         errors.WRONG_STATE,
@@ -433,7 +453,19 @@ def send_os_cmd(sim, req):
     priority = body.get(PRIORITY, False)
     v.check_bool(req.err, PRIORITY, priority)
     if partition.properties.get('status') not in OS_RUNNING:
-        raise _not_running(req, partition)
+        raise not_running(req, partition)
+    typed(sim, partition, text, priority)
+    return None
+
+
+def typed(sim, partition, text, priority=False):
+    """A line reaches the guest's console (Send OS Command, ASCII console).
+
+    What reads the console (the guest's ``console`` setting) answers in
+    the message log: a getty asks for a password and refuses the login;
+    the dpm_console_listener runs a shutdown command and, as its script
+    does, says that it ignores any other line.
+    """
     guest = get(sim, partition.uri)
     console = setting(sim, guest, 'console')
     if console == 'none':
@@ -441,31 +473,45 @@ def send_os_cmd(sim, req):
         # echoed and nothing happens.  (Whether the HMC itself shows a sent
         # command is not documented; the harsher reading is that it does
         # not.)
-        return None
+        return
     # The console echoes the command (ANS zhmc_partition_command.py looks
     # for the command text in the messages that follow it).
     log(sim, guest, text, priority)
     if console == 'login':
-        # A getty: the first line is a user name, the next a password.
-        host = _hostname(partition)
-        if guest.password_prompt:
-            guest.password_prompt = False
-            for line in ('', 'Login incorrect', '%s login: ' % host):
-                log(sim, guest, line)
-        else:
-            guest.password_prompt = True
-            log(sim, guest, 'Password: ')
-        return None
-    final = SHUTDOWN_COMMANDS.get(' '.join(text.split()))
-    if final is not None and guest.shutdown is None and \
-            setting(sim, guest, 'honours_shutdown'):
-        log(sim, guest, LISTENER_RUNS % ' '.join(text.split()))
+        _getty(sim, guest, partition, text)
+        return
+    command = ' '.join(text.split())
+    if not command:
+        return
+    final = SHUTDOWN_COMMANDS.get(command)
+    if final is None:
+        if command not in REBOOT_COMMANDS:
+            log(sim, guest, LISTENER_IGNORES % text)
+        # A reboot command is accepted by the listener; the model has no
+        # reboot, so nothing follows.
+        return
+    if guest.shutdown is None and setting(sim, guest, 'honours_shutdown'):
+        log(sim, guest, LISTENER_RUNS % command)
         for line in SHUTDOWN_PROGRESS:
             log(sim, guest, line)
         guest.shutdown = {
             'end': sim.now() + setting(sim, guest, 'shutdown_delay'),
             'final': final}
-    return None
+
+
+def _getty(sim, guest, partition, text):
+    """A getty: the first line is a user name, the next a password."""
+    host = hostname(partition)
+    if not text.strip() and not guest.password_prompt:
+        # An empty line: the getty asks again.
+        log(sim, guest, '%s login: ' % host)
+    elif guest.password_prompt:
+        guest.password_prompt = False
+        for line in ('', 'Login incorrect', '%s login: ' % host):
+            log(sim, guest, line)
+    else:
+        guest.password_prompt = True
+        log(sim, guest, 'Password: ')
 
 
 def _query(req):
@@ -534,7 +580,7 @@ def psw_restart(sim, req):
         v.check_body_is_object(req.err, req.body)
         v.check_fields(req.err, req.body, ())
     if partition.properties.get('status') not in RESTART_FROM:
-        raise _not_running(req, partition)
+        raise not_running(req, partition)
     guest = get(sim, partition.uri)
     if guest.restart is not None:
         # [UNCERTAIN] reason: busy with the previous PSW restart.

@@ -51,6 +51,7 @@ from zhmcclient.mock._urihandler import FakedHTTPError
 from zhmcclient.mock._urihandler import UriHandler
 from zhmcclient.mock._urihandler import URIS
 
+from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import crypto
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
@@ -188,6 +189,8 @@ def _routes():
         ('POST', p + '/operations/send-os-cmd', guest.send_os_cmd),
         ('GET', p + '/operations/list-os-messages', guest.list_os_messages),
         ('POST', p + '/operations/psw-restart', guest.psw_restart),
+        ('POST', p + '/operations/' + ascii_console.OPERATION,
+         ascii_console.get_uri),
         ('POST', p + '/operations/increase-crypto-configuration',
          crypto.increase),
         ('POST', p + '/hbas', partitions.hba_create),
@@ -327,6 +330,11 @@ class SimulatedHmc:
         self.meter = metrics.Meter()
         self.metrics_served = {}
         self.metric_groups_removed = set()
+        # The console WebSockets handed out (ascii_console.py: URI ->
+        # state) and what serves them: the HTTPS front end, or an
+        # ascii_console.ConsoleServer started for the in-process HMC.
+        self.ascii_consoles = {}
+        self.console_endpoint = None
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -761,7 +769,7 @@ class SimulatedHmc:
 
     def set_guest(self, partition_uri, honours_shutdown=True,
                   shutdown_outcome='paused', shutdown_delay=0.0,
-                  kdump=True, console='listener'):
+                  kdump=True, console='listener', ascii_login=None):
         """Configure the guest OS of a partition.
 
         honours_shutdown: the guest acts on a shutdown command sent with
@@ -774,13 +782,15 @@ class SimulatedHmc:
         reads the OS messages console, 'listener' (the guest tools'
         command listener), 'login' (a getty: commands are taken as user
         name and password, never run) or 'none' (nothing: not even an
-        echo).
+        echo).  ascii_login: 'user:password' of the account that the getty
+        of the Integrated ASCII Console lets in (None: nobody;
+        ascii_console.py).
         Partitions not configured here use :attr:`guest_defaults`.
         """
         settings = {'honours_shutdown': honours_shutdown,
                     'shutdown_outcome': shutdown_outcome,
                     'shutdown_delay': shutdown_delay, 'kdump': kdump,
-                    'console': console}
+                    'console': console, 'ascii_login': ascii_login}
         guest.check_settings(settings)
         with self.lock:
             self._partition(partition_uri)

@@ -88,6 +88,7 @@ import uuid
 
 import zhmcclient
 
+from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors
 from nova_dpm.simulator.hmc import uri_pattern
@@ -155,6 +156,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
 
     def do_GET(self):
+        if ascii_console.is_upgrade(self):
+            self.server.front.serve_console(self)
+            return
         self.server.front.handle(self, 'GET')
 
     def do_POST(self):
@@ -339,6 +343,8 @@ class HmcServer:
         self._context = context
         self._stopping.clear()
         self._serve(self._requested_port)
+        # The console WebSockets are served here, on the API's port.
+        self.simulator.console_endpoint = self
         LOG.info('Simulated HMC serving on %s', self.url)
         if self.notifications:
             self.stomp = stomp.StompBroker(self, self._stomp_port).start()
@@ -668,6 +674,19 @@ class HmcServer:
                 except OSError:
                     pass
                 self._go_down(down)
+
+    def serve_console(self, h):
+        """A WebSocket opening: the console WebSocket of its URI.
+
+        It carries no session header: the URI is the credential
+        (ascii_console.py).
+        """
+        h.close_connection = True
+        if not self._up.is_set():
+            self._drop(h, 'GET', h.path)
+            return
+        h.wfile.flush()
+        ascii_console.serve(self.simulator, h.connection, h.path, h.headers)
 
     def _handle(self, h, method):
         uri = h.path

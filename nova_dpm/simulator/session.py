@@ -29,6 +29,7 @@ import zhmcclient
 from zhmcclient.mock import FakedSession
 from zhmcclient.mock import HmcDefinitionYamlError
 
+from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import console
 from nova_dpm.simulator.hmc import SimulatedHmc
 from nova_dpm.simulator import network
@@ -133,6 +134,32 @@ class SimulatedSession(FakedSession):
             raise ValueError("HMC definition %s: %s"
                              % (filepath or '(string)', exc))
         return session
+
+    # A client of the HMC's console WebSocket (zhmcclient.OSConsole, the
+    # driver) connects to wss://<actual_host>:<port><websocket-uri> and
+    # verifies the certificate with verify_cert: in-process, those of the
+    # ConsoleServer that serves the WebSockets (ascii_console.py).
+
+    def _console_server(self):
+        endpoint = self.simulator.console_endpoint
+        if isinstance(endpoint, ascii_console.ConsoleServer):
+            return endpoint
+        return None
+
+    @property
+    def actual_host(self):
+        server = self._console_server()
+        return server.host if server else super().actual_host
+
+    @property
+    def port(self):
+        server = self._console_server()
+        return server.port if server else super().port
+
+    @property
+    def verify_cert(self):
+        server = self._console_server()
+        return server.ca_file if server else super().verify_cert
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):

@@ -52,6 +52,11 @@ OPERATIONS = [
     # older SE is not documented: INFERRED, the same 404.
     ('GET', _P + r'/operations/list-os-messages', (2, 20), '2.14.0',
      'List OS Messages', 'zhmcclient Partition.list_os_messages'),
+    # zhmcclient Partition.create_os_websocket: "HMC version >= 2.14.0
+    # with HMC API version >= 2.22" (HMC rule W1); no SE version named.
+    ('POST', _P + r'/operations/get-ascii-console-websocket-uri', (2, 22),
+     None, 'Get ASCII Console WebSocket URI',
+     'zhmcclient Partition.create_os_websocket'),
     # The dpm-storage-management feature, storage groups and their
     # operations: HMC 2.14.0 with API 2.23 (zhmcclient concepts.rst,
     # "Firmware features"; Cpc.feature_enabled).

@@ -57,6 +57,8 @@ EXPECTED = {
     caps.STORAGE_MANAGEMENT: {'hmc-2.14.0', 'hmc-2.14.1', 'hmc-2.15.0',
                               'z16', 'z17'},
     caps.NETWORK_EXPRESS: {'z17'},
+    caps.ASCII_CONSOLE: {'hmc-2.14.0', 'hmc-2.14.1', 'hmc-2.15.0', 'z16',
+                         'z17'},
 }
 
 
@@ -143,9 +145,11 @@ class GatesTest(testtools.TestCase):
         for name, (api, se) in (
                 (caps.FCP_DISCOVERY, ops['Start FCP Storage Discovery']),
                 (caps.OS_MESSAGES, ops['List OS Messages']),
+                (caps.ASCII_CONSOLE, ops['Get ASCII Console WebSocket URI']),
                 (caps.VLAN, fields['vlan-type'])):
             gate = caps.GATES[name]
-            self.assertEqual((api, versions.parse(se)), (gate.api, gate.se),
+            self.assertEqual((api, versions.parse(se) or None),
+                             (gate.api, gate.se),
                              name)
 
     def test_network_express_reads_the_api_features_once(self):

@@ -60,6 +60,7 @@ SHOWN_ONLY_SIMULATED = {
     'operation.trigger-crash-dump': ('PSW restart',),
     'operation.get-guest-info': ('HMC notifications',),
     'operation.diagnostics': ('metrics',),
+    'operation.console.serial.interactive': ('ASCII Console WebSocket',),
 }
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)
