@@ -12,16 +12,8 @@
 
 """DPMDriver: Nova's calls mapped onto the nova-dpm modules.
 
-=============  ==========================================================
-module         job
-=============  ==========================================================
-``conf``       the ``[dpm]`` options and their validation
-``hmc``        the HMC session, TLS, retries, waiting, error translation
-``subset``     the CPC subset: validation, resources, inventory, limit
-``partition``  partition naming/ownership, lifecycle, power state
-``storage``    FCP volumes, the volume connector, boot (HBAs or groups)
-``network``    NICs per VIF type and the boot-parameter MAC contract
-=============  ==========================================================
+The modules, what each owns and the files to touch to extend them:
+doc/source/contributor/module-map.rst.
 
 Every method that touches an instance's partition holds that instance's
 lock, so operations on one partition never interleave, while different
