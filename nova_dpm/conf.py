@@ -53,11 +53,22 @@ AdapterPortMapping = collections.namedtuple(
     'AdapterPortMapping', ['adapter_id', 'port'])
 
 
-class ObjectId(types.ConfigType):
+class TextType(types.ConfigType):
+    """A value kept as the text it was parsed to; ``TYPE_NAME`` names it."""
+
+    TYPE_NAME = None
+
+    def __init__(self, type_name=None):
+        super().__init__(type_name=type_name or self.TYPE_NAME)
+
+    def _formatter(self, value):
+        return value
+
+
+class ObjectId(TextType):
     """A DPM object-id (a UUID). Case-insensitive; stored lower-case."""
 
-    def __init__(self, type_name='DPM object-id'):
-        super().__init__(type_name=type_name)
+    TYPE_NAME = 'DPM object-id'
 
     def __call__(self, value):
         text = str(value).strip().lower()
@@ -68,15 +79,11 @@ class ObjectId(types.ConfigType):
                 'the HMC shows in the object-id property' % value)
         return text
 
-    def _formatter(self, value):
-        return value
 
-
-class AdapterPort(types.ConfigType):
+class AdapterPort(TextType):
     """``<fcp-adapter-object-id>:<port>`` with a port from 0 to 3."""
 
-    def __init__(self, type_name='FCP adapter port mapping'):
-        super().__init__(type_name=type_name)
+    TYPE_NAME = 'FCP adapter port mapping'
 
     def __call__(self, value):
         if isinstance(value, AdapterPortMapping):
@@ -98,11 +105,10 @@ class AdapterPort(types.ConfigType):
         return value
 
 
-class Wwpn(types.ConfigType):
+class Wwpn(TextType):
     """A 16-hex-digit WWPN, optional ``0x``; stored lower-case without it."""
 
-    def __init__(self, type_name='WWPN'):
-        super().__init__(type_name=type_name)
+    TYPE_NAME = 'WWPN'
 
     def __call__(self, value):
         text = str(value).strip().lower()
@@ -113,9 +119,6 @@ class Wwpn(types.ConfigType):
                 '%r is not a WWPN: expected 16 hex digits, optionally '
                 'prefixed with 0x, for example c05076ffe680a590' % value)
         return text
-
-    def _formatter(self, value):
-        return value
 
 
 class BoundedInt(types.Integer):

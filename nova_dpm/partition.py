@@ -532,6 +532,20 @@ class Partitions(object):
         finally:
             self._cache_status(partition)
 
+    def _gone(self, exc, partition):
+        """Whether a request on ``partition`` failed as it is gone.
+
+        ``exc``, an HTTPError: 404, the partition was deleted on the HMC
+        (True; no longer cached); 409, it is busy or in the wrong status
+        (False); any other error is raised again.
+        """
+        if exc.http_status == 404:
+            self._uncache(partition)
+            return True
+        if exc.http_status != 409:
+            raise exc
+        return False
+
     def _stop(self, partition, deadline):
         """Stop until the partition is stopped; a stop may need repeating.
 
@@ -544,12 +558,9 @@ class Partitions(object):
             try:
                 job = partition.stop(wait_for_completion=False)
             except zhmcclient.HTTPError as exc:
-                if exc.http_status == 404:
-                    # Gone (deleted on the HMC): nothing is left to stop.
-                    self._uncache(partition)
+                if self._gone(exc, partition):
+                    # Deleted on the HMC: nothing is left to stop.
                     return
-                if exc.http_status != 409:
-                    raise
                 status = self._after_transition(partition, deadline)
                 if status in DELETABLE or status is None:
                     return
@@ -682,11 +693,8 @@ class Partitions(object):
             try:
                 partition.delete()
             except zhmcclient.HTTPError as exc:
-                if exc.http_status == 404:
-                    self._uncache(partition)
+                if self._gone(exc, partition):
                     return
-                if exc.http_status != 409:
-                    raise
                 self._stop(partition, self._deadline())
                 try:
                     partition.delete()

@@ -24,7 +24,6 @@ import collections
 import re
 
 from oslo_config import cfg
-from oslo_config import types
 
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
@@ -36,11 +35,10 @@ _PHYSNET = re.compile(r'^[^:\s]+$')
 MAX_PORT = 3
 
 
-class NetworkAdapterMapping(types.ConfigType):
+class NetworkAdapterMapping(dpm_conf.TextType):
     """``<physnet>:<adapter-object-id>[:<port>]``, port 0 by default."""
 
-    def __init__(self, type_name='network adapter mapping'):
-        super().__init__(type_name=type_name)
+    TYPE_NAME = 'network adapter mapping'
 
     def __call__(self, value):
         if isinstance(value, AdapterMapping):
