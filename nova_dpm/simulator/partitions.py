@@ -558,21 +558,32 @@ def hba_create(sim, req):
     return sim.delegate(req, new_body)
 
 
-def hba_update(sim, req):
+def _checked_child_update(sim, req, kind, writable, read_only, label):
+    """(partition, element, body) of an update of an HBA or a NIC.
+
+    The checks every such update makes: a body object, a partition not in
+    transition, only writable fields, a valid name unique among the
+    partition's elements of ``kind`` ('hbas' or 'nics').
+    """
     partition = get_partition(sim, req)
-    hba = _get_child(sim, req, partition, 'hbas')
-    err = req.err
+    element = _get_child(sim, req, partition, kind)
     body = req.body
-    v.check_body_is_object(err, body)
+    v.check_body_is_object(req.err, body)
     check_not_transitional(req, partition)
-    # HMC rule G3 (wwpn) and G4 (adapter-port-uri) are not writable.
-    v.check_fields(err, body, v.HBA_WRITABLE, v.HBA_READ_ONLY)
+    v.check_fields(req.err, body, writable, read_only)
     if 'name' in body:
-        v.check_name(err, 'name', body['name'])
-        check_unique_name(req, partition.hbas.list(), body['name'], 'HBA',
-                          this=hba)
+        v.check_name(req.err, 'name', body['name'])
+        check_unique_name(req, getattr(partition, kind).list(), body['name'],
+                          label, this=element)
+    return partition, element, body
+
+
+def hba_update(sim, req):
+    # HMC rule G3 (wwpn) and G4 (adapter-port-uri) are not writable.
+    partition, hba, body = _checked_child_update(
+        sim, req, 'hbas', v.HBA_WRITABLE, v.HBA_READ_ONLY, 'HBA')
     if 'description' in body:
-        v.check_description(err, body['description'])
+        v.check_description(req.err, body['description'])
     new_body = dict(body)
     if 'device-number' in body:
         new_body['device-number'] = check_devno(
@@ -728,17 +739,8 @@ def nic_create(sim, req):
 
 
 def nic_update(sim, req):
-    partition = get_partition(sim, req)
-    nic = _get_child(sim, req, partition, 'nics')
-    err = req.err
-    body = req.body
-    v.check_body_is_object(err, body)
-    check_not_transitional(req, partition)
-    v.check_fields(err, body, v.NIC_WRITABLE, v.NIC_READ_ONLY)
-    if 'name' in body:
-        v.check_name(err, 'name', body['name'])
-        check_unique_name(req, partition.nics.list(), body['name'], 'NIC',
-                          this=nic)
+    partition, nic, body = _checked_child_update(
+        sim, req, 'nics', v.NIC_WRITABLE, v.NIC_READ_ONLY, 'NIC')
     _nic_common_checks(req, body)
     nic_type = nic.properties.get('type')
     if 'vlan-id' in body or 'vlan-type' in body:
