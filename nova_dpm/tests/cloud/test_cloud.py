@@ -19,6 +19,9 @@ subprocess with DIR/clouds.yaml, as a user types it, and what Nova and
 Neutron report is compared with what the simulated HMC and the cloud's
 configuration hold. ``nova-dpm-cloud down`` runs at the end, also after a
 failure. Run with ``tox -e cloud-test``; not part of the unit suite.
+With NOVA_DPM_CLOUD_DIR set, the tests use the cloud already running in
+that directory (the flavor and the volumes they make are left or deleted
+as the tests go) and leave it running.
 """
 
 import json
@@ -73,8 +76,13 @@ class CloudTest(unittest.TestCase):
         reason = _skip_reason()
         if reason:
             raise unittest.SkipTest('cloud test skipped: %s' % reason)
-        cls.dir = tempfile.mkdtemp(prefix='nova-dpm-cloud-')
-        cls.cloud(['up', '--dir', cls.dir, '--subsets', str(len(SUBSETS))])
+        cls.own_cloud = not os.environ.get('NOVA_DPM_CLOUD_DIR')
+        if cls.own_cloud:
+            cls.dir = tempfile.mkdtemp(prefix='nova-dpm-cloud-')
+            cls.cloud(['up', '--dir', cls.dir, '--subsets',
+                       str(len(SUBSETS))])
+        else:
+            cls.dir = os.path.abspath(os.environ['NOVA_DPM_CLOUD_DIR'])
         env = dict(os.environ)
         env.update(OS_CLIENT_CONFIG_FILE=os.path.join(cls.dir, 'clouds.yaml'),
                    OS_CLOUD='nova-dpm')
@@ -85,8 +93,9 @@ class CloudTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.cloud(['down', '--dir', cls.dir])
-        shutil.rmtree(cls.dir, ignore_errors=True)
+        if cls.own_cloud:
+            cls.cloud(['down', '--dir', cls.dir])
+            shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
     def cloud(cls, argv):
