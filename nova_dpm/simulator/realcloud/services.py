@@ -39,6 +39,7 @@ PORTS = ('rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'hmc',
          'keystone', 'placement', 'nova-api', 'neutron-api', 'cinder-api',
          'glance')
 UNIT = 'nova-compute-dpm@.service'
+AGENT_UNIT = 'neutron-dpm-agent@.service'
 CINDER_PATH = '/v3/%(project_id)s'
 START_TIMEOUT = 180
 
@@ -65,17 +66,27 @@ def _data_file(*parts):
                        % (os.path.join(*parts), sys.prefix, source))
 
 
-def compute_command(etc, subset):
-    """nova-compute's command line, from the systemd unit's ExecStart.
+def unit_command(unit_name, etc, subset):
+    """A subset's command line, from the systemd unit's ExecStart.
 
-    /etc/nova becomes the cloud's etc/nova, and nova-compute this
-    environment's.
+    /etc becomes the cloud's etc, and the program this environment's.
     """
-    with open(_data_file('etc', 'systemd', UNIT)) as unit:
+    with open(_data_file('etc', 'systemd', unit_name)) as unit:
         line = [x for x in unit if x.startswith('ExecStart=')][0]
     argv = shlex.split(line.split('=', 1)[1].replace('%i', subset))
     argv[0] = bin_path(os.path.basename(argv[0]))
-    return [a.replace('/etc/nova/', etc + '/nova/') for a in argv]
+    return [etc + a[len('/etc'):] if a.startswith('/etc/') else a
+            for a in argv]
+
+
+def compute_command(etc, subset):
+    """nova-compute's command line (etc/systemd/nova-compute-dpm@)."""
+    return unit_command(UNIT, etc, subset)
+
+
+def agent_command(etc, subset):
+    """neutron-dpm-agent's command line (etc/systemd/neutron-dpm-agent@)."""
+    return unit_command(AGENT_UNIT, etc, subset)
 
 
 def paste_file(project, name='api-paste.ini'):
@@ -490,14 +501,17 @@ class Cloud(object):
         self._cinder_service('cinder-volume', ready)
 
     def dpm_agent(self, subset):
+        # The file the unit names (etc/neutron/dpm/<subset> of nova-dpm).
         conf = self.path('etc', 'neutron', 'dpm', subset,
-                         'neutron-dpm-agent.conf')
+                         'neutron-dpm-agent.ini')
         write(conf, config.agent_conf(self.s, subset))
         name = 'neutron-dpm-agent-%s' % subset
-        self.procs.start(name, [
-            bin_path('neutron-dpm-agent'), '--config-file',
-            self._neutron_files()[0], '--config-file', conf],
-            env=self.env())
+        argv = agent_command(self.etc, subset)
+        missing = [a for a in argv[2::2] if not os.path.isfile(a)]
+        if missing:
+            raise RuntimeError('%s names %s, which the cloud does not write'
+                               % (AGENT_UNIT, ', '.join(missing)))
+        self.procs.start(name, argv, env=self.env())
         self.procs.wait(name, lambda: self.sql(
             "SELECT id FROM agents WHERE host = '%s' AND agent_type = "
             "'DPM agent'" % subset, 'neutron'), START_TIMEOUT,
