@@ -135,10 +135,17 @@ def down(args):
 
 def restart(args):
     from nova_dpm.simulator.realcloud import procs
+    from nova_dpm.simulator.realcloud import services
     directory = os.path.abspath(args.dir)
-    processes = procs.Processes(directory)
-    if not processes.restart(args.service, kill=args.kill):
-        names = ', '.join(e['name'] for e in processes.state['processes'])
+    cloud = services.Cloud(directory)
+    try:
+        found = cloud.restart(args.service, kill=args.kill)
+    except procs.StartError as exc:
+        print('nova-dpm-cloud: %s did not start again: %s\n%s'
+              % (args.service, exc.reason, exc.log_tail), file=sys.stderr)
+        return 1
+    if not found:
+        names = ', '.join(e['name'] for e in cloud.procs.state['processes'])
         print('nova-dpm-cloud: no service %r in %s; the services: %s'
               % (args.service, directory, names or 'none'), file=sys.stderr)
         return 1

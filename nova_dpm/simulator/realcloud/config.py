@@ -46,6 +46,15 @@ def db_url(s, name):
         s['db_password'], HOST, s['ports']['mariadb'], name)
 
 
+def rabbit():
+    """[oslo_messaging_rabbit]: quorum queues.
+
+    They outlive a restart of RabbitMQ, so that a message sent while a
+    service reconnects waits in its queue.
+    """
+    return ('oslo_messaging_rabbit', [('rabbit_quorum_queue', 'true')])
+
+
 def transport_url(s):
     return 'rabbit://guest:guest@%s:%d/' % (HOST, s['ports']['rabbitmq'])
 
@@ -124,6 +133,7 @@ def nova_conf(s):
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'nova', 'lock'))]),
         ('oslo_messaging_notifications', [('driver', 'noop')]),
+        rabbit(),
     ])
 
 
@@ -153,6 +163,7 @@ def cinder_conf(s):
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'cinder', 'lock'))]),
         ('oslo_messaging_notifications', [('driver', 'noop')]),
+        rabbit(),
         (CINDER_BACKEND, [
             ('volume_driver', CINDER_DRIVER),
             ('volume_backend_name', CINDER_BACKEND),
@@ -171,6 +182,7 @@ def hmc_items(s):
             ('hmc_username', s['hmc_userid']),
             ('hmc_password', s['hmc_password']),
             ('hmc_ca_bundle', os.path.join(s['dir'], 'hmc', 'ca.pem')),
+            ('hmc_notification_port', str(s['ports']['stomp'])),
             ('cpc_object_id', catalog.CPC_ID)]
 
 
@@ -212,6 +224,7 @@ def neutron_conf(s):
         ('nova', auth(s, 'nova')),
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'neutron', 'lock'))]),
+        rabbit(),
     ])
 
 

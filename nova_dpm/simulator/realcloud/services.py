@@ -308,6 +308,17 @@ class Cloud(object):
         self.procs.wait('hmc', lambda: requests.get(
             'https://127.0.0.1:%d/api/version' % port, verify=ca,
             timeout=5).ok, START_TIMEOUT)
+        # Its STOMP port (notifications), which it picks and prints as the
+        # [dpm] option the services need.
+        self.procs.wait('hmc', self._stomp_port, START_TIMEOUT)
+
+    def _stomp_port(self):
+        with open(self.procs.log_path('hmc'), errors='replace') as log:
+            for line in log:
+                if line.startswith('hmc_notification_port = '):
+                    self.s['ports']['stomp'] = int(line.split('=')[1])
+                    return True
+        return False
 
     def keystone(self):
         conf = self.path('etc', 'keystone', 'keystone.conf')
@@ -522,7 +533,25 @@ class Cloud(object):
                     self.path('etc', 'nova', 'nova.conf'), 'cell_v2',
                     'discover_hosts', '--verbose')
 
-    # -- up and down ---------------------------------------------------------
+    # -- up, restart and down ------------------------------------------------
+
+    def restart(self, name, kill=False):
+        """Restart (or kill and start) a service; wait until it answers.
+
+        RabbitMQ and the HTTP services are waited for; False if there is
+        no such service.
+        """
+        if not self.procs.restart(name, kill=kill):
+            return False
+        ports = self.s['ports']
+        if name == 'rabbitmq':
+            ready = lambda: procs.port_open(ports['rabbitmq'])  # noqa: E731
+        elif name in HTTP_SERVICES:
+            ready = http_ready(ports[name])
+        else:
+            return True
+        self.procs.wait(name, ready, START_TIMEOUT)
+        return True
 
     def write_client_files(self):
         write(self.path('clouds.yaml'), config.clouds_yaml(self.s))

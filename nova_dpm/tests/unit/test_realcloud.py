@@ -100,6 +100,8 @@ class TestCommands(testtools.TestCase):
                          settings['subsets'])
         self.assertEqual(len(services.PORTS),
                          len(set(settings['ports'].values())))
+        # The simulated HMC's STOMP port: it picks it, up reads it.
+        settings['ports']['stomp'] = 1
         return settings
 
     def test_subset_file_has_the_options_of_the_shipped_one(self):
@@ -117,6 +119,7 @@ class TestCommands(testtools.TestCase):
     def test_agent_maps_both_osa_ports(self):
         text = config.agent_conf(self._settings(), 'cpc1-subset-b')
         self.assertIn('host = cpc1-subset-b', text)
+        self.assertIn('hmc_notification_port = 1', text)
         for port in (0, 1):
             self.assertIn('osa%d:%s:%d' % (port + 1, catalog.OSA, port),
                           text)
