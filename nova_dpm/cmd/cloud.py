@@ -15,7 +15,9 @@
 ``nova-dpm-cloud up --dir DIR [--subsets N]`` starts the services of
 :mod:`nova_dpm.simulator.realcloud` on 127.0.0.1 and returns when all
 answer; ``nova-dpm-cloud down --dir DIR`` stops every process ``up``
-started. Part of the simulator extra.
+started; ``nova-dpm-cloud restart --dir DIR [--kill] NAME`` stops (or
+kills) one of them and starts it again as before. Part of the simulator
+extra.
 """
 
 import argparse
@@ -33,7 +35,8 @@ GENERATED = ('etc', 'lib', 'log', 'run', 'mysql', 'rabbitmq', 'hmc',
 def _parser():
     parser = argparse.ArgumentParser(
         prog='nova-dpm-cloud',
-        description='Run OpenStack (Keystone, Placement, Nova, Neutron) '
+        description='Run OpenStack (Keystone, Placement, Nova, Neutron, '
+                    'Cinder) '
                     'with nova-dpm on the simulated HMC, as separate '
                     'processes on 127.0.0.1.')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -46,6 +49,12 @@ def _parser():
                          'neutron-dpm-agent (default: %(default)s)')
     down = sub.add_parser('down', help='stop the cloud')
     down.add_argument('--dir', required=True)
+    restart = sub.add_parser(
+        'restart', help='stop one service of the cloud and start it again')
+    restart.add_argument('--dir', required=True)
+    restart.add_argument('--kill', action='store_true',
+                         help='kill it (SIGKILL) instead of stopping it')
+    restart.add_argument('service', help='its name, as in DIR/log/NAME.log')
     return parser
 
 
@@ -124,9 +133,31 @@ def down(args):
     return 0
 
 
+def restart(args):
+    from nova_dpm.simulator.realcloud import procs
+    from nova_dpm.simulator.realcloud import services
+    directory = os.path.abspath(args.dir)
+    cloud = services.Cloud(directory)
+    try:
+        found = cloud.restart(args.service, kill=args.kill)
+    except procs.StartError as exc:
+        print('nova-dpm-cloud: %s did not start again: %s\n%s'
+              % (args.service, exc.reason, exc.log_tail), file=sys.stderr)
+        return 1
+    if not found:
+        names = ', '.join(e['name'] for e in cloud.procs.state['processes'])
+        print('nova-dpm-cloud: no service %r in %s; the services: %s'
+              % (args.service, directory, names or 'none'), file=sys.stderr)
+        return 1
+    print('nova-dpm-cloud: %s %s' % (
+        'killed and started again' if args.kill else 'restarted',
+        args.service))
+    return 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
-    return up(args) if args.command == 'up' else down(args)
+    return {'up': up, 'down': down, 'restart': restart}[args.command](args)
 
 
 if __name__ == '__main__':

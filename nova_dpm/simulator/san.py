@@ -54,6 +54,15 @@ _HEX16 = re.compile('^[0-9a-f]{16}$')
 OPEN_TARGET = '5005076810000001'
 
 
+# The host LUN numbers a simulated storage system gives its volumes.
+MAX_VOLUME_LUN = 255
+
+
+def fcp_lun_of(lun):
+    """A host LUN number (< 256) as the 16 hex digits Linux on Z uses."""
+    return '%04x000000000000' % lun
+
+
 def _wwpn(value, what):
     text = str(value).lower()
     if not _HEX16.match(text):
@@ -86,6 +95,59 @@ class San(object):
                     'name', '')
         # (initiator, target, fcp_lun) -> size in GiB
         self._luns = {}
+        # The volumes of the storage systems (created by a volume driver
+        # through san_api.py): host LUN number -> {'size', 'name'}.
+        self.volumes = {}
+
+    # -- the storage system's volumes (its management interface) ----------
+
+    def create_volume(self, size, name):
+        """A new volume of size GiB; its LUN number (the lowest free).
+
+        LUN 0 is left out, as storage systems keep it for the controller.
+        """
+        size = float(size)
+        if size <= 0:
+            raise ValueError('volume %r: size %r GiB, expected > 0'
+                             % (name, size))
+        lun = 1
+        while lun in self.volumes:
+            lun += 1
+        if lun > MAX_VOLUME_LUN:
+            raise ValueError('the simulated storage system is full: it has '
+                             '%d volumes' % MAX_VOLUME_LUN)
+        self.volumes[lun] = {'size': size, 'name': str(name)}
+        return lun
+
+    def volume_hosts(self, lun):
+        """The initiator WWPNs the volume (a LUN number) is mapped to."""
+        fcp = fcp_lun_of(lun)
+        return sorted({i for (i, _t, fl) in self._luns if fl == fcp})
+
+    def delete_volume(self, lun):
+        """Delete a volume; refused while it is mapped to a host."""
+        if lun not in self.volumes:
+            raise KeyError('the simulated storage system has no volume '
+                           'with LUN %r' % lun)
+        hosts = self.volume_hosts(lun)
+        if hosts:
+            raise ValueError('volume with LUN %d is mapped to %s: unmap it '
+                             'first' % (lun, ', '.join(hosts)))
+        del self.volumes[lun]
+
+    def map_lun(self, lun, initiators):
+        """Map a volume to initiators through every target WWPN."""
+        if lun not in self.volumes:
+            raise KeyError('the simulated storage system has no volume '
+                           'with LUN %r' % lun)
+        self.map_volume(initiators, self.target_wwpns(), fcp_lun_of(lun),
+                        self.volumes[lun]['size'])
+
+    def unmap_lun(self, lun, initiators):
+        self.unmap_volume(initiators, self.target_wwpns(), fcp_lun_of(lun))
+
+    def target_wwpns(self):
+        return sorted(self.targets) or [OPEN_TARGET]
 
     def map_volume(self, initiators, targets, fcp_lun, size):
         """Let each initiator see the LUN through each target (Cinder).

@@ -92,6 +92,7 @@ from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors
 from nova_dpm.simulator.hmc import uri_pattern
+from nova_dpm.simulator import san_api
 from nova_dpm.simulator import stomp
 
 LOG = logging.getLogger(__name__)
@@ -707,6 +708,13 @@ class HmcServer:
             return
         if method == 'GET' and path == VERSION_URI:
             self._call(h, method, uri, None)
+            return
+        if san_api.handles(path):
+            # The storage system's management interface (san_api.py).
+            status, answer = san_api.request(
+                self.simulator, h.headers, self.userid, self.password,
+                method, path, body)
+            self._send_json(h, method, uri, status, answer)
             return
         if method == 'POST' and path == SESSIONS_URI:
             self._logon(h, uri, body)

@@ -46,6 +46,15 @@ def db_url(s, name):
         s['db_password'], HOST, s['ports']['mariadb'], name)
 
 
+def rabbit():
+    """[oslo_messaging_rabbit]: quorum queues.
+
+    They outlive a restart of RabbitMQ, so that a message sent while a
+    service reconnects waits in its queue.
+    """
+    return ('oslo_messaging_rabbit', [('rabbit_quorum_queue', 'true')])
+
+
 def transport_url(s):
     return 'rabbit://guest:guest@%s:%d/' % (HOST, s['ports']['rabbitmq'])
 
@@ -111,13 +120,58 @@ def nova_conf(s):
         ('database', [('connection', db_url(s, 'nova_cell1'))]),
         ('keystone_authtoken', auth(s, 'nova', authtoken=True)),
         ('placement', auth(s, 'placement')),
+        # No Glance runs (nova-dpm boots from volumes only), but nova-compute
+        # builds an image URL for its legacy notifications of every build
+        # and fails without an image endpoint: a port nothing listens on.
+        ('glance', [('api_servers', url(s, 'glance'))]),
         ('neutron', auth(s, 'neutron')),
-        ('cinder', [('os_region_name', REGION)]),
+        ('cinder', [('os_region_name', REGION),
+                    ('catalog_info', 'volumev3::publicURL')]
+         + auth(s, 'nova')),
         ('service_user', [('send_service_user_token', 'true')]
          + auth(s, 'nova')),
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'nova', 'lock'))]),
         ('oslo_messaging_notifications', [('driver', 'noop')]),
+        rabbit(),
+    ])
+
+
+# The volume back end of cinder-volume: the simulated SAN's storage system.
+CINDER_BACKEND = 'simulated-san'
+CINDER_DRIVER = 'nova_dpm.simulator.cinder_driver.SimulatedSanFCDriver'
+
+
+def cinder_conf(s):
+    d = s['dir']
+    return ini([
+        ('DEFAULT', [('transport_url', transport_url(s)),
+                     ('auth_strategy', 'keystone'),
+                     ('my_ip', HOST),
+                     ('host', 'cinder-host'),
+                     ('osapi_volume_listen', HOST),
+                     ('osapi_volume_workers', '1'),
+                     ('state_path', os.path.join(d, 'lib', 'cinder')),
+                     ('api_paste_config', s['cinder_paste']),
+                     ('resource_query_filters_file',
+                      s['cinder_filters']),
+                     ('enabled_backends', CINDER_BACKEND),
+                     ('default_volume_type', '__DEFAULT__')]),
+        ('database', [('connection', db_url(s, 'cinder'))]),
+        ('keystone_authtoken', auth(s, 'cinder', authtoken=True)),
+        ('nova', auth(s, 'nova')),
+        ('oslo_concurrency', [('lock_path',
+                               os.path.join(d, 'lib', 'cinder', 'lock'))]),
+        ('oslo_messaging_notifications', [('driver', 'noop')]),
+        rabbit(),
+        (CINDER_BACKEND, [
+            ('volume_driver', CINDER_DRIVER),
+            ('volume_backend_name', CINDER_BACKEND),
+            ('simulated_san_url', 'https://%s:%d' % (HOST,
+                                                     s['ports']['hmc'])),
+            ('simulated_san_username', s['hmc_userid']),
+            ('simulated_san_password', s['hmc_password']),
+            ('simulated_san_ca_file', os.path.join(d, 'hmc', 'ca.pem'))]),
     ])
 
 
@@ -128,6 +182,7 @@ def hmc_items(s):
             ('hmc_username', s['hmc_userid']),
             ('hmc_password', s['hmc_password']),
             ('hmc_ca_bundle', os.path.join(s['dir'], 'hmc', 'ca.pem')),
+            ('hmc_notification_port', str(s['ports']['stomp'])),
             ('cpc_object_id', catalog.CPC_ID)]
 
 
@@ -169,6 +224,7 @@ def neutron_conf(s):
         ('nova', auth(s, 'nova')),
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'neutron', 'lock'))]),
+        rabbit(),
     ])
 
 

@@ -110,8 +110,13 @@ class Processes(object):
                 argv, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, env=env, cwd=cwd or self.dir,
                 start_new_session=True)
+        # What the service's environment adds to this one (paths, the
+        # RabbitMQ variables; no password): restart() uses it again.
+        extra = {k: v for k, v in (env or {}).items()
+                 if os.environ.get(k) != v}
         self.state['processes'].append({
             'name': name, 'pid': proc.pid, 'argv': argv,
+            'env': extra, 'cwd': cwd,
             'start_time': _start_time(proc.pid)})
         self.save()
         return proc
@@ -163,6 +168,8 @@ class Processes(object):
             try:
                 if ready():
                     return
+            except StartError:
+                raise
             except Exception:  # noqa: S110 - not ready yet
                 pass
             if entry is not None and not self.alive(entry):
@@ -202,6 +209,27 @@ class Processes(object):
         except ProcessLookupError:
             pass
         _reap(pid)
+        return True
+
+    def restart(self, name, kill=False):
+        """Stop a service (SIGKILL at once with kill) and start it again.
+
+        The same command line and environment; False if name is unknown.
+        """
+        entry = self.find(name)
+        if entry is None:
+            return False
+        if kill and self.alive(entry):
+            try:
+                os.killpg(entry['pid'], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _reap(entry['pid'])
+        self.stop_one(entry)
+        self.state['processes'].remove(entry)
+        env = dict(os.environ)
+        env.update(entry.get('env') or {})
+        self.start(name, entry['argv'], env=env, cwd=entry.get('cwd'))
         return True
 
     def stop_all(self, report=print):

@@ -32,11 +32,15 @@ from nova_dpm.simulator.realcloud import packages
 from nova_dpm.simulator.realcloud import procs
 
 DATABASES = ('keystone', 'placement', 'nova_api', 'nova_cell0',
-             'nova_cell1', 'neutron')
-HTTP_SERVICES = ('keystone', 'placement', 'nova-api', 'neutron-api')
+             'nova_cell1', 'neutron', 'cinder')
+HTTP_SERVICES = ('keystone', 'placement', 'nova-api', 'neutron-api',
+                 'cinder-api')
 PORTS = ('rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'hmc',
-         'keystone', 'placement', 'nova-api', 'neutron-api')
+         'keystone', 'placement', 'nova-api', 'neutron-api', 'cinder-api',
+         'glance')
 UNIT = 'nova-compute-dpm@.service'
+AGENT_UNIT = 'neutron-dpm-agent@.service'
+CINDER_PATH = '/v3/%(project_id)s'
 START_TIMEOUT = 180
 
 
@@ -62,25 +66,34 @@ def _data_file(*parts):
                        % (os.path.join(*parts), sys.prefix, source))
 
 
-def compute_command(etc, subset):
-    """nova-compute's command line, from the systemd unit's ExecStart.
+def unit_command(unit_name, etc, subset):
+    """A subset's command line, from the systemd unit's ExecStart.
 
-    /etc/nova becomes the cloud's etc/nova, and nova-compute this
-    environment's.
+    /etc becomes the cloud's etc, and the program this environment's.
     """
-    with open(_data_file('etc', 'systemd', UNIT)) as unit:
+    with open(_data_file('etc', 'systemd', unit_name)) as unit:
         line = [x for x in unit if x.startswith('ExecStart=')][0]
     argv = shlex.split(line.split('=', 1)[1].replace('%i', subset))
     argv[0] = bin_path(os.path.basename(argv[0]))
-    return [a.replace('/etc/nova/', etc + '/nova/') for a in argv]
+    return [etc + a[len('/etc'):] if a.startswith('/etc/') else a
+            for a in argv]
 
 
-def paste_file(project):
-    """The api-paste.ini the project installs into this environment."""
-    path = os.path.join(sys.prefix, 'etc', project, 'api-paste.ini')
+def compute_command(etc, subset):
+    """nova-compute's command line (etc/systemd/nova-compute-dpm@)."""
+    return unit_command(UNIT, etc, subset)
+
+
+def agent_command(etc, subset):
+    """neutron-dpm-agent's command line (etc/systemd/neutron-dpm-agent@)."""
+    return unit_command(AGENT_UNIT, etc, subset)
+
+
+def paste_file(project, name='api-paste.ini'):
+    """A file (api-paste.ini) the project installs into this environment."""
+    path = os.path.join(sys.prefix, 'etc', project, name)
     if not os.path.isfile(path):
-        raise RuntimeError('%s api-paste.ini not found at %s'
-                           % (project, path))
+        raise RuntimeError('%s %s not found at %s' % (project, name, path))
     return path
 
 
@@ -98,6 +111,10 @@ def new_settings(directory, subsets):
                                    'api-paste.ini'),
         'neutron_paste': os.path.join(directory, 'etc', 'neutron',
                                       'api-paste.ini'),
+        'cinder_paste': os.path.join(directory, 'etc', 'cinder',
+                                     'api-paste.ini'),
+        'cinder_filters': os.path.join(directory, 'etc', 'cinder',
+                                       'resource_filters.json'),
     }
 
 
@@ -137,7 +154,7 @@ class Cloud(object):
         env.update(extra)
         return env
 
-    def uwsgi(self, name, module, env):
+    def uwsgi(self, name, module, env, pyargv=None):
         argv = [bin_path('uwsgi'), '--http-socket',
                 '127.0.0.1:%d' % self.s['ports'][name], '--module', module,
                 '--master', '--processes', '1', '--threads', '2',
@@ -148,6 +165,9 @@ class Cloud(object):
                 '--add-header', 'Connection: close',
                 '--hook-master-start',
                 'unix_signal:15 gracefully_kill_them_all']
+        if pyargv:
+            # The application's sys.argv[1:] (its oslo.config options).
+            argv += ['--pyargv', ' '.join(pyargv)]
         self.procs.start(name, argv, env=self.env(**env))
         self.procs.wait(name, http_ready(self.s['ports'][name]),
                         START_TIMEOUT)
@@ -187,6 +207,10 @@ class Cloud(object):
             ('neutron schema', self.neutron_schema),
             ('neutron-api', self.neutron_api),
             ('neutron-rpc-server', self.neutron_rpc),
+            ('cinder schema', self.cinder_schema),
+            ('cinder-api', self.cinder_api),
+            ('cinder-scheduler', self.cinder_scheduler),
+            ('cinder-volume', self.cinder_volume),
         ]
         for subset in subsets:
             steps.append(('nova-compute %s' % subset,
@@ -284,6 +308,17 @@ class Cloud(object):
         self.procs.wait('hmc', lambda: requests.get(
             'https://127.0.0.1:%d/api/version' % port, verify=ca,
             timeout=5).ok, START_TIMEOUT)
+        # Its STOMP port (notifications), which it picks and prints as the
+        # [dpm] option the services need.
+        self.procs.wait('hmc', self._stomp_port, START_TIMEOUT)
+
+    def _stomp_port(self):
+        with open(self.procs.log_path('hmc'), errors='replace') as log:
+            for line in log:
+                if line.startswith('hmc_notification_port = '):
+                    self.s['ports']['stomp'] = int(line.split('=')[1])
+                    return True
+        return False
 
     def keystone(self):
         conf = self.path('etc', 'keystone', 'keystone.conf')
@@ -328,15 +363,20 @@ class Cloud(object):
             user_domain_name='Default', project_domain_name='Default')
         ks = client.Client(session=session.Session(auth=auth))
         project = ks.projects.create('service', 'default')
-        admin = ks.roles.find(name='admin')
-        for user in ('nova', 'placement', 'neutron'):
+        # admin, and service: the role a service token needs where the
+        # receiving service has service_token_roles_required.
+        roles = [ks.roles.find(name=name) for name in ('admin', 'service')]
+        for user in ('nova', 'placement', 'neutron', 'cinder'):
             created = ks.users.create(user, domain='default',
                                       password=self.s['service_password'])
-            ks.roles.grant(admin, user=created, project=project)
+            for role in roles:
+                ks.roles.grant(role, user=created, project=project)
         for name, kind, service, path in (
                 ('nova', 'compute', 'nova-api', '/v2.1'),
                 ('placement', 'placement', 'placement', ''),
-                ('neutron', 'network', 'neutron-api', '')):
+                ('neutron', 'network', 'neutron-api', ''),
+                ('cinderv3', 'volumev3', 'cinder-api', CINDER_PATH),
+                ('cinder', 'block-storage', 'cinder-api', CINDER_PATH)):
             svc = ks.services.create(name, type=kind)
             for interface in ('public', 'internal', 'admin'):
                 ks.endpoints.create(svc, config.url(self.s, service, path),
@@ -428,15 +468,61 @@ class Cloud(object):
         # It answers the agents: the DPM agents' state reports (over
         # RabbitMQ, into its database) are its readiness check.
 
+    def cinder_schema(self):
+        conf = self.path('etc', 'cinder', 'cinder.conf')
+        write(conf, config.cinder_conf(self.s))
+        os.makedirs(self.path('lib', 'cinder', 'lock'), exist_ok=True)
+        for key, name in (('cinder_paste', 'api-paste.ini'),
+                          ('cinder_filters', 'resource_filters.json')):
+            with open(paste_file('cinder', name)) as installed:
+                write(self.s[key], installed.read())
+        self.manage('cinder-manage', 'cinder-manage', '--config-file', conf,
+                    'db', 'sync')
+
+    def cinder_api(self):
+        # cinder's WSGI application parses its sys.argv for oslo.config.
+        self.uwsgi('cinder-api', 'cinder.wsgi.api:application', {},
+                   pyargv=['--config-file',
+                           self.path('etc', 'cinder', 'cinder.conf')])
+
+    def _cinder_service(self, binary, ready):
+        self.procs.start(binary, [
+            bin_path(binary), '--config-file',
+            self.path('etc', 'cinder', 'cinder.conf')], env=self.env())
+        self.procs.wait(binary, ready, START_TIMEOUT)
+
+    def cinder_scheduler(self):
+        self._cinder_service('cinder-scheduler', lambda: self.sql(
+            "SELECT id FROM services WHERE `binary` = 'cinder-scheduler' "
+            "AND deleted = 0", 'cinder'))
+
+    def cinder_volume(self):
+        # Its service row comes before the driver's setup (which asks the
+        # simulated SAN for its volumes); a driver that fails leaves the
+        # service running without the back end: its log tells.
+        log = self.procs.log_path('cinder-volume')
+
+        def ready():
+            with open(log, errors='replace') as f:
+                text = f.read()
+            if 'Failed to initialize driver' in text:
+                raise procs.StartError('cinder-volume', 'the volume driver '
+                                       'failed', procs.tail(log, 30))
+            return 'Driver initialization completed successfully' in text
+        self._cinder_service('cinder-volume', ready)
+
     def dpm_agent(self, subset):
+        # The file the unit names (etc/neutron/dpm/<subset> of nova-dpm).
         conf = self.path('etc', 'neutron', 'dpm', subset,
-                         'neutron-dpm-agent.conf')
+                         'neutron-dpm-agent.ini')
         write(conf, config.agent_conf(self.s, subset))
         name = 'neutron-dpm-agent-%s' % subset
-        self.procs.start(name, [
-            bin_path('neutron-dpm-agent'), '--config-file',
-            self._neutron_files()[0], '--config-file', conf],
-            env=self.env())
+        argv = agent_command(self.etc, subset)
+        missing = [a for a in argv[2::2] if not os.path.isfile(a)]
+        if missing:
+            raise RuntimeError('%s names %s, which the cloud does not write'
+                               % (AGENT_UNIT, ', '.join(missing)))
+        self.procs.start(name, argv, env=self.env())
         self.procs.wait(name, lambda: self.sql(
             "SELECT id FROM agents WHERE host = '%s' AND agent_type = "
             "'DPM agent'" % subset, 'neutron'), START_TIMEOUT,
@@ -447,7 +533,25 @@ class Cloud(object):
                     self.path('etc', 'nova', 'nova.conf'), 'cell_v2',
                     'discover_hosts', '--verbose')
 
-    # -- up and down ---------------------------------------------------------
+    # -- up, restart and down ------------------------------------------------
+
+    def restart(self, name, kill=False):
+        """Restart (or kill and start) a service; wait until it answers.
+
+        RabbitMQ and the HTTP services are waited for; False if there is
+        no such service.
+        """
+        if not self.procs.restart(name, kill=kill):
+            return False
+        ports = self.s['ports']
+        if name == 'rabbitmq':
+            ready = lambda: procs.port_open(ports['rabbitmq'])  # noqa: E731
+        elif name in HTTP_SERVICES:
+            ready = http_ready(ports[name])
+        else:
+            return True
+        self.procs.wait(name, ready, START_TIMEOUT)
+        return True
 
     def write_client_files(self):
         write(self.path('clouds.yaml'), config.clouds_yaml(self.s))

@@ -28,6 +28,8 @@ def text(cloud):
         '  Placement    %s' % config.url(s, 'placement'),
         '  Nova API     %s' % config.url(s, 'nova-api', '/v2.1'),
         '  Neutron API  %s' % config.url(s, 'neutron-api'),
+        '  Cinder API   %s (volumes on the simulated SAN; no Glance: '
+        'servers boot from volumes)' % config.url(s, 'cinder-api', '/v3'),
         '  RabbitMQ     amqp://127.0.0.1:%d   MariaDB 127.0.0.1:%d'
         % (ports['rabbitmq'], ports['mariadb']),
         '  HMC          https://127.0.0.1:%d (simulated, CPC1)'

@@ -53,6 +53,11 @@ class TestCommands(testtools.TestCase):
             'ExecStart=/opt/nova-dpm/bin/nova-compute --config-file '
             '/etc/nova/nova.conf --config-file '
             '/etc/nova/dpm/%i/nova-compute.conf\n', exec_start)
+        with open(os.path.join(REPO, 'doc', 'source', 'install.rst')) as rst:
+            self.assertIn(
+                'runs nova-compute --config-file /etc/nova/nova.conf '
+                '--config-file /etc/nova/dpm/<subset>/nova-compute.conf',
+                rst.read())
         argv = services.compute_command('/x/etc', 'cpc1-subset-b')
         self.assertEqual(
             [os.path.join(os.path.dirname(sys.executable), 'nova-compute'),
@@ -60,12 +65,43 @@ class TestCommands(testtools.TestCase):
              '--config-file', '/x/etc/nova/dpm/cpc1-subset-b/'
              'nova-compute.conf'], argv)
 
+    def test_agent_command_is_the_units_exec_start(self):
+        # The install guide's layout table shows the same command line.
+        with open(os.path.join(REPO, 'etc', 'systemd',
+                               services.AGENT_UNIT)) as unit:
+            exec_start = [line for line in unit
+                          if line.startswith('ExecStart=')][0]
+        with open(os.path.join(REPO, 'doc', 'source', 'install.rst')) as rst:
+            self.assertIn(
+                'runs neutron-dpm-agent --config-file /etc/neutron/'
+                'neutron.conf --config-file /etc/neutron/dpm/<subset>/'
+                'neutron-dpm-agent.ini', rst.read())
+        self.assertEqual(
+            'ExecStart=/opt/nova-dpm/bin/neutron-dpm-agent --config-file '
+            '/etc/neutron/neutron.conf --config-file '
+            '/etc/neutron/dpm/%i/neutron-dpm-agent.ini\n', exec_start)
+        self.assertEqual(
+            [os.path.join(os.path.dirname(sys.executable),
+                          'neutron-dpm-agent'),
+             '--config-file', '/x/etc/neutron/neutron.conf',
+             '--config-file', '/x/etc/neutron/dpm/cpc1-subset-a/'
+             'neutron-dpm-agent.ini'],
+            services.agent_command('/x/etc', 'cpc1-subset-a'))
+
+    def test_cinder_backend_is_the_simulated_san(self):
+        text = config.cinder_conf(self._settings())
+        self.assertIn('enabled_backends = %s' % config.CINDER_BACKEND, text)
+        self.assertIn('volume_driver = %s' % config.CINDER_DRIVER, text)
+        self.assertIn('simulated_san_ca_file = /x/hmc/ca.pem', text)
+
     def _settings(self):
         settings = services.new_settings('/x', 2)
         self.assertEqual(['cpc1-subset-a', 'cpc1-subset-b'],
                          settings['subsets'])
         self.assertEqual(len(services.PORTS),
                          len(set(settings['ports'].values())))
+        # The simulated HMC's STOMP port: it picks it, up reads it.
+        settings['ports']['stomp'] = 1
         return settings
 
     def test_subset_file_has_the_options_of_the_shipped_one(self):
@@ -83,6 +119,7 @@ class TestCommands(testtools.TestCase):
     def test_agent_maps_both_osa_ports(self):
         text = config.agent_conf(self._settings(), 'cpc1-subset-b')
         self.assertIn('host = cpc1-subset-b', text)
+        self.assertIn('hmc_notification_port = 1', text)
         for port in (0, 1):
             self.assertIn('osa%d:%s:%d' % (port + 1, catalog.OSA, port),
                           text)
