@@ -91,6 +91,15 @@ def _builder(subject, issuer, public_key, days):
                 critical=False))
 
 
+def _key_usage(ca):
+    """A CA signs certificates and CRLs; a server signs its handshakes."""
+    return x509.KeyUsage(
+        digital_signature=not ca, content_commitment=False,
+        key_encipherment=False, data_encipherment=False, key_agreement=False,
+        key_cert_sign=ca, crl_sign=ca, encipher_only=False,
+        decipher_only=False)
+
+
 def create_ca(common_name='nova-dpm simulated HMC CA', days=VALID_DAYS):
     """Return (key, certificate) of a new self-signed CA."""
     key = _new_key()
@@ -98,11 +107,7 @@ def create_ca(common_name='nova-dpm simulated HMC CA', days=VALID_DAYS):
     cert = (_builder(name, name, key.public_key(), days)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0),
                            critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=False, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(_key_usage(ca=True), critical=True)
             .sign(key, hashes.SHA256()))
     return key, cert
 
@@ -127,11 +132,7 @@ def create_server_cert(ca_key=None, ca_cert=None, ips=(LOOPBACK_IP,),
     cert = (_builder(subject, issuer, key.public_key(), days)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None),
                            critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(_key_usage(ca=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName(san), critical=False)

@@ -361,6 +361,26 @@ def create(sim, req):
     return result
 
 
+def _check_own_element(sim, req, partition, field, kind, what):
+    """Check that ``field`` names an element of this partition.
+
+    ``kind``: 'hba' or 'nic' (HMC rules D7, D9); otherwise 400 naming the
+    field.
+    """
+    uri = req.body.get(field)
+    if uri is None:
+        return
+    element = sim.lookup(uri)
+    if element is None:
+        raise ref_not_found(req, field, uri)
+    if element.manager.class_value != kind or \
+            element.manager.parent is not partition:
+        raise req.err.bad_request(
+            errors.INVALID_VALUE,
+            "Field '%s': %s is not %s of partition %s"
+            % (field, uri, what, partition.properties['name']))
+
+
 def update(sim, req):
     """Update Partition Properties (HMC rules C9-C12, D1-D11)."""
     partition = get_partition(sim, req)
@@ -403,18 +423,9 @@ def update(sim, req):
                                    this=partition)
 
     # HMC rule D7: boot-storage-device is an HBA of this partition.
-    hba_uri = body.get('boot-storage-device')
-    if hba_uri is not None:
-        hba = sim.lookup(hba_uri)
-        if hba is None:
-            raise ref_not_found(req, 'boot-storage-device', hba_uri)
-        if hba.manager.class_value != 'hba' or \
-                hba.manager.parent is not partition:
-            # [UNCERTAIN] reason
-            raise err.bad_request(
-                errors.INVALID_VALUE,
-                "Field 'boot-storage-device': %s is not an HBA of partition "
-                "%s" % (hba_uri, props['name']))
+    # [UNCERTAIN] reason
+    _check_own_element(sim, req, partition, 'boot-storage-device', 'hba',
+                       'an HBA')
     # HMC rule D8: boot-storage-volume is a volume of a storage group
     # attached to this partition ([UNCERTAIN] whether the HMC checks this
     # at update time; we do, and with 400,7).
@@ -432,17 +443,8 @@ def update(sim, req):
                 "a storage group attached to partition %s"
                 % (sv_uri, props['name']))
     # HMC rule D9: boot-network-device is a NIC of this partition.
-    nic_uri = body.get('boot-network-device')
-    if nic_uri is not None:
-        nic = sim.lookup(nic_uri)
-        if nic is None:
-            raise ref_not_found(req, 'boot-network-device', nic_uri)
-        if nic.manager.class_value != 'nic' or \
-                nic.manager.parent is not partition:
-            raise err.bad_request(
-                errors.INVALID_VALUE,
-                "Field 'boot-network-device': %s is not a NIC of partition "
-                "%s" % (nic_uri, props['name']))
+    _check_own_element(sim, req, partition, 'boot-network-device', 'nic',
+                       'a NIC')
 
     sim.delegate(req, body)
     props['reserved-memory'] = \
