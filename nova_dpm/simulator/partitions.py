@@ -485,33 +485,29 @@ def remove_vsrs(sg, partition):
             sg.virtual_storage_resources.remove(vsr.oid)
 
 
-def start(sim, req):
-    """Start Partition, asynchronous (HMC rules E2, E3, F1)."""
+def _begin(sim, req, action, allowed_from):
+    """Start or stop as a job, from a status that allows it (409 else)."""
     partition = get_partition(sim, req)
     # The HMC acts on the real status, not on one lagging behind a job.
     jobs.settle_lag(sim, partition.uri)
     status = partition.properties.get('status')
-    if status not in START_FROM:
-        raise req.err.conflict(
-            errors.WRONG_STATE,
-            "The partition is not in a valid state to perform the "
-            "operation (status %s)" % status)
-    return jobs.begin(sim, req, partition, 'start')
-
-
-def stop(sim, req):
-    """Stop Partition, asynchronous (HMC rules E4, F1)."""
-    partition = get_partition(sim, req)
-    # The HMC acts on the real status, not on one lagging behind a job.
-    jobs.settle_lag(sim, partition.uri)
-    status = partition.properties.get('status')
-    if status not in STOP_FROM:
+    if status not in allowed_from:
         # The message is the one a real HMC gave (ANS issue #474).
         raise req.err.conflict(
             errors.WRONG_STATE,
             "The partition is not in a valid state to perform the "
             "operation (status %s)" % status)
-    return jobs.begin(sim, req, partition, 'stop')
+    return jobs.begin(sim, req, partition, action)
+
+
+def start(sim, req):
+    """Start Partition, asynchronous (HMC rules E2, E3, F1)."""
+    return _begin(sim, req, 'start', START_FROM)
+
+
+def stop(sim, req):
+    """Stop Partition, asynchronous (HMC rules E4, F1)."""
+    return _begin(sim, req, 'stop', STOP_FROM)
 
 
 # ---------------------------------------------------------------------------
