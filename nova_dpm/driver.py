@@ -49,6 +49,7 @@ from oslo_utils import excutils
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm import migration
 from nova_dpm import network
 from nova_dpm import notifications
 from nova_dpm import partition as partition_module
@@ -101,8 +102,11 @@ dpm_conf.register_opts(CONF)
 WWPN_METADATA = 'dpm_wwpns'
 # Task states in which Nova asks for the volume connector of an instance
 # whose partition is to be created.
+# RESIZE_FINISH: the destination of a move to another CPC subset, before
+# Nova exports the volumes to it (on the same subset the partition exists).
 CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
-                        task_states.REBUILD_BLOCK_DEVICE_MAPPING)
+                        task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                        task_states.RESIZE_FINISH)
 NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
                    '[dpm] physical_storage_adapter_mappings')
 OS_MESSAGES_SE_VERSION = subset_module.version_int(hmc_module.OS_MESSAGES_SE)
@@ -116,8 +120,10 @@ class DPMDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=False,
-        supports_evacuate=False,
-        supports_migrate_to_same_host=False,
+        # Volume-backed instances only (as every instance is): resize,
+        # cold migration and evacuation move the partition (migration.py).
+        supports_evacuate=True,
+        supports_migrate_to_same_host=True,
         supports_attach_interface=False,
         supports_device_tagging=False,
         supports_multiattach=False,
@@ -135,6 +141,8 @@ class DPMDriver(driver.ComputeDriver):
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
+        self.host = None          # the CPC subset's host, from init_host
+        self.migrations = migration.Migrations(self)
 
     # -- host ------------------------------------------------------------
 
@@ -142,18 +150,18 @@ class DPMDriver(driver.ComputeDriver):
         """Validate [dpm] and the CPC subset; refuse to start otherwise."""
         LOG.info('nova-dpm %s starting for CPC subset %s.',
                  version.version_string(), host)
+        self.host = host
         self.settings = dpm_conf.validate(CONF)
         self.hmc = hmc_module.HMC(self.settings)
         try:
             self.hmc.logon()
         except exception.HMCLogonRefused as exc:
             refuse_to_start(exc)
-        self.subset = subset_module.CpcSubset(self.hmc, self.settings,
-                                              CONF.host)
+        self.subset = subset_module.CpcSubset(self.hmc, self.settings, host)
         self.subset.validate()
         api_version = self.api_version = self.hmc.api_version()
         self.partitions = partition_module.Partitions(
-            self.hmc, self.subset.cpc, CONF.host, self.settings, api_version)
+            self.hmc, self.subset.cpc, host, self.settings, api_version)
         self.partitions.list()
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings, api_version)
@@ -170,10 +178,10 @@ class DPMDriver(driver.ComputeDriver):
             self.hmc.logoff()
 
     def get_available_nodes(self, refresh=False):
-        return [CONF.host]
+        return [self.host or CONF.host]
 
     def node_is_available(self, nodename):
-        return nodename == CONF.host
+        return nodename == (self.host or CONF.host)
 
     def get_host_ip_addr(self):
         return CONF.my_ip
@@ -539,13 +547,14 @@ class DPMDriver(driver.ComputeDriver):
 
     # -- teardown --------------------------------------------------------
 
-    def _remove(self, instance):
+    def _remove(self, instance, running=None):
         """Delete the instance's partition and storage; gone is success.
 
         The partition is stopped first when Nova believes it runs (one
-        request less than an optimistic delete that the HMC refuses), and
-        deleted first otherwise; the storage the deletion does not take
-        along (a storage group) is released afterwards.
+        request less than an optimistic delete that the HMC refuses), or
+        as ``running`` says, and deleted first otherwise; the storage the
+        deletion does not take along (a storage group) is released
+        afterwards.
         """
         part = self.partitions.get(instance.uuid)
         if part is None:
@@ -558,7 +567,9 @@ class DPMDriver(driver.ComputeDriver):
             except exception.DPMError:
                 LOG.warning('Could not read the WWPNs before deleting the '
                             'partition.', instance=instance)
-        if instance.power_state == power_state.RUNNING:
+        if running is None:
+            running = instance.power_state == power_state.RUNNING
+        if running:
             self.partitions.stop(part)
         try:
             self.partitions.delete(instance.uuid, part)
@@ -574,13 +585,36 @@ class DPMDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
-        with self.partitions.lock(instance.uuid):
-            self._remove(instance)
+        """Delete the partition; never the volumes (a revert: migration)."""
+        self.migrations.destroy(context, instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
         """Nothing beyond destroy: the partition took its NICs along."""
+
+    # -- resize, cold migration (migration.py) ----------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self.migrations.power_off(instance, timeout, retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        self.migrations.finish(context, migration, instance, image_meta,
+                               allocations, network_info, block_device_info,
+                               power_on)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        self.migrations.confirm(migration, instance)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        self.migrations.finish_revert(instance, migration, power_on)
 
     # -- power -----------------------------------------------------------
 
