@@ -49,8 +49,6 @@ LOG = logging.getLogger(__name__)
 # another subset is not confirmed, so that a revert finds them again
 # after the destination made Cinder export the volumes to its own.
 SOURCE_WWPNS = 'dpm_source_wwpns'
-# What a fresh partition boots from: the destination has not completed it.
-NOT_BOOTABLE = 'none'
 
 
 def same_host(migration):
@@ -120,9 +118,8 @@ class Migrations(object):
                 # It may run (with the new size) since finish_migration.
                 d.partitions.resize(part, size_properties(instance.flavor),
                                     stop=True)
-            source = instance.system_metadata.pop(SOURCE_WWPNS, None)
-            if source:
-                d._remember_wwpns(instance, source.split(','))
+            self._source_wwpns_back(instance)
+            instance.system_metadata.pop(SOURCE_WWPNS, None)
             if power_on:
                 d.partitions.start(part)
 
@@ -134,21 +131,44 @@ class Migrations(object):
 
         On another subset the volume connector created the partition and
         its storage paths; it is completed as a build is (spawn), and
-        deleted again should that fail. A partition this subset had
-        before (the move goes back to where it came from) is only sized.
+        deleted again should that fail. The partition a failed move
+        started from, when the instance is moved back to it, is only
+        sized.
         """
         d = self.driver
         with d.partitions.lock(instance.uuid):
             part = d.partitions.get(instance.uuid)
             kept = part is not None and (
-                same_host(migration) or
-                part.get_property('boot-device') != NOT_BOOTABLE)
+                same_host(migration) or self._is_source(instance))
             if kept:
                 self._resize_and_start(instance, part, power_on)
                 return
-        d.spawn(context, instance, image_meta, None, None, allocations,
-                network_info=network_info,
-                block_device_info=block_device_info, power_on=power_on)
+        try:
+            d.spawn(context, instance, image_meta, None, None, allocations,
+                    network_info=network_info,
+                    block_device_info=block_device_info, power_on=power_on)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                # spawn deleted the new partition: the instance's WWPNs
+                # are the source partition's again (a move back finds
+                # them).
+                self._source_wwpns_back(instance)
+
+    def _source_wwpns_back(self, instance):
+        source = instance.system_metadata.get(SOURCE_WWPNS)
+        if source:
+            self.driver._remember_wwpns(instance, source.split(','))
+
+    def _is_source(self, instance):
+        """Whether this subset's partition is the one a move started from.
+
+        The partition of a move that failed on its destination, now moved
+        back: its WWPNs are those recorded at the start of that move. A
+        partition the connector has just created has WWPNs of its own.
+        """
+        source = instance.system_metadata.get(SOURCE_WWPNS)
+        known = self.driver._known_wwpns(instance)
+        return bool(source and known and source.split(',') == list(known))
 
     def _resize_and_start(self, instance, part, power_on):
         """New size while stopped; the old one back if the start fails."""
@@ -188,9 +208,8 @@ class Migrations(object):
             return
         with d.partitions.lock(instance.uuid):
             d._remove(instance)
-        source = instance.system_metadata.get(SOURCE_WWPNS)
-        if migration is not None and source:
-            d._remember_wwpns(instance, source.split(','))
+        if migration is not None:
+            self._source_wwpns_back(instance)
 
     @staticmethod
     def _reverting(context, instance):

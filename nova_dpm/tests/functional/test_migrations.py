@@ -36,9 +36,11 @@ class MoveHelpers(object):
     def part_on(self, host, server):
         return self.hmc.partition(cloud.partition_name_on(host, server['id']))
 
-    def own_partitions(self):
+    def own_partitions(self, server=None):
+        """Partitions of the CPC subsets (of one server)."""
         return sorted(n for n in self.hmc.partition_names()
-                      if n.startswith('OpenStack-dpm-subset-'))
+                      if n.startswith('OpenStack-dpm-subset-') and
+                      (server is None or n.endswith(server['id'])))
 
     def exported_to(self, volume_id):
         """The WWPNs Cinder exported the volume to now."""
@@ -71,6 +73,33 @@ class MoveHelpers(object):
         server = self.wait_for_status(server, 'ACTIVE')
         self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
         return server
+
+    def assertAsBefore(self, server, volume_id, before, wwpns):
+        self.assertEqual(HOST_1, server['OS-EXT-SRV-ATTR:host'])
+        part = self.part_on(HOST_1, server)
+        self.assertEqual(before['object-uri'], part['object-uri'])
+        self.assertEqual(((2, 4096, 4096), 'active'),
+                         (self.sizes(part), part['status']))
+        self.assertEqual(wwpns, self.storage_wwpns(part))
+        self.assertEqual(wwpns, self.exported_to(volume_id))
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.own_partitions(server))
+
+    def assertRecoverable(self, server, volume_id, before, wwpns):
+        """Nothing left on HOST_2; the source partition as it was; back."""
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.own_partitions(server))
+        part = self.part_on(HOST_1, server)
+        self.assertEqual((before['object-uri'], 'stopped'),
+                         (part['object-uri'], part['status']))
+        self.assertEqual(wwpns, self.storage_wwpns(part))
+        # Recovery: reset the state, move it back to where it came from.
+        self.admin_api.post_server_action(
+            server['id'], {'os-resetState': {'state': 'active'}})
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_1}}, 'VERIFY_RESIZE')
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertAsBefore(server, volume_id, before, wwpns)
 
 
 class SameSubsetTests(MoveHelpers):
@@ -154,17 +183,6 @@ class TwoSubsetTests(MoveHelpers):
         self.assertEqual('stopped', old['status'])
         self.assertFalse(set(new_wwpns) & set(self.storage_wwpns(old)))
         return new
-
-    def assertAsBefore(self, server, volume_id, before, wwpns):
-        self.assertEqual(HOST_1, server['OS-EXT-SRV-ATTR:host'])
-        part = self.part_on(HOST_1, server)
-        self.assertEqual(before['object-uri'], part['object-uri'])
-        self.assertEqual(((2, 4096, 4096), 'active'),
-                         (self.sizes(part), part['status']))
-        self.assertEqual(wwpns, self.storage_wwpns(part))
-        self.assertEqual(wwpns, self.exported_to(volume_id))
-        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
-                         self.own_partitions())
 
     def test_cold_migrate_and_confirm(self):
         server = self.boot_on(HOST_1)
@@ -256,22 +274,6 @@ class TwoSubsetTests(MoveHelpers):
                          self.simulator.fired_faults)
         self.assertRecoverable(server, volume_id, before, wwpns)
 
-    def assertRecoverable(self, server, volume_id, before, wwpns):
-        """Nothing left on HOST_2; the source partition as it was; back."""
-        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
-                         self.own_partitions())
-        part = self.part_on(HOST_1, server)
-        self.assertEqual((before['object-uri'], 'stopped'),
-                         (part['object-uri'], part['status']))
-        self.assertEqual(wwpns, self.storage_wwpns(part))
-        # Recovery: reset the state, move it back to where it came from.
-        self.admin_api.post_server_action(
-            server['id'], {'os-resetState': {'state': 'active'}})
-        server = self.admin_action(
-            server, {'migrate': {'host': HOST_1}}, 'VERIFY_RESIZE')
-        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
-        self.assertAsBefore(server, volume_id, before, wwpns)
-
 
 class FullDestinationTests(MoveHelpers):
     """HOST_2 holds one instance at most ([dpm] max_instances)."""
@@ -289,8 +291,7 @@ class FullDestinationTests(MoveHelpers):
         self.assertEqual(1, len([n for n in self.own_partitions()
                                  if HOST_2 in n]))
         self.assertIsNone(self.part_on(HOST_2, server))
-        TwoSubsetTests.assertRecoverable(self, server, volume_id, before,
-                                         wwpns)
+        self.assertRecoverable(server, volume_id, before, wwpns)
 
 
 class TestSameSubsetZ13(test_servers.Z13, SameSubsetTests,
