@@ -21,6 +21,7 @@ module         job
 ``partition``  partition naming/ownership, lifecycle, power state
 ``storage``    FCP volumes, the volume connector, boot (HBAs or groups)
 ``network``    NICs per VIF type and the boot-parameter MAC contract
+``migration``  resize, cold migration and evacuation (moves of partitions)
 =============  ==========================================================
 
 Every method that touches an instance's partition holds that instance's

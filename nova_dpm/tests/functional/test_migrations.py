@@ -255,12 +255,12 @@ class TwoSubsetTests(MoveHelpers):
                          self.part_on(HOST_2, server)['object-uri'])
         self.assertEqual('active', self.part_on(HOST_2, server)['status'])
         self.assertEqual(new_wwpns, self.exported_to(volume_id))
-        self.assertEqual('in-use',
-                         self.cinder.volumes.get(volume_id, {}).get(
-                             'status', 'in-use'))
         server = self.get_server(server)
         self.assertEqual(('ACTIVE', HOST_2),
                          (server['status'], server['OS-EXT-SRV-ATTR:host']))
+        self.assertEqual(
+            [volume_id],
+            [v['id'] for v in server['os-extended-volumes:volumes_attached']])
 
     def test_hmc_fault_mid_migration_leaves_subsets_clean(self):
         server = self.boot_on(HOST_1)
