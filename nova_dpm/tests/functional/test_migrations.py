@@ -27,6 +27,7 @@ from nova_dpm.tests.functional import test_servers
 HOST_1 = cloud.HOST
 HOST_2 = cloud.HOST_2
 START = test_servers.START
+STOP = test_servers.STOP
 UPDATE_PARTITION = test_servers.UPDATE_PARTITION
 CREATE_PARTITION = test_servers.CREATE_PARTITION
 
@@ -276,9 +277,31 @@ class TwoSubsetTests(MoveHelpers):
 
 
 class FullDestinationTests(MoveHelpers):
-    """HOST_2 holds one instance at most ([dpm] max_instances)."""
+    """HOST_2: one instance and 8192 MiB at most."""
 
     SUBSET_2_MAX_INSTANCES = 1
+    SUBSET_2_MAX_MEMORY = 8192
+
+    def test_resize_beyond_the_other_subset_finds_no_host(self):
+        server = self.boot_on(HOST_1)
+        before = self.part_on(HOST_1, server)
+        huge = self.create_flavor(2, 16384)
+        self.simulator.reset_counts()
+        try:
+            self.api.post_server_action(server['id'],
+                                        {'resize': {'flavorRef': huge}})
+        except api_client.OpenStackApiException as exc:
+            self.assertEqual(400, exc.response.status_code)
+        server = self.wait_for_status(server, 'ACTIVE')
+        self.assertEqual(HOST_1, server['OS-EXT-SRV-ATTR:host'])
+        part = self.part_on(HOST_1, server)
+        self.assertEqual(
+            (before['object-uri'], 'active', (2, 4096, 4096)),
+            (part['object-uri'], part['status'], self.sizes(part)))
+        self.assertIsNone(self.part_on(HOST_2, server))
+        # Placement refused the destination before any HMC request.
+        self.assertEqual(0, self.simulator.count('POST', STOP))
+        self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
 
     def test_migration_to_a_full_subset_fails_cleanly(self):
         self.boot_on(HOST_2, volume_n=2)
