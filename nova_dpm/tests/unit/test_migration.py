@@ -18,11 +18,13 @@ methods are called as Nova calls them on one subset, and what the HMC
 refuses or is spared is checked request by request.
 """
 
+import fixtures
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova import objects
 
+from nova_dpm import driver
 from nova_dpm import exception
 from nova_dpm import migration
 from nova_dpm.tests.unit import base
@@ -176,3 +178,111 @@ class ConfirmTest(base.DriverTestCase):
         self.assertIsNone(self.faked_partition(server))
         self.assertEqual(0, self.sim.count(pattern=STOP))
         self.assertEqual([], self.driver.list_instance_uuids())
+
+
+class FaultAtEachStepTest(base.DriverTestCase):
+    """A cold migration between two subsets of one simulated CPC.
+
+    The HMC fails each request of the move once (HTTP 500), one move at a
+    time: whatever failed, the destination is left without a partition
+    or storage group of the instance, the source partition is the one it
+    was (same URI, same WWPNs), and the instance comes back as Nova
+    recovers it.
+    """
+
+    definitions = base.PER_DEFINITION
+    OTHER = 'subset2'
+
+    def setUp(self):
+        super().setUp()
+        session = self.session
+        self.useFixture(fixtures.MockPatch(
+            'nova_dpm.hmc.simulated_session', return_value=session))
+        self.other = driver.DPMDriver(virtapi=self.virtapi)
+        self.other.init_host(self.OTHER)
+        self.other.partitions.start_grace = 0
+
+    def connector_and_bdi(self, drv, instance):
+        connector = drv.get_volume_connector(instance)
+        bdi = self.block_device_info(self.cinder_map(
+            self.fc_connection(connector['wwpns'])))
+        return connector, bdi
+
+    def move(self, src, dst, instance):
+        """Nova's cold migration: source, destination (steps named)."""
+        move = objects.Migration(source_compute=src.host,
+                                 dest_compute=dst.host)
+        self.step = 'power off'
+        src.migrate_disk_and_power_off(self.context, instance, dst.host,
+                                       instance.flavor, [])
+        self.step = 'destination'
+        instance.old_flavor = instance.flavor
+        instance.task_state = task_states.RESIZE_FINISH
+        _connector, bdi = self.connector_and_bdi(dst, instance)
+        dst.finish_migration(self.context, move, instance, '[]',
+                             self.two_vifs(), None, False, {}, bdi)
+        instance.task_state = None
+        return move
+
+    def on_the_other(self, instance):
+        name = self.other.partitions.naming.name(instance.uuid)
+        groups = self.session.hmc.consoles.console.storage_groups.list()
+        return ([n for n in self.faked_partitions() if n == name] +
+                [g.properties['name'] for g in groups
+                 if g.properties['name'] == name])
+
+    def test_fault_at_each_request_of_a_cold_migration(self):
+        server, _c = self.build()
+        self.sim.reset_counts()
+        move = self.move(self.driver, self.other, server)
+        requests = self.sim.count()
+        self.driver.confirm_migration(self.context, move, server, [])
+        self.assertEqual([], [n for n in self.faked_partitions()
+                              if server.uuid in n and
+                              self.OTHER not in n])
+        self.other.destroy(self.context, server, [])
+        self.assertGreater(requests, 10)
+        outcomes = []
+        for nth in range(1, requests + 1):
+            outcomes.append(self.fail_at(nth))
+        # A fault on a poll is ridden out; every step failed somewhere.
+        self.assertEqual({'succeeded', 'power off', 'destination'},
+                         set(outcomes))
+
+    def fail_at(self, nth):
+        server, connector = self.build()
+        before = self.faked_partition(server)
+        self.sim.inject_fault('http500', '*', '*', nth=nth)
+        try:
+            move = self.move(self.driver, self.other, server)
+        except Exception:
+            self.sim.clear_faults()
+            self.assertEqual([], self.on_the_other(server), nth)
+            part = self.faked_partition(server)
+            self.assertIs(before, part, nth)
+            self.assertEqual(connector['wwpns'], self.driver.storage.wwpns(
+                self.driver.partitions.get(server.uuid)))
+            self.recover(server, connector)
+            outcome = self.step
+        else:
+            self.sim.clear_faults()
+            self.driver.confirm_migration(self.context, move, server, [])
+            self.assertIsNone(self.faked_partition(server), nth)
+            self.other.destroy(self.context, server, [])
+            return 'succeeded'
+        self.driver.destroy(self.context, server, [])
+        return outcome
+
+    def recover(self, server, connector):
+        """As Nova does, or an admin after the server went to ERROR."""
+        if self.step == 'power off':
+            # InstanceFaultRollback: the server stays; start it again.
+            self.driver.power_on(self.context, server, [])
+        else:
+            # Reset state, migrate back to the source, confirm.
+            move = self.move(self.other, self.driver, server)
+            self.other.confirm_migration(self.context, move, server, [])
+        self.assertEqual('active',
+                         self.faked_partition(server).properties['status'])
+        self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
+            server)['wwpns'])
