@@ -47,7 +47,9 @@ from nova.virt import hardware
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import diagnostics
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import migration
@@ -110,7 +112,14 @@ CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
                         task_states.RESIZE_FINISH)
 NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
                    '[dpm] physical_storage_adapter_mappings')
-OS_MESSAGES_SE_VERSION = subset_module.version_int(hmc_module.OS_MESSAGES_SE)
+# Why the console log is refused, by what the HMC or SE lacks
+# (capabilities.OS_MESSAGES).
+CONSOLE_LOG_NEEDS = {
+    'SE': 'the console log needs SE %s or later (List OS Messages); this '
+          'CPC has %s',
+    'API': 'the console log needs an HMC with Web Services API %s or later '
+           '(HMC 2.14.0; List OS Messages); this HMC has %s',
+}
 # As nova's libvirt driver: the console log is bounded to 100 KiB.
 CONSOLE_LOG_MAX_BYTES = 100 * 1024
 
@@ -142,6 +151,7 @@ class DPMDriver(driver.ComputeDriver):
         self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
+        self.diagnostics = None   # diagnostics.Diagnostics
         self.host = None          # the CPC subset's host, from init_host
         self.migrations = migration.Migrations(self)
 
@@ -161,9 +171,10 @@ class DPMDriver(driver.ComputeDriver):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings, host)
         self.subset.validate()
         api_version = self.api_version = self.hmc.api_version()
+        self.hmc.adopt_cpc(self.subset.cpc)
         self.partitions = partition_module.Partitions(
-            self.hmc, self.subset.cpc, host, self.settings, api_version)
-        self.partitions.list()
+            self.hmc, self.subset.cpc, host, self.settings)
+        self.partitions.refresh()
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings, api_version)
         self.network = network.Networking(self.hmc, self.subset, api_version)
@@ -171,10 +182,14 @@ class DPMDriver(driver.ComputeDriver):
         self.events = notifications.PartitionEvents(
             self.hmc, self.partitions, self.settings, self.emit_event)
         self.events.start()
+        self.diagnostics = diagnostics.Diagnostics(self.hmc,
+                                                   self.partitions)
 
     def cleanup_host(self, host):
         if self.events is not None:
             self.events.stop()
+        if self.diagnostics is not None:
+            self.diagnostics.close()
         if self.hmc is not None:
             self.hmc.logoff()
 
@@ -209,13 +224,13 @@ class DPMDriver(driver.ComputeDriver):
     # -- inventory of instances ------------------------------------------
 
     def list_instance_uuids(self):
-        return list(self.partitions.list())
+        return list(self.partitions.refresh())
 
     def list_instances(self):
-        return [p.name for p in self.partitions.list().values()]
+        return [p.name for p in self.partitions.refresh().values()]
 
     def instance_exists(self, instance):
-        return instance.uuid in self.partitions.list()
+        return instance.uuid in self.partitions.refresh()
 
     def get_info(self, instance, use_cache=True):
         """The partition's power state: at most one HMC request.
@@ -659,29 +674,28 @@ class DPMDriver(driver.ComputeDriver):
         """The partition's recent operating-system messages (bytes).
 
         List OS Messages needs SE 2.14.0 (z14) or later and an HMC 2.14.0
-        or later (hmc.OS_MESSAGES_SE, OS_MESSAGES_API); elsewhere the
-        console log is not available. An instance without a partition is
+        or later (capabilities.OS_MESSAGES); elsewhere the console log is
+        not available. An instance without a partition is
         InstanceNotFound everywhere.
         """
         part = self._partition(instance)
-        se_version = self.subset.cpc.get_property('se-version') or '0'
-        if subset_module.version_int(se_version) < OS_MESSAGES_SE_VERSION:
-            raise NotImplementedError(
-                'the console log needs SE %s or later (List OS '
-                'Messages); this CPC has %s' %
-                (hmc_module.OS_MESSAGES_SE, se_version))
-        if tuple(self.api_version) < hmc_module.OS_MESSAGES_API:
-            raise NotImplementedError(
-                'the console log needs an HMC with Web Services API %d.%d '
-                'or later (HMC 2.14.0; List OS Messages); this HMC has '
-                '%d.%d' % (hmc_module.OS_MESSAGES_API +
-                           tuple(self.api_version)))
+        short = self.hmc.capabilities.shortfalls(capabilities.OS_MESSAGES)
+        if short:
+            kind, needed, have = short[0]
+            raise NotImplementedError(CONSOLE_LOG_NEEDS[kind] %
+                                      (needed, have))
         try:
             return self.partitions.os_messages(part, CONSOLE_LOG_MAX_BYTES)
         except exception.HMCOperationFailed as exc:
             LOG.warning('The console log is not available: %s',
                         exc.format_message(), instance=instance)
             raise nova_exception.ConsoleNotAvailable()
+
+    def get_instance_diagnostics(self, instance):
+        """Nova's Diagnostics from the HMC's metrics (diagnostics.py)."""
+        uri = self._partition(instance).uri
+        status = self.partitions.statuses().get(instance.uuid)
+        return self.diagnostics.of(instance, uri, status)
 
     def trigger_crash_dump(self, instance):
         """PSW restart: starts kdump in a Linux guest."""

@@ -41,10 +41,10 @@ from nova import exception as nova_exception
 from oslo_log import log as logging
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
-from nova_dpm import subset as subset_module
+from nova_dpm import hmc
 
 LOG = logging.getLogger(__name__)
 
@@ -73,9 +73,6 @@ POWER_STATES = {
     'status-check': power_state.NOSTATE,   # SE is checking status
 }
 
-# List OS Messages (the graceful stop's console check) needs SE 2.14.0.
-CONSOLE_SE_VERSION = subset_module.version_int('2.14.0')
-
 # Statuses from which Stop is valid (HMC rule E4) and in which Delete is
 # valid (E5); Start is valid from the latter (E2).
 STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
@@ -83,9 +80,11 @@ DELETABLE = ('stopped', 'reservation-error')
 RUNNING = ('active', 'degraded')
 TRANSITIONAL = ('starting', 'stopping')
 # Statuses a start may report for a while after its job has ended before
-# the partition is active (HMC rule E3; 'stopped' as well: see
-# Partitions._wait_started).
-START_LAG = ('paused', 'terminated', 'stopped')
+# the partition is active (HMC rule E3; 'stopped' as well: see Started).
+LAGGING_START_STATUSES = ('paused', 'terminated', 'stopped')
+# Statuses in which a graceful stop has ended: the guest's operating system
+# has shut down (a Linux that halts itself stops its CPUs: paused).
+SHUT_DOWN = DELETABLE + ('paused', 'terminated')
 # How many Stop Partition operations one stop makes at most while the
 # partition keeps ending in 'terminated' (HMC rule E4).
 STOP_ATTEMPTS = 3
@@ -159,13 +158,12 @@ class Partitions(object):
     start_grace = float(zhmcclient.DEFAULT_STATUS_TIMEOUT)
     SIZE_PROPERTIES = ['ifl-processors', 'initial-memory']
 
-    def __init__(self, hmc, cpc, host, settings, api_version=(0, 0)):
-        self.hmc = hmc
+    def __init__(self, connection, cpc, host, settings):
+        # The HMC (nova_dpm.hmc.HMC); what it can do is its capabilities.
+        self.hmc = connection
         self.cpc = cpc
         self.naming = Naming(host)
         self.settings = settings
-        self._list_sizes = (tuple(api_version) >=
-                            hmc_module.ADDITIONAL_PROPERTIES_API)
         self._lock = threading.Lock()
         self._uris = {}          # instance uuid -> partition uri
         self._status = {}        # instance uuid -> status (last listing)
@@ -199,17 +197,20 @@ class Partitions(object):
 
     # -- listing --------------------------------------------------------
 
-    def list(self):
-        """{uuid: Partition} of this subset (1 request); refreshes caches.
+    def refresh(self):
+        """List this subset's partitions (1 request); refresh the caches.
 
+        Returns {uuid: Partition}. The listing carries the partitions'
+        sizes where the HMC has capabilities.ADDITIONAL_PROPERTIES.
         Partitions this service creates or deletes while the listing is
         under way keep what the create or delete recorded: the listing may
         predate them.
         """
-        extra = self.SIZE_PROPERTIES if self._list_sizes else None
+        extra = self.SIZE_PROPERTIES if self.hmc.capabilities.can(
+            capabilities.ADDITIONAL_PROPERTIES) else None
         with self._lock:
             started = self._changes
-        with hmc_module.translated('list partitions', self.cpc.name):
+        with hmc.translated('list partitions', self.cpc.name):
             found = self.cpc.partitions.list(
                 filter_args={'name': self.naming.list_filter},
                 additional_properties=extra)
@@ -255,7 +256,7 @@ class Partitions(object):
             fresh = pushed or time.monotonic() - self._listed_at <= max_age
             if fresh:
                 return dict(self._status)
-        self.list()
+        self.refresh()
         with self._lock:
             return dict(self._status)
 
@@ -289,7 +290,7 @@ class Partitions(object):
         if uri is None:
             if not refresh:
                 return None
-            self.list()
+            self.refresh()
             uri = self.uri(instance_uuid)
             if uri is None:
                 return None
@@ -302,15 +303,15 @@ class Partitions(object):
         ``discard``: an ended job whose status is deleted in the same round
         trip (see HMC.read_status).
         """
-        with hmc_module.translated('read partition status', partition.name):
+        with hmc.translated('read partition status', partition.name):
             found = self.hmc.read_status(partition, discard)
         if not found:
-            self._forget(partition)
+            self._uncache(partition)
             return None
-        self._note(partition)
+        self._cache_status(partition)
         return partition.get_property('status')
 
-    def _note(self, partition):
+    def _cache_status(self, partition):
         """Keep the status this service last saw.
 
         The cached statuses of get_info(use_cache=True) then never lag
@@ -328,7 +329,8 @@ class Partitions(object):
         self._changes += 1
         self._changed[uuid] = self._changes
 
-    def _forget(self, partition):
+    def _uncache(self, partition):
+        """Drop a partition that is gone (or deleted) from the caches."""
         uuid = self.naming.owner_uuid(partition.name)
         with self._lock:
             self._record_change(uuid)
@@ -344,13 +346,12 @@ class Partitions(object):
         read together in one more request (see HMC.get_many) and then
         kept (a resize through :meth:`resize` updates them).
         """
-        own = self.list()
+        own = self.refresh()
         with self._lock:
             missing = [p.uri for p in own.values()
                        if p.uri not in self._sizes]
         if missing:
-            with hmc_module.translated('read partition sizes',
-                                       self.cpc.name):
+            with hmc.translated('read partition sizes', self.cpc.name):
                 found = self.hmc.get_many(missing)
             with self._lock:
                 for uri, props in found.items():
@@ -379,7 +380,7 @@ class Partitions(object):
             'maximum-memory': flavor.memory_mb,
             'processor-mode': 'shared',
         }
-        with hmc_module.translated('create partition', props['name']):
+        with hmc.translated('create partition', props['name']):
             part = self.cpc.partitions.create(props)
         with self._lock:
             self._uris[instance.uuid] = part.uri
@@ -397,8 +398,8 @@ class Partitions(object):
         ``deadline`` (default: [dpm] hmc_operation_timeout from now).
         """
         deadline = deadline or self._deadline()
-        with hmc_module.translated('update partition', partition.name):
-            hmc_module.retry_while_busy(
+        with hmc.translated('update partition', partition.name):
+            hmc.retry_while_busy(
                 lambda: partition.update_properties(properties), deadline,
                 'update partition %s' % partition.name)
 
@@ -425,15 +426,15 @@ class Partitions(object):
 
     def _deadline(self):
         """The time limit of one start, stop or delete, all steps in."""
-        return hmc_module.Deadline(self.settings.hmc_operation_timeout)
+        return hmc.Deadline(self.settings.hmc_operation_timeout)
 
     def start(self, partition):
         """Start and wait until active or degraded; return the status."""
         try:
-            with hmc_module.translated('start partition', partition.name):
+            with hmc.translated('start partition', partition.name):
                 return self._start(partition, self._deadline())
         finally:
-            self._note(partition)
+            self._cache_status(partition)
 
     def _start(self, partition, deadline):
         """Optimistic start.
@@ -451,7 +452,7 @@ class Partitions(object):
             except zhmcclient.HTTPError as exc:
                 if exc.http_status != 409:
                     raise
-                status = self._settle(partition, deadline)
+                status = self._after_transition(partition, deadline)
                 if status in RUNNING:
                     return status
                 if status in STOPPABLE:
@@ -462,10 +463,10 @@ class Partitions(object):
                     job, 'start of %s' % partition.name, deadline)
             except zhmcclient.HTTPError as exc:
                 self._check_resources(partition,
-                                      hmc_module.describe_error(exc))
+                                      hmc.describe_error(exc))
                 raise
             if ended is not None or attempt == LOST_JOB_ATTEMPTS or \
-                    self._settle(partition, deadline) != 'stopped':
+                    self._after_transition(partition, deadline) != 'stopped':
                 break
             # The HMC restarted and forgot the job before the start took
             # effect.
@@ -474,50 +475,13 @@ class Partitions(object):
         return self._wait_started(partition, deadline, ended)
 
     def _wait_started(self, partition, deadline, ended_job=None):
-        """After the start job: wait until active or degraded.
+        """After the start job: wait until active or degraded (Started).
 
-        The status can lag behind the job (HMC rule E3: zhmcclient's
-        Partition.start says it may still read 'paused' for a few
-        seconds, and waits up to its status timeout for 'active'). The
-        driver also tolerates a lagging 'stopped' or 'terminated' (an
-        inferred reading, see the known limitations), so those count as
-        the outcome only once they have lasted ``start_grace`` seconds
-        (zhmcclient's status timeout), within the operation's deadline.
-        reservation-error (the CPC lacks processors or memory, or the
-        storage is not ready) ends the wait at once, as does a partition
-        that is gone. The first status query deletes the ended start job
-        (``ended_job``) in the same round trip.
+        The first status query deletes the ended start job (``ended_job``)
+        in the same round trip.
         """
-        pending = [ended_job]
-        since = []
-
-        def read():
-            # The ended job goes with the first read that is answered.
-            status = self.status(partition,
-                                 discard=pending[0] if pending else None)
-            del pending[:]
-            return status
-
-        def done(status):
-            if status in RUNNING:
-                return True
-            if status == 'reservation-error':
-                self._check_resources(partition,
-                                      "status 'reservation-error'")
-                self._start_failed(partition, status)
-            if status is None:
-                self._start_failed(partition, status)
-            if status in START_LAG:
-                if not since:
-                    since.append(time.monotonic())
-                if time.monotonic() - since[0] >= self.start_grace:
-                    self._start_failed(partition, status)
-            else:
-                del since[:]
-            return False
-
-        return hmc_module.wait_until(read, done, deadline, partition.name,
-                                     'active or degraded')
+        return hmc.wait_until(Started(self, partition, ended_job),
+                              deadline)
 
     START_FAILURES = {
         'paused': 'the operating system did not boot (check the boot volume '
@@ -552,7 +516,7 @@ class Partitions(object):
         """
         cpc_uri = self.cpc.uri
         try:
-            with hmc_module.translated('read resources', partition.name):
+            with hmc.translated('read resources', partition.name):
                 found = self.hmc.get_many([partition.uri, cpc_uri])
         except exception.DPMError as exc:
             LOG.debug('Could not read the resources of %s after a failed '
@@ -582,10 +546,10 @@ class Partitions(object):
     def stop(self, partition):
         """Stop and wait until stopped; a stopped partition is success."""
         try:
-            with hmc_module.translated('stop partition', partition.name):
+            with hmc.translated('stop partition', partition.name):
                 self._stop(partition, self._deadline())
         finally:
-            self._note(partition)
+            self._cache_status(partition)
 
     def _stop(self, partition, deadline):
         """Stop until the partition is stopped; a stop may need repeating.
@@ -601,11 +565,11 @@ class Partitions(object):
             except zhmcclient.HTTPError as exc:
                 if exc.http_status == 404:
                     # Gone (deleted on the HMC): nothing is left to stop.
-                    self._forget(partition)
+                    self._uncache(partition)
                     return
                 if exc.http_status != 409:
                     raise
-                status = self._settle(partition, deadline)
+                status = self._after_transition(partition, deadline)
                 if status in DELETABLE or status is None:
                     return
                 job = partition.stop(wait_for_completion=False)
@@ -617,7 +581,7 @@ class Partitions(object):
             status = self.hmc.wait_for_status(
                 partition, wanted, deadline, partition.name, discard=ended)
             if status is None:
-                self._forget(partition)
+                self._uncache(partition)
                 return
             if status in DELETABLE:
                 return
@@ -632,11 +596,10 @@ class Partitions(object):
     def shutdown(self, partition, timeout, retry_interval=0):
         """Ask the guest OS to shut down; stop hard if it does not."""
         try:
-            with hmc_module.translated('shut down partition',
-                                       partition.name):
+            with hmc.translated('shut down partition', partition.name):
                 self._shutdown(partition, timeout, retry_interval)
         finally:
-            self._note(partition)
+            self._cache_status(partition)
 
     def _shutdown(self, partition, timeout, retry_interval):
         """Graceful stop with a hard stop as the last resort.
@@ -651,12 +614,10 @@ class Partitions(object):
         share one poll budget.
         """
         command = self.settings.guest_shutdown_command
-        ended = DELETABLE + ('paused', 'terminated')
         # List OS Messages needs SE 2.14.0: without it, no console check.
         grace = (self.settings.guest_console_grace_period
-                 if subset_module.version_int(
-                     self.cpc.get_property('se-version') or '0') >=
-                 CONSOLE_SE_VERSION else 0)
+                 if self.hmc.capabilities.can(capabilities.OS_MESSAGES)
+                 else 0)
         console = ConsoleWatch(partition, command, grace)
         try:
             partition.send_os_command(command)
@@ -668,39 +629,10 @@ class Partitions(object):
             return
         LOG.info('Asked the operating system of %s to shut down (%r); '
                  'waiting up to %d s.', partition.name, command, timeout)
-        graceful = hmc_module.Deadline(timeout)
-        resend = [time.monotonic() + retry_interval] if retry_interval > 0 \
-            else []
-
-        def read():
-            if resend and time.monotonic() >= resend[0]:
-                resend[0] = time.monotonic() + retry_interval
-                try:
-                    partition.send_os_command(command)
-                except zhmcclient.HTTPError as exc:
-                    # 409: the operating system no longer takes commands
-                    # (it went down between two polls) or the HMC is busy:
-                    # the status read tells, and the next re-send is due
-                    # after another retry interval.
-                    if exc.http_status != 409:
-                        raise
-            status = self.status(partition)
-            if status is not None and status not in ended and not refused:
-                # A console nobody reads (or a login prompt) never runs
-                # the command: stop hard now, not after the timeout.
-                reason = console.refusal()
-                if reason:
-                    refused.append(reason)
-            return status
-
-        def done(status):
-            return status is None or status in ended or bool(refused)
-
-        refused = []
+        graceful = hmc.Deadline(timeout)
+        wait = ShutDown(self, partition, command, retry_interval, console)
         try:
-            status = hmc_module.wait_until(
-                read, done, graceful, partition.name,
-                'a shutdown (%s)' % ', '.join(ended))
+            status = hmc.wait_until(wait, graceful)
         except exception.HMCTimeout:
             LOG.warning('The operating system of %s did not shut down '
                         'within %d s; stopping the partition.',
@@ -708,20 +640,20 @@ class Partitions(object):
             status = None
             stop = True
         else:
-            if refused:
+            if wait.refused:
                 LOG.warning('The operating system of %s did not take the '
                             'shutdown command: %s; stopping the partition '
                             'now instead of after %d s.', partition.name,
-                            refused[0], timeout)
+                            wait.refused, timeout)
             stop = status is not None and status not in DELETABLE
         if stop:
-            self._stop(partition, hmc_module.Deadline(
+            self._stop(partition, hmc.Deadline(
                 self.settings.hmc_operation_timeout,
                 budget=graceful.budget))
 
     def os_messages(self, partition, max_bytes):
         """The newest operating-system messages, as bytes, newest last."""
-        with hmc_module.translated('list OS messages', partition.name):
+        with hmc.translated('list OS messages', partition.name):
             result = partition.list_os_messages()
         if isinstance(result, dict):
             result = result.get('os-messages') or []
@@ -733,7 +665,7 @@ class Partitions(object):
 
     def psw_restart(self, instance_uuid, partition):
         """PSW restart (starts kdump in a Linux guest); running only."""
-        with hmc_module.translated('PSW restart', partition.name):
+        with hmc.translated('PSW restart', partition.name):
             try:
                 job = partition.psw_restart(wait_for_completion=False)
             except zhmcclient.HTTPError as exc:
@@ -745,7 +677,7 @@ class Partitions(object):
                 job, 'PSW restart of %s' % partition.name, self._deadline())
             self.hmc.discard_job(ended)
 
-    def _settle(self, partition, deadline):
+    def _after_transition(self, partition, deadline):
         """Wait out a starting/stopping transition; return the status.
 
         None: the partition is gone.
@@ -756,7 +688,7 @@ class Partitions(object):
                 partition, set(POWER_STATES) - set(TRANSITIONAL),
                 deadline, partition.name)
             if status is None:
-                self._forget(partition)
+                self._uncache(partition)
         return status
 
     def delete(self, instance_uuid, partition):
@@ -765,12 +697,12 @@ class Partitions(object):
         Optimistic: the delete is tried first (a stopped partition goes in
         one request); only a 409 costs a stop.
         """
-        with hmc_module.translated('delete partition', partition.name):
+        with hmc.translated('delete partition', partition.name):
             try:
                 partition.delete()
             except zhmcclient.HTTPError as exc:
                 if exc.http_status == 404:
-                    self._forget(partition)
+                    self._uncache(partition)
                     return
                 if exc.http_status != 409:
                     raise
@@ -780,8 +712,110 @@ class Partitions(object):
                 except zhmcclient.HTTPError as exc2:
                     if exc2.http_status != 404:
                         raise
-        self._forget(partition)
+        self._uncache(partition)
         LOG.info('Deleted partition %s.', partition.name)
+
+
+class Started(hmc.Wait):
+    """After a start job: the partition's status until active or degraded.
+
+    The status can lag behind the job (HMC rule E3: zhmcclient's
+    Partition.start says it may still read 'paused' for a few seconds, and
+    waits up to its status timeout for 'active'). The driver also
+    tolerates a lagging 'stopped' or 'terminated' (an inferred reading,
+    see the known limitations), so those count as the outcome only once
+    they have lasted the partitions' ``start_grace`` seconds (zhmcclient's
+    status timeout), within the operation's deadline. reservation-error
+    (the CPC lacks processors or memory, or the storage is not ready) ends
+    the wait at once, as does a partition that is gone. ``ended_job`` is
+    deleted with the first status read that is answered.
+    """
+
+    wanted = 'active or degraded'
+
+    def __init__(self, partitions, partition, ended_job=None):
+        self.partitions = partitions
+        self.partition = partition
+        self.what = partition.name
+        self.discard = ended_job
+        # Since when the status has been one of LAGGING_START_STATUSES.
+        self.lagging_since = None
+
+    def read(self):
+        status = self.partitions.status(self.partition, discard=self.discard)
+        self.discard = None
+        return status
+
+    def done(self, status):
+        if status in RUNNING:
+            return True
+        failed = self.partitions._start_failed
+        if status == 'reservation-error':
+            self.partitions._check_resources(self.partition,
+                                             "status 'reservation-error'")
+            failed(self.partition, status)
+        if status is None:
+            failed(self.partition, status)
+        if status not in LAGGING_START_STATUSES:
+            self.lagging_since = None
+            return False
+        if self.lagging_since is None:
+            self.lagging_since = time.monotonic()
+        if time.monotonic() - self.lagging_since >= \
+                self.partitions.start_grace:
+            failed(self.partition, status)
+        return False
+
+
+class ShutDown(hmc.Wait):
+    """A graceful stop: the status until the operating system is down.
+
+    The partition counts as shut down when it is stopped, or paused or
+    terminated (SHUT_DOWN), or gone. The shutdown ``command`` is re-sent
+    every ``retry_interval`` seconds (if > 0). A console that does not
+    take the command (``console``, a :class:`ConsoleWatch`) ends the wait
+    early; ``refused`` then says why.
+    """
+
+    wanted = 'a shutdown (%s)' % ', '.join(SHUT_DOWN)
+
+    def __init__(self, partitions, partition, command, retry_interval,
+                 console):
+        self.partitions = partitions
+        self.partition = partition
+        self.what = partition.name
+        self.command = command
+        self.retry_interval = retry_interval
+        self.console = console
+        self.resend_at = (time.monotonic() + retry_interval
+                          if retry_interval > 0 else None)
+        self.refused = None
+
+    def read(self):
+        if self.resend_at is not None and time.monotonic() >= self.resend_at:
+            self.resend_at = time.monotonic() + self.retry_interval
+            self._resend()
+        status = self.partitions.status(self.partition)
+        if status is not None and status not in SHUT_DOWN and \
+                not self.refused:
+            # A console nobody reads (or a login prompt) never runs the
+            # command: stop hard now, not after the timeout.
+            self.refused = self.console.refusal()
+        return status
+
+    def _resend(self):
+        try:
+            self.partition.send_os_command(self.command)
+        except zhmcclient.HTTPError as exc:
+            # 409: the operating system no longer takes commands (it went
+            # down between two polls) or the HMC is busy: the status read
+            # tells, and the next re-send is due after another retry
+            # interval.
+            if exc.http_status != 409:
+                raise
+
+    def done(self, status):
+        return status is None or status in SHUT_DOWN or bool(self.refused)
 
 
 class ConsoleWatch(object):
@@ -824,7 +858,7 @@ class ConsoleWatch(object):
                 # on as usual.
                 self._unreadable(exc)
             else:
-                self.grace = hmc_module.Deadline(grace)
+                self.grace = hmc.Deadline(grace)
 
     def _messages(self, **kwargs):
         result = self.partition.list_os_messages(**kwargs)
@@ -834,7 +868,7 @@ class ConsoleWatch(object):
 
     def _unreadable(self, exc):
         LOG.debug('Cannot read the console of %s: %s', self.partition.name,
-                  hmc_module.describe_error(exc))
+                  hmc.describe_error(exc))
 
     def refusal(self):
         """The reason the command was not taken, or None (no verdict)."""

@@ -29,16 +29,16 @@ Counting rules:
 
 * "polling" is GET /api/jobs/{id} and the queries of a partition's
   status made by the driver's one waiting primitive, hmc.wait_until,
-  which the bench watches through its public seam
-  (hmc.add_wait_observer). The first status query after a job has ended
+  which the bench wraps (watch_waits: every poll of a wait object's
+  read()). The first status query after a job has ended
   also deletes the job, in the same round trip (a Submit Requests of the
   status GET and the job's DELETE): it counts as the poll it is.
   Everything else is a request of the operation. The "all" column counts
   every request, polls included. On an HMC without Submit Requests
   (before API 4.1) the job's DELETE follows the status query inside the
   wait: it counts as polling too, as do the reads of the storage-group
-  discovery wait. A job query made outside a wait means the seam is
-  bypassed: the bench then fails.
+  discovery wait. A job query made outside a wait means a wait that
+  bypasses hmc.wait_until: the bench then fails.
 * "pk/s" is the most polls one operation (one hmc.Deadline) made in any
   1-second window; the driver caps it (hmc.PollBudget).
 * Requests that the simulator makes to itself while handling a request
@@ -83,7 +83,9 @@ from oslo_serialization import jsonutils  # noqa: E402
 import yaml  # noqa: E402
 
 from nova_dpm import driver as dpm_driver  # noqa: E402
-from nova_dpm import hmc as hmc_module  # noqa: E402
+from nova_dpm import hmc  # noqa: E402
+from nova_dpm.hmc import session as hmc_session  # noqa: E402
+from nova_dpm.hmc import waits as hmc_waits  # noqa: E402
 from nova_dpm import simulator  # noqa: E402
 from nova_dpm.simulator import catalog  # noqa: E402
 from nova_dpm import storage as storage_module  # noqa: E402
@@ -112,6 +114,8 @@ CLEANUP_INTERVAL = 1800.0
 SYNC_POOL = 5
 
 SPAWN_LABEL = 'spawn path (connector + spawn)'
+# Server diagnostics of every instance of the subset, one call each.
+DIAGNOSTICS_LABEL = 'diagnostics of every instance'
 
 
 # ---------------------------------------------------------------------------
@@ -154,7 +158,7 @@ class Recorder(object):
             poll = polling and (
                 method in ('GET', 'DELETE') or
                 (method == 'POST' and
-                 pattern == hmc_module.AGGREGATION_URI))
+                 pattern == hmc.AGGREGATION_URI))
             if poll:
                 WATCHER.poll_made()
             with self._lock:
@@ -195,7 +199,7 @@ def recorder_for(sim):
 
 
 class WaitWatcher(object):
-    """Watches the driver's waits through hmc.add_wait_observer.
+    """Watches the driver's waits (see watch_waits).
 
     Per thread: whether a poll is under way, the time of every poll by
     operation (the hmc.Deadline the polls share), and when each wait
@@ -219,7 +223,7 @@ class WaitWatcher(object):
     def transition(self, at):
         self._local.transition_at = at
 
-    # -- the observer protocol of hmc.add_wait_observer -----------------
+    # -- called by the waits that watch_waits wraps ------------------------
 
     def poll_begins(self, what, deadline):
         self._local.deadline = deadline
@@ -263,12 +267,54 @@ class WaitWatcher(object):
 WATCHER = WaitWatcher()
 
 
-def watch_waits():
-    """Watch the driver's waits through hmc.wait_until's public seam.
+class WatchedWait(hmc_waits.Wait):
+    """A wait of the driver whose polls WATCHER sees."""
 
-    A renamed or removed seam fails here (AttributeError), loudly.
+    def __init__(self, wait, deadline):
+        self.wait = wait
+        self.what = wait.what
+        self.wanted = wait.wanted
+        self.deadline = deadline
+        self.polls = 0
+
+    def read(self):
+        self.polls += 1
+        WATCHER.poll_begins(self.what, self.deadline)
+        try:
+            return self.wait.read()
+        finally:
+            WATCHER.poll_ends(self.what, self.deadline)
+
+    def done(self, value):
+        return self.wait.done(value)
+
+    def state(self, value):
+        return self.wait.state(value)
+
+
+def watch_waits():
+    """Watch the driver's waits: wrap hmc.wait_until.
+
+    The waits module's wait_until and its name in nova_dpm.hmc are
+    replaced by one that hands the driver's wait to the real one wrapped
+    in a WatchedWait, and tells WATCHER when the wait ends. A renamed or
+    removed wait_until fails here (AttributeError), loudly.
     """
-    hmc_module.add_wait_observer(WATCHER)
+    original = hmc_waits.wait_until
+
+    def watched(wait, deadline, *older, **keywords):
+        if callable(wait):
+            wait, deadline = hmc_waits.older_call(wait, deadline, *older,
+                                                  **keywords)
+        wait = WatchedWait(wait, deadline)
+        began = time.monotonic()
+        try:
+            return original(wait, deadline)
+        finally:
+            WATCHER.wait_ends(wait.what, deadline, wait.polls,
+                              time.monotonic() - began)
+    hmc.wait_until  # noqa: B018
+    hmc_waits.wait_until = hmc.wait_until = watched
 
 
 def peak_poll_rate(polls, window=1.0):
@@ -379,8 +425,8 @@ class Bench(object):
         self._reuse = None
         # The HMC layer's factory for [dpm] hmc_mock_file: a renamed seam
         # fails here, loudly (AttributeError).
-        hmc_module.simulated_session  # noqa: B018
-        hmc_module.simulated_session = self._simulated_session
+        hmc_session.simulated_session  # noqa: B018
+        hmc_session.simulated_session = self._simulated_session
         # Nova's database of block device mappings, as far as the driver
         # reads it: a build's connector looks up the root BDM (its size)
         # there. Nova's API records it before the build.
@@ -564,6 +610,19 @@ class Bench(object):
         finally:
             del drv.partitions.STATUS_CACHE_SECONDS
 
+    def with_vifs(self, drv, instances):
+        """Give the instances the network info cache Nova keeps."""
+        for inst in instances:
+            inst.info_cache = objects.InstanceInfoCache(
+                network_info=self.network_info(inst, drv),
+                instance_uuid=inst.uuid)
+
+    @staticmethod
+    def diagnostics(drv, instances):
+        """Server diagnostics (Nova's API at 2.48) of every instance."""
+        for inst in instances:
+            drv.get_instance_diagnostics(inst)
+
     def destroy(self, drv, instance):
         drv.destroy(self.context, instance, self.network_info(instance))
 
@@ -676,6 +735,14 @@ def run_scenario(bench, definition, foreign, n_instances, tmpdir,
     row = sc.add(measure(rec, 'power-state sync (%d inst)' % len(subset),
                          bench.sync_power_states, drv, subset))
     row.calls = len(subset)
+    # Diagnostics of every instance: the first calls create the metrics
+    # context and read the NICs' names; later ones share one Get Metrics
+    # per refresh (diagnostics.REFRESH).
+    bench.with_vifs(drv, subset)
+    for label in (DIAGNOSTICS_LABEL + ', 1st', DIAGNOSTICS_LABEL):
+        drv.diagnostics.metrics.expire()
+        row = sc.add(measure(rec, label, bench.diagnostics, drv, subset))
+        row.calls = len(subset)
     sc.add(measure(rec, 'destroy (running)', bench.destroy, drv, b))
     with bench.fast(drv):
         bench.destroy(drv, a)
@@ -811,6 +878,7 @@ ROW_TARGETS = {
     SPAWN_LABEL + ' (storage groups)': (12, '<= 12 besides polling, one of '
                                         'them Start FCP Storage Discovery'),
     'destroy (running)': (4, '<= 4 besides polling'),
+    DIAGNOSTICS_LABEL: (1, '1 Get Metrics for the whole subset'),
     'power_off': (3, '<= 3 besides polling'),
     'power_on': (3, '<= 3 besides polling'),
     'reboot (HARD)': (3, '<= 3 besides polling'),
@@ -998,19 +1066,19 @@ def main(argv=None):
                                  '%.2f s' % over)))
 
     # The poll-rate cap of one operation (hmc.PollBudget).
-    cap = int(hmc_module.POLL_BURST + hmc_module.POLL_RATE)
+    cap = int(hmc.POLL_BURST + hmc.POLL_RATE)
     peaks = [(sc.name, label, row.peak) for sc in scenarios
              for label, row in sc.rows.items()] + [
         ('concurrent', row.label, row.peak) for row in batches]
     where, label, peak = max(peaks, key=lambda x: x[2])
     print('  poll-rate cap per operation: %g polls/s, burst %g '
           '(at most %d in any 1 s): worst %d in 1 s (%s, %s)  %s' % (
-              hmc_module.POLL_RATE, hmc_module.POLL_BURST, cap, peak, label,
+              hmc.POLL_RATE, hmc.POLL_BURST, cap, peak, label,
               where, verdicts.check('poll-rate cap', peak <= cap,
                                     '%d polls in 1 s' % peak)))
     unwatched = sum(r.unwatched for r in RECORDERS.values())
     print('  every poll made through hmc.wait_until (%d polls seen by its '
-          'observer): %d job queries outside it  %s' % (
+          'wrapper): %d job queries outside it  %s' % (
               WATCHER.seen, unwatched, verdicts.check(
                   'one way to wait', WATCHER.seen and not unwatched,
                   '%d job queries outside hmc.wait_until, %d polls seen' % (

@@ -27,7 +27,7 @@ import threading
 import uuid
 
 from nova_dpm import conf as dpm_conf
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm import network
 from nova_dpm.neutron import agent
 from nova_dpm.neutron import config
@@ -48,11 +48,11 @@ def measure(definition, ports, polls):
         physical_network_adapter_mappings=[
             config.AdapterMapping('physnet1', OSA, 0),
             config.AdapterMapping('physnet2', OSA, 1)])
-    hmc = hmc_module.HMC(settings)
-    mgr = agent.DPMManager(hmc, settings, HOST).start()
+    connection = hmc.HMC(settings)
+    mgr = agent.DPMManager(connection, settings, HOST).start()
     mgr.loop_thread = threading.current_thread()
-    sim = hmc.session.simulator
-    cpc = hmc.cpc(CPC_ID)
+    sim = connection.session.simulator
+    cpc = connection.cpc(CPC_ID)
     # nova-dpm's side: up to 12 NICs per partition.
     part = None
     for i in range(ports):

@@ -71,12 +71,12 @@ from nova.conf import netconf
 from oslo_config import cfg
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
 from nova_dpm import network
 from nova_dpm import partition as partition_module
-from nova_dpm import storage
 from nova_dpm import subset as subset_module
 
 PASS = 'PASS'
@@ -275,17 +275,16 @@ class Checker(object):
                 raise Failed('[dpm] hmc_mock_file %s cannot be loaded: %s'
                              % (s.hmc_mock_file, exc))
         self.hmc.logon(attempts=1)
-        with hmc_module.translated('query API version', 'HMC'):
-            version = self.hmc.client.query_api_version()
-        api = (int(version['api-major-version']),
-               int(version['api-minor-version']))
-        self.api_version = api
-        self.hmc.adopt_api_version(api)
+        version = self.hmc.query_version()
+        api = self.api_version = self.hmc.capabilities.api_version
+        # The CPC's SE is not known yet: the HMC's part of the VLAN gate.
+        short = [need for kind, need, _have in
+                 self.hmc.capabilities.shortfalls(capabilities.VLAN)
+                 if kind == 'API']
         about = 'HMC %s version %s, API version %d.%d (NICs with a VLAN ' \
             'id %s)' % (version.get('hmc-name'), version.get('hmc-version'),
                         api[0], api[1],
-                        'supported' if api >= network.VLAN_MIN_API else
-                        'need API %d.%d' % network.VLAN_MIN_API)
+                        'need API %s' % short[0] if short else 'supported')
         if self.hmc.simulated:
             return ('simulated HMC from [dpm] hmc_mock_file %s (no real '
                     'HMC contacted): %s' % (s.hmc_mock_file, about))
@@ -307,6 +306,8 @@ class Checker(object):
         self.subset = subset_module.CpcSubset(self.hmc, self.settings,
                                               self.host)
         self.cpc = self._subset_check(self.subset.find_cpc)
+        if self.hmc.capabilities.api_version is not None:
+            self.hmc.adopt_cpc(self.cpc)
         prop = self.cpc.get_property
         return '%s (%s): machine type %s model %s, SE version %s' % (
             prop('name'), self.settings.cpc_object_id, prop('machine-type'),
@@ -333,9 +334,10 @@ class Checker(object):
         if self.subset.has_storage_management(self.cpc):
             se = self.cpc.get_property('se-version')
             api = getattr(self, 'api_version', None)
-            if not storage.can_discover(api, se):
+            if not self.hmc.capabilities.can(capabilities.FCP_DISCOVERY):
                 args = (feature, '%d.%d' % tuple(api) if api else '?',
-                        se) + storage.DISCOVERY_API
+                        se) + capabilities.GATES[
+                            capabilities.FCP_DISCOVERY].api
                 return WARN, (
                     'storage groups: the %s feature is on, but this HMC '
                     '(API %s) or SE (%s) cannot start FCP storage '
@@ -413,8 +415,7 @@ class Checker(object):
 
     def check_partitions(self):
         partitions = partition_module.Partitions(
-            self.hmc, self.cpc, self.host, self.settings,
-            getattr(self, 'api_version', (0, 0)))
+            self.hmc, self.cpc, self.host, self.settings)
         processors, memory = partitions.usage()
         statuses = partitions.statuses(max_age=float('inf'))
         rows = [('partition', INFO, '%s: %s' % (

@@ -54,6 +54,7 @@ from zhmcclient.mock._urihandler import URIS
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import jobs
+from nova_dpm.simulator import metrics
 from nova_dpm.simulator import network
 from nova_dpm.simulator import partitions
 from nova_dpm.simulator import resources
@@ -220,6 +221,9 @@ def _routes():
          network.post_connected_vnics),
         ('GET', r'/api/adapters/([^/?]+)/operations/'
          r'get-partitions-assigned-to-adapter', network.assigned_partitions),
+        ('POST', metrics.CONTEXT_PATH, metrics.create),
+        ('GET', metrics.CONTEXT_PATH + r'/([^/?]+)', metrics.get),
+        ('DELETE', metrics.CONTEXT_PATH + r'/([^/?]+)', metrics.delete),
         ('GET', r'/api/jobs/([^/?]+)', jobs.query),
         ('DELETE', r'/api/jobs/([^/?]+)', jobs.delete),
         ('POST', r'/api/jobs/([^/?]+)/operations/cancel', jobs.cancel),
@@ -313,6 +317,13 @@ class SimulatedHmc:
         # Who is told of every change of state (notify.ChangeWatch: the
         # object notifications of the STOMP broker, stomp.py).
         self.watchers = []
+        # The metrics service (metrics.py): how long each partition ran,
+        # the values the last Get Metrics answered ((group, resource URI)
+        # -> {metric: value}), and metric groups a test took away from
+        # this HMC.
+        self.meter = metrics.Meter()
+        self.metrics_served = {}
+        self.metric_groups_removed = set()
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -473,6 +484,9 @@ class SimulatedHmc:
         """
         with self.lock:
             self.jobs.clear()
+            # HMC rule Q3: the metrics contexts are gone too.
+            for context in list(self.faked.metrics_contexts.list()):
+                self.faked.metrics_contexts.remove(context.oid)
             if lose_operations:
                 for uri, trans in list(self.transitions.items()):
                     del self.transitions[uri]
@@ -639,10 +653,13 @@ class SimulatedHmc:
         """Finish the transitions and guest events that are due by now."""
         with self.lock:
             now = self.now()
+            self.meter.update(self, now)
             jobs.advance(self, now)
             guest.advance(self, now)
             storage.advance(self, now)
             resources.refresh(self)
+            # The statuses as they are now count from now on.
+            self.meter.update(self, now)
             self._changed()
 
     def _changed(self):
@@ -702,7 +719,9 @@ class SimulatedHmc:
                          "operation was in progress" % status)
             guest.interrupted(self, partition_uri)
             self.lagging.pop(partition_uri, None)
+            self.meter.update(self, self.now())
             partition.properties['status'] = status
+            self.meter.update(self, self.now())
             resources.refresh(self)
             self._changed()
 

@@ -110,6 +110,8 @@ NO_SESSION = 4             # no X-API-Session header
 INVALID_SESSION = 5        # X-API-Session unknown, expired or logged off
 
 JSON_TYPE = 'application/json;charset=UTF-8'
+# Get Metrics (zhmcclient reads this content type as text).
+METRICS_TYPE = 'application/vnd.ibm-z-zmanager-metrics'
 
 # Seconds a client gets to complete the TLS handshake.
 HANDSHAKE_TIMEOUT = 10
@@ -931,6 +933,10 @@ class HmcServer:
         if result is None:
             self._send_json(h, method, uri, 204, None)
             return
+        if isinstance(result, str):
+            # Get Metrics answers a MetricsResponse, not JSON.
+            self._send_text(h, method, uri, result)
+            return
         headers = {}
         status = 200
         if method == 'POST' and isinstance(result, dict):
@@ -965,6 +971,15 @@ class HmcServer:
             return
         data = json.dumps(obj).encode('utf-8')
         h.send_header('Content-Type', JSON_TYPE)
+        h.send_header('Content-Length', str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _send_text(self, h, method, uri, text):
+        self.responses.append((method, uri_pattern(uri), 200))
+        data = text.encode('utf-8')
+        h.send_response(200)
+        h.send_header('Content-Type', METRICS_TYPE)
         h.send_header('Content-Length', str(len(data)))
         h.end_headers()
         h.wfile.write(data)

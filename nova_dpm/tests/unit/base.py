@@ -42,8 +42,10 @@ import yaml
 
 from nova_dpm import driver
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
-from nova_dpm import partition as partition_module
+from nova_dpm import hmc
+from nova_dpm.hmc import session as hmc_session
+from nova_dpm.hmc import waits as hmc_waits
+from nova_dpm import partition
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import hmc as sim_hmc
@@ -104,7 +106,8 @@ class FakeClock(fixtures.Fixture):
     """One clock for the driver and the simulated HMC that never waits.
 
     ``time.monotonic`` and ``time.sleep`` of the modules that wait
-    (nova_dpm.hmc, nova_dpm.partition, the simulator's jobs and session)
+    (nova_dpm.hmc's waits and session, nova_dpm.partition, the
+    simulator's jobs and session)
     and the simulated HMC's own clock read one counter; a sleep moves it
     on at once. The simulated HMC does nothing in the background (a
     transition, a guest's shutdown or a discovery ends when a request
@@ -113,7 +116,8 @@ class FakeClock(fixtures.Fixture):
     the https transport.
     """
 
-    MODULES = (hmc_module, partition_module, sim_jobs, sim_session)
+    MODULES = (hmc_waits, hmc_session, partition, sim_jobs,
+               sim_session)
 
     def __init__(self, start=1000.0):
         super().__init__()
@@ -133,7 +137,7 @@ class FakeClock(fixtures.Fixture):
 
 
 class _Observer(object):
-    """A wait observer (hmc.add_wait_observer) acting as polls begin."""
+    """A wait observer (WaitWatch) acting as polls begin."""
 
     def __init__(self, poll_begins):
         self.poll_begins = poll_begins
@@ -143,6 +147,64 @@ class _Observer(object):
 
     def wait_ends(self, what, deadline, polls, seconds):
         pass
+
+
+class _Watched(hmc_waits.Wait):
+    """A wait whose polls an observer sees (see WaitWatch)."""
+
+    def __init__(self, wait, deadline, observer):
+        self.wait = wait
+        self.what = wait.what
+        self.wanted = wait.wanted
+        self.deadline = deadline
+        self.observer = observer
+        self.polls = 0
+
+    def read(self):
+        self.polls += 1
+        self.observer.poll_begins(self.what, self.deadline)
+        try:
+            return self.wait.read()
+        finally:
+            self.observer.poll_ends(self.what, self.deadline)
+
+    def done(self, value):
+        return self.wait.done(value)
+
+    def state(self, value):
+        return self.wait.state(value)
+
+
+class WaitWatch(fixtures.Fixture):
+    """Let ``observer`` watch every wait of hmc.wait_until.
+
+    Wraps the waits module's wait_until (and its name in nova_dpm.hmc):
+    ``observer.poll_begins(what, deadline)`` and ``poll_ends(what,
+    deadline)`` around each poll, ``wait_ends(what, deadline, polls,
+    seconds)`` when a wait ends, whether done, failed or timed out.
+    """
+
+    def __init__(self, observer):
+        self.observer = observer
+
+    def _setUp(self):
+        original = hmc_waits.wait_until
+        observer = self.observer
+
+        def watched(wait, deadline, *older, **keywords):
+            if callable(wait):
+                wait, deadline = hmc_waits.older_call(
+                    wait, deadline, *older, **keywords)
+            wait = _Watched(wait, deadline, observer)
+            began = hmc_waits.time.monotonic()
+            try:
+                return original(wait, deadline)
+            finally:
+                observer.wait_ends(wait.what, deadline, wait.polls,
+                                   hmc_waits.time.monotonic() - began)
+        for module in (hmc_waits, hmc):
+            self.useFixture(fixtures.MockPatchObject(
+                module, 'wait_until', watched))
 
 
 class DriverTestCase(testtools.TestCase):
@@ -278,9 +340,7 @@ class DriverTestCase(testtools.TestCase):
                 if len(seen) == nth:
                     action()
 
-        observer = _Observer(poll_begins)
-        hmc_module.add_wait_observer(observer)
-        self.addCleanup(hmc_module.remove_wait_observer, observer)
+        self.useFixture(WaitWatch(_Observer(poll_begins)))
 
     # -- HMC definitions -------------------------------------------------
 

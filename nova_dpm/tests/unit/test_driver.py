@@ -35,6 +35,7 @@ from oslo_serialization import jsonutils
 import testtools
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import driver
 from nova_dpm import exception
 from nova_dpm.simulator import certs
@@ -660,7 +661,7 @@ class MessagesTest(base.DriverTestCase):
                 release.wait(10)
             return result
         self.sim.request = request
-        lister = threading.Thread(target=self.driver.partitions.list)
+        lister = threading.Thread(target=self.driver.partitions.refresh)
         lister.start()
         self.assertTrue(listed.wait(10))
         self.sim.request = original
@@ -1267,9 +1268,10 @@ class ConsoleOutputTest(base.DriverTestCase):
 
     def test_api_version_before_2_20(self):
         instance, _c = self.build()
-        self.driver.api_version = (2, 20)
+        cpc = self.driver.subset.cpc
+        self.driver.hmc.adopt(capabilities.Capabilities.of_cpc((2, 20), cpc))
         self.driver.get_console_output(self.context, instance)
-        self.driver.api_version = (2, 19)
+        self.driver.hmc.adopt(capabilities.Capabilities.of_cpc((2, 19), cpc))
         self.sim.reset_counts()
         exc = self.assertRaises(NotImplementedError,
                                 self.driver.get_console_output, self.context,
@@ -1284,6 +1286,7 @@ class ConsoleOutputTest(base.DriverTestCase):
         self.faked_cpc.properties['se-version'] = '2.14.0'
         self.driver.subset.cpc.update_properties_local(
             {'se-version': '2.14.0'})
+        self.driver.hmc.adopt_cpc(self.driver.subset.cpc)
         self.sim.reset_counts()
         self.driver.get_console_output(self.context, instance)
         self.assertEqual(1, self.sim.count(

@@ -43,9 +43,9 @@ import requests
 import testtools
 import zhmcclient
 
+from nova_dpm import capabilities
 from nova_dpm import exception
 from nova_dpm import hmc
-from nova_dpm import hmc as hmc_module
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors as sim_errors
 from nova_dpm.simulator import jobs as sim_jobs
@@ -96,7 +96,7 @@ class HttpsAuthTestCase(base.DriverTestCase):
         super().setUp()
         self.sleeps = []
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_dpm.hmc.time.sleep', self.sleeps.append))
+            'nova_dpm.hmc.session.time.sleep', self.sleeps.append))
 
     def restart(self, **flags):
         """A new driver with changed [dpm] options, on the same server."""
@@ -133,7 +133,7 @@ class Observer(object):
 
 
 class FakeClock(object):
-    """time.monotonic and time.sleep of nova_dpm.hmc, without waiting."""
+    """time.monotonic and time.sleep of nova_dpm.hmc.waits, without waiting."""
 
     def __init__(self):
         self.now = 1000.0
@@ -382,9 +382,9 @@ class LogonRefusedTest(HttpsAuthTestCase):
         self.server.password = 'changed-on-the-hmc'
         self.server.expire_session()
         session = self.driver.hmc.session
-        first = self.assertRaises(hmc_module.LogonRefused,
+        first = self.assertRaises(hmc.LogonRefused,
                                   session.get, '/api/cpcs')
-        second = self.assertRaises(hmc_module.LogonRefused,
+        second = self.assertRaises(hmc.LogonRefused,
                                    session.get, '/api/cpcs')
         self.assertIsNot(first, second)
         self.assertEqual(str(first), str(second))
@@ -441,7 +441,7 @@ class LogonAnswersTest(HttpsAuthTestCase):
             self.assertIn('127.0.0.1', message)
             self.assert_clean(message)
             # Remembered: nothing more reaches the HMC.
-            self.assertRaises(hmc_module.LogonRefused,
+            self.assertRaises(hmc.LogonRefused,
                               driver.hmc.session.get, '/api/cpcs')
             self.assertEqual(attempts + 1, self.server.logon_attempts,
                              answer)
@@ -603,13 +603,13 @@ class ReLogonTest(HttpsAuthTestCase):
         # garbage collector with its connection open.
         self.start()
         made = []
-        new_session = hmc_module.SerializedLogonSession._new_session
+        new_session = hmc.SerializedLogonSession._new_session
 
         def record(session, config):
             made.append(new_session(session, config))
             return made[-1]
 
-        patcher = mock.patch.object(hmc_module.SerializedLogonSession,
+        patcher = mock.patch.object(hmc.SerializedLogonSession,
                                     '_new_session', record)
         patcher.start()
         self.addCleanup(patcher.stop)
@@ -642,7 +642,7 @@ class ReLogonTest(HttpsAuthTestCase):
     def test_session_is_the_serialized_one(self):
         self.start()
         self.assertIsInstance(self.driver.hmc.session,
-                              hmc_module.SerializedLogonSession)
+                              hmc.SerializedLogonSession)
 
 
 class PermissionTest(HttpsAuthTestCase):
@@ -878,20 +878,20 @@ class SessionFactoryTest(testtools.TestCase):
         settings = _settings(hmc=['hmc.example'])
         connection = hmc.HMC(settings)
         published = []
-        real_client = hmc.zhmcclient.Client
+        real_client = zhmcclient.Client
 
         def client(session):
             published.append(connection._session)
             return real_client(session)
 
-        with mock.patch.object(hmc.zhmcclient, 'Client', client):
+        with mock.patch.object(hmc.client.zhmcclient, 'Client', client):
             session = connection.session
         self.assertEqual([None], published)
         self.assertIs(session, connection.client.session)
 
     def test_missing_entry_point_is_reported(self):
         settings = _settings(hmc_mock_file='z16')
-        with mock.patch.object(hmc.metadata, 'entry_points',
+        with mock.patch.object(hmc.session.metadata, 'entry_points',
                                return_value=[]):
             exc = self.assertRaises(exception.InvalidConfiguration,
                                     getattr, hmc.HMC(settings), 'session')
@@ -905,7 +905,7 @@ class WaitUntilTest(base.testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.clock = FakeClock()
-        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time',
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.waits.time',
                                              self.clock))
         self.times = []
 
@@ -1012,8 +1012,7 @@ class WaitUntilTest(base.testtools.TestCase):
             return 'active'
 
         observer = Observer()
-        hmc.add_wait_observer(observer)
-        self.addCleanup(hmc.remove_wait_observer, observer)
+        self.useFixture(base.WaitWatch(observer))
         self.assertEqual('active', hmc.wait_until(
             read, lambda s: s == 'active', hmc.Deadline(60), 'w'))
         self.assertEqual(5, len(self.times))
@@ -1027,7 +1026,7 @@ class WaitUntilTest(base.testtools.TestCase):
         for error in (untrusted,
                       zhmcclient.HTTPError({'http-status': 404, 'reason': 1,
                                             'message': 'gone'}),
-                      hmc_module.LogonRefused(zhmcclient.HTTPError(
+                      hmc.LogonRefused(zhmcclient.HTTPError(
                           {'http-status': 403, 'reason': 0,
                            'message': 'refused'}), 'nova', 'h'),
                       exception.HMCUnavailable(reason='r')):
@@ -1051,15 +1050,15 @@ class WaitUntilTest(base.testtools.TestCase):
         self.assertLessEqual(len(self.times),
                              hmc.POLL_BURST + hmc.POLL_RATE * 5 + 1)
 
-    def test_observers_see_polls_and_the_end(self):
+    def test_a_watch_sees_polls_and_the_end(self):
         observer = Observer()
-        hmc.add_wait_observer(observer)
-        self.addCleanup(hmc.remove_wait_observer, observer)
+        watch = base.WaitWatch(observer)
+        watch.setUp()
         hmc.wait_until(self.read, lambda n: n == 3, hmc.Deadline(60), 'w')
         self.assertEqual(['w'] * 3, observer.polls)
         self.assertEqual(3, observer.ended)
         self.assertEqual([('w', 3)], observer.waits)
-        hmc.remove_wait_observer(observer)
+        watch.cleanUp()
         hmc.wait_until(self.read, lambda n: True, hmc.Deadline(60), 'x')
         self.assertEqual([('w', 3)], observer.waits)
 
@@ -1072,8 +1071,7 @@ class SeamTest(base.DriverTestCase):
 
     def test_every_job_and_status_poll_is_inside_a_wait(self):
         observer = Observer()
-        hmc.add_wait_observer(observer)
-        self.addCleanup(hmc.remove_wait_observer, observer)
+        self.useFixture(base.WaitWatch(observer))
         outside = []
         original = self.sim.request
 
@@ -1140,7 +1138,7 @@ class PollArithmeticTest(base.testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.clock = FakeClock()
-        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time',
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.waits.time',
                                              self.clock))
         self.times = []
 
@@ -1152,7 +1150,7 @@ class PollArithmeticTest(base.testtools.TestCase):
         return [round(t - 1000.0, 6) for t in self.times]
 
     def test_intervals_back_off_by_half_up_to_the_maximum(self):
-        intervals = hmc.poll_intervals()
+        intervals = hmc.waits.poll_intervals()
         got = [round(next(intervals), 6) for _ in range(7)]
         self.assertEqual([0.1, 0.15, 0.225, 0.3375, 0.5, 0.5, 0.5], got)
 
@@ -1279,7 +1277,7 @@ class PollArithmeticTest(base.testtools.TestCase):
 def _http_error(status, reason, message='m', **more):
     body = {'http-status': status, 'reason': reason, 'message': message}
     body.update(more)
-    return hmc.zhmcclient.HTTPError(body)
+    return zhmcclient.HTTPError(body)
 
 
 class TranslatedTest(testtools.TestCase):
@@ -1317,9 +1315,9 @@ class TranslatedTest(testtools.TestCase):
 
     def test_connection_and_authentication(self):
         for error, name in (
-                (hmc.zhmcclient.ConnectionError('gone', None),
+                (zhmcclient.ConnectionError('gone', None),
                  'ConnectionError'),
-                (hmc.zhmcclient.ClientAuthError('no'), 'ClientAuthError')):
+                (zhmcclient.ClientAuthError('no'), 'ClientAuthError')):
             exc = self.translate(error)
             self.assertIs(exception.HMCUnavailable, type(exc))
             self.assertIn('stop partition on P1: %s: ' % name,
@@ -1338,7 +1336,7 @@ class TranslatedTest(testtools.TestCase):
                                     refused.details.reason))
 
     def test_any_other_zhmcclient_error(self):
-        exc = self.translate(hmc.zhmcclient.ParseError('not JSON'))
+        exc = self.translate(zhmcclient.ParseError('not JSON'))
         self.assertIs(exception.HMCOperationFailed, type(exc))
         self.assertIn('failed: ParseError: not JSON', exc.format_message())
         self.assertIsNone(exc.kwargs['http_status'])
@@ -1352,11 +1350,11 @@ class TranslatedTest(testtools.TestCase):
 
     def test_untrusted_certificate(self):
         for details in (ssl.SSLError('bad'),
-                        hmc.requests.exceptions.SSLError('bad')):
-            error = hmc.zhmcclient.ConnectionError('tls', details)
+                        requests.exceptions.SSLError('bad')):
+            error = zhmcclient.ConnectionError('tls', details)
             self.assertIs(details, hmc.untrusted_certificate(error))
-        for error in (hmc.zhmcclient.ConnectionError('x', ValueError('v')),
-                      hmc.zhmcclient.ConnectionError('x', None),
+        for error in (zhmcclient.ConnectionError('x', ValueError('v')),
+                      zhmcclient.ConnectionError('x', None),
                       _http_error(500, 0)):
             self.assertIsNone(hmc.untrusted_certificate(error))
 
@@ -1365,22 +1363,23 @@ class AnswerTest(testtools.TestCase):
     """One answer of Submit Requests."""
 
     def test_success_gone_and_errors(self):
-        self.assertEqual({'a': 1}, hmc._answer(
+        self.assertEqual({'a': 1}, hmc.client._answer(
             {'status': 200, 'body': {'a': 1}}, '/u'))
-        self.assertEqual({}, hmc._answer({'status': 204}, '/u'))
-        self.assertEqual({}, hmc._answer({'status': 299, 'body': None},
-                                         '/u'))
-        self.assertIsNone(hmc._answer({'status': 404, 'body': {}}, '/u'))
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError, hmc._answer,
+        self.assertEqual({}, hmc.client._answer({'status': 204}, '/u'))
+        self.assertEqual({}, hmc.client._answer(
+            {'status': 299, 'body': None}, '/u'))
+        self.assertIsNone(hmc.client._answer(
+            {'status': 404, 'body': {}}, '/u'))
+        exc = self.assertRaises(zhmcclient.HTTPError, hmc.client._answer,
                                 {'status': 300}, '/u')
         self.assertEqual((300, 0, 'no answer for /u'),
                          (exc.http_status, exc.reason, exc.message))
         exc = self.assertRaises(
-            hmc.zhmcclient.HTTPError, hmc._answer,
+            zhmcclient.HTTPError, hmc.client._answer,
             {'status': 409, 'body': {'reason': 2, 'message': 'busy'}}, '/u')
         self.assertEqual((409, 2, 'busy'),
                          (exc.http_status, exc.reason, exc.message))
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError, hmc._answer, {},
+        exc = self.assertRaises(zhmcclient.HTTPError, hmc.client._answer, {},
                                 '/u')
         self.assertEqual((500, 0), (exc.http_status, exc.reason))
 
@@ -1390,7 +1389,7 @@ class ApiVersionTest(testtools.TestCase):
 
     def connection(self, version):
         connection = hmc.HMC(_settings(hmc=['hmc.example']))
-        connection.adopt_api_version(version)
+        connection.adopt(capabilities.Capabilities(version))
         return connection
 
     def test_aggregation_and_properties_filter_from_4_1(self):
@@ -1408,7 +1407,7 @@ class ApiVersionTest(testtools.TestCase):
         self.assertTrue(connection.aggregates())
         self.assertTrue(connection._properties_filter)
         connection._aggregation = False
-        connection.adopt_api_version((4, 10))
+        connection.adopt(capabilities.Capabilities((4, 10)))
         self.assertFalse(connection.aggregates())
 
     def test_logoff_without_a_session_makes_none(self):
@@ -1478,7 +1477,7 @@ class HmcRequestsTest(base.DriverTestCase):
             method='POST', uri=uri), end=0)
         if status != 'running':
             sim_jobs.finish(job, code, reason, message, status)
-        return hmc.zhmcclient.Job(self.session, job['uri'], 'POST', uri)
+        return zhmcclient.Job(self.session, job['uri'], 'POST', uri)
 
     def job_kept(self, job):
         return job.uri.rsplit('/', 1)[1] in self.sim.jobs
@@ -1517,7 +1516,7 @@ class HmcRequestsTest(base.DriverTestCase):
         else:
             self.assertEqual(part.uri, uri)
         self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+        exc = self.assertRaises(zhmcclient.HTTPError,
                                 self.hmc.pull_partition, part, ['status'])
         self.assertEqual(500, exc.http_status)
         self.faked_cpc.partitions.remove(part.uri.rsplit('/', 1)[1])
@@ -1546,7 +1545,7 @@ class HmcRequestsTest(base.DriverTestCase):
                 (204, 'canceled', None, 0,
                  (409, 0, 'the job ended with status canceled'))):
             job = self.ended_job(part, code, status, message, reason)
-            exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+            exc = self.assertRaises(zhmcclient.HTTPError,
                                     self.hmc.wait_for_job, job, 'stop',
                                     hmc.Deadline(5))
             self.assertEqual(expected,
@@ -1559,7 +1558,7 @@ class HmcRequestsTest(base.DriverTestCase):
         part, = self.partitions()
         job = self.ended_job(part, None, status='running')
         clock = FakeClock()
-        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time', clock))
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.waits.time', clock))
         exc = self.assertRaises(exception.HMCTimeout, self.hmc.wait_for_job,
                                 job, 'stop of P', hmc.Deadline(2))
         self.assertEqual('Timed out after 2 s waiting for stop of P to '
@@ -1640,7 +1639,7 @@ class HmcRequestsTest(base.DriverTestCase):
                 self.raw.log)
         self.answer_status_with({'status': 500, 'body': {}})
         job = self.ended_job(part, 204)
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError,
+        exc = self.assertRaises(zhmcclient.HTTPError,
                                 self.hmc.read_status, part, job.uri)
         self.assertEqual(500, exc.http_status)
 
@@ -1695,14 +1694,14 @@ class HmcRequestsTest(base.DriverTestCase):
         self.answer('GET', part.uri, 404, 2)
         self.assertIs(False, hmc.pull(part))
         self.answer('GET', part.uri, 500, 0)
-        self.assertRaises(hmc.zhmcclient.HTTPError, hmc.pull, part)
+        self.assertRaises(zhmcclient.HTTPError, hmc.pull, part)
 
     def test_aggregation_server_error_is_raised(self):
         if self.definition != 'z16':
             self.skipTest('Submit Requests needs API 4.1')
         part, = self.partitions()
         self.sim.inject_fault('http500', 'POST', hmc.AGGREGATION_URI)
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError, self.hmc.get_many,
+        exc = self.assertRaises(zhmcclient.HTTPError, self.hmc.get_many,
                                 [part.uri, base.CPC_URI])
         self.assertEqual(500, exc.http_status)
         self.assertTrue(self.hmc.aggregates())
@@ -1743,7 +1742,7 @@ class HmcRequestsTest(base.DriverTestCase):
         one, two = self.partitions(2)
         self.hmc._aggregation = False
         self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
-        exc = self.assertRaises(hmc.zhmcclient.HTTPError, self.hmc.get_many,
+        exc = self.assertRaises(zhmcclient.HTTPError, self.hmc.get_many,
                                 [one.uri, two.uri])
         self.assertEqual(500, exc.http_status)
 
@@ -1755,7 +1754,7 @@ class HmcRequestsTest(base.DriverTestCase):
             discard=job.uri))
         self.assertFalse(self.job_kept(job))
         clock = FakeClock()
-        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.time', clock))
+        self.useFixture(fixtures.MonkeyPatch('nova_dpm.hmc.waits.time', clock))
         exc = self.assertRaises(exception.HMCTimeout,
                                 self.hmc.wait_for_status, part,
                                 {'degraded', 'active'}, hmc.Deadline(1),

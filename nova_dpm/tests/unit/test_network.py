@@ -622,7 +622,7 @@ class AdapterPortTest(base.DriverTestCase):
                 'http500', 'GET', '/api/cpcs/{id}/virtual-switches')
             return session
 
-        with mock.patch.object(hmc_module, 'simulated_session',
+        with mock.patch.object(hmc_module.session, 'simulated_session',
                                failing_listing):
             self.start()
         self.assertTrue(self.driver.network.adapter_ports_only)

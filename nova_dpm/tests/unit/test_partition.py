@@ -662,7 +662,7 @@ class PartitionCacheTest(base.DriverTestCase):
         """The Partitions of a compute service restarted just now."""
         return partition.Partitions(
             self.driver.hmc, self.driver.subset.cpc, base.HOST,
-            self.driver.settings, self.driver.api_version)
+            self.driver.settings)
 
     def after_listings(self, *actions):
         """Run each action once the HMC answered a partition listing.
@@ -719,7 +719,7 @@ class PartitionCacheTest(base.DriverTestCase):
     def test_statuses_are_kept_5_seconds(self):
         instance, _c = self.build()
         parts = self.fresh()
-        parts.list()
+        parts.refresh()
         self.sim.set_status(self.faked_partition(instance).uri, 'stopped')
         self.sim.reset_counts()
         self.clock.sleep(4.9)
@@ -748,13 +748,13 @@ class PartitionCacheTest(base.DriverTestCase):
         old, _c = self.build(power_on=False)
         new = self.instance()
         parts = self.fresh()
-        parts.list()
+        parts.refresh()
         old_part = parts.get(old.uuid)
         created = []
         self.after_listings(lambda: (
             created.append(parts.create(new)),
             parts.delete(old.uuid, old_part)))
-        parts.list()
+        parts.refresh()
         self.assertEqual({new.uuid}, parts.known())
         self.assertEqual(created[0].uri, parts.uri(new.uuid))
         self.assertEqual({new.uuid: 'stopped'}, parts.statuses())
@@ -765,12 +765,12 @@ class PartitionCacheTest(base.DriverTestCase):
         old, _c = self.build(power_on=False)
         new = self.instance()
         parts = self.fresh()
-        parts.list()
+        parts.refresh()
         old_part = parts.get(old.uuid)
         self.after_listings(
-            parts.list,
+            parts.refresh,
             lambda: (parts.create(new), parts.delete(old.uuid, old_part)))
-        parts.list()
+        parts.refresh()
         self.assertEqual({new.uuid}, parts.known())
 
     def test_usage_counts_a_missing_size_as_0(self):

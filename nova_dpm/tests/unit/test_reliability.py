@@ -35,7 +35,7 @@ import os_resource_classes as orc
 import zhmcclient
 
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.simulator import jobs as sim_jobs
 from nova_dpm.tests.unit import base
 
@@ -231,7 +231,7 @@ class JobOutcomeTest(base.DriverTestCase):
         self.sim.transitions.clear()
         exc = self.assertRaises(zhmcclient.HTTPError,
                                 self.driver.hmc.wait_for_job, job, 'stop',
-                                hmc_module.Deadline(10))
+                                hmc.Deadline(10))
         self.assertEqual((409, 1), (exc.http_status, exc.reason))
         self.assertIn('the stop failed', exc.message)
         self.assertEqual({}, self.sim.jobs)
@@ -239,13 +239,13 @@ class JobOutcomeTest(base.DriverTestCase):
     def test_a_partition_gone_after_its_job_still_gets_the_job_deleted(self):
         server, _c = self.build()
         ended = self.driver.hmc.wait_for_job(
-            self._stop_job(server), 'stop', hmc_module.Deadline(10))
+            self._stop_job(server), 'stop', hmc.Deadline(10))
         gone = zhmcclient.Partition(self.driver.partitions.cpc.partitions,
                                     '/api/partitions/0f0f0f0f-gone')
         self.assertFalse(self.driver.hmc.read_status(gone, discard=ended))
         self.assertEqual({}, self.sim.jobs)
         self.assertIsNone(self.driver.hmc.wait_for_status(
-            gone, {'stopped'}, hmc_module.Deadline(10), 'gone'))
+            gone, {'stopped'}, hmc.Deadline(10), 'gone'))
 
     def test_a_lost_status_read_is_read_again(self):
         if not self.driver.hmc.aggregates():
@@ -281,9 +281,9 @@ class HmcLossTest(base.DriverTestCase):
                        hmc_username='nova', hmc_connect_retries=0,
                        hmc_connect_timeout=1)
         settings = __import__('nova_dpm.conf', fromlist=['validate'])
-        hmc = hmc_module.HMC(settings.validate(base.driver.CONF))
+        connection = hmc.HMC(settings.validate(base.driver.CONF))
         started = time.monotonic()
-        exc = self.assertRaises(exception.HMCUnavailable, hmc.logon,
+        exc = self.assertRaises(exception.HMCUnavailable, connection.logon,
                                 attempts=2, delay=0.01)
         self.assertLess(time.monotonic() - started, 60)
         message = exc.format_message()

@@ -33,7 +33,7 @@ import threading
 import fixtures
 from nova.compute import provider_tree
 
-from nova_dpm import hmc as hmc_module
+from nova_dpm.hmc import session as hmc_session
 from nova_dpm import simulator
 from nova_dpm.tests.unit import base
 
@@ -193,14 +193,14 @@ class RequestCountTest(base.DriverTestCase):
     def setUp(self):
         super().setUp()
         self.recorders = []
-        load = hmc_module.simulated_session
+        load = hmc_session.simulated_session
 
         def simulated_session(settings):
             session = load(settings)
             self.recorders.append(_Recorder(session.simulator))
             return session
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_dpm.hmc.simulated_session', simulated_session))
+            'nova_dpm.hmc.session.simulated_session', simulated_session))
 
     def expected(self, operation):
         if operation in COMMON:

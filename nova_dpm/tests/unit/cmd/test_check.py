@@ -360,7 +360,7 @@ class RealHmcTest(CheckTestCase):
         self.session_kwargs = {}
         self.logon_error = None
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_dpm.hmc.SerializedLogonSession', self.fake_session))
+            'nova_dpm.hmc.session.SerializedLogonSession', self.fake_session))
 
     def fake_session(self, host, userid=None, password=None, **kw):
         self.session_kwargs = dict(kw, host=host, userid=userid)

@@ -34,13 +34,13 @@ from nova import exception as nova_exception
 from nova.virt import driver as virt_driver
 import testtools
 
+from nova_dpm import capabilities
 from nova_dpm import driver as dpm_driver
 from nova_dpm import exception
 from nova_dpm import hmc
 from nova_dpm import network
 from nova_dpm.simulator import catalog
 from nova_dpm import storage
-from nova_dpm import subset
 
 REPO_ROOT = os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -59,6 +59,7 @@ SHOWN_ONLY_SIMULATED = {
     'operation.networking.topology.flat': ('adapter ports',),
     'operation.trigger-crash-dump': ('PSW restart',),
     'operation.get-guest-info': ('HMC notifications',),
+    'operation.diagnostics': ('metrics',),
 }
 CLAIMED = ('complete', 'partial')
 STATUSES = CLAIMED + ('missing',)
@@ -119,6 +120,7 @@ IMPLEMENTED_BY = {
     'operation.boot-emulated-tpm': ((), ('supports_vtpm',)),
     'operation.power-off': (('power_off',), ()),
     'operation.power-on': (('power_on',), ()),
+    'operation.diagnostics': (('get_instance_diagnostics',), ()),
     'operation.console.serial.log': (('get_console_output',), ()),
     'operation.console.serial.interactive': (('get_serial_console',), ()),
     'operation.console.spice': (('get_spice_console',), ()),
@@ -338,8 +340,8 @@ class SupportMatrixTest(testtools.TestCase):
         notes = ' '.join(self.cfg.get(feature, NOTES).split())
         self.assertIn('SE before %s' % hmc.OS_MESSAGES_SE, notes)
         self.assertIn('API %d.%d' % hmc.OS_MESSAGES_API, notes)
-        self.assertEqual(subset.version_int(hmc.OS_MESSAGES_SE),
-                         dpm_driver.OS_MESSAGES_SE_VERSION)
+        gate = capabilities.GATES[capabilities.OS_MESSAGES]
+        self.assertEqual(((2, 14, 0), (2, 20)), (gate.se, gate.api))
 
     def test_no_nominal_size_for_attached_volumes(self):
         # attach_volume defines the storage volume with the Cinder
@@ -451,8 +453,8 @@ class SupportMatrixTest(testtools.TestCase):
         # partial: none on SE < 2.14 (List OS Messages, HMC rule gate).
         feature = 'operation.console.serial.log'
         self.assertEqual('partial', self._status(feature))
-        self.assertEqual(subset.version_int('2.14.0'),
-                         dpm_driver.OS_MESSAGES_SE_VERSION)
+        self.assertEqual((2, 14, 0), capabilities.GATES[
+            capabilities.OS_MESSAGES].se)
         self.assertIn('SE before 2.14.0', load_matrix().get(feature, NOTES))
 
     def test_flat_matches_matrix(self):
