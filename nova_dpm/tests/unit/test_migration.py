@@ -197,7 +197,8 @@ class FaultAtEachStepTest(base.DriverTestCase):
         super().setUp()
         session = self.session
         self.useFixture(fixtures.MockPatch(
-            'nova_dpm.hmc.simulated_session', return_value=session))
+            'nova_dpm.hmc.session.simulated_session',
+            return_value=session))
         self.other = driver.DPMDriver(virtapi=self.virtapi)
         self.other.init_host(self.OTHER)
         self.other.partitions.start_grace = 0
