@@ -40,8 +40,8 @@ from nova.objects import diagnostics as diagnostics_obj
 from oslo_log import log as logging
 import zhmcclient
 
+from nova_dpm import contract
 from nova_dpm import hmc as hmc_module
-from nova_dpm import network
 from nova_dpm import partition as partition_module
 
 LOG = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ class Diagnostics(object):
 
     @staticmethod
     def _add_nic(diags, vif, names, values):
-        metrics = values.get(names.get(network.nic_name(vif['id'])), {})
+        metrics = values.get(names.get(contract.nic_name(vif['id'])), {})
         fields = {field: metrics.get(name) for field, name in NIC_FIELDS}
         diags.add_nic(mac_address=vif.get('address'), **fields)
 

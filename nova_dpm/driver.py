@@ -34,13 +34,9 @@ import os
 import threading
 
 from nova.compute import power_state
-from nova.compute import task_states
-from nova.compute import vm_states
 from nova import conf as nova_conf
-from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
-from nova.objects import fields as obj_fields
 from nova import utils as nova_utils
 from nova.virt import driver
 from nova.virt import hardware
@@ -102,16 +98,6 @@ def _exit_status_passed_on():
 CONF = nova_conf.CONF
 dpm_conf.register_opts(CONF)
 
-WWPN_METADATA = 'dpm_wwpns'
-# Task states in which Nova asks for the volume connector of an instance
-# whose partition is to be created.
-# RESIZE_FINISH: the destination of a move to another CPC subset, before
-# Nova exports the volumes to it (on the same subset the partition exists).
-CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
-                        task_states.REBUILD_BLOCK_DEVICE_MAPPING,
-                        task_states.RESIZE_FINISH)
-NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
-                   '[dpm] physical_storage_adapter_mappings')
 # Why the console log is refused, by what the HMC or SE lacks
 # (capabilities.OS_MESSAGES).
 CONSOLE_LOG_NEEDS = {
@@ -148,7 +134,6 @@ class DPMDriver(driver.ComputeDriver):
         self.partitions = None
         self.storage = None
         self.network = None
-        self._wwpns = {}    # instance uuid -> WWPNs, kept beyond destroy
         self.api_version = None   # the HMC's, from init_host
         self.events = None        # notifications.PartitionEvents
         self.diagnostics = None   # diagnostics.Diagnostics
@@ -257,7 +242,7 @@ class DPMDriver(driver.ComputeDriver):
         storage.check_volume_boot(instance)
         if not self.subset.adapter_ports:
             raise nova_exception.InstanceUnacceptable(
-                instance_id=instance.uuid, reason=NO_STORAGE_PATH)
+                instance_id=instance.uuid, reason=storage.NO_STORAGE_PATH)
         self._admit(instance)
 
     def _admit(self, instance):
@@ -270,7 +255,7 @@ class DPMDriver(driver.ComputeDriver):
         subset, use nova's NumInstancesFilter with max_instances_per_host.)
         """
         try:
-            self.subset.admit(instance.uuid, self.partitions.known)
+            self.subset.reserve(instance.uuid, self.partitions.known)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -279,7 +264,7 @@ class DPMDriver(driver.ComputeDriver):
                                                      network_info):
         """Refuse unusable ports before the partition is created."""
         try:
-            self.network.check(network_info)
+            self.network.check_backings(network_info)
         except exception.DPMError as exc:
             raise nova_exception.InstanceUnacceptable(
                 instance_id=instance.uuid, reason=exc.format_message())
@@ -301,58 +286,8 @@ class DPMDriver(driver.ComputeDriver):
         at creation are returned, so volumes can still be detached.
         """
         with self.partitions.lock(instance.uuid):
-            wwpns = self._known_wwpns(instance)
-            creating = self._creating(instance)
-            part = None
-            if creating or wwpns is None:
-                part = self.partitions.get(instance.uuid,
-                                           refresh=not creating)
-            if part is not None:
-                wwpns = wwpns or self.storage.wwpns(part)
-            elif creating:
-                # A build, or a rebuild after destroy: a new partition
-                # with new WWPNs, to which Cinder maps the volumes now.
-                wwpns = self._create(instance)
-            elif wwpns is None:
-                LOG.warning('The partition of the instance is gone and its '
-                            'WWPNs are not known: the volume connector '
-                            'carries no WWPN.', instance=instance)
-                wwpns = []
-            self._remember_wwpns(instance, wwpns)
-        return {
-            'host': CONF.host,
-            'platform': obj_fields.Architecture.S390X,
-            'os_type': 'linux',
-            'multipath': len(wwpns) > 1,
-            'wwpns': list(wwpns),
-            'do_local_attach': False,
-        }
-
-    @staticmethod
-    def _creating(instance):
-        """Whether Nova asks for the connector of a partition to be made.
-
-        A build or rebuild maps its block devices in its own task states;
-        an unshelve of an offloaded instance does it while spawning.
-        """
-        return (instance.task_state in CREATING_TASK_STATES or
-                (instance.vm_state == vm_states.SHELVED_OFFLOADED and
-                 instance.task_state == task_states.SPAWNING))
-
-    def _known_wwpns(self, instance):
-        if instance.uuid in self._wwpns:
-            return self._wwpns[instance.uuid]
-        text = (instance.system_metadata or {}).get(WWPN_METADATA)
-        return text.split(',') if text else None
-
-    def _remember_wwpns(self, instance, wwpns):
-        if wwpns:
-            self._wwpns[instance.uuid] = list(wwpns)
-            instance.system_metadata[WWPN_METADATA] = ','.join(wwpns)
-
-    def _forget_wwpns(self, instance):
-        self._wwpns.pop(instance.uuid, None)
-        instance.system_metadata.pop(WWPN_METADATA, None)
+            return self.storage.connector(instance, CONF.host,
+                                          self.partitions.get, self._create)
 
     def _create(self, instance):
         """Create the partition and its storage paths; nothing on failure.
@@ -376,70 +311,30 @@ class DPMDriver(driver.ComputeDriver):
                 part = self.partitions.create(instance)
         finally:
             self.subset.release(instance.uuid)
-        self._forget_wwpns(instance)
         try:
-            return self.storage.prepare(instance, part,
-                                        self._boot_volume(instance))
+            return self.storage.create_paths(instance, part)
         except Exception:
             LOG.exception('Creating the storage paths failed; deleting the '
                           'partition.', instance=instance)
             self._remove(instance)
             raise
 
-    def _boot_volume(self, instance):
-        """The boot volume as Nova's block device mappings have it now.
-
-        A storage group is created with its boot volume defined (the HMC
-        validates paths only through defined volumes), which needs the
-        volume's size: Nova's API wrote it into the root BDM before the
-        build (from Cinder's volume, the snapshot or the request). None
-        where it is not known, or the volume does not exist yet (Nova
-        creates it from an image, a snapshot or nothing after asking for
-        the connector; the volume is then defined at spawn, named after
-        it), or where the backend has no use for it.
-        """
-        if self.storage.name != storage.StorageGroupBackend.name:
-            return None
-        try:
-            root = objects.BlockDeviceMappingList.get_by_instance_uuid(
-                nova_context.get_admin_context(), instance.uuid).root_bdm()
-        except Exception as exc:
-            LOG.debug('No block device mappings of the instance: %s', exc,
-                      instance=instance)
-            return None
-        if root is None or root.destination_type != 'volume' or \
-                not root.volume_id:
-            return None
-        return storage.BootVolume(volume_id=root.volume_id,
-                                  size_gb=storage.volume_size(root))
-
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        boot_bdm, fc, nics = self._check_build(instance, network_info,
-                                               block_device_info)
+        plan, nics = self._check_build(instance, network_info,
+                                       block_device_info)
         with self.partitions.lock(instance.uuid):
             try:
                 part = self.partitions.get(instance.uuid)
                 if part is None:
-                    self._remember_wwpns(instance, self._create(instance))
+                    self._create(instance)
                     part = self.partitions.get(instance.uuid)
-                wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
-                if not wwpns:
-                    raise exception.InvalidVolume(volume=fc.volume_id,
-                                                  reason=NO_STORAGE_PATH)
-                target, lun = storage.choose_boot_target(
-                    fc, wwpns[0], self.settings.target_wwpn_ignore_list)
-                boot = storage.BootTarget(
-                    volume_id=fc.volume_id, initiator=wwpns[0],
-                    target=target, fcp_lun=lun,
-                    size_gb=storage.volume_size(boot_bdm))
-                props = self.storage.boot_properties(instance, part, boot)
+                boot, props = self.storage.boot(instance, part, plan)
                 self._create_nics(instance, part, nics, props, network_info,
                                   power_on)
-                LOG.info('Partition %s boots from volume %s: target %s, '
-                         'LUN %s, through %s.', part.name, fc.volume_id,
-                         target, lun, wwpns[0], instance=instance)
+                LOG.info('Partition %s boots from %s.', part.name, boot,
+                         instance=instance)
                 if power_on:
                     self.partitions.start(part)
             except exception.InvalidVolume as exc:
@@ -547,19 +442,10 @@ class DPMDriver(driver.ComputeDriver):
         except nova_exception.InstanceUnacceptable as exc:
             abort(exc.format_message())
         try:
-            nics = self.network.plan(network_info)
+            nics = self.network.planned_nics(network_info)
         except exception.DPMError as exc:
             abort(exc.format_message())
-        boot_bdm = storage.root_volume(block_device_info)
-        if boot_bdm is None:
-            abort('the instance has no boot volume (a block device with '
-                  'boot_index 0); nova-dpm boots only from a Fibre Channel '
-                  'volume')
-        try:
-            fc = storage.parse_fc(boot_bdm.get('connection_info'))
-        except exception.DPMError as exc:
-            abort(exc.format_message())
-        return boot_bdm, fc, nics
+        return storage.boot_plan(instance, block_device_info), nics
 
     # -- teardown --------------------------------------------------------
 
@@ -577,12 +463,7 @@ class DPMDriver(driver.ComputeDriver):
             self.storage.release_leftovers(
                 self.partitions.naming.name(instance.uuid))
             return
-        if self._known_wwpns(instance) is None:
-            try:
-                self._remember_wwpns(instance, self.storage.wwpns(part))
-            except exception.DPMError:
-                LOG.warning('Could not read the WWPNs before deleting the '
-                            'partition.', instance=instance)
+        self.storage.keep_wwpns(instance, part)
         if running is None:
             running = instance.power_state == power_state.RUNNING
         if running:
@@ -711,8 +592,8 @@ class DPMDriver(driver.ComputeDriver):
         storage.refuse_encrypted(fc.volume_id, encryption)
         with self.partitions.lock(instance.uuid):
             part = self._partition(instance)
-            wwpns = self._known_wwpns(instance) or self.storage.wwpns(part)
-            storage.check_maps_partition(fc, wwpns)
+            storage.check_maps_partition(
+                fc, self.storage.wwpns_of(instance, part))
             self.storage.attach_volume(
                 instance, part, fc,
                 self._volume_size(context, fc.volume_id, instance))

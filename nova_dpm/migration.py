@@ -85,7 +85,7 @@ class Migrations(object):
                             'subset: nothing to stop.', instance=instance)
                 return jsonutils.dumps([])
             try:
-                wwpns = d._known_wwpns(instance) or d.storage.wwpns(part)
+                wwpns = d.storage.wwpns_of(instance, part)
                 instance.system_metadata[SOURCE_WWPNS] = ','.join(wwpns)
                 if timeout and timeout > 0:
                     d.partitions.shutdown(part, timeout, retry_interval)
@@ -157,7 +157,7 @@ class Migrations(object):
     def _source_wwpns_back(self, instance):
         source = instance.system_metadata.get(SOURCE_WWPNS)
         if source:
-            self.driver._remember_wwpns(instance, source.split(','))
+            self.driver.storage.remember_wwpns(instance, source.split(','))
 
     def _is_source(self, instance):
         """Whether this subset's partition is the one a move started from.
@@ -167,7 +167,7 @@ class Migrations(object):
         partition the connector has just created has WWPNs of its own.
         """
         source = instance.system_metadata.get(SOURCE_WWPNS)
-        known = self.driver._known_wwpns(instance)
+        known = self.driver.storage.known_wwpns(instance)
         return bool(source and known and source.split(',') == list(known))
 
     def _resize_and_start(self, instance, part, power_on):

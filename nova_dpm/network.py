@@ -36,9 +36,13 @@ interface):
   digits), the adapter port (0-3), and the MAC as 12 lower-case hex digits.
   The guest tools read exactly this, whatever backs the NIC.
 
+The VIF type names, binding detail keys, NIC name and description and the
+adapter families are nova_dpm.contract's, which the Neutron side reads too.
+
 Each VIF type is one entry of ``VIF_TYPES``: how its binding details are
-read and how its backing is found on the HMC. Each NIC type is one entry
-of ``NIC_DEVICE_NUMBERS``: which device numbers a NIC of it occupies.
+read and how its backing is found on the HMC (through nova_dpm.inventory).
+Each NIC type is one entry of ``NIC_DEVICE_NUMBERS``: which device numbers
+a NIC of it occupies.
 """
 
 import collections
@@ -48,13 +52,13 @@ from oslo_log import log as logging
 import zhmcclient
 
 from nova_dpm import conf as dpm_conf
+from nova_dpm import contract
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm import inventory
 
 LOG = logging.getLogger(__name__)
 
-VSWITCH = 'dpm_vswitch'
-ADAPTER_PORT = 'dpm_adapter'
 # HMC rule D3: boot-os-specific-parameters holds at most 256 characters.
 BOOT_PARAMETERS_MAX = 256
 ENTRY_LENGTH = len('0001,0,fa163e000001;')
@@ -78,23 +82,6 @@ NIC_DEVICE_NUMBERS = {
     'neth': (PCI, 1),
 }
 
-# adapter-family -> the type of a NIC backed by one of its ports, and
-# whether Create NIC must be told that type. Network Express ports
-# (adapter type network-express-hybrid on z17) back NETH functions; the
-# NIC type is given at creation, as zhmcclient's end-to-end tests do
-# (tests/end2end/test_adapter.py: type 'neth' for the network-express
-# family; the NIC type is creatable with network-express-support, see
-# HMC rule H4).
-ADAPTER_NIC_TYPES = {
-    'osa': ('osd', False),
-    'hipersockets': ('iqd', False),
-    'roce': ('roce', False),
-    'cna': ('cna', False),
-    'network-express': ('neth', True),
-}
-# Families whose ports are reached through virtual switches on CPCs that
-# have them (HMC rules H1, H5).
-VSWITCH_FAMILIES = ('osa', 'hipersockets')
 # The API feature of CPCs without virtual switches (z17 and later), and
 # the API version from which an HMC lists API features (zhmcclient
 # Cpc.api_feature_enabled: before API 4.10 no feature is enabled).
@@ -120,14 +107,6 @@ Nic = collections.namedtuple('Nic', ['port_id', 'mac', 'vif_type',
 # What backs a NIC on the HMC: the Create NIC properties naming it, the
 # adapter port index (for the boot parameters) and the NIC type.
 Backing = collections.namedtuple('Backing', ['props', 'port', 'nic_type'])
-
-
-def nic_name(port_id):
-    return 'OpenStack_Port_%s' % port_id
-
-
-def nic_description(mac, host):
-    return 'OpenStack mac=%s, CPCSubset=%s' % (mac, host)
 
 
 def device_numbers(count, taken=(), step=3):
@@ -190,7 +169,8 @@ def _vlan(vif):
     details = vif.get('details') or {}
     network = vif.get('network') or {}
     meta = network.get('meta') or {}
-    for value in (details.get('vlan'), meta.get('vlan')):
+    for value in (details.get(contract.VIF_DETAILS_VLAN),
+                  meta.get('vlan')):
         if value not in (None, ''):
             return value
     return None
@@ -225,7 +205,7 @@ def vlan_supported(api_version, se_version=None):
 
 
 def _object_id(port, details, what):
-    object_id = str(details.get('object_id', '')).lower()
+    object_id = str(details.get(contract.VIF_DETAILS_OBJECT_ID, '')).lower()
     if not dpm_conf.UUID_RE.match(object_id):
         raise exception.InvalidNetwork(
             port=port,
@@ -237,7 +217,7 @@ def _object_id(port, details, what):
 class _VswitchType(object):
     """dpm_vswitch: a NIC on an OSA or HiperSockets virtual switch."""
 
-    name = VSWITCH
+    name = contract.VIF_TYPE_VSWITCH
 
     @staticmethod
     def parse(port, details):
@@ -251,12 +231,12 @@ class _VswitchType(object):
 class _AdapterPortType(object):
     """dpm_adapter: a NIC backed by a network adapter port."""
 
-    name = ADAPTER_PORT
+    name = contract.VIF_TYPE_ADAPTER
 
     @staticmethod
     def parse(port, details):
         object_id = _object_id(port, details, 'network adapter')
-        index = details.get('port')
+        index = details.get(contract.VIF_DETAILS_PORT)
         try:
             index = int(index)
         except (TypeError, ValueError):
@@ -266,7 +246,8 @@ class _AdapterPortType(object):
                 port=port,
                 reason='its binding details carry no adapter port index '
                        '(port: an integer from 0 to %d; got %r)' %
-                       (ADAPTER_PORTS_MAX - 1, details.get('port')))
+                       (ADAPTER_PORTS_MAX - 1,
+                        details.get(contract.VIF_DETAILS_PORT)))
         return object_id, index
 
     @staticmethod
@@ -280,7 +261,43 @@ class _AdapterPortType(object):
 VIF_TYPES = {t.name: t for t in (_VswitchType, _AdapterPortType)}
 
 
-def plan(network_info, api_version=None, se_version=None):
+def _vif_type(port, vif):
+    vif_type = VIF_TYPES.get(vif.get('type'))
+    if vif_type is None:
+        raise exception.InvalidNetwork(
+            port=port,
+            # Short: Nova keeps 255 characters of a fault message.
+            reason='VIF type %r; only %s work' %
+                   (vif.get('type'),
+                    ' and '.join(repr(t) for t in sorted(VIF_TYPES))))
+    return vif_type
+
+
+def _checked_vlan(port, vif, api_version, se_version):
+    """The VLAN id of a port, None; refused where NICs take none."""
+    if _vlan(vif) is None:
+        return None
+    vlan = _vlan_id(port, _vlan(vif))
+    if api_version is None or tuple(api_version) < VLAN_MIN_API:
+        raise exception.InvalidNetwork(
+            port=port,
+            reason='it is on VLAN %d, and NICs with a VLAN id need '
+                   'HMC Web Services API %d.%d or later (HMC 2.14.0, '
+                   'z14); this HMC has %s' %
+                   ((vlan,) + VLAN_MIN_API +
+                    ('.'.join(map(str, api_version))
+                     if api_version else 'an unknown version',)))
+    if se_version is not None and \
+            _version(se_version) < _version(VLAN_MIN_SE):
+        raise exception.InvalidNetwork(
+            port=port,
+            reason='it is on VLAN %d, and NICs with a VLAN id need '
+                   'a z14 or later CPC (SE %s or later); this CPC '
+                   'has SE %s' % (vlan, VLAN_MIN_SE, se_version))
+    return vlan
+
+
+def nics_from_vifs(network_info, api_version=None, se_version=None):
     """Validate the VIFs before any HMC request; a list of Nic.
 
     VLAN ports need an HMC with ``VLAN_MIN_API``; without ``api_version``
@@ -291,33 +308,8 @@ def plan(network_info, api_version=None, se_version=None):
     nics = []
     for vif in network_info or []:
         port = vif.get('id')
-        vif_type = VIF_TYPES.get(vif.get('type'))
-        if vif_type is None:
-            raise exception.InvalidNetwork(
-                port=port,
-                # Short: Nova keeps 255 characters of a fault message.
-                reason='VIF type %r; only %s work' %
-                       (vif.get('type'),
-                        ' and '.join(repr(t) for t in sorted(VIF_TYPES))))
-        vlan = None
-        if _vlan(vif) is not None:
-            vlan = _vlan_id(port, _vlan(vif))
-            if api_version is None or tuple(api_version) < VLAN_MIN_API:
-                raise exception.InvalidNetwork(
-                    port=port,
-                    reason='it is on VLAN %d, and NICs with a VLAN id need '
-                           'HMC Web Services API %d.%d or later (HMC 2.14.0, '
-                           'z14); this HMC has %s' %
-                           ((vlan,) + VLAN_MIN_API +
-                            ('.'.join(map(str, api_version))
-                             if api_version else 'an unknown version',)))
-            if se_version is not None and \
-                    _version(se_version) < _version(VLAN_MIN_SE):
-                raise exception.InvalidNetwork(
-                    port=port,
-                    reason='it is on VLAN %d, and NICs with a VLAN id need '
-                           'a z14 or later CPC (SE %s or later); this CPC '
-                           'has SE %s' % (vlan, VLAN_MIN_SE, se_version))
+        vif_type = _vif_type(port, vif)
+        vlan = _checked_vlan(port, vif, api_version, se_version)
         object_id, index = vif_type.parse(port, vif.get('details') or {})
         mac = str(vif.get('address') or '').lower()
         if not _MAC.match(mac):
@@ -348,6 +340,12 @@ class Networking(object):
         # ports do not change while the service runs.
         self._adapter_ports = {}
 
+    @property
+    def inventory(self):
+        """The reader of the CPC's adapters and virtual switches."""
+        return inventory.Inventory(self.hmc, self.subset.cpc,
+                                   self.api_version)
+
     def load_vswitch_ports(self):
         """Read the adapter ports of all the CPC's virtual switches at once.
 
@@ -371,34 +369,34 @@ class Networking(object):
             LOG.info('CPC %s has no virtual switches (%s): its NICs are '
                      'backed by adapter ports (VIF type %s).',
                      self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
-                     ADAPTER_PORT)
+                     contract.VIF_TYPE_ADAPTER)
             return
         if tuple(self.api_version) < hmc_module.ADDITIONAL_PROPERTIES_API:
             return
         try:
-            vswitches = self.subset.cpc.virtual_switches.list(
-                additional_properties=['port'])
-        except zhmcclient.Error as exc:
+            vswitches = self.inventory.vswitches(['port'])
+        except exception.DPMError as exc:
             LOG.warning('Could not list the virtual switches of CPC %s (%s); '
                         'each is read when first used.', self.subset.cpc.name,
-                        hmc_module.describe_error(exc))
+                        exc.format_message())
             return
-        for vswitch in vswitches:
-            port = vswitch.properties.get('port')
-            if port is not None:
-                self._vswitch_ports[vswitch.uri] = int(port)
+        for uri, props in vswitches.items():
+            if props.get('port') is not None:
+                self._vswitch_ports[uri] = int(props['port'])
 
-    def plan(self, network_info):
-        return plan(network_info, self.api_version,
-                    self.subset.cpc.get_property('se-version') or '0')
+    def planned_nics(self, network_info):
+        """:func:`nics_from_vifs` for this HMC and CPC; no HMC request."""
+        return nics_from_vifs(
+            network_info, self.api_version,
+            self.subset.cpc.get_property('se-version') or '0')
 
-    def check(self, network_info):
-        """Plan the NICs and find every backing on the HMC; the plan.
+    def check_backings(self, network_info):
+        """The planned NICs, with every backing found on the HMC.
 
         Each virtual switch and adapter port is read once per service
         run. Raises InvalidNetwork naming the port and the object.
         """
-        nics = self.plan(network_info)
+        nics = self.planned_nics(network_info)
         for nic in nics:
             self.backing(nic)
         return nics
@@ -408,7 +406,7 @@ class Networking(object):
         backing = VIF_TYPES[nic.vif_type].backing(self, nic)
         # HMC rule H3: VLAN ids only for OSA and HiperSockets NICs.
         if nic.vlan is not None and \
-                NIC_DEVICE_NUMBERS[backing.nic_type][0] != CHANNEL:
+                backing.nic_type not in contract.VLAN_NIC_TYPES:
             raise exception.InvalidNetwork(
                 port=nic.port_id,
                 reason='it is on VLAN %d, and only OSA and HiperSockets '
@@ -435,8 +433,9 @@ class Networking(object):
                     port=port_id or vswitch_id,
                     reason='it is bound as %s (virtual switch %s), but CPC '
                            '%s has no virtual switches (%s): bind it as %s' %
-                           (VSWITCH, vswitch_id, self.subset.cpc.name,
-                            NETWORK_EXPRESS_FEATURE, ADAPTER_PORT))
+                           (contract.VIF_TYPE_VSWITCH, vswitch_id,
+                            self.subset.cpc.name, NETWORK_EXPRESS_FEATURE,
+                            contract.VIF_TYPE_ADAPTER))
             vswitch = zhmcclient.VirtualSwitch(
                 self.subset.cpc.virtual_switches, uri)
             with hmc_module.translated('read virtual switch', vswitch_id):
@@ -470,44 +469,26 @@ class Networking(object):
         return self._adapter_ports[key]
 
     def _read_adapter_port(self, adapter_id, index, port_id):
-        def refuse(reason):
-            raise exception.InvalidNetwork(port=port_id, reason=reason)
-
-        adapter = zhmcclient.Adapter(self.subset.cpc.adapters,
-                                     '/api/adapters/%s' % adapter_id)
-        with hmc_module.translated('read adapter', adapter_id):
-            found = hmc_module.pull(adapter, [
-                'parent', 'name', 'adapter-family', 'network-port-uris'])
-        if not found:
-            refuse('its binding names network adapter %s, which the HMC '
-                   'does not show (it does not exist, or the HMC user lacks '
-                   'object-access permission for it)' % adapter_id)
-        name = adapter.get_property('name')
-        if adapter.get_property('parent') != self.subset.cpc.uri:
-            refuse('its adapter %s is not on CPC %s' %
-                   (name, self.subset.cpc.name))
-        family = adapter.get_property('adapter-family')
-        if family not in ADAPTER_NIC_TYPES:
-            refuse('its adapter %s (%s) is not a network adapter' %
-                   (name, family))
-        if family in VSWITCH_FAMILIES and not self.adapter_ports_only:
-            # HMC rule H1: before network-express-support, OSA and
-            # HiperSockets NICs go through the port's virtual switch.
-            refuse('its adapter %s is an %s adapter, whose ports CPC %s '
-                   'reaches through virtual switches: bind it as %s' %
-                   (name, family, self.subset.cpc.name, VSWITCH))
-        for uri in adapter.get_property('network-port-uris') or []:
-            port = zhmcclient.Port(adapter.ports, uri)
-            with hmc_module.translated('read adapter port', uri):
-                found = hmc_module.pull(port, ['index'])
-            if found and port.get_property('index') == index:
-                nic_type, typed = ADAPTER_NIC_TYPES[family]
-                props = {'network-adapter-port-uri': uri}
-                if typed:
-                    props['type'] = nic_type
-                return Backing(props, index, nic_type)
-        refuse('its binding names port %d of adapter %s, which has no such '
-               'port' % (index, name))
+        try:
+            adapter = self.inventory.network_adapter(adapter_id)
+            family = adapter.get_property('adapter-family')
+            if family in contract.VSWITCH_FAMILIES and \
+                    not self.adapter_ports_only:
+                # HMC rule H1: before network-express-support, OSA and
+                # HiperSockets NICs go through the port's virtual switch.
+                raise inventory.Refused(
+                    'its adapter %s is an %s adapter, whose ports CPC %s '
+                    'reaches through virtual switches: bind it as %s' %
+                    (adapter.name, family, self.subset.cpc.name,
+                     contract.VIF_TYPE_VSWITCH))
+            uri = self.inventory.network_port(adapter, index)
+        except inventory.Refused as exc:
+            raise exception.InvalidNetwork(port=port_id, reason=exc.reason)
+        nic_type, typed = contract.ADAPTER_NIC_TYPES[family]
+        props = {'network-adapter-port-uri': uri}
+        if typed:
+            props['type'] = nic_type
+        return Backing(props, index, nic_type)
 
     def create_nics(self, partition, nics, taken=(), deadline=None):
         """Create the NICs; return the boot-os-specific-parameters.
@@ -523,8 +504,9 @@ class Networking(object):
                                  in zip(nics, backings, devnos)])
         for nic, backing, devno in zip(nics, backings, devnos):
             props = {
-                'name': nic_name(nic.port_id),
-                'description': nic_description(nic.mac, self.subset.host),
+                'name': contract.nic_name(nic.port_id),
+                'description': contract.nic_description(nic.mac,
+                                                        self.subset.host),
                 'device-number': devno,
             }
             props.update(backing.props)

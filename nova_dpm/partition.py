@@ -43,15 +43,15 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import contract
 from nova_dpm import exception
 from nova_dpm import hmc
 
 LOG = logging.getLogger(__name__)
 
-PREFIX = 'OpenStack-'
 NAME_MAX = 64
 UUID_LEN = 36
-TOKEN_MAX = NAME_MAX - len(PREFIX) - 1 - UUID_LEN   # 17
+TOKEN_MAX = NAME_MAX - len(contract.PARTITION_PREFIX) - 1 - UUID_LEN  # 17
 _NAME_CHARS = re.compile(r'^[A-Za-z0-9._@#-]+$')
 _HASHED_TOKEN = re.compile(r'^.{4}_[0-9a-f]{12}$')
 
@@ -117,7 +117,7 @@ class Naming(object):
     def __init__(self, host):
         self.host = host
         self.token = host_token(host)
-        self.prefix = '%s%s-' % (PREFIX, self.token)
+        self.prefix = '%s%s-' % (contract.PARTITION_PREFIX, self.token)
         # Server-side filter for List Partitions; the exact test below is
         # applied to every result, so this only has to be a superset.
         self.list_filter = '^%s.{%d}$' % (re.escape(self.prefix), UUID_LEN)

@@ -19,10 +19,10 @@ from nova.objects import fields as obj_fields
 import os_resource_classes as orc
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
-import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
+from nova_dpm import inventory
 
 LOG = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CpcSubset(object):
         self.adapter_ports = []   # [(adapter uri, port uri, port index)]
         self.adapters = {}        # adapter uri -> zhmcclient Adapter
         self._lock = threading.Lock()
-        self._reserved = set()    # uuids admitted, partition not yet made
+        self._reserved = set()    # uuids reserved, partition not yet made
         # Why the CPC takes no instances now (its status), or None.
         self.unavailable = None
 
@@ -75,23 +75,16 @@ class CpcSubset(object):
 
     def find_cpc(self):
         """The CPC of [dpm] cpc_object_id, its properties pulled."""
-        object_id = self.settings.cpc_object_id
-        with hmc_module.translated('read CPC', object_id):
-            cpc = self.hmc.cpc(object_id)
-        if cpc is None:
-            # HMC rule A10: the HMC answers 404 alike for an object that
-            # does not exist and for one the user may not access.
-            self._refuse('cpc_object_id', 'the HMC shows no CPC with '
-                         'object-id %s (it does not exist, or the HMC user '
-                         'lacks object-access permission for it)'
-                         % object_id)
-        return cpc
+        try:
+            return inventory.find_cpc(self.hmc, self.settings.cpc_object_id)
+        except inventory.Refused as exc:
+            self._refuse('cpc_object_id', exc.reason)
 
     def check_dpm_mode(self, cpc):
-        if not cpc.get_property('dpm-enabled'):
-            self._refuse('cpc_object_id', 'CPC %s (%s) is not in DPM mode' %
-                         (cpc.name, self.settings.cpc_object_id))
-        return 'CPC %s is in DPM mode' % cpc.name
+        try:
+            return inventory.check_dpm_mode(cpc)
+        except inventory.Refused as exc:
+            self._refuse('cpc_object_id', exc.reason)
 
     def check_status(self, cpc):
         status = cpc.get_property('status')
@@ -140,36 +133,12 @@ class CpcSubset(object):
         Returns (adapter, port URI); the adapter's name, type, family,
         adapter-id and ports are pulled (one request).
         """
-        option = 'physical_storage_adapter_mappings'
-        entry = '%s:%d' % mapping
-        uri = '/api/adapters/%s' % mapping.adapter_id
-        adapter = zhmcclient.Adapter(cpc.adapters, uri)
-        # adapter-family lets zhmcclient pick the port manager later
-        # without reading the adapter again.
-        with hmc_module.translated('read adapter', mapping.adapter_id):
-            found = hmc_module.pull(adapter, [
-                'name', 'type', 'parent', 'adapter-family', 'adapter-id',
-                'storage-port-uris'])
-        if not found:
-            self._refuse(option, 'entry %s: the HMC shows no adapter with '
-                         'object-id %s (it does not exist, or the HMC user '
-                         'lacks object-access permission for it)' %
-                         (entry, mapping.adapter_id))
-        name = adapter.get_property('name')
-        if adapter.get_property('parent') != cpc.uri:
-            self._refuse(option, 'entry %s: adapter %s is not an adapter of '
-                         'CPC %s' % (entry, name, cpc.name))
-        if adapter.get_property('type') != 'fcp':
-            self._refuse(option, 'entry %s: adapter %s has type %r; an FCP '
-                         'adapter (type fcp) is expected' %
-                         (entry, name, adapter.get_property('type')))
-        port_uris = adapter.get_property('storage-port-uris') or []
-        port_uri = '%s/storage-ports/%d' % (uri, mapping.port)
-        if port_uri not in port_uris:
-            self._refuse(option, 'entry %s: adapter %s has no port %d (it '
-                         'has %d port(s))' %
-                         (entry, name, mapping.port, len(port_uris)))
-        return adapter, port_uri
+        try:
+            return inventory.Inventory(self.hmc, cpc).storage_port(
+                mapping.adapter_id, mapping.port)
+        except inventory.Refused as exc:
+            self._refuse('physical_storage_adapter_mappings',
+                         'entry %s:%d: %s' % (mapping + (exc.reason,)))
 
     def validate(self):
         """Find the CPC and check that it can host this subset."""
@@ -199,17 +168,17 @@ class CpcSubset(object):
 
     # -- max_instances ---------------------------------------------------
 
-    def admit(self, uuid, members):
+    def reserve(self, uuid, read_members):
         """Reserve a place for a new instance; refuse beyond max_instances.
 
-        ``members()`` gives the instance UUIDs that have a partition (as
-        the partition module knows them); it is called under this
-        subset's lock, so two admissions never count the same snapshot.
-        Admitted instances count until :meth:`release`. No HMC request.
+        ``read_members()`` gives the instance UUIDs that have a partition
+        (as the partition module knows them); it is called under this
+        subset's lock, so two reservations never count the same snapshot.
+        Reserved instances count until :meth:`release`. No HMC request.
         """
         limit = self.settings.max_instances
         with self._lock:
-            members = members()
+            members = read_members()
             if uuid in members or uuid in self._reserved:
                 return
             used = len(set(members) | self._reserved)

@@ -302,10 +302,7 @@ def watch_waits():
     """
     original = hmc_waits.wait_until
 
-    def watched(wait, deadline, *older, **keywords):
-        if callable(wait):
-            wait, deadline = hmc_waits.older_call(wait, deadline, *older,
-                                                  **keywords)
+    def watched(wait, deadline):
         wait = WatchedWait(wait, deadline)
         began = time.monotonic()
         try:

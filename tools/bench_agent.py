@@ -27,8 +27,8 @@ import threading
 import uuid
 
 from nova_dpm import conf as dpm_conf
+from nova_dpm import contract
 from nova_dpm import hmc
-from nova_dpm import network
 from nova_dpm.neutron import agent
 from nova_dpm.neutron import config
 
@@ -63,9 +63,9 @@ def measure(definition, ports, polls):
                 'ifl-processors': 1})
         port_id = str(uuid.uuid4())
         part.nics.create({
-            'name': network.nic_name(port_id),
-            'description': network.nic_description('fa:16:3e:00:00:01',
-                                                   HOST),
+            'name': contract.nic_name(port_id),
+            'description': contract.nic_description('fa:16:3e:00:00:01',
+                                                    HOST),
             'virtual-switch-uri': '/api/virtual-switches/' + VSWITCH_0})
     sim.reset_counts()
     found = mgr.get_all_devices()

@@ -14,8 +14,9 @@
 """Mutation score of a driver module against its own mirror tests.
 
 Used by ``tox -e mutation -- MODULE [MODULE ...]``. For each module
-(``subset``, ``storage``, ``cmd/check``: a file under ``nova_dpm/``),
-cosmic-ray changes the module one small edit at a time and runs the
+(``subset``, ``cmd/check``: a file under ``nova_dpm/``; ``storage``: a
+package, every file of it), cosmic-ray changes the module one small edit
+at a time and runs the
 module's mirror test file (``nova_dpm/tests/unit/test_<name>.py``, or the
 files given with ``--tests``) against each change, stopping at the first
 failure. A change the tests notice is *caught*; one they let pass
@@ -68,12 +69,27 @@ OPERATORS = (
 
 
 def module_file(name):
-    path = os.path.join('nova_dpm', name.replace('.', '/') + '.py')
-    if not os.path.isfile(os.path.join(ROOT, path)):
-        raise SystemExit('No module nova_dpm/%s.py: name a file under '
-                         'nova_dpm/, for example "storage" or "cmd/check".'
-                         % name.replace('.', '/'))
-    return path
+    """nova_dpm/NAME.py, or the package directory nova_dpm/NAME."""
+    path = os.path.join('nova_dpm', name.replace('.', '/'))
+    if os.path.isfile(os.path.join(ROOT, path + '.py')):
+        return path + '.py'
+    if os.path.isfile(os.path.join(ROOT, path, '__init__.py')):
+        return path
+    raise SystemExit('No module nova_dpm/%s.py or package nova_dpm/%s: '
+                     'name one under nova_dpm/, for example "subset", '
+                     '"storage" or "cmd/check".'
+                     % ((name.replace('.', '/'),) * 2))
+
+
+def module_sources(path):
+    """The Python files of a module path (a file, or a package's)."""
+    if path.endswith('.py'):
+        return [path]
+    found = []
+    for folder, _dirs, files in sorted(os.walk(os.path.join(ROOT, path))):
+        found.extend(os.path.relpath(os.path.join(folder, name), ROOT)
+                     for name in sorted(files) if name.endswith('.py'))
+    return found
 
 
 def mirror_tests(name):
@@ -186,8 +202,10 @@ def report(name, path, db, equivalents):
     from cosmic_ray.work_item import TestOutcome
     from cosmic_ray.work_item import WorkerOutcome
 
-    with open(os.path.join(ROOT, path)) as f:
-        source = f.read().splitlines()
+    sources = {}
+    for source in module_sources(path):
+        with open(os.path.join(ROOT, source)) as f:
+            sources[os.path.normpath(source)] = f.read().splitlines()
     counts = dict(caught=0, survived=0, equivalent=0)
     survivors = []
     with use_db(db, WorkDB.Mode.open) as work_db:
@@ -197,6 +215,8 @@ def report(name, path, db, equivalents):
         if result.worker_outcome == WorkerOutcome.SKIPPED:
             continue
         mutation = item.mutations[0]
+        source = sources[os.path.normpath(
+            os.path.relpath(os.path.join(ROOT, mutation.module_path), ROOT))]
         line = source[mutation.start_pos[0] - 1].strip()
         key = (name, mutation.operator_name, line)
         if result.test_outcome == TestOutcome.SURVIVED:
@@ -215,7 +235,8 @@ def report(name, path, db, equivalents):
                 counts['survived'], counts['equivalent'], pending, score)]
     for mutation, line, diff in survivors:
         lines.append('\nSURVIVED %s:%d %s\n  %s | %s | %s\n%s'
-                     % (path, mutation.start_pos[0], mutation.operator_name,
+                     % (mutation.module_path, mutation.start_pos[0],
+                        mutation.operator_name,
                         name, mutation.operator_name, line, diff.strip()))
     text = '\n'.join(lines) + '\n'
     with open(os.path.join(WORK, name.replace('/', '.') + '.txt'),

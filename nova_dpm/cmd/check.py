@@ -73,9 +73,10 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
+from nova_dpm import contract
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
-from nova_dpm import network
+from nova_dpm import inventory
 from nova_dpm import partition as partition_module
 from nova_dpm import subset as subset_module
 
@@ -372,20 +373,16 @@ class Checker(object):
     def check_vswitches(self):
         with hmc_module.translated('list adapters', self.cpc_name):
             adapters = {a.uri: a.name for a in self.cpc.adapters.list()}
-        with hmc_module.translated('list virtual switches', self.cpc_name):
-            # zhmcclient reads the full properties of a listing with Submit
-            # Requests; without it each switch is read when first used.
-            vswitches = self.cpc.virtual_switches.list(
-                full_properties=self.hmc.aggregates())
+        vswitches = inventory.Inventory(self.hmc, self.cpc).vswitches()
         if not vswitches:
             return self.adapter_ports()
         rows = []
-        for vswitch in sorted(vswitches, key=lambda v: v.name):
-            prop = vswitch.get_property
+        for uri in sorted(vswitches, key=lambda u: vswitches[u].get('name')):
+            prop = vswitches[uri].get
             backing = prop('backing-adapter-uri')
             rows.append(('virtual switch', INFO, (
                 '%s (%s): adapter %s port %s, type %s' % (
-                    vswitch.name, prop('object-id'),
+                    prop('name'), uri.rsplit('/', 1)[1],
                     adapters.get(backing, backing), prop('port'),
                     prop('type')))))
         return INFO, '%d virtual switch(es) on CPC %s:' % (
@@ -398,7 +395,7 @@ class Checker(object):
         rows = []
         for adapter in sorted(adapters, key=lambda a: a.name):
             family = adapter.get_property('adapter-family')
-            if family not in network.ADAPTER_NIC_TYPES:
+            if family not in contract.ADAPTER_NIC_TYPES:
                 continue
             with hmc_module.translated('list adapter ports', adapter.name):
                 ports = adapter.ports.list(full_properties=True)
@@ -409,7 +406,7 @@ class Checker(object):
                         port.get_property('index'), family))))
         detail = ('CPC %s has no virtual switches: ports are bound as %s '
                   '(adapter object-id and port index); %d network adapter '
-                  'port(s):' % (self.cpc_name, network.ADAPTER_PORT,
+                  'port(s):' % (self.cpc_name, contract.VIF_TYPE_ADAPTER,
                                 len(rows)))
         return INFO, detail, rows
 
@@ -511,14 +508,9 @@ class Lister(object):
 
     def vswitches(self, cpc):
         """{(adapter URI, port): (name, object-id)} of the CPC."""
-        with hmc_module.translated('list virtual switches', cpc.name):
-            uris = [v.uri for v in cpc.virtual_switches.list()]
-        found = {}
-        for uri, props in self.read(uris).items():
-            key = (props.get('backing-adapter-uri'),
-                   int(props.get('port') or 0))
-            found[key] = (props.get('name'), uri.rsplit('/', 1)[1])
-        return found
+        found = inventory.Inventory(self.hmc, cpc).vswitches_by_port()
+        return {key: (props.get('name'), uri.rsplit('/', 1)[1])
+                for key, (uri, props) in found.items()}
 
     def read(self, uris):
         """{uri: properties} of the objects still there."""

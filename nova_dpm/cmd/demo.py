@@ -36,7 +36,8 @@ command exits 0 when all of them did what they should, 1 otherwise (with
 the reason), 2 when the environment cannot run the demo.
 
 The in-process cloud is the simulator extra's
-(``nova_dpm.simulator.cloud``), on which the functional tests run too.
+(``nova_dpm.simulator.cloud.nova_cloud``), on which the functional tests
+run too.
 """
 
 import argparse
@@ -281,7 +282,7 @@ def _start_agent(case, cloud):
     """
     from nova_dpm.simulator import catalog
     try:
-        from nova_dpm.simulator import neutron_agent
+        from nova_dpm.simulator.cloud import neutron_agent
         with neutron_agent.eventlet_importable():
             import neutron  # noqa: F401
     except ImportError:
@@ -693,7 +694,7 @@ def main(argv=None):
     report = Report(sys.stdout)
     started = time.monotonic()
     try:
-        from nova_dpm.simulator import cloud
+        from nova_dpm.simulator.cloud import nova_cloud as cloud
     except ImportError as exc:
         sys.stderr.write(
             'nova-dpm-demo: cannot start the in-process cloud: %s\n'

@@ -100,8 +100,8 @@ def _settings(srv, userid, password, cpcs):
     return '\n'.join(lines)
 
 
-def main(argv=None):
-    parser = _parser()
+def _checked_args(parser, argv):
+    """The parsed arguments; a wrong one ends the command with its error."""
     args = parser.parse_args(argv)
     if args.bind != hmc_server.LOOPBACK:
         parser.error('--bind %s refused: the simulated HMC listens on %s '
@@ -110,26 +110,11 @@ def main(argv=None):
         parser.error('--port must be from 0 to 65535')
     if args.transition_time < 0 or args.latency < 0:
         parser.error('--transition-time and --latency must not be negative')
-    try:
-        path = simulator.definition_path(args.definition)
-    except ValueError as exc:
-        parser.error(str(exc))
-    password = args.password or secrets.token_urlsafe(12)
-    session = simulator.load_session(
-        path, latency=args.latency, transition_time=args.transition_time)
-    if args.open_san:
-        session.simulator.san.open = True
-    srv = hmc_server.HmcServer(
-        session.simulator, args.userid, password,
-        cert_dir=os.path.abspath(args.cert_dir) if args.cert_dir else None,
-        port=args.port)
-    try:
-        srv.start()
-    except OSError as exc:
-        print('nova-dpm-hmc-simulator: cannot listen on %s:%d: %s'
-              % (hmc_server.LOOPBACK, args.port, exc), file=sys.stderr)
-        return 1
+    return args
 
+
+def _serve_until_signalled(srv, args, password, path, session):
+    """Print the settings, then serve until SIGINT or SIGTERM."""
     stop = threading.Event()
 
     def _on_signal(signum, frame):
@@ -153,6 +138,31 @@ def main(argv=None):
         srv.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def main(argv=None):
+    parser = _parser()
+    args = _checked_args(parser, argv)
+    try:
+        path = simulator.definition_path(args.definition)
+    except ValueError as exc:
+        parser.error(str(exc))
+    password = args.password or secrets.token_urlsafe(12)
+    session = simulator.load_session(
+        path, latency=args.latency, transition_time=args.transition_time)
+    if args.open_san:
+        session.simulator.san.open = True
+    srv = hmc_server.HmcServer(
+        session.simulator, args.userid, password,
+        cert_dir=os.path.abspath(args.cert_dir) if args.cert_dir else None,
+        port=args.port)
+    try:
+        srv.start()
+    except OSError as exc:
+        print('nova-dpm-hmc-simulator: cannot listen on %s:%d: %s'
+              % (hmc_server.LOOPBACK, args.port, exc), file=sys.stderr)
+        return 1
+    _serve_until_signalled(srv, args, password, path, session)
     print('Simulated HMC stopped.', flush=True)
     return 0
 

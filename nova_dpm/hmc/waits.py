@@ -170,20 +170,18 @@ class Wait(object):
         return value
 
 
-class _Callables(Wait):
-    """The callables of the older call of :func:`wait_until` as a wait."""
+class CallableWait(Wait):
+    """A wait made of callables: ``read``, ``done`` and ``state`` as above.
+
+    For a wait with no state of its own (the tests use it too).
+    """
 
     def __init__(self, read, done, what, wanted='completion', state=None):
         self.read, self.done, self.what, self.wanted = read, done, what, wanted
         self.state = state or super().state
 
 
-def older_call(read, done, deadline, what, wanted='completion', state=None):
-    """(wait, deadline) of the older call of :func:`wait_until`."""
-    return _Callables(read, done, what, wanted, state), deadline
-
-
-def wait_until(wait, deadline, *older, **keywords):
+def wait_until(wait, deadline):
     """Poll the HMC until ``wait`` is done; return the value that ended it.
 
     :param wait: a :class:`Wait`.
@@ -198,12 +196,7 @@ def wait_until(wait, deadline, *older, **keywords):
     by itself (:func:`transient`: the HMC restarts) does not end the
     wait: it polls on at the same pace until ``wait.done`` or the time
     limit, whose error then names that failure as the last status.
-
-    The older call ``wait_until(read, done, deadline, what,
-    wanted='completion', state=None)`` is still taken.
     """
-    if callable(wait):
-        wait, deadline = older_call(wait, deadline, *older, **keywords)
     budget = deadline.budget
     intervals = poll_intervals()
     began = time.monotonic()

@@ -13,7 +13,8 @@
 """Neutron side of nova-dpm: the ML2 mechanism driver and the L2 agent.
 
 Installed with the ``neutron`` extra (``pip install nova-dpm[neutron]``).
-:mod:`.mech_driver` runs in neutron-server and imports only Neutron;
+:mod:`.mech_driver` runs in neutron-server and imports only Neutron and
+:mod:`nova_dpm.contract` (the names both halves share);
 :mod:`.agent` (``neutron-dpm-agent``) runs beside each nova-compute of a
 CPC subset and talks to the HMC. Neither imports nova.
 """

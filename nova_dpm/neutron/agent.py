@@ -43,7 +43,6 @@ asks for the devices of the host, and the RPC callbacks.
 """
 
 import collections
-import re
 import sys
 import threading
 
@@ -73,8 +72,10 @@ from neutron.common import config as common_config  # noqa: E402
 from neutron.plugins.ml2.drivers.agent import _agent_manager_base as amb  # noqa
 from neutron.plugins.ml2.drivers.agent import _common_agent as ca  # noqa
 
+from nova_dpm import contract  # noqa: E402
 from nova_dpm import exception  # noqa: E402
 from nova_dpm import hmc as hmc_module  # noqa: E402
+from nova_dpm import inventory  # noqa: E402
 from nova_dpm import network  # noqa: E402
 from nova_dpm.neutron import config  # noqa: E402
 from nova_dpm.neutron import constants  # noqa: E402
@@ -82,35 +83,12 @@ from nova_dpm.neutron import constants  # noqa: E402
 LOG = logging.getLogger(__name__)
 
 OPTION = 'physical_network_adapter_mappings'
-# Adapter families whose ports carry NICs (zhmcclient's Adapter families).
-VSWITCH_FAMILIES = ('osa', 'hipersockets')
-ADAPTER_FAMILIES = ('roce', 'network-express')
-
-# nova-dpm's NICs (nova_dpm.network.nic_name and nic_description).
-NIC_NAME = re.compile(
-    r'^OpenStack_Port_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
-    r'[0-9a-f]{12})$')
-NIC_DESCRIPTION = re.compile(
-    r'^OpenStack\b.*\bmac=(?P<mac>[0-9a-f]{2}(?::[0-9a-f]{2}){5})\b.*'
-    r'\bCPCSubset=(?P<host>\S+?),?$')
-# Partitions nova-dpm creates (nova_dpm.partition: OpenStack-<token>-<uuid>);
-# a superset filter for the listing (the HMC matches the whole name).
-PARTITION_FILTER = '^OpenStack-.*$'
 
 # vlan: whether NICs on the mapping can carry a VLAN id (HMC rule H3:
 # OSA and HiperSockets NICs only).
 Binding = collections.namedtuple(
     'Binding', ['physnet', 'vif_type', 'object_id', 'port', 'adapter_id',
                 'uri', 'vlan'])
-
-
-def nic_owner(name, description):
-    """(port id, host) of a NIC nova-dpm created, else None."""
-    match = NIC_NAME.match(name or '')
-    described = NIC_DESCRIPTION.match(description or '')
-    if not match or not described:
-        return None
-    return match.group(1), described.group('host')
 
 
 class MappingError(exception.InvalidConfiguration):
@@ -133,8 +111,10 @@ class Mappings(object):
         self.hmc = hmc
         self.cpc = cpc
         self.api_version = tuple(api_version)
+        self.inventory = inventory.Inventory(hmc, cpc, api_version)
         self.bindings = []          # Binding, in the configured order
-        self._vswitches = None      # (adapter uri, port) -> vswitch
+        # (adapter uri, port) -> (vswitch uri, properties)
+        self._vswitches = None
         self._ports_only = None     # CPC without virtual switches?
 
     def resolve(self, mappings):
@@ -145,15 +125,17 @@ class Mappings(object):
         """
         adapters = {}
         for mapping in mappings:
-            if mapping.adapter_id not in adapters:
-                adapters[mapping.adapter_id] = self._adapter(mapping)
-            adapter, ports = adapters[mapping.adapter_id]
-            if mapping.port not in ports:
-                raise _invalid(mapping, 'adapter %s has no port %d (its '
-                               'ports: %s)' % (
-                                   adapter['name'], mapping.port,
-                                   ', '.join(map(str, sorted(ports))) or
-                                   'none'))
+            try:
+                if mapping.adapter_id not in adapters:
+                    adapter = self.inventory.network_adapter(
+                        mapping.adapter_id)
+                    adapters[mapping.adapter_id] = (
+                        adapter, self.inventory.network_ports(adapter))
+                adapter, ports = adapters[mapping.adapter_id]
+                if mapping.port not in ports:
+                    raise inventory.missing_port(adapter, mapping.port, ports)
+            except inventory.Refused as exc:
+                raise _invalid(mapping, exc.reason)
             self.bindings.append(self._binding(mapping, adapter))
         by_physnet = {}
         for binding in self.bindings:
@@ -165,47 +147,25 @@ class Mappings(object):
                             OPTION, physnet, len(found), found[0].object_id)
         return self.bindings
 
-    def _adapter(self, mapping):
-        uri = '/api/adapters/%s' % mapping.adapter_id
-        with hmc_module.translated('read adapter', mapping.adapter_id):
-            props = self.hmc.get_many([uri])[uri]
-        if props is None or props.get('parent') != self.cpc.uri:
-            raise _invalid(mapping, 'the HMC knows no adapter %s on CPC %s' %
-                           (mapping.adapter_id, self.cpc.name))
-        family = props.get('adapter-family')
-        if family not in VSWITCH_FAMILIES + ADAPTER_FAMILIES:
-            raise _invalid(mapping, 'adapter %s is a %s adapter (family %s);'
-                           ' expected an OSA or HiperSockets adapter (or a '
-                           'RoCE or Network Express one)' % (
-                               props.get('name'), props.get('type'), family))
-        port_uris = props.get('network-port-uris') or []
-        with hmc_module.translated('read ports of adapter',
-                                   props.get('name')):
-            found = self.hmc.get_many(port_uris) if port_uris else {}
-        ports = {}
-        for uri, port in found.items():
-            if port is not None:
-                ports[int(port.get('index', -1))] = uri
-        return props, ports
-
     def _binding(self, mapping, adapter):
-        vswitch = self._vswitch(adapter['object-uri'], mapping.port)
+        family = adapter.get_property('adapter-family')
+        vswitch = self._vswitch(adapter.uri, mapping.port)
         if vswitch is not None:
-            return Binding(mapping.physnet, constants.VIF_TYPE_VSWITCH,
-                           vswitch['object-id'], mapping.port,
-                           mapping.adapter_id, vswitch['object-uri'], True)
-        if adapter.get('adapter-family') in ADAPTER_FAMILIES or \
-                self._adapter_ports_only():
-            # RoCE, Network Express, and every adapter of a CPC without
-            # virtual switches (z17 network-express-support, hmc-rules
-            # H1/H5): the NIC names the adapter port.
-            return Binding(mapping.physnet, constants.VIF_TYPE_ADAPTER,
+            uri, _props = vswitch
+            return Binding(mapping.physnet, contract.VIF_TYPE_VSWITCH,
+                           uri.rsplit('/', 1)[1], mapping.port,
+                           mapping.adapter_id, uri, True)
+        if family in contract.PORT_FAMILIES or self._adapter_ports_only():
+            # RoCE, CNA, Network Express, and every adapter of a CPC
+            # without virtual switches (z17 network-express-support,
+            # hmc-rules H1/H5): the NIC names the adapter port.
+            return Binding(mapping.physnet, contract.VIF_TYPE_ADAPTER,
                            mapping.adapter_id, mapping.port,
-                           mapping.adapter_id, adapter['object-uri'],
-                           adapter.get('adapter-family') in VSWITCH_FAMILIES)
+                           mapping.adapter_id, adapter.uri,
+                           contract.vlan_capable(family))
         raise _invalid(mapping, 'CPC %s has no virtual switch for port %d '
                        'of adapter %s' % (self.cpc.name, mapping.port,
-                                          adapter.get('name')))
+                                          adapter.name))
 
     def _adapter_ports_only(self):
         """Whether the CPC has no virtual switches (HMC rules H1, H5).
@@ -225,29 +185,9 @@ class Mappings(object):
         return self._ports_only
 
     def _vswitch(self, adapter_uri, port):
+        """(URI, properties) of the switch of an adapter port, or None."""
         if self._vswitches is None:
-            self._vswitches = {}
-            with hmc_module.translated('list virtual switches',
-                                       self.cpc.name):
-                if self.api_version >= hmc_module.ADDITIONAL_PROPERTIES_API:
-                    found = [(v.uri, v.properties)
-                             for v in self.cpc.virtual_switches.list(
-                                 additional_properties=[
-                                     'backing-adapter-uri', 'port',
-                                     'object-id'])]
-                else:
-                    # HMC rule Z2: not list(full_properties=True), which
-                    # needs Submit Requests; get_many falls back to one
-                    # GET per switch where the HMC lacks it.
-                    uris = [v.uri for v in self.cpc.virtual_switches.list()]
-                    answers = self.hmc.get_many(uris) if uris else {}
-                    found = [(u, answers[u]) for u in uris if answers.get(u)]
-            for uri, props in found:
-                key = (props.get('backing-adapter-uri'),
-                       int(props.get('port') or 0))
-                self._vswitches[key] = dict(
-                    props, **{'object-uri': uri,
-                              'object-id': uri.rsplit('/', 1)[1]})
+            self._vswitches = self.inventory.vswitches_by_port(['object-id'])
         return self._vswitches.get((adapter_uri, port))
 
     def configurations(self):
@@ -261,8 +201,8 @@ class Mappings(object):
             entry = {'vif_type': binding.vif_type,
                      'object_id': binding.object_id,
                      'vlan': binding.vlan}
-            if binding.vif_type == constants.VIF_TYPE_ADAPTER:
-                entry['port'] = binding.port
+            if binding.vif_type == contract.VIF_TYPE_ADAPTER:
+                entry[contract.VIF_DETAILS_PORT] = binding.port
             first[binding.physnet] = entry
         types = ['flat']
         # nova-dpm's own test for VLAN NICs (HMC rule H3).
@@ -295,7 +235,7 @@ class NicWatcher(object):
         if self.listing:
             with hmc_module.translated('list partitions', self.cpc.name):
                 parts = self.cpc.partitions.list(
-                    filter_args={'name': PARTITION_FILTER},
+                    filter_args={'name': contract.PARTITION_FILTER},
                     additional_properties=['nic-uris'])
             return {uri for p in parts
                     for uri in p.properties.get('nic-uris') or ()}
@@ -318,8 +258,8 @@ class NicWatcher(object):
             for uri, props in found.items():
                 if props is None:
                     continue       # deleted since the listing
-                self._known[uri] = nic_owner(props.get('name'),
-                                             props.get('description'))
+                self._known[uri] = contract.nic_owner(
+                    props.get('name'), props.get('description'))
         self._known = {u: o for u, o in self._known.items() if u in uris}
         return {owner[0]: uri for uri, owner in self._known.items()
                 if owner and owner[1] == self.host}
@@ -363,22 +303,18 @@ class DPMManager(amb.CommonAgentManagerBase):
     def start(self):
         """Find the CPC and check the mappings; raise on a bad one."""
         api_version = self.hmc.api_version()
-        cpc_id = self.settings.cpc_object_id
-        with hmc_module.translated('read CPC', cpc_id):
-            self.cpc = self.hmc.cpc(cpc_id)
-        if self.cpc is None:
-            raise exception.InvalidConfiguration(
-                option='cpc_object_id',
-                reason='the HMC knows no CPC %s' % cpc_id)
-        if not self.cpc.get_property('dpm-enabled'):
-            raise exception.InvalidConfiguration(
-                option='cpc_object_id',
-                reason='CPC %s is not in DPM mode' % self.cpc.name)
+        try:
+            self.cpc = inventory.find_cpc(self.hmc,
+                                          self.settings.cpc_object_id)
+            inventory.check_dpm_mode(self.cpc)
+        except inventory.Refused as exc:
+            raise exception.InvalidConfiguration(option='cpc_object_id',
+                                                 reason=exc.reason)
         self.mappings = Mappings(self.hmc, self.cpc, api_version)
         bindings = self.mappings.resolve(
             self.settings.physical_network_adapter_mappings)
         listing = tuple(api_version) >= hmc_module.ADDITIONAL_PROPERTIES_API
-        if not listing and any(b.vif_type == constants.VIF_TYPE_ADAPTER
+        if not listing and any(b.vif_type == contract.VIF_TYPE_ADAPTER
                                for b in bindings):
             raise exception.InvalidConfiguration(
                 option=OPTION,
@@ -389,7 +325,7 @@ class DPMManager(amb.CommonAgentManagerBase):
         self.watcher = NicWatcher(
             self.hmc, self.cpc, self.host, api_version,
             [b.uri for b in bindings
-             if b.vif_type == constants.VIF_TYPE_VSWITCH])
+             if b.vif_type == contract.VIF_TYPE_VSWITCH])
         for binding in bindings:
             LOG.info('Physical network %s: %s %s (adapter %s port %d).',
                      binding.physnet, binding.vif_type, binding.object_id,

@@ -76,10 +76,11 @@ connects to it, as ``<physical-network>:<adapter-object-id>[:<port>]``
 (port 0 if omitted). Repeat the option for each physical network. The
 adapter must be an OSA or HiperSockets adapter (its NICs use the virtual
 switch of that port), or, on a CPC without virtual switches (z17 with
-Network Express) or for a RoCE adapter, a network adapter whose port backs
-the NICs directly. The agent checks every mapping against the CPC at start
-and refuses to start on a bad one. Only the first mapping of a physical
-network is used for new ports. At least one is required. Example value::
+Network Express) or for a RoCE or CNA adapter, a network adapter whose
+port backs the NICs directly. The agent checks every mapping against the
+CPC at start and refuses to start on a bad one. Only the first mapping of
+a physical network is used for new ports. At least one is required.
+Example value::
 
     physnet1:05a00001-0000-4000-8000-000000000001:0
 """),

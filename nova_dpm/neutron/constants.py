@@ -10,11 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Names shared by the mechanism driver, the agent and nova-dpm.
+"""Names shared by the mechanism driver and the agent.
 
-The agent type, the VIF types and the binding details are the retired
-networking-dpm's, so that the port bindings Neutron stored for instances
-made with networking-dpm keep their meaning for nova-dpm. What the agent
+The agent type here and the VIF types and binding details of
+:mod:`nova_dpm.contract` are the retired networking-dpm's, so that the
+port bindings Neutron stored for instances made with networking-dpm keep
+their meaning for nova-dpm. What the agent
 reports is not: networking-dpm's agent reported only ``adapter_mappings``
 (virtual switch object-ids, no VLAN capability) and does not run on
 Neutron 29; the mechanism driver binds ports only for agents that report
@@ -28,16 +29,8 @@ AGENT_TYPE = 'DPM agent'
 AGENT_BINARY = 'neutron-dpm-agent'
 EXTENSION_DRIVER_TYPE = 'dpm'
 
-# Port binding: a NIC on the virtual switch of an OSA or HiperSockets
-# adapter port (vif_details object_id: the virtual switch), or a NIC
-# backed by the adapter port itself, on CPCs without virtual switches
-# (z17 Network Express) and for RoCE adapters (vif_details object_id: the
-# adapter, port: the port index).
-VIF_TYPE_VSWITCH = 'dpm_vswitch'
-VIF_TYPE_ADAPTER = 'dpm_adapter'
-VIF_DETAILS_OBJECT_ID = 'object_id'
-VIF_DETAILS_PORT = 'port'
-VIF_DETAILS_VLAN = 'vlan'
+# The VIF types and binding details the mechanism driver hands to Nova
+# are nova_dpm.contract's (shared with nova-dpm).
 
 # What the agent reports in its state (agent['configurations']):
 # physical network -> {'vif_type', 'object_id'[, 'port']}, the binding of

@@ -16,7 +16,7 @@ It binds a port on a host where a live DPM agent reports the port's
 physical network (flat or VLAN segment), with the binding the agent
 resolved at its start for that network: ``dpm_vswitch`` with the virtual
 switch of the configured adapter port, or ``dpm_adapter`` with the adapter
-and port themselves (see :mod:`.constants`). Everything else (the agent
+and port themselves (see :mod:`nova_dpm.contract`). Everything else (the agent
 lookup, dead agents, segment and network type checks, the provisioning
 block that keeps the port DOWN until the agent reports it up) is Neutron's
 :class:`SimpleAgentMechanismDriverBase`.
@@ -31,6 +31,7 @@ from oslo_log import log as logging
 
 from neutron.plugins.ml2.drivers import mech_agent
 
+from nova_dpm import contract
 from nova_dpm.neutron import constants
 
 LOG = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
 
     def __init__(self):
         super().__init__(
-            constants.AGENT_TYPE, constants.VIF_TYPE_VSWITCH,
+            constants.AGENT_TYPE, contract.VIF_TYPE_VSWITCH,
             {portbindings.CAP_PORT_FILTER: False})
 
     @property
@@ -69,16 +70,16 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
 
     def get_vif_type(self, context, agent, segment):
         mapping = self._mapping(agent, segment)
-        return mapping.get('vif_type', constants.VIF_TYPE_VSWITCH)
+        return mapping.get('vif_type', contract.VIF_TYPE_VSWITCH)
 
     def get_vif_details(self, context, agent, segment):
         mapping = self._mapping(agent, segment)
         details = copy.deepcopy(self.vif_details)
-        details[constants.VIF_DETAILS_OBJECT_ID] = mapping['object_id']
-        if mapping.get('vif_type') == constants.VIF_TYPE_ADAPTER:
-            details[constants.VIF_DETAILS_PORT] = int(mapping['port'])
+        details[contract.VIF_DETAILS_OBJECT_ID] = mapping['object_id']
+        if mapping.get('vif_type') == contract.VIF_TYPE_ADAPTER:
+            details[contract.VIF_DETAILS_PORT] = int(mapping['port'])
         if segment[api.NETWORK_TYPE] == n_const.TYPE_VLAN:
-            details[constants.VIF_DETAILS_VLAN] = int(
+            details[contract.VIF_DETAILS_VLAN] = int(
                 segment[api.SEGMENTATION_ID])
         LOG.debug('DPM binding of segment %s on host %s: %s',
                   segment[api.ID], agent['host'], details)
@@ -100,7 +101,7 @@ class DPMMechanismDriver(mech_agent.SimpleAgentMechanismDriverBase):
             return False
         mapping = self._mapping(agent, segment)
         if not mapping.get('object_id') or (
-                mapping.get('vif_type') == constants.VIF_TYPE_ADAPTER and
+                mapping.get('vif_type') == contract.VIF_TYPE_ADAPTER and
                 mapping.get('port') is None):
             LOG.warning('DPM agent on host %s reports physical network %s '
                         'without an object-id (%s); port %s not bound.',

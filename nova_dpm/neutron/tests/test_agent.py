@@ -16,7 +16,8 @@ The agent logs on with a real zhmcclient.Session, TLS verified, to the
 simulated HMC served on 127.0.0.1; nova-dpm's side (partitions and NICs)
 is played through the simulator's in-process session, with the NIC names
 and descriptions of nova_dpm.network. What the agent reports is seen by an
-in-process stand-in for neutron-server (nova_dpm.neutron.inprocess).
+in-process stand-in for neutron-server
+(nova_dpm.simulator.cloud.neutron_server).
 """
 
 import logging
@@ -36,14 +37,14 @@ import testtools
 import yaml
 import zhmcclient
 
+from nova_dpm import contract
 from nova_dpm import exception
 from nova_dpm import hmc as hmc_module
-from nova_dpm import network
 from nova_dpm.neutron import agent
 from nova_dpm.neutron import config
-from nova_dpm.neutron import inprocess
 from nova_dpm import simulator
 from nova_dpm.simulator import catalog
+from nova_dpm.simulator.cloud import neutron_server
 from nova_dpm.simulator import server as server_module
 
 common_config.register_common_config_options()
@@ -133,8 +134,8 @@ class AgentTestCase(testtools.TestCase):
     def nic(self, partition, port_id=None, host=HOST, vswitch=VSWITCH_0,
             mac='fa:16:3e:00:00:01'):
         port_id = port_id or str(uuid.uuid4())
-        props = {'name': network.nic_name(port_id),
-                 'description': network.nic_description(mac, host)}
+        props = {'name': contract.nic_name(port_id),
+                 'description': contract.nic_description(mac, host)}
         if vswitch:
             props['virtual-switch-uri'] = '/api/virtual-switches/' + vswitch
         else:
@@ -221,6 +222,31 @@ class MappingTest(AgentTestCase):
         self.assertEqual('dpm_vswitch',
                          reported['vif_mappings']['physnet1']['vif_type'])
 
+    def test_cna_adapter_backs_nics_directly(self):
+        # A CNA (FCoE) adapter's network ports back NICs through
+        # network-adapter-port-uri, as RoCE ones (nova_dpm.contract).
+        def cna(cpc):
+            self.roce(cpc)
+            cpc['adapters'][-1]['properties'].update({
+                'name': 'CNA-1', 'type': 'fcoe', 'adapter-family': 'cna'})
+        self.edits = [cna]
+        self.mappings = ['fcoe:%s' % ROCE]
+        self.serve()
+        mgr = self.manager()
+        self.assertEqual(
+            {'vif_type': 'dpm_adapter', 'object_id': ROCE, 'port': 0,
+             'vlan': False},
+            mgr.get_agent_configurations()['vif_mappings']['fcoe'])
+        # nova-dpm's NIC on that port is the agent's device.
+        port_id = str(uuid.uuid4())
+        self.partition().nics.create({
+            'name': contract.nic_name(port_id),
+            'description': contract.nic_description('fa:16:3e:00:00:01',
+                                                    HOST),
+            'network-adapter-port-uri':
+                '/api/adapters/%s/network-ports/0' % ROCE})
+        self.assertEqual({port_id}, mgr.get_all_devices())
+
     def test_hmc_without_vlan_nics_reports_flat_only(self):
         self.definition = 'z13'
         self.serve()
@@ -247,11 +273,12 @@ class BadMappingTest(AgentTestCase):
     def test_unknown_adapter(self):
         other = '0a000000-0000-4000-8000-00000000beef'
         self.assert_refused(['physnet1:%s:0' % other], other,
-                            'no adapter', 'CPC1')
+                            'the HMC shows no adapter', 'object-access')
 
     def test_storage_adapter(self):
         self.assert_refused(['physnet1:%s:0' % FCP], 'FCP-A', 'fcp',
-                            'expected an OSA or HiperSockets adapter')
+                            'not a network adapter: its family is ficon',
+                            'cna, hipersockets, network-express, osa, roce')
 
     def test_missing_port(self):
         self.assert_refused(['physnet1:%s:3' % OSA], 'OSA-1', 'no port 3',
@@ -387,16 +414,6 @@ class NicWatchTest(AgentTestCase):
         self.assertEqual([set()], result)
         self.assertEqual([], self.sim.requests)
 
-    def test_nic_owner_reads_nova_dpms_names(self):
-        port_id = str(uuid.uuid4())
-        self.assertEqual(
-            (port_id, 'host-a.example.com'),
-            agent.nic_owner(network.nic_name(port_id),
-                            network.nic_description('fa:16:3e:0a:0b:0c',
-                                                    'host-a.example.com')))
-        self.assertIsNone(agent.nic_owner('eth0', 'OpenStack mac=x'))
-        self.assertIsNone(agent.nic_owner(network.nic_name(port_id), ''))
-
 
 class HmcFaultTest(AgentTestCase):
 
@@ -482,8 +499,8 @@ class AgentLoopTest(AgentTestCase):
 
     def start_agent(self):
         self.serve()
-        self.neutron = inprocess.InProcessNeutron(HOST)
-        runner = inprocess.AgentRunner(self.neutron, polling_interval=1)
+        self.neutron = neutron_server.InProcessNeutron(HOST)
+        runner = neutron_server.AgentRunner(self.neutron, polling_interval=1)
         runner.start()
         self.addCleanup(runner.stop)
         return runner

@@ -33,6 +33,7 @@ from neutron.plugins.ml2 import plugin as ml2_plugin
 from neutron.tests.common import helpers
 from neutron.tests.unit import testlib_api
 
+from nova_dpm import contract
 from nova_dpm.neutron import constants
 
 HOST = 'cpc1-subset-a'
@@ -64,7 +65,7 @@ class FailedBindingTest(testlib_api.SqlTestCase):
             'agent_type': constants.AGENT_TYPE,
             'configurations': {
                 constants.CONF_VIF_MAPPINGS: {self.physnet: {
-                    'vif_type': constants.VIF_TYPE_VSWITCH,
+                    'vif_type': contract.VIF_TYPE_VSWITCH,
                     'object_id': VSWITCH, 'vlan': True}},
                 constants.CONF_NETWORK_TYPES: ['flat', 'vlan']}})
         network = self.driver.create_network(self.context, {'network': {
@@ -104,7 +105,7 @@ class FailedBindingTest(testlib_api.SqlTestCase):
 
     def test_bound_while_the_agent_is_alive(self):
         port = self.create_port()
-        self.assertEqual(constants.VIF_TYPE_VSWITCH,
+        self.assertEqual(contract.VIF_TYPE_VSWITCH,
                          port[portbindings.VIF_TYPE])
         self.assertEqual({'object_id': VSWITCH, 'vlan': 7},
                          {k: port[portbindings.VIF_DETAILS][k]
@@ -124,15 +125,15 @@ class FailedBindingTest(testlib_api.SqlTestCase):
             ml2_plugin.Ml2Plugin, '_rebind_on_revive_agent_types',
             [constants.AGENT_TYPE]))
         self.report_state()
-        self.assertEqual(constants.VIF_TYPE_VSWITCH, self.vif_type(port_id))
+        self.assertEqual(contract.VIF_TYPE_VSWITCH, self.vif_type(port_id))
 
     def test_port_set_host_binds_it_again(self):
         port_id = self.failed_port()
         self.driver.update_port(self.context, port_id, {'port': {
             portbindings.HOST_ID: HOST}})
-        self.assertEqual(constants.VIF_TYPE_VSWITCH, self.vif_type(port_id))
+        self.assertEqual(contract.VIF_TYPE_VSWITCH, self.vif_type(port_id))
 
     def test_agent_asking_for_the_port_binds_it_again(self):
         port_id = self.failed_port()
         self.driver.get_bound_port_context(self.context, port_id, HOST)
-        self.assertEqual(constants.VIF_TYPE_VSWITCH, self.vif_type(port_id))
+        self.assertEqual(contract.VIF_TYPE_VSWITCH, self.vif_type(port_id))

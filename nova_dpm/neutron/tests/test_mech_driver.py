@@ -25,6 +25,7 @@ import stevedore
 
 from neutron.tests.unit.plugins.ml2 import _test_mech_agent as base
 
+from nova_dpm import contract
 from nova_dpm.neutron import constants
 from nova_dpm.neutron import mech_driver
 
@@ -43,16 +44,16 @@ def dpm_agent(mappings, alive=True, network_types=('flat', 'vlan')):
 
 
 def vswitch(object_id=VSWITCH):
-    return {'vif_type': constants.VIF_TYPE_VSWITCH, 'object_id': object_id}
+    return {'vif_type': contract.VIF_TYPE_VSWITCH, 'object_id': object_id}
 
 
 def adapter_port(port=1):
-    return {'vif_type': constants.VIF_TYPE_ADAPTER, 'object_id': ADAPTER,
+    return {'vif_type': contract.VIF_TYPE_ADAPTER, 'object_id': ADAPTER,
             'port': port}
 
 
 class DPMMechanismDriverBaseTestCase(base.AgentMechanismBaseTestCase):
-    VIF_TYPE = constants.VIF_TYPE_VSWITCH
+    VIF_TYPE = contract.VIF_TYPE_VSWITCH
     AGENT_TYPE = constants.AGENT_TYPE
     AGENTS = [dpm_agent({PHYSNET: vswitch()})]
     AGENTS_DEAD = [dpm_agent({PHYSNET: vswitch()}, alive=False)]
@@ -112,7 +113,7 @@ class DPMAdapterPortFlatTestCase(DPMMechanismDriverBaseTestCase,
                                  base.AgentMechanismFlatTestCase):
     """Network Express / RoCE: the NIC is backed by the adapter port."""
 
-    VIF_TYPE = constants.VIF_TYPE_ADAPTER
+    VIF_TYPE = contract.VIF_TYPE_ADAPTER
     AGENTS = [dpm_agent({PHYSNET: adapter_port(1)})]
     AGENTS_BAD = [dpm_agent({'other_physnet': adapter_port(1)})]
     EXPECTED_OBJECT_ID = ADAPTER
@@ -144,12 +145,12 @@ class DPMSeveralMappingsTestCase(DPMMechanismDriverBaseTestCase):
                              'physnet2': vswitch(VSWITCH_2),
                              'physnet3': adapter_port(0)})]
         context = self._bind(agents, [self._segment('physnet2', 'vlan', 7)])
-        self.assertEqual(constants.VIF_TYPE_VSWITCH,
+        self.assertEqual(contract.VIF_TYPE_VSWITCH,
                          context._bound_vif_type)
         self.assertEqual(VSWITCH_2, context._bound_vif_details['object_id'])
         self.assertEqual(7, context._bound_vif_details['vlan'])
         context = self._bind(agents, [self._segment('physnet3')])
-        self.assertEqual(constants.VIF_TYPE_ADAPTER, context._bound_vif_type)
+        self.assertEqual(contract.VIF_TYPE_ADAPTER, context._bound_vif_type)
         self.assertEqual({'object_id': ADAPTER, 'port': 0},
                          {k: context._bound_vif_details[k]
                           for k in ('object_id', 'port')})
@@ -163,7 +164,7 @@ class DPMSeveralMappingsTestCase(DPMMechanismDriverBaseTestCase):
         context = self._bind(agents, [self._segment('physnet3', 'vlan', 7)])
         self._check_unbound(context)
         context = self._bind(agents, [self._segment('physnet3')])
-        self.assertEqual(constants.VIF_TYPE_ADAPTER, context._bound_vif_type)
+        self.assertEqual(contract.VIF_TYPE_ADAPTER, context._bound_vif_type)
 
     def test_agent_without_network_types_gets_flat_only(self):
         agent = dpm_agent({'physnet1': vswitch()})

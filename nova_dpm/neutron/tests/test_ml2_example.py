@@ -30,7 +30,7 @@ import stevedore
 
 from neutron.tests.unit.plugins.ml2 import _test_mech_agent as base
 
-from nova_dpm.neutron import constants
+from nova_dpm import contract
 from nova_dpm.neutron.tests import test_mech_driver
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
@@ -137,7 +137,7 @@ class ML2ExampleTest(base.AgentMechanismBaseTestCase):
                 (n_const.TYPE_VLAN, test_mech_driver.VSWITCH_2)):
             name, context = self.bind(SUBSET, network_type)
             self.assertEqual('dpm', name, network_type)
-            self.assertEqual(constants.VIF_TYPE_VSWITCH,
+            self.assertEqual(contract.VIF_TYPE_VSWITCH,
                              context._bound_vif_type)
             self.assertEqual(vswitch,
                              context._bound_vif_details['object_id'])

@@ -21,7 +21,7 @@ Get Metrics request for several servers.
 
 from nova.tests.functional.api import client
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 from nova_dpm.simulator import metrics as sim_metrics
 
 GET_METRICS = '/api/services/metrics/context/{id}'

@@ -24,7 +24,7 @@ import fixtures
 from nova import conf as nova_conf
 from oslo_log import log as oslo_logging
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 CONF = nova_conf.CONF
 LOG = oslo_logging.getLogger(__name__)

@@ -21,7 +21,7 @@ of their storage paths, against the WWPNs Cinder exported the volume to.
 
 from nova.tests.functional.api import client as api_client
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 from nova_dpm.tests.functional import test_servers
 
 HOST_1 = cloud.HOST

@@ -16,10 +16,11 @@ Nova's in-process cloud boots a server through its API on nova-dpm; the
 DPM agent (nova_dpm.neutron.agent, with Neutron's common agent loop) runs
 beside nova-compute against the same simulated HMC, over HTTPS, and
 reports to an in-process stand-in for neutron-server's RPC
-(nova_dpm.neutron.inprocess). The stand-in does what the ML2 plugin does
-when an agent reports a port up: the port becomes ACTIVE and Nova gets
-``network-vif-plugged`` through its API. The port's binding is the one
-the ``dpm`` mechanism driver computes from the agent's reported state.
+(nova_dpm.simulator.cloud.neutron_server). The stand-in does what the ML2
+plugin does when an agent reports a port up: the port becomes ACTIVE and
+Nova gets ``network-vif-plugged`` through its API. The port's binding is
+the one the ``dpm`` mechanism driver computes from the agent's reported
+state.
 """
 
 import os
@@ -27,8 +28,8 @@ import os
 import testtools
 
 from nova_dpm.simulator import catalog
-from nova_dpm.simulator import cloud
-from nova_dpm.simulator import neutron_agent
+from nova_dpm.simulator.cloud import neutron_agent
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 OSA = catalog.OSA
 PHYSNET = cloud.DPMNeutronFixture.dpm_network['provider:physical_network']

@@ -22,7 +22,7 @@ the simulator, makes the server SHUTOFF without Nova's power-state sync
 
 from nova.compute import power_state
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 
 class TestEventsFromTheHmc(cloud.DPMCloudTestCase):

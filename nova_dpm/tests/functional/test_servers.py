@@ -25,7 +25,7 @@ driver made.
 from nova.compute import power_state
 from nova.tests.functional.api import client as api_client
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 START = '/api/partitions/{id}/operations/start'
 STOP = '/api/partitions/{id}/operations/stop'

@@ -24,7 +24,7 @@ Neutron's notifier does).
 import threading
 import time
 
-from nova_dpm.simulator import cloud
+from nova_dpm.simulator.cloud import nova_cloud as cloud
 
 
 class PortAgent(object):

@@ -191,10 +191,7 @@ class WaitWatch(fixtures.Fixture):
         original = hmc_waits.wait_until
         observer = self.observer
 
-        def watched(wait, deadline, *older, **keywords):
-            if callable(wait):
-                wait, deadline = hmc_waits.older_call(
-                    wait, deadline, *older, **keywords)
+        def watched(wait, deadline):
             wait = _Watched(wait, deadline, observer)
             began = hmc_waits.time.monotonic()
             try:

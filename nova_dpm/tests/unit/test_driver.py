@@ -39,6 +39,7 @@ from nova_dpm import capabilities
 from nova_dpm import driver
 from nova_dpm import exception
 from nova_dpm.simulator import certs
+from nova_dpm import storage
 from nova_dpm.tests.unit import base
 
 
@@ -818,7 +819,7 @@ class ConnectorTest(base.DriverTestCase):
         connector = self.driver.get_volume_connector(instance)
         self.assertIs(False, connector['do_local_attach'])
         self.assertEqual(','.join(connector['wwpns']),
-                         instance.system_metadata[driver.WWPN_METADATA])
+                         instance.system_metadata[storage.WWPN_METADATA])
         self.assertEqual(sorted(self.hmc_wwpns(instance)),
                          sorted(connector['wwpns']))
 
@@ -833,7 +834,7 @@ class ConnectorTest(base.DriverTestCase):
     def test_wwpns_from_the_instance_record_after_a_restart(self):
         instance, connector = self.build()
         # A new nova-compute knows only Nova's record of the instance.
-        self.driver._wwpns.clear()
+        self.driver.storage._recorded.clear()
         self.sim.reset_counts()
         self.assertEqual(connector['wwpns'], self.driver.get_volume_connector(
             instance)['wwpns'])
@@ -841,14 +842,14 @@ class ConnectorTest(base.DriverTestCase):
 
     def test_wwpns_read_from_the_hmc_when_not_recorded(self):
         instance, connector = self.build()
-        self.driver._wwpns.clear()
-        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.storage._recorded.clear()
+        instance.system_metadata.pop(storage.WWPN_METADATA)
         self.sim.reset_counts()
         wwpns = self.driver.get_volume_connector(instance)['wwpns']
         self.assertEqual(sorted(connector['wwpns']), sorted(wwpns))
         self.assertEqual(0, self.sim.count('POST', '/api/cpcs/{id}/*'))
         self.assertEqual(','.join(wwpns),
-                         instance.system_metadata[driver.WWPN_METADATA])
+                         instance.system_metadata[storage.WWPN_METADATA])
 
     def test_gone_partition_with_unknown_wwpns(self):
         instance = self.instance(task_state=None, vm_state=vm_states.ACTIVE)
@@ -857,7 +858,7 @@ class ConnectorTest(base.DriverTestCase):
         self.assertIs(False, connector['multipath'])
         self.assertEqual(0, self.sim.count('POST'))
         self.assertIsNone(self.faked_partition(instance))
-        self.assertNotIn(driver.WWPN_METADATA, instance.system_metadata)
+        self.assertNotIn(storage.WWPN_METADATA, instance.system_metadata)
 
     def test_offloaded_instance_outside_a_spawn_gets_no_partition(self):
         instance, connector = self.build()
@@ -970,7 +971,7 @@ class SpawnTest(base.DriverTestCase):
         part = self.faked_partition(instance)
         self.assertEqual('active', part.properties['status'])
         self.assertEqual(','.join(wwpns),
-                         instance.system_metadata[driver.WWPN_METADATA])
+                         instance.system_metadata[storage.WWPN_METADATA])
         self.assertEqual(1, self.sim.count('POST',
                                            '/api/cpcs/{id}/partitions'))
 
@@ -1032,8 +1033,8 @@ class HbaPathsTest(base.DriverTestCase):
     def test_destroy_goes_on_without_the_wwpns(self):
         instance, _c = self.build(power_on=False)
         instance.power_state = power_state.SHUTDOWN
-        self.driver._wwpns.clear()
-        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.storage._recorded.clear()
+        instance.system_metadata.pop(storage.WWPN_METADATA)
         self.driver.storage._paths.clear()
         self.sim.inject_fault('http500', 'GET', '/api/partitions/{id}')
         self.driver.destroy(self.context, instance, None)
@@ -1141,8 +1142,8 @@ class RemoveTest(base.DriverTestCase):
 
     def test_wwpns_are_read_before_the_delete(self):
         instance, connector = self.build()
-        self.driver._wwpns.clear()
-        instance.system_metadata.pop(driver.WWPN_METADATA)
+        self.driver.storage._recorded.clear()
+        instance.system_metadata.pop(storage.WWPN_METADATA)
         self.driver.destroy(self.context, instance, None)
         self.assertIsNone(self.faked_partition(instance))
         instance.task_state = None

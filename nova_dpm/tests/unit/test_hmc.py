@@ -53,6 +53,12 @@ from nova_dpm.simulator import versions
 from nova_dpm.tests.unit import base
 
 
+def _wait_until(read, done, deadline, what, wanted='completion', state=None):
+    """hmc.wait_until driving a wait made of these callables."""
+    return hmc.wait_until(
+        hmc.waits.CallableWait(read, done, what, wanted, state), deadline)
+
+
 def _rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
 
@@ -919,8 +925,8 @@ class WaitUntilTest(base.testtools.TestCase):
 
     def test_long_wait_stays_within_the_cap(self):
         deadline = hmc.Deadline(60)
-        result = hmc.wait_until(self.read, lambda n: self.clock.now >= 1030,
-                                deadline, 'test', 'the end')
+        result = _wait_until(self.read, lambda n: self.clock.now >= 1030,
+                             deadline, 'test', 'the end')
         self.assertEqual(len(self.times), result)
         # At most POLL_BURST + POLL_RATE polls in any second (5).
         self.assertLessEqual(self.max_in_window(),
@@ -944,8 +950,8 @@ class WaitUntilTest(base.testtools.TestCase):
         deadline = hmc.Deadline(60)
         for _ in range(5):
             count = len(self.times)
-            hmc.wait_until(self.read, lambda n, c=count: n >= c + 2,
-                           deadline, 'test')
+            _wait_until(self.read, lambda n, c=count: n >= c + 2,
+                        deadline, 'test')
         self.assertEqual(10, len(self.times))
         self.assertLessEqual(self.max_in_window(),
                              hmc.POLL_BURST + hmc.POLL_RATE)
@@ -953,15 +959,15 @@ class WaitUntilTest(base.testtools.TestCase):
 
     def test_separate_operations_have_separate_budgets(self):
         for _ in range(3):
-            hmc.wait_until(self.read, lambda n: True, hmc.Deadline(60),
-                           'test')
+            _wait_until(self.read, lambda n: True, hmc.Deadline(60),
+                        'test')
         # Three operations: three immediate first polls.
         self.assertEqual([1000.0] * 3, self.times)
 
     def test_timeout_names_what_and_the_last_status(self):
         deadline = hmc.Deadline(2)
         exc = self.assertRaises(
-            exception.HMCTimeout, hmc.wait_until,
+            exception.HMCTimeout, _wait_until,
             lambda: self.read() and 'stopping', lambda s: False, deadline,
             'partition P', 'stopped')
         self.assertEqual('Timed out after 2 s waiting for partition P to '
@@ -977,7 +983,7 @@ class WaitUntilTest(base.testtools.TestCase):
         deadline = hmc.Deadline(0.2)
         deadline.budget.take()
         deadline.budget.take()
-        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until,
+        exc = self.assertRaises(exception.HMCTimeout, _wait_until,
                                 self.read, lambda n: False, deadline,
                                 'partition P', 'stopped')
         self.assertEqual([], self.times)
@@ -990,7 +996,7 @@ class WaitUntilTest(base.testtools.TestCase):
                 raise exception.HMCOperationFailed(
                     operation='o', target='t', reason='r')
             return False
-        self.assertRaises(exception.HMCOperationFailed, hmc.wait_until,
+        self.assertRaises(exception.HMCOperationFailed, _wait_until,
                           self.read, done, hmc.Deadline(60), 'test')
         self.assertEqual(3, len(self.times))
 
@@ -1013,7 +1019,7 @@ class WaitUntilTest(base.testtools.TestCase):
 
         observer = Observer()
         self.useFixture(base.WaitWatch(observer))
-        self.assertEqual('active', hmc.wait_until(
+        self.assertEqual('active', _wait_until(
             read, lambda s: s == 'active', hmc.Deadline(60), 'w'))
         self.assertEqual(5, len(self.times))
         self.assertEqual([('w', 5)], observer.waits)
@@ -1034,7 +1040,7 @@ class WaitUntilTest(base.testtools.TestCase):
                 self.times.append(self.clock.now)
                 raise error
             del self.times[:]
-            self.assertRaises(type(error), hmc.wait_until, read,
+            self.assertRaises(type(error), _wait_until, read,
                               lambda s: True, hmc.Deadline(60), 'w')
             self.assertEqual(1, len(self.times))
 
@@ -1042,7 +1048,7 @@ class WaitUntilTest(base.testtools.TestCase):
         def read():
             self.times.append(self.clock.now)
             raise zhmcclient.ConnectionError('Connection refused', None)
-        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until, read,
+        exc = self.assertRaises(exception.HMCTimeout, _wait_until, read,
                                 lambda s: True, hmc.Deadline(5), 'w', 'x')
         self.assertIn('the HMC does not answer (ConnectionError: '
                       'Connection refused)', exc.format_message())
@@ -1054,12 +1060,12 @@ class WaitUntilTest(base.testtools.TestCase):
         observer = Observer()
         watch = base.WaitWatch(observer)
         watch.setUp()
-        hmc.wait_until(self.read, lambda n: n == 3, hmc.Deadline(60), 'w')
+        _wait_until(self.read, lambda n: n == 3, hmc.Deadline(60), 'w')
         self.assertEqual(['w'] * 3, observer.polls)
         self.assertEqual(3, observer.ended)
         self.assertEqual([('w', 3)], observer.waits)
         watch.cleanUp()
-        hmc.wait_until(self.read, lambda n: True, hmc.Deadline(60), 'x')
+        _wait_until(self.read, lambda n: True, hmc.Deadline(60), 'x')
         self.assertEqual([('w', 3)], observer.waits)
 
 
@@ -1159,8 +1165,8 @@ class PollArithmeticTest(base.testtools.TestCase):
         # than half a second, beyond 2 + 3 x 0.475): the budget lengthens
         # the second and third pause to a third of a second; from then on
         # the back-off (0.3375 s, then 0.5 s) stays under the cap.
-        hmc.wait_until(self.read, lambda n: self.clock.now >= 2.0 + 1000,
-                       hmc.Deadline(60), 'test')
+        _wait_until(self.read, lambda n: self.clock.now >= 2.0 + 1000,
+                    hmc.Deadline(60), 'test')
         self.assertEqual([0.0, 0.1, 0.333333, 0.666667, 1.004167, 1.504167,
                           2.004167], self.elapsed())
 
@@ -1169,7 +1175,7 @@ class PollArithmeticTest(base.testtools.TestCase):
         # (the burst), then one every third of a second.
         deadline = hmc.Deadline(60)
         for _ in range(5):
-            hmc.wait_until(self.read, lambda n: True, deadline, 'test')
+            _wait_until(self.read, lambda n: True, deadline, 'test')
         self.assertEqual([0.0, 0.0, 0.333333, 0.666667, 1.0],
                          self.elapsed())
         self.assertEqual(5, deadline.budget.polls)
@@ -1211,7 +1217,7 @@ class PollArithmeticTest(base.testtools.TestCase):
         deadline = hmc.Deadline(10)
         deadline.budget.take()
         deadline.budget.take()
-        hmc.wait_until(self.read, lambda n: True, deadline, 'test')
+        _wait_until(self.read, lambda n: True, deadline, 'test')
         self.assertEqual([0.333333], self.elapsed())
 
     def test_first_poll_due_exactly_at_the_limit_is_made(self):
@@ -1219,15 +1225,15 @@ class PollArithmeticTest(base.testtools.TestCase):
         deadline = hmc.Deadline(1 / 3.0)
         deadline.budget.take()
         deadline.budget.take()
-        self.assertEqual(1, hmc.wait_until(self.read, lambda n: True,
-                                           deadline, 'test'))
+        self.assertEqual(1, _wait_until(self.read, lambda n: True,
+                                        deadline, 'test'))
         self.assertEqual([1 / 3.0], self.times)
 
     def test_no_poll_at_the_time_limit(self):
         # The next poll would come exactly when the time is up: the wait
         # ends with the value read last, without that poll.
         self.clock.now = 0.0
-        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until,
+        exc = self.assertRaises(exception.HMCTimeout, _wait_until,
                                 self.read, lambda n: False,
                                 hmc.Deadline(0.1), 'partition P', 'active',
                                 state=lambda n: 'read %d' % n)
@@ -1243,13 +1249,13 @@ class PollArithmeticTest(base.testtools.TestCase):
             self.times.append(self.clock.now)
             self.clock.now += 0.1
             return 'stopping'
-        exc = self.assertRaises(exception.HMCTimeout, hmc.wait_until, read,
+        exc = self.assertRaises(exception.HMCTimeout, _wait_until, read,
                                 lambda s: False, deadline, 'P', 'stopped')
         self.assertEqual(1, len(self.times))
         self.assertIn('last status: stopping', exc.format_message())
         self.assertEqual(
-            'done', hmc.wait_until(lambda: 'done', lambda s: s == 'done',
-                                   hmc.Deadline(0), 'P'))
+            'done', _wait_until(lambda: 'done', lambda s: s == 'done',
+                                hmc.Deadline(0), 'P'))
 
     def test_deadline(self):
         deadline = hmc.Deadline(5)

@@ -147,11 +147,11 @@ class NetworkRulesTest(testtools.TestCase):
                         base.VSWITCH_1, None, 12),
             network.Nic('p3', 'fa:16:3e:00:00:03', 'dpm_adapter',
                         base.NETX_1, 3, None)],
-            network.plan(vifs, (2, 20), '2.14.0'))
-        self.assertEqual([], network.plan(None))
+            network.nics_from_vifs(vifs, (2, 20), '2.14.0'))
+        self.assertEqual([], network.nics_from_vifs(None))
         # Without versions, VLAN ports are refused.
-        exc = self.assertRaises(exception.InvalidNetwork, network.plan,
-                                vifs[1:2])
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                network.nics_from_vifs, vifs[1:2])
         self.assertIn('this HMC has an unknown version',
                       exc.format_message())
 
@@ -160,29 +160,31 @@ class NetworkRulesTest(testtools.TestCase):
             bad = {'id': 'p3', 'address': 'fa:16:3e:00:00:03',
                    'type': 'dpm_adapter',
                    'details': {'object_id': base.NETX_1, 'port': index}}
-            exc = self.assertRaises(exception.InvalidNetwork, network.plan,
-                                    [bad])
+            exc = self.assertRaises(exception.InvalidNetwork,
+                                    network.nics_from_vifs, [bad])
             self.assertIn('an integer from 0 to 3; got %r' % (index,),
                           exc.format_message())
 
     def test_vlan_from_binding_details_before_network(self):
         port = vif('p1', 'fa:16:3e:00:00:01', vlan=7)
         port['details']['vlan'] = '9'
-        self.assertEqual(9, network.plan([port], (2, 20))[0].vlan)
+        self.assertEqual(9, network.nics_from_vifs([port], (2, 20))[0].vlan)
         port['details']['vlan'] = ''
-        self.assertEqual(7, network.plan([port], (2, 20))[0].vlan)
+        self.assertEqual(7, network.nics_from_vifs([port], (2, 20))[0].vlan)
         for edge in ('1', '4094'):
             port['details']['vlan'] = edge
-            self.assertEqual(int(edge), network.plan([port], (2, 20))[0].vlan)
+            self.assertEqual(
+                int(edge), network.nics_from_vifs([port], (2, 20))[0].vlan)
 
     def test_twelve_nics_fit_thirteen_do_not(self):
         vifs = [vif('p%d' % i, 'fa:16:3e:00:00:%02x' % i) for i in range(13)]
-        nics = network.plan(vifs[:12])
+        nics = network.nics_from_vifs(vifs[:12])
         value = network.boot_parameters(
             [(d, 3, n.mac) for d, n in zip(network.device_numbers(12),
                                            nics)])
         self.assertEqual(240, len(value))
-        exc = self.assertRaises(exception.InvalidNetwork, network.plan, vifs)
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                network.nics_from_vifs, vifs)
         self.assertIn('at most 12', exc.format_message())
         exc = self.assertRaises(
             exception.InvalidNetwork, network.boot_parameters,
@@ -199,8 +201,8 @@ class NetworkRulesTest(testtools.TestCase):
             (vif('p1', 'not-a-mac'), "'not-a-mac' is not a MAC"),
         ]
         for bad, words in cases:
-            exc = self.assertRaises(exception.InvalidNetwork, network.plan,
-                                    [bad])
+            exc = self.assertRaises(exception.InvalidNetwork,
+                                    network.nics_from_vifs, [bad])
             self.assertIn(words, exc.format_message())
             self.assertIn('p1', exc.format_message())
 
@@ -336,9 +338,9 @@ class VirtualSwitchTest(base.DriverTestCase):
 
     def test_check_returns_the_plan(self):
         vifs = self.two_vifs()
-        self.assertEqual(network.plan(vifs, self.driver.api_version),
-                         self.driver.network.check(vifs))
-        self.assertEqual(2, len(self.driver.network.check(vifs)))
+        self.assertEqual(network.nics_from_vifs(vifs, self.driver.api_version),
+                         self.driver.network.check_backings(vifs))
+        self.assertEqual(2, len(self.driver.network.check_backings(vifs)))
 
     def test_errors_without_a_port_name_the_switch(self):
         missing = '5e0000ff-0000-4000-8000-0000000000ff'
@@ -535,12 +537,13 @@ class VlanTest(base.DriverTestCase):
     def test_vlan_id_out_of_range(self):
         for bad in ('0', '4095', 'abc'):
             exc = self.assertRaises(exception.InvalidNetwork,
-                                    self.driver.network.plan,
+                                    self.driver.network.planned_nics,
                                     [self.vlan_vif(bad)])
             self.assertIn('from 1 to 4094', exc.format_message())
 
     def test_vlan_refused_on_an_old_hmc(self):
-        exc = self.assertRaises(exception.InvalidNetwork, network.plan,
+        exc = self.assertRaises(exception.InvalidNetwork,
+                                network.nics_from_vifs,
                                 [self.vlan_vif(5)], (2, 19))
         self.assertIn('2.20 or later', exc.format_message())
         self.assertIn('this HMC has 2.19', exc.format_message())
@@ -555,7 +558,7 @@ class OldHmcTest(base.DriverTestCase):
         vif = self.vif('port-v', 'fa:16:3e:00:00:0c')
         vif['details'][network_model.VIF_DETAILS_VLAN] = 7
         exc = self.assertRaises(exception.InvalidNetwork,
-                                self.driver.network.plan, [vif])
+                                self.driver.network.planned_nics, [vif])
         self.assertIn('2.20 or later', exc.format_message())
         self.assertIn('this HMC has 1.7', exc.format_message())
 
@@ -585,7 +588,7 @@ class VlanVersionTest(base.DriverTestCase):
         self.edit_definition(_hmc('2.23', '2.13.1'))
         self.start()
         exc = self.assertRaises(exception.InvalidNetwork,
-                                self.driver.network.plan, self.vifs())
+                                self.driver.network.planned_nics, self.vifs())
         self.assertIn('z14 or later CPC', exc.format_message())
         self.assertIn('this CPC has SE 2.13.1', exc.format_message())
 
@@ -667,17 +670,19 @@ class AdapterPortTest(base.DriverTestCase):
         message = self.refused(
             self.port_vif('port-x', 'fa:16:3e:00:00:01', base.NETX_1, 1))
         self.assertIn('Port port-x', message)
-        self.assertIn('port 1 of adapter Network Express Hybrid 0150, '
-                      'which has no such port', message)
+        self.assertIn('adapter Network Express Hybrid 0150 has no port 1 '
+                      '(its ports: 0)', message)
         message = self.refused(self.port_vif(
             'port-y', 'fa:16:3e:00:00:01',
             '0e0000ff-0000-4000-8000-0000000000ff', 0))
         self.assertIn('Port port-y', message)
-        self.assertIn('network adapter 0e0000ff-0000-4000-8000-0000000000ff,'
-                      ' which the HMC does not show', message)
+        self.assertIn('the HMC shows no adapter with object-id '
+                      '0e0000ff-0000-4000-8000-0000000000ff (it does not '
+                      'exist, or the HMC user lacks object-access', message)
         message = self.refused(
             self.port_vif('port-z', 'fa:16:3e:00:00:01', base.FCP_A, 0))
-        self.assertIn('FCP-A (ficon) is not a network adapter', message)
+        self.assertIn('FCP-A (fcp) is not a network adapter: its family is '
+                      'ficon', message)
 
     def test_binding_without_port_index_is_refused(self):
         vif = self.port_vif('port-p', 'fa:16:3e:00:00:01')
@@ -703,7 +708,8 @@ class AdapterPortTest(base.DriverTestCase):
         self.start()
         message = self.refused(self.port_vif(
             'port-x', 'fa:16:3e:00:00:01', base.OTHER_OSA, 0))
-        self.assertIn('its adapter OSA-X is not on CPC CPC1', message)
+        self.assertIn('adapter OSA-X is not an adapter of CPC CPC1',
+                      message)
 
 
 class AdapterPortWithVirtualSwitchesTest(base.DriverTestCase):

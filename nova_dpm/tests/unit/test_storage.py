@@ -10,13 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""nova_dpm/storage.py: FCP LUNs, boot targets, storage groups, volumes.
+"""nova_dpm/storage: FCP LUNs, boot targets, storage groups, volumes.
 
 The rules that need no HMC (LUN addressing, boot target selection,
 connection info), and storage-group boot and volume sizes on an HMC that
 validates paths (z16: the simulated SAN answers the HMC's discovery).
 """
 
+import fixtures
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova.virt import block_device
@@ -880,6 +881,48 @@ class DiscoveryJobTest(DiscoveryTestCase):
         self.assertEqual(['vol-boot'], [
             v.properties['name']
             for v in self.group_of(instance).storage_volumes.list()])
+
+
+class RegistryTest(base.DriverTestCase):
+    """registry.BACKENDS: the first backend that applies serves a subset.
+
+    A new backend is one module and one entry there; the entry here is
+    a test's own, placed before the others.
+    """
+
+    definition = 'z16'
+    start_driver = False
+
+    def register(self, backend):
+        self.useFixture(fixtures.MockPatchObject(
+            storage.registry, 'BACKENDS',
+            (backend,) + storage.registry.BACKENDS))
+        self.start()
+
+    def test_an_entry_that_applies_comes_first(self):
+        class Claiming(storage.StorageGroupBackend):
+            name = 'claiming'
+
+            @classmethod
+            def applies(cls, subset):
+                return subset.host == base.HOST
+
+        self.register(Claiming)
+        self.assertIs(Claiming, type(self.driver.storage))
+
+    def test_an_entry_that_does_not_apply_is_passed_over(self):
+        class Declining(storage.HbaBackend):
+            name = 'declining'
+
+            @classmethod
+            def applies(cls, subset):
+                return False
+
+        self.register(Declining)
+        # z16 has dpm-storage-management: the storage-group backend.
+        self.assertIs(storage.StorageGroupBackend,
+                      type(self.driver.storage))
+        self.assertEqual('fcp', self.driver.storage.group_type)
 
 
 class HbaBackendTest(base.DriverTestCase):

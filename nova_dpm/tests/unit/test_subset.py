@@ -187,13 +187,14 @@ class InitHostTest(base.DriverTestCase):
                             base.OTHER_FCP, 'FCP-X is not an adapter of '
                             'CPC CPC1')
 
-    def test_missing_port_message_counts_the_ports(self):
+    def test_missing_port_message_names_the_ports(self):
         ports = len(self.faked_cpc_adapter_ports(base.FCP_A))
         self.dpm_flags(physical_storage_adapter_mappings=[
             '%s:0' % base.FCP_B, '%s:3' % base.FCP_A])
         self.assert_refused('physical_storage_adapter_mappings',
                             'entry %s:3' % base.FCP_A,
-                            'it has %d port(s)' % ports)
+                            'its ports: %s' % ', '.join(
+                                str(i) for i in range(ports)))
 
     def faked_cpc_adapter_ports(self, adapter_id):
         cpc = self.cpc_definition_of_shipped()
@@ -304,7 +305,7 @@ class VersionIntTest(base.testtools.TestCase):
 
 
 class MaxInstancesTest(base.DriverTestCase):
-    """admit()/release(): [dpm] max_instances, before any HMC request."""
+    """reserve()/release(): [dpm] max_instances, before any HMC request."""
 
     definitions = base.PER_DEFINITION
 
@@ -317,46 +318,46 @@ class MaxInstancesTest(base.DriverTestCase):
 
     def test_admitted_instances_count_until_released(self):
         first, second, third = (str(uuid.uuid4()) for _i in range(3))
-        self.subset.admit(first, set)
-        self.subset.admit(second, set)
+        self.subset.reserve(first, set)
+        self.subset.reserve(second, set)
         # Admitting the same instance again takes no second place.
-        self.subset.admit(first, set)
-        exc = self.assertRaises(exception.DPMError, self.subset.admit,
+        self.subset.reserve(first, set)
+        exc = self.assertRaises(exception.DPMError, self.subset.reserve,
                                 third, set)
         self.assertIn('CPC subset %s is full: it holds 2 of at most 2 '
                       'instances ([dpm] max_instances)' % base.HOST,
                       exc.format_message())
         self.subset.release(first)
-        self.subset.admit(third, set)
-        self.assertRaises(exception.DPMError, self.subset.admit, first, set)
+        self.subset.reserve(third, set)
+        self.assertRaises(exception.DPMError, self.subset.reserve, first, set)
         # Releasing an instance never admitted changes nothing.
         self.subset.release(str(uuid.uuid4()))
-        self.assertRaises(exception.DPMError, self.subset.admit, first, set)
+        self.assertRaises(exception.DPMError, self.subset.reserve, first, set)
         self.assertEqual(0, len(self.sim.requests))
 
     def test_members_count_with_reservations(self):
         member, admitted, other = (str(uuid.uuid4()) for _i in range(3))
-        self.subset.admit(admitted, set)
+        self.subset.reserve(admitted, set)
         # One partition exists and one is admitted: full.
-        exc = self.assertRaises(exception.DPMError, self.subset.admit,
+        exc = self.assertRaises(exception.DPMError, self.subset.reserve,
                                 other, lambda: {member})
         self.assertIn('holds 2 of at most 2', exc.format_message())
         # An instance with a partition is admitted without a place.
-        self.subset.admit(member, lambda: {member})
+        self.subset.reserve(member, lambda: {member})
         # A reserved instance whose partition exists counts once.
-        exc = self.assertRaises(exception.DPMError, self.subset.admit,
+        exc = self.assertRaises(exception.DPMError, self.subset.reserve,
                                 other, lambda: {member, admitted})
         self.assertIn('holds 2 of at most 2', exc.format_message())
         self.subset.release(admitted)
-        self.subset.admit(other, lambda: {member})
-        self.assertRaises(exception.DPMError, self.subset.admit,
+        self.subset.reserve(other, lambda: {member})
+        self.assertRaises(exception.DPMError, self.subset.reserve,
                           str(uuid.uuid4()), lambda: {member})
 
     def test_no_limit(self):
         self.dpm_flags(max_instances=None)
         self.start()
         for _i in range(5):
-            self.driver.subset.admit(str(uuid.uuid4()), set)
+            self.driver.subset.reserve(str(uuid.uuid4()), set)
 
     def test_full_subset_refuses_a_build_before_any_hmc_request(self):
         first, _c = self.build(network_info=[])

@@ -316,7 +316,7 @@ class CheckTest(CheckTestCase):
         self.mappings[0] = '%s:3' % base.FCP_A
         self.run_check(1)
         self.assert_row('adapter mapping 1', check.FAIL, 'FCP-A',
-                        'has no port 3', '1 port(s)')
+                        'has no port 3', '(its ports: 0)')
         self.assert_only_failures('adapter mapping 1', 'init_host')
 
     def test_no_mappings_is_a_warning(self):

@@ -30,7 +30,7 @@ CHILD = '''
 import json, os, sys
 os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING'] = '1'
 import nova_dpm.cmd.demo
-import nova_dpm.simulator.cloud
+import nova_dpm.simulator.cloud.nova_cloud
 print(json.dumps(sorted(sys.modules)))
 '''
 
@@ -47,7 +47,7 @@ class DemoImportTest(testtools.TestCase):
         modules = json.loads(proc.stdout.strip().splitlines()[-1])
         # The import did happen: the check below is not vacuous.
         self.assertIn('nova_dpm.cmd.demo', modules)
-        self.assertIn('nova_dpm.simulator.cloud', modules)
+        self.assertIn('nova_dpm.simulator.cloud.nova_cloud', modules)
         self.assertEqual([], [m for m in modules
                               if m == 'nova_dpm.tests' or
                               m.startswith('nova_dpm.tests.')])

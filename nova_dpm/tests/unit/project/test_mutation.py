@@ -44,8 +44,11 @@ class EquivalentsTest(testtools.TestCase):
     def test_every_listed_survivor_names_a_line_and_an_operator(self):
         listed = self.tool.load_equivalents()
         for (module, operator, line), reason in listed.items():
-            with open(os.path.join(ROOT, self.tool.module_file(module))) as f:
-                lines = set(raw.strip() for raw in f)
+            lines = set()
+            path = self.tool.module_file(module)
+            for source in self.tool.module_sources(path):
+                with open(os.path.join(ROOT, source)) as f:
+                    lines.update(raw.strip() for raw in f)
             self.assertIn(line, lines,
                           'mutation-equivalents.txt: %s no longer has the '
                           'line %r' % (module, line))
@@ -74,6 +77,18 @@ class EquivalentsTest(testtools.TestCase):
             tox = f.read()
         self.assertIn('tools/mutation.py {posargs:%s}'
                       % ' '.join(DRIVER_MODULES), tox)
+
+    def test_a_package_is_mutated_with_every_file_of_it(self):
+        path = self.tool.module_file('storage')
+        self.assertEqual(os.path.join('nova_dpm', 'storage'), path)
+        sources = self.tool.module_sources(path)
+        self.assertIn(os.path.join('nova_dpm', 'storage', 'groups.py'),
+                      sources)
+        self.assertIn(os.path.join('nova_dpm', 'storage', '__init__.py'),
+                      sources)
+        self.assertEqual([os.path.join('nova_dpm', 'subset.py')],
+                         self.tool.module_sources(
+                             self.tool.module_file('subset')))
 
     def test_unknown_module_is_named(self):
         error = self.assertRaises(SystemExit, self.tool.module_file,

@@ -445,9 +445,9 @@ class SupportMatrixTest(testtools.TestCase):
         vif = _vif(details={
             'object_id': catalog.VSWITCH_0,
             'vlan': 100})
-        self.assertEqual(100, network.plan([vif], (2, 20))[0].vlan)
-        self.assertRaises(exception.InvalidNetwork, network.plan, [vif],
-                          (2, 19))
+        self.assertEqual(100, network.nics_from_vifs([vif], (2, 20))[0].vlan)
+        self.assertRaises(exception.InvalidNetwork, network.nics_from_vifs,
+                          [vif], (2, 19))
 
     def test_console_log_matches_matrix(self):
         # partial: none on SE < 2.14 (List OS Messages, HMC rule gate).
@@ -460,10 +460,11 @@ class SupportMatrixTest(testtools.TestCase):
     def test_flat_matches_matrix(self):
         status = self._status('operation.networking.topology.flat')
         self.assertIn(status, CLAIMED)
-        nics = network.plan([_vif()])
+        nics = network.nics_from_vifs([_vif()])
         self.assertEqual(1, len(nics))
         # partial: the 13th port is refused.
         self.assertEqual('partial', status)
         vifs = [_vif(id='port-%d' % i, address='fa:16:3e:00:00:%02x' % i)
                 for i in range(network.MAX_NICS + 1)]
-        self.assertRaises(exception.InvalidNetwork, network.plan, vifs)
+        self.assertRaises(exception.InvalidNetwork, network.nics_from_vifs,
+                          vifs)

@@ -13,14 +13,14 @@
 """The DPM agent beside the in-process cloud's nova-compute.
 
 :class:`DPMAgentFixture`, for the in-process cloud's test case
-(``nova_dpm.simulator.cloud``; tests and the demo; it needs the neutron
-extra too): it runs the DPM agent (nova_dpm.neutron.agent on
-Neutron's common agent loop) in a thread against the cloud's simulated
-HMC, with its own HMC session, and an in-process stand-in for
-neutron-server's agent RPC (nova_dpm.neutron.inprocess). When the agent
-reports a port up or down, the stand-in does what ML2 does: it sets the
-port's status in the cloud's Neutron fixture and, for up, sends Nova
-``network-vif-plugged`` through Nova's API. :meth:`bound_port` makes a
+(:mod:`.nova_cloud`; tests and the demo; it needs the neutron extra
+too): it runs the DPM agent (nova_dpm.neutron.agent on Neutron's common
+agent loop) in a thread against the cloud's simulated HMC, with its own
+HMC session, and an in-process stand-in for neutron-server's agent RPC
+(:mod:`.neutron_server`). When the agent reports a port up or down, the
+stand-in does what ML2 does: it sets the port's status in the cloud's
+Neutron fixture and, for up, sends Nova ``network-vif-plugged`` through
+Nova's API. :meth:`bound_port` makes a
 port bound as the ``dpm`` mechanism driver binds it from the agent's
 reported state.
 """
@@ -74,17 +74,17 @@ class DPMAgentFixture(fixtures.Fixture):
     def _setUp(self):
         with eventlet_importable():
             from nova_dpm.neutron import config
-            from nova_dpm.neutron import inprocess
             from nova_dpm.neutron import mech_driver
-        from nova_dpm.simulator import cloud
+            from nova_dpm.simulator.cloud import neutron_server
+        from nova_dpm.simulator.cloud import nova_cloud as cloud
         from oslo_config import cfg
         self.host = cloud.HOST
         config.register_opts(cfg.CONF)
         self.test.flags(group='dpm',
                         physical_network_adapter_mappings=self.mappings)
-        self.server_side = inprocess.InProcessNeutron(self.host)
+        self.server_side = neutron_server.InProcessNeutron(self.host)
         self.server_side.on_change.append(self._port_status_changed)
-        self.runner = inprocess.AgentRunner(
+        self.runner = neutron_server.AgentRunner(
             self.server_side, polling_interval=self.polling_interval)
         self.runner.start()
         self.addCleanup(self.runner.stop)

@@ -15,8 +15,9 @@
 For the demo and the tests: :class:`InProcessNeutron` answers what the
 agent asks neutron-server over RPC (port details, port up and down, state
 reports) from a table of ports, on oslo.messaging's in-process ``fake``
-transport; :class:`AgentRunner` runs the real agent (:mod:`.agent`, its
-HMC connection and Neutron's common agent loop) in a thread against it.
+transport; :class:`AgentRunner` runs the real agent
+(:mod:`nova_dpm.neutron.agent`, its HMC connection and Neutron's common
+agent loop) in a thread against it.
 Neutron's ML2 plugin does on ``update_device_up`` what
 :meth:`InProcessNeutron.update_device_up` does here: the port becomes
 ACTIVE, and Nova is told ``network-vif-plugged`` (``on_change``).
