@@ -42,6 +42,7 @@ from nova_dpm import diagnostics
 from nova_dpm import exception
 from nova_dpm import flavor
 from nova_dpm import hmc as hmc_module
+from nova_dpm import migration
 from nova_dpm import network
 from nova_dpm import notifications
 from nova_dpm import partition as partition_module
@@ -109,8 +110,10 @@ class DPMDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=False,
-        supports_evacuate=False,
-        supports_migrate_to_same_host=False,
+        # Volume-backed instances only (as every instance is): resize,
+        # cold migration and evacuation move the partition (migration.py).
+        supports_evacuate=True,
+        supports_migrate_to_same_host=True,
         supports_attach_interface=False,
         supports_device_tagging=False,
         supports_multiattach=False,
@@ -129,6 +132,8 @@ class DPMDriver(driver.ComputeDriver):
         self.events = None        # notifications.PartitionEvents
         self.diagnostics = None   # diagnostics.Diagnostics
         self.consoles = None      # console.SerialConsoles
+        self.host = None          # the CPC subset's host, from init_host
+        self.migrations = migration.Migrations(self)
 
     # -- host ------------------------------------------------------------
 
@@ -136,21 +141,21 @@ class DPMDriver(driver.ComputeDriver):
         """Validate [dpm] and the CPC subset; refuse to start otherwise."""
         LOG.info('nova-dpm %s starting for CPC subset %s.',
                  version.version_string(), host)
+        self.host = host
         self.settings = dpm_conf.validate(CONF)
         self.hmc = hmc_module.HMC(self.settings)
         try:
             self.hmc.logon()
         except exception.HMCLogonRefused as exc:
             refuse_to_start(exc)
-        self.subset = subset_module.CpcSubset(self.hmc, self.settings,
-                                              CONF.host)
+        self.subset = subset_module.CpcSubset(self.hmc, self.settings, host)
         self.subset.validate()
         self.crypto = crypto.Crypto(self.hmc, self.subset, self.settings)
         self.crypto.validate(self.subset.cpc)
         self.hmc.api_version()
         self.hmc.adopt_cpc(self.subset.cpc)
         self.partitions = partition_module.Partitions(
-            self.hmc, self.subset.cpc, CONF.host, self.settings)
+            self.hmc, self.subset.cpc, host, self.settings)
         self.partitions.refresh()
         self.storage = storage.backend_for(self.hmc, self.subset,
                                            self.settings)
@@ -174,10 +179,10 @@ class DPMDriver(driver.ComputeDriver):
             self.hmc.logoff()
 
     def get_available_nodes(self, refresh=False):
-        return [CONF.host]
+        return [self.host or CONF.host]
 
     def node_is_available(self, nodename):
-        return nodename == CONF.host
+        return nodename == (self.host or CONF.host)
 
     def get_host_ip_addr(self):
         return CONF.my_ip
@@ -451,13 +456,14 @@ class DPMDriver(driver.ComputeDriver):
 
     # -- teardown --------------------------------------------------------
 
-    def _remove(self, instance):
+    def _remove(self, instance, running=None):
         """Delete the instance's partition and storage; gone is success.
 
         The partition is stopped first when Nova believes it runs (one
-        request less than an optimistic delete that the HMC refuses), and
-        deleted first otherwise; the storage the deletion does not take
-        along (a storage group) is released afterwards.
+        request less than an optimistic delete that the HMC refuses), or
+        as ``running`` says, and deleted first otherwise; the storage the
+        deletion does not take along (a storage group) is released
+        afterwards.
         """
         part = self.partitions.get(instance.uuid)
         if part is None:
@@ -465,7 +471,9 @@ class DPMDriver(driver.ComputeDriver):
                 self.partitions.naming.name(instance.uuid))
             return
         self.storage.keep_wwpns(instance, part)
-        if instance.power_state == power_state.RUNNING:
+        if running is None:
+            running = instance.power_state == power_state.RUNNING
+        if running:
             self.partitions.stop(part)
         try:
             self.partitions.delete(instance.uuid, part)
@@ -481,14 +489,37 @@ class DPMDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        """Delete the partition; never the volumes (a revert: migration)."""
         self.consoles.close(instance.uuid)
-        with self.partitions.lock(instance.uuid):
-            self._remove(instance)
+        self.migrations.destroy(context, instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
         """Nothing beyond destroy: the partition took its NICs along."""
+
+    # -- resize, cold migration (migration.py) ----------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        return self.migrations.power_off(instance, timeout, retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        self.migrations.finish(context, migration, instance, image_meta,
+                               allocations, network_info, block_device_info,
+                               power_on)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        self.migrations.confirm(migration, instance)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        self.migrations.finish_revert(instance, migration, power_on)
 
     # -- power -----------------------------------------------------------
 

@@ -345,7 +345,7 @@ class Partitions(object):
         One List Partitions request, which carries the sizes on HMC API
         4.1 and later. On older HMCs the sizes that are not known yet are
         read together in one more request (see HMC.get_many) and then
-        kept, since nova-dpm never resizes a partition.
+        kept (a resize through :meth:`resize` updates them).
         """
         own = self.refresh()
         with self._lock:
@@ -404,6 +404,27 @@ class Partitions(object):
             hmc.retry_while_busy(
                 lambda: partition.update_properties(properties), deadline,
                 'update partition %s' % partition.name)
+
+    def resize(self, partition, properties, stop=False):
+        """Set the processors and memory of a stopped partition.
+
+        ``properties``: ifl-processors, initial-memory and maximum-memory,
+        in one update (maximum-memory changes only while the partition is
+        stopped, HMC rule D1; the initial memory never exceeds the
+        maximum, HMC rule C11). With ``stop``, the partition is stopped
+        first. No request when the size is already so.
+        """
+        size = (properties['ifl-processors'], properties['initial-memory'])
+        with self._lock:
+            if self._sizes.get(partition.uri) == size:
+                return
+        if stop:
+            self.stop(partition)
+        self.update(partition, properties)
+        with self._lock:
+            self._sizes[partition.uri] = size
+        LOG.info('Partition %s now has %d IFLs and %d MiB.', partition.name,
+                 size[0], size[1])
 
     def _deadline(self):
         """The time limit of one start, stop or delete, all steps in."""

@@ -623,6 +623,29 @@ class Bench(object):
     def destroy(self, drv, instance):
         drv.destroy(self.context, instance, self.network_info(instance))
 
+    def move(self, src, dst, instance, flavor):
+        """Nova's resize or cold migration from ``src`` to ``dst``.
+
+        migrate_disk_and_power_off on the source; on the destination the
+        connector (Nova exports the volume to its WWPNs) and
+        finish_migration; confirm_migration on the source.
+        """
+        migration = objects.Migration(source_compute=src.host,
+                                      dest_compute=dst.host)
+        src.migrate_disk_and_power_off(self.context, instance, dst.host,
+                                       flavor, self.network_info(instance))
+        instance.old_flavor, instance.flavor = instance.flavor, flavor
+        instance.task_state = task_states.RESIZE_FINISH
+        connector = dst.get_volume_connector(instance)
+        bdi = self.block_device_info(connector['wwpns'], self.sim(dst))
+        dst.finish_migration(self.context, migration, instance, '[]',
+                             self.network_info(instance, dst), None, True,
+                             {}, bdi, power_on=True)
+        instance.task_state = None
+        src.confirm_migration(self.context, migration, instance,
+                              self.network_info(instance))
+        instance.power_state = power_state.RUNNING
+
     def power_on(self, drv, instance):
         drv.power_on(self.context, instance, self.network_info(instance))
         instance.power_state = power_state.RUNNING
@@ -758,6 +781,34 @@ def run_concurrency(bench, definition, tmpdir, sizes):
             for inst in batch:
                 bench.destroy(drv, inst)
     return results
+
+
+HOST_2 = 'subset2'
+
+
+def run_moves(bench, definition, tmpdir):
+    """A resize on one subset, then a cold migration to a second one.
+
+    Both subsets are on one simulated CPC (two drivers, one HMC).
+    """
+    path = write_definition(definition, 0, tmpdir)
+    src = bench.new_driver(path)
+    bench.init_host(src)
+    dst = bench.new_driver(path, session=src.hmc.session)
+    dst.init_host(HOST_2)
+    bench._reuse = None
+    rec = bench.rec(src)
+    with bench.fast(src):
+        instance = bench.build(src, bench.instance())
+    bigger = instance.flavor.obj_clone()
+    bigger.vcpus, bigger.memory_mb = 2, 4096
+    rows = [measure(rec, 'resize on the subset + confirm', bench.move,
+                    src, src, instance, bigger),
+            measure(rec, 'cold migration to subset 2 + confirm',
+                    bench.move, src, dst, instance, bigger)]
+    with bench.fast(dst):
+        bench.destroy(dst, instance)
+    return rows
 
 
 # Seconds the simulated HMC refuses every request in the restart case.
@@ -983,6 +1034,7 @@ def main(argv=None):
             sys.stdout.flush()
         batches = run_concurrency(bench, args.definition, tmpdir, sizes)
         plain, restarted = run_restart(bench, args.definition, tmpdir)
+        moves = run_moves(bench, args.definition, tmpdir)
 
     print_scaling(scenarios)
 
@@ -1062,6 +1114,19 @@ def main(argv=None):
               'spawn through an HMC restart', not restarted.error and
               restarted.restarted == 1 and late <= 1.0,
               restarted.error or '%.2f s beyond the restart' % late)))
+
+    print()
+    print('Resize and cold migration (Nova\'s calls on source and '
+          'destination, confirm included)')
+    print('%-42s %6s %6s %8s' % ('operation', 'total', 'poll', 'wall s'))
+    for row in moves:
+        print('%-42s %6d %6d %8.2f' % (
+            row.label, row.total, row.poll, row.wall))
+        if row.error:
+            print('    ERROR: %s' % row.error[:300])
+        if args.detail:
+            for key, n in sorted(row.by_pattern.items()):
+                print('    %3d  %s' % (n, key))
 
     print()
     print("Steady state: nova's periodic tasks at their default intervals")

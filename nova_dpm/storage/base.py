@@ -41,9 +41,12 @@ LOG = logging.getLogger(__name__)
 # The instance's system metadata key of its WWPNs, kept beyond destroy.
 WWPN_METADATA = 'dpm_wwpns'
 # Task states in which Nova asks for the volume connector of an instance
-# whose partition is to be created.
+# whose partition is to be created. RESIZE_FINISH: the destination of a
+# move to another CPC subset, before Nova exports the volumes to it (on
+# the same subset the partition exists; nova_dpm/migration.py).
 CREATING_TASK_STATES = (task_states.BLOCK_DEVICE_MAPPING,
-                        task_states.REBUILD_BLOCK_DEVICE_MAPPING)
+                        task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                        task_states.RESIZE_FINISH)
 NO_STORAGE_PATH = ('the CPC subset has no storage path to boot from; set '
                    '[dpm] physical_storage_adapter_mappings')
 NO_BOOT_VOLUME = ('the instance has no boot volume (a block device with '

@@ -56,6 +56,7 @@ import itertools
 import os
 import sys
 import time
+import uuid
 
 import fixtures
 from nova import test
@@ -68,6 +69,7 @@ from urllib3 import connection as urllib3_connection
 from urllib3 import connectionpool as urllib3_connectionpool
 from wsgi_intercept import requests_intercept
 
+from nova_dpm import driver as driver_module
 from nova_dpm import simulator as hmc_simulator
 from nova_dpm.simulator import catalog
 from nova_dpm.simulator import server as hmc_server
@@ -807,3 +809,87 @@ class DPMCloudTestCase(test.TestCase,
 
     def assertForeignPartitionsUntouched(self):
         self.assertEqual(self.foreign_at_start, self.hmc.foreign_snapshot())
+
+
+# -- a second CPC subset on the same simulated CPC ---------------------------
+
+HOST_2 = 'dpm-subset-2'
+
+
+def partition_name_on(host, instance_uuid):
+    """The partition of an instance on the CPC subset of ``host``."""
+    return 'OpenStack-%s-%s' % (host, instance_uuid)
+
+
+def _node_uuid(node):
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, node))
+
+
+def _node_uuid_per_host(driver, refresh=False):
+    node = driver.get_available_nodes()[0]
+    return {_node_uuid(node): node}
+
+
+class SecondSubsetMixin(object):
+    """A second nova-compute, CPC subset HOST_2, on the same simulated CPC.
+
+    Mixed in before :class:`DPMCloudTestCase`. The second service has
+    [dpm] limits of its own (the ``SUBSET_2_*`` attributes); both reach
+    the one simulated HMC, so the 'https' transport is required (with
+    ``[dpm] hmc_mock_file`` every service would simulate a CPC of its
+    own). ``self.compute_2`` is the second service.
+    """
+
+    SUBSET_2_MAX_PROCESSORS = 8
+    SUBSET_2_MAX_MEMORY = 32768
+    SUBSET_2_MAX_INSTANCES = None
+
+    def setUp(self):
+        if self.HMC_TRANSPORT != HTTPS:
+            raise ValueError('two CPC subsets need HMC_TRANSPORT = %r'
+                             % HTTPS)
+        # nova-compute keeps its node's UUID for the process (a file in
+        # production, one process per host); two services in one process
+        # get one UUID per host instead.
+        self.useFixture(fixtures.MockPatch(
+            'nova_dpm.driver.DPMDriver.get_nodenames_by_uuid',
+            _node_uuid_per_host))
+        resource = driver_module.DPMDriver.get_available_resource
+
+        def with_node_uuid(driver, nodename):
+            found = resource(driver, nodename)
+            found['uuid'] = _node_uuid(nodename)
+            return found
+
+        self.useFixture(fixtures.MockPatch(
+            'nova_dpm.driver.DPMDriver.get_available_resource',
+            with_node_uuid))
+        super().setUp()
+        self.compute_2 = self.start_subset(
+            HOST_2, max_processors=self.SUBSET_2_MAX_PROCESSORS,
+            max_memory=self.SUBSET_2_MAX_MEMORY,
+            max_instances=self.SUBSET_2_MAX_INSTANCES)
+
+    def start_subset(self, host, **limits):
+        """Start nova-compute for ``host`` with these [dpm] limits.
+
+        The [dpm] options are read when the service starts; afterwards
+        they are set back to those of the first subset, so that a restart
+        of the first service finds its own.
+        """
+        first = {name: getattr(test.CONF.dpm, name) for name in limits}
+        self.flags(group='dpm', **limits)
+        try:
+            return self._start_compute(host)
+        finally:
+            self.flags(group='dpm', **first)
+
+    def restart_subset(self, host):
+        """Restart nova-compute for ``host`` as a new process would.
+
+        A new driver (nothing kept in memory), the [dpm] options of the
+        first subset; the simulated HMC keeps its state.
+        """
+        compute = self.computes[host]
+        return self.restart_compute_service(compute,
+                                            keep_hypervisor_state=False)

@@ -311,7 +311,8 @@ class DriverTestCase(testtools.TestCase):
         # on the HMC when the driver waits.
         self.virtapi = fake_virtapi.FakeVirtAPI(self.faked_nic_names)
         self.driver = driver.DPMDriver(virtapi=self.virtapi)
-        self.driver.init_host(HOST)
+        # As nova-compute does: its host, [DEFAULT] host.
+        self.driver.init_host(driver.CONF.host)
         if self.driver.events is not None:
             self.addCleanup(self.driver.events.stop)
         # The simulated HMC reports a start's outcome at once: no need to

@@ -1351,11 +1351,15 @@ class DriverInterfaceTest(testtools.TestCase):
             if name.startswith('supports_image_type_'):
                 self.assertFalse(value, name)
         # Nova offers none of these for a partition.
-        for name in ('has_imagecache', 'supports_evacuate',
-                     'supports_migrate_to_same_host',
+        for name in ('has_imagecache',
                      'supports_attach_interface', 'supports_device_tagging',
                      'supports_multiattach', 'supports_trusted_certs'):
             self.assertIs(False, caps[name], name)
+        # Volume-backed moves (migration.py, tests/functional/
+        # test_migrations.py): evacuation, and a cold migration that may
+        # stay on the CPC subset.
+        for name in ('supports_evacuate', 'supports_migrate_to_same_host'):
+            self.assertIs(True, caps[name], name)
 
     def test_nova_loads_both_spellings(self):
         import nova.virt

@@ -360,10 +360,11 @@ class SupportMatrixTest(testtools.TestCase):
              'implement pause'], problems)
 
     def test_claim_of_unimplemented_capability_fails(self):
-        problems = check(doctored(**{'operation.evacuate': 'partial'}))
+        problems = check(doctored(
+            **{'operation.multiattach-volume': 'partial'}))
         self.assertEqual(
-            ['operation.evacuate: marked partial, but DPMDriver does not '
-             'implement supports_evacuate'], problems)
+            ['operation.multiattach-volume: marked partial, but DPMDriver '
+             'does not implement supports_multiattach'], problems)
 
     def test_implemented_operation_marked_missing_fails(self):
         problems = check(doctored(**{'operation.reboot': 'missing'}))
