@@ -36,7 +36,7 @@ import zhmcclient
 
 from nova_dpm import exception
 from nova_dpm import flavor
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 
 LOG = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ class Crypto(object):
         for object_id in self.settings.physical_crypto_adapters:
             adapter = zhmcclient.Adapter(
                 cpc.adapters, '/api/adapters/%s' % object_id)
-            with hmc_module.translated('read adapter', object_id):
-                found = hmc_module.pull(adapter, [
+            with hmc.translated('read adapter', object_id):
+                found = hmc.pull(adapter, [
                     'name', 'parent', 'adapter-family', 'crypto-type',
                     'detected-card-type'])
             if not found:
@@ -155,8 +155,8 @@ class Crypto(object):
                            'crypto adapter(s) %s, and %d are free' % (
                                count, names, len(free)))
             chosen = free[:count]
-            with hmc_module.translated('increase crypto configuration',
-                                       partition.name):
+            with hmc.translated('increase crypto configuration',
+                                partition.name):
                 partition.increase_crypto_config(
                     adapters, [{'domain-index': i, 'access-mode': USAGE}
                                for i in chosen])
@@ -170,7 +170,7 @@ class Crypto(object):
     def _free(cpc, adapters):
         """Domains free for usage on all the adapters (one request)."""
         try:
-            with hmc_module.translated('read free crypto domains', cpc.name):
+            with hmc.translated('read free crypto domains', cpc.name):
                 return cpc.get_free_crypto_domains(adapters) or []
         except ValueError as exc:
             # zhmcclient knows the domain count of the machine types it
@@ -188,7 +188,7 @@ class Crypto(object):
         if not self.wanted(instance)[1]:
             return
         cpc = self.subset.cpc
-        with hmc_module.translated('read crypto configurations', cpc.name):
+        with hmc.translated('read crypto configurations', cpc.name):
             parts = cpc.partitions.list(full_properties=True)
         mine = next((p for p in parts if p.uri == partition.uri), None)
         config = mine.get_property('crypto-configuration') if mine else None

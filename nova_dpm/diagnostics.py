@@ -41,8 +41,8 @@ from oslo_log import log as logging
 import zhmcclient
 
 from nova_dpm import contract
-from nova_dpm import hmc as hmc_module
-from nova_dpm import partition as partition_module
+from nova_dpm import hmc
+from nova_dpm import partition
 
 LOG = logging.getLogger(__name__)
 
@@ -117,10 +117,10 @@ class Metrics(object):
             # HMC rule Q3: a restarted HMC has forgotten the context.
             LOG.info('The HMC no longer has metrics context %s (%s); '
                      'creating another.', context.uri,
-                     hmc_module.describe_error(exc))
+                     hmc.describe_error(exc))
             self._context = None
             context = self._create()
-            with hmc_module.translated('get metrics', context.uri):
+            with hmc.translated('get metrics', context.uri):
                 text = context.get_metrics()
         except zhmcclient.Error:
             _reraise('get metrics', context.uri)
@@ -138,7 +138,7 @@ class Metrics(object):
             if exc.http_status not in (400, 404):
                 _reraise('create metrics context')
             # HMC rule Q2: an HMC without the groups refuses their names.
-            return self._refuse(hmc_module.describe_error(exc))
+            return self._refuse(hmc.describe_error(exc))
         except zhmcclient.Error:
             _reraise('create metrics context')
         infos = context.properties.get('metric-group-infos') or []
@@ -164,7 +164,7 @@ class Metrics(object):
             # Gone already (HMC restart) or the HMC is away: it forgets
             # the context with the session.
             LOG.info('Metrics context %s not deleted: %s', context.uri,
-                     hmc_module.describe_error(exc))
+                     hmc.describe_error(exc))
 
     def expire(self):
         """Forget the figures: the next call reads the HMC's again."""
@@ -182,7 +182,7 @@ class Metrics(object):
 
 def _reraise(operation, target='the HMC'):
     """Raise the zhmcclient error being handled as a nova-dpm error."""
-    with hmc_module.translated(operation, target):
+    with hmc.translated(operation, target):
         raise
 
 
@@ -216,7 +216,7 @@ class Diagnostics(object):
         usage = values.get(partition_uri)
         if usage is None or partition_uri is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        state = power_state.STATE_MAP[partition_module.power_state_of(status)]
+        state = power_state.STATE_MAP[partition.power_state_of(status)]
         diags = diagnostics_obj.Diagnostics(
             state=state, hypervisor='PR/SM', hypervisor_os=None,
             uptime=None, config_drive=False)
@@ -243,7 +243,7 @@ class Diagnostics(object):
                        uri not in self._nics and
                        uri.split('/nics/')[0] in subset]
         if unknown:
-            with hmc_module.translated('read NICs', partition_uri):
+            with hmc.translated('read NICs', partition_uri):
                 found = self.hmc.get_many(unknown)
             with self._lock:
                 for uri, props in found.items():

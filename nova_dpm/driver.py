@@ -41,13 +41,13 @@ from nova_dpm import crypto
 from nova_dpm import diagnostics
 from nova_dpm import exception
 from nova_dpm import flavor
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm import migration
 from nova_dpm import network
 from nova_dpm import notifications
-from nova_dpm import partition as partition_module
+from nova_dpm import partition
 from nova_dpm import storage
-from nova_dpm import subset as subset_module
+from nova_dpm import subset
 from nova_dpm import version
 
 LOG = logging.getLogger(__name__)
@@ -143,18 +143,18 @@ class DPMDriver(driver.ComputeDriver):
                  version.version_string(), host)
         self.host = host
         self.settings = dpm_conf.validate(CONF)
-        self.hmc = hmc_module.HMC(self.settings)
+        self.hmc = hmc.HMC(self.settings)
         try:
             self.hmc.logon()
         except exception.HMCLogonRefused as exc:
             refuse_to_start(exc)
-        self.subset = subset_module.CpcSubset(self.hmc, self.settings, host)
+        self.subset = subset.CpcSubset(self.hmc, self.settings, host)
         self.subset.validate()
         self.crypto = crypto.Crypto(self.hmc, self.subset, self.settings)
         self.crypto.validate(self.subset.cpc)
         self.hmc.api_version()
         self.hmc.adopt_cpc(self.subset.cpc)
-        self.partitions = partition_module.Partitions(
+        self.partitions = partition.Partitions(
             self.hmc, self.subset.cpc, host, self.settings)
         self.partitions.refresh()
         self.storage = storage.backend_for(self.hmc, self.subset,
@@ -232,7 +232,7 @@ class DPMDriver(driver.ComputeDriver):
         if status is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(
-            state=partition_module.power_state_of(status),
+            state=partition.power_state_of(status),
             internal_id=self.partitions.uri(instance.uuid))
 
     # -- build -----------------------------------------------------------
@@ -385,7 +385,7 @@ class DPMDriver(driver.ComputeDriver):
                   if power_on and timeout else [])
 
         def create():
-            deadline = hmc_module.Deadline(
+            deadline = hmc.Deadline(
                 self.settings.hmc_operation_timeout)
             props['boot-os-specific-parameters'] = self.network.create_nics(
                 part, nics, self.storage.device_numbers(part), deadline)

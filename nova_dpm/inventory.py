@@ -29,7 +29,7 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import contract
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 
 # HMC rule A10: the HMC answers 404 alike for an object that does not exist
 # and for one the user may not access.
@@ -45,10 +45,13 @@ class Refused(Exception):
         self.reason = reason
 
 
-def find_cpc(hmc, object_id):
-    """The CPC with ``object_id``, its properties pulled (one request)."""
-    with hmc_module.translated('read CPC', object_id):
-        cpc = hmc.cpc(object_id)
+def find_cpc(connection, object_id):
+    """The CPC with ``object_id``, its properties pulled (one request).
+
+    ``connection``: the :class:`~nova_dpm.hmc.HMC`.
+    """
+    with hmc.translated('read CPC', object_id):
+        cpc = connection.cpc(object_id)
     if cpc is None:
         raise Refused('the HMC shows no CPC with object-id %s %s' %
                       (object_id, _NOT_SHOWN))
@@ -90,9 +93,9 @@ class Inventory(object):
         """
         adapter = zhmcclient.Adapter(self.cpc.adapters,
                                      '/api/adapters/%s' % adapter_id)
-        with hmc_module.translated('read adapter', adapter_id):
-            found = hmc_module.pull(adapter,
-                                    ['name', 'parent'] + list(properties))
+        with hmc.translated('read adapter', adapter_id):
+            found = hmc.pull(adapter,
+                             ['name', 'parent'] + list(properties))
         if not found:
             raise Refused('the HMC shows no adapter with object-id %s %s' %
                           (adapter_id, _NOT_SHOWN))
@@ -141,8 +144,8 @@ class Inventory(object):
         seen = []
         for uri in adapter.get_property('network-port-uris') or []:
             port = zhmcclient.Port(adapter.ports, uri)
-            with hmc_module.translated('read adapter port', uri):
-                found = hmc_module.pull(port, ['index'])
+            with hmc.translated('read adapter port', uri):
+                found = hmc.pull(port, ['index'])
             if not found:
                 continue
             if port.get_property('index') == index:
@@ -157,7 +160,7 @@ class Inventory(object):
         lacks it); none for an adapter without ports.
         """
         port_uris = adapter.get_property('network-port-uris') or []
-        with hmc_module.translated('read ports of adapter', adapter.name):
+        with hmc.translated('read ports of adapter', adapter.name):
             found = self.hmc.get_many(port_uris) if port_uris else {}
         return {int(port.get('index', -1)): uri
                 for uri, port in found.items() if port is not None}
@@ -171,7 +174,7 @@ class Inventory(object):
         list(full_properties=True), which needs Submit Requests;
         get_many falls back to one GET per switch where the HMC lacks it).
         """
-        with hmc_module.translated('list virtual switches', self.cpc.name):
+        with hmc.translated('list virtual switches', self.cpc.name):
             if properties is not None and self.hmc.capabilities.can(
                     capabilities.ADDITIONAL_PROPERTIES):
                 return {v.uri: v.properties

@@ -55,7 +55,7 @@ from nova_dpm import capabilities
 from nova_dpm import conf as dpm_conf
 from nova_dpm import contract
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm import inventory
 
 LOG = logging.getLogger(__name__)
@@ -339,7 +339,7 @@ class Networking(object):
         object access to the switches lists none). Such a CPC lists none.
         """
         known = self.hmc.capabilities
-        with hmc_module.translated('list API features', self.subset.cpc.name):
+        with hmc.translated('list API features', self.subset.cpc.name):
             self.adapter_ports_only = known.can(capabilities.NETWORK_EXPRESS)
         if self.adapter_ports_only:
             LOG.info('CPC %s has no virtual switches (%s): its NICs are '
@@ -412,8 +412,8 @@ class Networking(object):
                             contract.VIF_TYPE_ADAPTER))
             vswitch = zhmcclient.VirtualSwitch(
                 self.subset.cpc.virtual_switches, uri)
-            with hmc_module.translated('read virtual switch', vswitch_id):
-                found = hmc_module.pull(vswitch, ['parent', 'port', 'name'])
+            with hmc.translated('read virtual switch', vswitch_id):
+                found = hmc.pull(vswitch, ['parent', 'port', 'name'])
             if not found:
                 raise exception.InvalidNetwork(
                     port=port_id or vswitch_id,
@@ -487,11 +487,11 @@ class Networking(object):
             if nic.vlan is not None:
                 props['vlan-id'] = nic.vlan
                 props['vlan-type'] = 'enforced'
-            with hmc_module.translated('create NIC', partition.name):
+            with hmc.translated('create NIC', partition.name):
                 if deadline is None:
                     partition.nics.create(props)
                 else:
-                    hmc_module.retry_while_busy(
+                    hmc.retry_while_busy(
                         lambda: partition.nics.create(props), deadline,
                         'create NIC %s in %s' % (props['name'],
                                                  partition.name))

@@ -49,7 +49,7 @@ from nova.virt import event as virtevent
 from oslo_log import log as logging
 import zhmcclient
 
-from nova_dpm import partition as partition_module
+from nova_dpm import partition
 
 LOG = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class PartitionEvents(object):
         if found is None:
             return          # not one of this subset's partitions
         uuid, cached = found
-        if status == cached or partition_module.power_state_of(status) == \
+        if status == cached or partition.power_state_of(status) == \
                 power_state.NOSTATE:
             # Known already (this service's own start or stop, or a
             # repeated notification), or on the way to a new status.
@@ -326,8 +326,8 @@ class PartitionEvents(object):
         """Emit the event from old_status to status; True if emitted."""
         if old_status is None or status is None:
             return False
-        name = transition(partition_module.power_state_of(old_status),
-                          partition_module.power_state_of(status))
+        name = transition(partition.power_state_of(old_status),
+                          partition.power_state_of(status))
         if name is None:
             return False
         if not locked:

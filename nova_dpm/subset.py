@@ -22,7 +22,7 @@ from oslo_serialization import jsonutils
 
 from nova_dpm import capabilities
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm import inventory
 
 LOG = logging.getLogger(__name__)
@@ -115,11 +115,11 @@ class CpcSubset(object):
         option). One request: the CPC's partitions with their processor
         mode and IFLs (HMC rule Z2).
         """
-        from nova_dpm import partition as partition_module
-        naming = partition_module.Naming(self.host)
+        from nova_dpm import partition
+        naming = partition.Naming(self.host)
         wanted = self.settings.max_dedicated_processors
         ifls = int(cpc.get_property('processor-count-ifl') or 0)
-        with hmc_module.translated('list partitions', cpc.name):
+        with hmc.translated('list partitions', cpc.name):
             parts = cpc.partitions.list(full_properties=True)
         taken = sum(int(p.properties.get('ifl-processors') or 0)
                     for p in parts
@@ -224,7 +224,7 @@ class CpcSubset(object):
         either way is logged; the subset comes back by itself once the
         CPC's status allows it.
         """
-        with hmc_module.translated('read CPC status', self.cpc.name):
+        with hmc.translated('read CPC status', self.cpc.name):
             props = self.hmc.get_many([self.cpc.uri]).get(self.cpc.uri)
         status = (props or {}).get('status')
         reason = None

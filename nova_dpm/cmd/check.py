@@ -80,10 +80,10 @@ from nova_dpm import conf as dpm_conf
 from nova_dpm import contract
 from nova_dpm import crypto
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm import inventory
-from nova_dpm import partition as partition_module
-from nova_dpm import subset as subset_module
+from nova_dpm import partition
+from nova_dpm import subset
 
 PASS = 'PASS'
 FAIL = 'FAIL'
@@ -138,7 +138,7 @@ class Report(object):
             return self.add(check, FAIL, exc.format_message()) != FAIL
         except zhmcclient.Error as exc:
             return self.add(check, FAIL,
-                            hmc_module.describe_error(exc)) != FAIL
+                            hmc.describe_error(exc)) != FAIL
         except Exception as exc:
             # A diagnostic tool reports what broke instead of a traceback.
             return self.add(check, FAIL, 'unexpected error: %s: %s' %
@@ -277,7 +277,7 @@ class Checker(object):
 
     def check_logon(self):
         s = self.settings
-        self.hmc = hmc_module.HMC(s)
+        self.hmc = hmc.HMC(s)
         if self.hmc.simulated:
             try:
                 self.hmc.session  # noqa: B018 (loads the definition)
@@ -313,8 +313,8 @@ class Checker(object):
                                            exc.kwargs['reason']))
 
     def check_cpc_found(self):
-        self.subset = subset_module.CpcSubset(self.hmc, self.settings,
-                                              self.host)
+        self.subset = subset.CpcSubset(self.hmc, self.settings,
+                                       self.host)
         self.cpc = self._subset_check(self.subset.find_cpc)
         if self.hmc.capabilities.api_version is not None:
             self.hmc.adopt_cpc(self.cpc)
@@ -351,7 +351,7 @@ class Checker(object):
             for a in adapters)
 
     def check_storage_backend(self):
-        feature = subset_module.STORAGE_MANAGEMENT_FEATURE
+        feature = subset.STORAGE_MANAGEMENT_FEATURE
         if self.subset.has_storage_management(self.cpc):
             se = self.cpc.get_property('se-version')
             api = getattr(self, 'api_version', None)
@@ -377,21 +377,21 @@ class Checker(object):
             adapter.get_property('adapter-id'), mapping.port)
 
     def check_init_host(self):
-        subset = subset_module.CpcSubset(self.hmc, self.settings, self.host)
+        candidate = subset.CpcSubset(self.hmc, self.settings, self.host)
         try:
-            subset.validate()
+            candidate.validate()
         except exception.DPMError as exc:
             raise Failed('nova-compute would refuse to start: %s' %
                          exc.format_message())
         return ('CpcSubset.validate() accepts CPC subset %s: nova-compute '
                 'would start with %s and %d storage path(s)' %
-                (self.host, 'storage groups' if subset.storage_management
-                 else 'HBAs', len(subset.adapter_ports)))
+                (self.host, 'storage groups' if candidate.storage_management
+                 else 'HBAs', len(candidate.adapter_ports)))
 
     # -- information -------------------------------------------------------
 
     def check_vswitches(self):
-        with hmc_module.translated('list adapters', self.cpc_name):
+        with hmc.translated('list adapters', self.cpc_name):
             adapters = {a.uri: a.name for a in self.cpc.adapters.list()}
         vswitches = inventory.Inventory(self.hmc, self.cpc).vswitches()
         if not vswitches:
@@ -410,14 +410,14 @@ class Checker(object):
 
     def adapter_ports(self):
         """The network adapter ports, for ports bound as dpm_adapter."""
-        with hmc_module.translated('list adapters', self.cpc_name):
+        with hmc.translated('list adapters', self.cpc_name):
             adapters = self.cpc.adapters.list(full_properties=True)
         rows = []
         for adapter in sorted(adapters, key=lambda a: a.name):
             family = adapter.get_property('adapter-family')
             if family not in contract.ADAPTER_NIC_TYPES:
                 continue
-            with hmc_module.translated('list adapter ports', adapter.name):
+            with hmc.translated('list adapter ports', adapter.name):
                 ports = adapter.ports.list(full_properties=True)
             for port in sorted(ports, key=lambda p: p.get_property('index')):
                 rows.append(('adapter port', INFO, (
@@ -431,7 +431,7 @@ class Checker(object):
         return INFO, detail, rows
 
     def check_partitions(self):
-        partitions = partition_module.Partitions(
+        partitions = partition.Partitions(
             self.hmc, self.cpc, self.host, self.settings)
         processors, memory = partitions.usage()
         statuses = partitions.statuses(max_age=float('inf'))
@@ -487,7 +487,7 @@ class Lister(object):
                         self.cpc_object_id]
             cpcs = [cpc]
         else:
-            with hmc_module.translated('list CPCs', 'HMC'):
+            with hmc.translated('list CPCs', 'HMC'):
                 cpcs = self.hmc.client.cpcs.list()
         lines = []
         for cpc in sorted(cpcs, key=lambda c: c.name):
@@ -504,7 +504,7 @@ class Lister(object):
                  '%s' % (cpc.name, oid, prop('status'), prop('se-version'),
                          prop('machine-type'))]
         vswitches = self.vswitches(cpc)
-        with hmc_module.translated('list adapters', cpc.name):
+        with hmc.translated('list adapters', cpc.name):
             uris = [a.uri for a in cpc.adapters.list()]
         adapters = self.read(uris)
         for uri in sorted(adapters, key=lambda u: adapters[u].get('name')):
@@ -536,7 +536,7 @@ class Lister(object):
         """{uri: properties} of the objects still there."""
         if not uris:
             return {}
-        with hmc_module.translated('read', 'objects'):
+        with hmc.translated('read', 'objects'):
             answers = self.hmc.get_many(uris)
         return {uri: props for uri, props in answers.items() if props}
 
@@ -562,23 +562,23 @@ def list_objects(conf, out, secret=None):
     else:
         write('nova-dpm-check --list: objects that HMC %s shows user %s' %
               (', '.join(settings.hmc), settings.hmc_username))
-    hmc = hmc_module.HMC(settings)
+    connection = hmc.HMC(settings)
     try:
-        hmc.logon(attempts=1)
-        hmc.api_version()
-        lines = Lister(hmc, values['cpc_object_id']).lines()
+        connection.logon(attempts=1)
+        connection.api_version()
+        lines = Lister(connection, values['cpc_object_id']).lines()
     except exception.DPMError as exc:
         write('FAIL: %s' % exc.format_message())
         return 1
     except zhmcclient.Error as exc:
-        write('FAIL: %s' % hmc_module.describe_error(exc))
+        write('FAIL: %s' % hmc.describe_error(exc))
         return 1
     except Exception as exc:
         # A diagnostic tool reports what broke instead of a traceback.
         write('FAIL: unexpected error: %s: %s' % (type(exc).__name__, exc))
         return 1
     finally:
-        hmc.logoff()
+        connection.logoff()
     for line in lines:
         write(line)
     return 0

@@ -75,7 +75,7 @@ from neutron.plugins.ml2.drivers.agent import _common_agent as ca  # noqa
 from nova_dpm import capabilities  # noqa: E402
 from nova_dpm import contract  # noqa: E402
 from nova_dpm import exception  # noqa: E402
-from nova_dpm import hmc as hmc_module  # noqa: E402
+from nova_dpm import hmc  # noqa: E402
 from nova_dpm import inventory  # noqa: E402
 from nova_dpm.neutron import config  # noqa: E402
 from nova_dpm.neutron import constants  # noqa: E402
@@ -175,7 +175,7 @@ class Mappings(object):
         switches) is no such CPC.
         """
         if self._ports_only is None:
-            with hmc_module.translated('list API features', self.cpc.name):
+            with hmc.translated('list API features', self.cpc.name):
                 self._ports_only = self.hmc.capabilities.can(
                     capabilities.NETWORK_EXPRESS)
         return self._ports_only
@@ -227,7 +227,7 @@ class NicWatcher(object):
     def nic_uris(self):
         """The URIs of the NICs to consider (one request, see module)."""
         if self.listing:
-            with hmc_module.translated('list partitions', self.cpc.name):
+            with hmc.translated('list partitions', self.cpc.name):
                 parts = self.cpc.partitions.list(
                     filter_args={'name': contract.PARTITION_FILTER},
                     additional_properties=['nic-uris'])
@@ -235,7 +235,7 @@ class NicWatcher(object):
                     for uri in p.properties.get('nic-uris') or ()}
         uris = set()
         for vswitch_uri in self.vswitch_uris:
-            with hmc_module.translated('get connected NICs', vswitch_uri):
+            with hmc.translated('get connected NICs', vswitch_uri):
                 # A GET (HMC rule H11; zhmcclient get_connected_nics).
                 result = self.hmc.session.get(
                     vswitch_uri + '/operations/get-connected-vnics')
@@ -247,7 +247,7 @@ class NicWatcher(object):
         uris = self.nic_uris()
         new = [uri for uri in sorted(uris) if uri not in self._known]
         if new:
-            with hmc_module.translated('read NICs', self.cpc.name):
+            with hmc.translated('read NICs', self.cpc.name):
                 found = self.hmc.get_many(new)
             for uri, props in found.items():
                 if props is None:
@@ -450,18 +450,18 @@ def _check_firewall():
                    driver)
 
 
-def build_agent(conf=cfg.CONF, hmc=None):
+def build_agent(conf=cfg.CONF, connection=None):
     """Validate the configuration, log on, check the mappings.
 
-    Returns the CommonAgentLoop, not started. ``hmc``: an HMC object to
-    use instead of one made from [dpm] (the demo shares its own).
+    Returns the CommonAgentLoop, not started. ``connection``: an HMC object
+    to use instead of one made from [dpm] (the demo shares its own).
     """
     settings = config.validate(conf)
     _check_firewall()
-    if hmc is None:
-        hmc = hmc_module.HMC(settings)
-        hmc.logon()
-    manager = DPMManager(hmc, settings, conf.host).start()
+    if connection is None:
+        connection = hmc.HMC(settings)
+        connection.logon()
+    manager = DPMManager(connection, settings, conf.host).start()
     return DPMAgentLoop(
         manager, conf.AGENT.polling_interval,
         conf.AGENT.quitting_rpc_timeout, constants.AGENT_TYPE,

@@ -33,7 +33,7 @@ from nova.virt import driver as virt_driver
 from oslo_log import log as logging
 
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.storage import fc as fc_module
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def wait_until(wait, deadline):
     ``wait`` has the attributes ``what`` and ``wanted`` and the methods
     ``read()`` (one poll), ``done(value)`` and ``state(value)``.
     """
-    return hmc_module.wait_until(wait, deadline)
+    return hmc.wait_until(wait, deadline)
 
 
 def volume_size(bdm):

@@ -26,7 +26,7 @@ from oslo_log import log as logging
 import zhmcclient
 
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.storage import base
 
 LOG = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ class Discovery(object):
         """
         if not self.enabled:
             return None
-        with hmc_module.translated('start FCP storage discovery',
-                                   self.group.name):
+        with hmc.translated('start FCP storage discovery',
+                            self.group.name):
             return self.group.discover_fcp(force_restart=False,
                                            wait_for_completion=False)
 
@@ -160,7 +160,7 @@ class Discovery(object):
                 self.deadline))
         except zhmcclient.Error as exc:
             LOG.debug('FCP storage discovery of %s ended: %s',
-                      self.group.name, hmc_module.describe_error(exc))
+                      self.group.name, hmc.describe_error(exc))
 
     def reported(self):
         """``nothing_found`` with what the HMC's connection report says.
@@ -172,8 +172,8 @@ class Discovery(object):
         if not self.enabled:
             return self.nothing_found
         try:
-            with hmc_module.translated('get connection report',
-                                       self.group.name):
+            with hmc.translated('get connection report',
+                                self.group.name):
                 report = self.group.get_connection_report()
         except exception.DPMError as exc:
             LOG.debug('No connection report of %s: %s', self.group.name, exc)
@@ -184,7 +184,7 @@ class Discovery(object):
                                describe_report(report)))
 
 
-class FoundWait(hmc_module.Wait):
+class FoundWait(hmc.Wait):
     """Wait until FCP storage discovery has found what one object needs.
 
     Polls the object ``uri`` (a VSR or a storage volume) and the discovery
@@ -221,8 +221,8 @@ class FoundWait(hmc_module.Wait):
         """(the object's properties, the job's status or None if gone)."""
         job, group = self.job, self.discovery.group
         uris = [self.uri] + ([job.uri] if job else [])
-        with hmc_module.translated('read FCP storage discovery results',
-                                   group.name):
+        with hmc.translated('read FCP storage discovery results',
+                            group.name):
             answers = self.discovery.hmc.get_many(
                 uris, discard=self.discovery.discard)
         self.discovery.discard = None

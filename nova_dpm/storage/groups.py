@@ -31,7 +31,7 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.storage import base
 from nova_dpm.storage import discovery as discovery_module
 
@@ -101,7 +101,7 @@ class StorageGroupBackend(base.StorageBackend):
         One request; the HMC matches the name filter as a pattern, so the
         exact name is checked here.
         """
-        with hmc_module.translated('find storage group', name):
+        with hmc.translated('find storage group', name):
             groups = self._console().storage_groups.list(
                 filter_args={'name': name, 'cpc-uri': self.subset.cpc.uri})
         return next((g for g in groups if g.name == name), None)
@@ -131,7 +131,7 @@ class StorageGroupBackend(base.StorageBackend):
             props['storage-volumes'] = [dict(
                 self._boot_volume_props(boot.volume_id, boot.size_gb),
                 operation='create')]
-        with hmc_module.translated('create storage group', partition.name):
+        with hmc.translated('create storage group', partition.name):
             group = self._console().storage_groups.create(props)
             volumes = group.properties.get('element-uris') or []
             if volumes:
@@ -140,9 +140,9 @@ class StorageGroupBackend(base.StorageBackend):
                 group.add_candidate_adapter_ports(
                     [self._port(a, p) for a, p, _i in paths])
                 # A busy partition (409,2, HMC rule A3) is asked again.
-                hmc_module.retry_while_busy(
+                hmc.retry_while_busy(
                     lambda: partition.attach_storage_group(group),
-                    hmc_module.Deadline(
+                    hmc.Deadline(
                         self.settings.hmc_operation_timeout),
                     'attach storage group %s' % group.name)
             except zhmcclient.Error:
@@ -155,8 +155,8 @@ class StorageGroupBackend(base.StorageBackend):
         # Not list(full_properties=True): zhmcclient 1.26 reads the
         # properties with Submit Requests whatever the HMC's version;
         # get_many uses it only where the HMC has it (AGGREGATION_API).
-        with hmc_module.translated('list virtual storage resources',
-                                   group.name):
+        with hmc.translated('list virtual storage resources',
+                            group.name):
             uris = [v.uri for v in group.virtual_storage_resources.list()]
             answers = self.hmc.get_many(uris) if uris else {}
         own = [dict(answers[u], **{'element-uri': u}) for u in uris
@@ -247,12 +247,12 @@ class StorageGroupBackend(base.StorageBackend):
         uri = self._boot.get(partition.uri)
         if uri is not None:
             return group.storage_volumes.resource_object(uri)
-        with hmc_module.translated('define boot volume', group.name):
+        with hmc.translated('define boot volume', group.name):
             for volume in group.storage_volumes.list():
                 if volume.name in (boot.volume_id, BOOT_VOLUME_NAME):
                     self._boot[partition.uri] = volume.uri
                     return volume
-            volume = hmc_module.retry_while_busy(
+            volume = hmc.retry_while_busy(
                 lambda: group.storage_volumes.create(
                     self._boot_volume_props(boot.volume_id, boot.size_gb)),
                 deadline, 'define boot volume in %s' % group.name)
@@ -261,8 +261,8 @@ class StorageGroupBackend(base.StorageBackend):
 
     def _fulfil(self, group, volume, wwpn, lun, port_uri, deadline, what):
         """Fulfill FCP Storage Volume; repeated while the group is busy."""
-        with hmc_module.translated(what, group.name):
-            hmc_module.retry_while_busy(
+        with hmc.translated(what, group.name):
+            hmc.retry_while_busy(
                 lambda: volume.indicate_fulfillment_fcp(
                     wwpn=wwpn, lun=lun,
                     host_port=self._port_object(port_uri)),
@@ -294,7 +294,7 @@ class StorageGroupBackend(base.StorageBackend):
         """
         return discovery_module.Discovery(
             self.hmc, group, self.discovery,
-            deadline or hmc_module.Deadline(
+            deadline or hmc.Deadline(
                 self.settings.hmc_operation_timeout),
             nothing_found)
 
@@ -347,9 +347,9 @@ class StorageGroupBackend(base.StorageBackend):
             LOG.warning('The HMC found storage volume %s with another size '
                         'than the %s GiB defined; accepting it.',
                         volume_id, wait.size_gb)
-            with hmc_module.translated('accept mismatched storage volume',
-                                       group.name):
-                hmc_module.retry_while_busy(
+            with hmc.translated('accept mismatched storage volume',
+                                group.name):
+                hmc.retry_while_busy(
                     lambda: self.hmc.session.post(
                         group.uri +
                         '/operations/accept-mismatched-storage-volumes',
@@ -364,7 +364,7 @@ class StorageGroupBackend(base.StorageBackend):
         the caller); a failed deletion is logged with what is left.
         """
         try:
-            with hmc_module.translated('remove %s' % what, name):
+            with hmc.translated('remove %s' % what, name):
                 delete()
         except Exception as exc:
             LOG.error('Could not remove %s %s after a failure; it is left '
@@ -376,9 +376,9 @@ class StorageGroupBackend(base.StorageBackend):
         The group stays busy while a discovery runs: the removal waits for
         it, within a time limit of its own.
         """
-        hmc_module.retry_while_busy(
+        hmc.retry_while_busy(
             volume.delete,
-            hmc_module.Deadline(self.settings.hmc_operation_timeout),
+            hmc.Deadline(self.settings.hmc_operation_timeout),
             'remove storage volume %s' % volume.name)
 
     def attach_volume(self, instance, partition, fc, size_gb=None):
@@ -391,7 +391,7 @@ class StorageGroupBackend(base.StorageBackend):
         real size, which the HMC compares with the LUN's.
         """
         group = self._require_group(partition)
-        deadline = hmc_module.Deadline(self.settings.hmc_operation_timeout)
+        deadline = hmc.Deadline(self.settings.hmc_operation_timeout)
         wwpns = self.wwpns(partition)
         initiators = [w for w in wwpns if w in fc.initiators] or wwpns
         target = (fc.initiators.get(initiators[0]) or fc.targets)[0]
@@ -418,8 +418,8 @@ class StorageGroupBackend(base.StorageBackend):
     @staticmethod
     def _define_data_volume(group, volume_id, size_gb, deadline):
         """Create Storage Volume of Cinder's data volume in the group."""
-        with hmc_module.translated('define data volume', group.name):
-            return hmc_module.retry_while_busy(
+        with hmc.translated('define data volume', group.name):
+            return hmc.retry_while_busy(
                 lambda: group.storage_volumes.create({
                     'name': volume_id,
                     'description': 'Cinder volume %s' % volume_id,
@@ -431,7 +431,7 @@ class StorageGroupBackend(base.StorageBackend):
         group = self._group(partition)
         if group is None:
             return
-        with hmc_module.translated('remove data volume', group.name):
+        with hmc.translated('remove data volume', group.name):
             for volume in group.storage_volumes.list(
                     filter_args={'name': fc.volume_id}):
                 volume.delete()
@@ -440,7 +440,7 @@ class StorageGroupBackend(base.StorageBackend):
         group = self._group(partition)
         if group is None:
             return False
-        with hmc_module.translated('detach storage group', group.name):
+        with hmc.translated('detach storage group', group.name):
             try:
                 partition.detach_storage_group(group)
             except zhmcclient.HTTPError as exc:
@@ -462,7 +462,7 @@ class StorageGroupBackend(base.StorageBackend):
         self._boot.pop(partition.uri, None)
 
     def _delete_group(self, group):
-        with hmc_module.translated('delete storage group', group.name):
+        with hmc.translated('delete storage group', group.name):
             try:
                 group.delete()
             except zhmcclient.HTTPError as exc:

@@ -22,7 +22,7 @@ physical_storage_adapter_mappings`` entry, boot from the first one
 import zhmcclient
 
 from nova_dpm import exception
-from nova_dpm import hmc as hmc_module
+from nova_dpm import hmc
 from nova_dpm.storage import base
 
 # Device numbers nova-dpm gives its HBAs; NICs start at 0001 (network.py),
@@ -62,7 +62,7 @@ class HbaBackend(base.StorageBackend):
                 'adapter-port-uri': port_uri,
                 'device-number': '%04x' % (HBA_DEVNO_BASE + index),
             }
-            with hmc_module.translated('create HBA', partition.name):
+            with hmc.translated('create HBA', partition.name):
                 hba = partition.hbas.create(props)
                 hba.pull_properties(['wwpn'])
             paths.append((hba.uri, hba.get_property('wwpn').lower()))
@@ -73,7 +73,7 @@ class HbaBackend(base.StorageBackend):
         paths = self._paths.get(partition.uri)
         if paths is not None:
             return paths
-        with hmc_module.translated('list HBAs', partition.name):
+        with hmc.translated('list HBAs', partition.name):
             # One request on every HMC (hmc.PROPERTIES_FILTER_API).
             if not self.hmc.pull_partition(partition, ['hba-uris']):
                 raise zhmcclient.CeasedExistence(partition.uri)

@@ -232,7 +232,7 @@ class AgentRunner(object):
         self.conf.set_override('report_interval', self.report_interval,
                                group='AGENT')
         self.neutron.start()
-        self.agent = agent_module.build_agent(self.conf, hmc=self.hmc)
+        self.agent = agent_module.build_agent(self.conf, connection=self.hmc)
         self._thread = threading.Thread(target=self.agent.start,
                                         name='neutron-dpm-agent',
                                         daemon=True)
