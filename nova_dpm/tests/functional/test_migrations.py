@@ -75,11 +75,17 @@ class MoveHelpers(object):
         self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
         return server
 
-    def assertAsBefore(self, server, volume_id, before, wwpns):
+    def assertAsBefore(self, server, volume_id, before, wwpns,
+                       sizes=(2, 4096, 4096)):
+        """The server's one partition is ``before``, active.
+
+        ``sizes``: its IFLs, initial and maximum memory; its volume is
+        exported to the same ``wwpns``.
+        """
         self.assertEqual(HOST_1, server['OS-EXT-SRV-ATTR:host'])
         part = self.part_on(HOST_1, server)
         self.assertEqual(before['object-uri'], part['object-uri'])
-        self.assertEqual(((2, 4096, 4096), 'active'),
+        self.assertEqual((sizes, 'active'),
                          (self.sizes(part), part['status']))
         self.assertEqual(wwpns, self.storage_wwpns(part))
         self.assertEqual(wwpns, self.exported_to(volume_id))
@@ -121,13 +127,8 @@ class SameSubsetTests(MoveHelpers):
 
         server = self.action(server, {'resize': {'flavorRef': bigger}},
                              'VERIFY_RESIZE')
-        part = self.hmc.partition_of(server['id'])
         # The same partition, stopped, sized and started again.
-        self.assertEqual(before['object-uri'], part['object-uri'])
-        self.assertEqual(((4, 8192, 8192), 'active'),
-                         (self.sizes(part), part['status']))
-        self.assertEqual(wwpns, self.storage_wwpns(part))
-        self.assertEqual(wwpns, self.exported_to(volume_id))
+        self.assertAsBefore(server, volume_id, before, wwpns, (4, 8192, 8192))
         self.assertEqual(1, self.simulator.count('POST', UPDATE_PARTITION))
         self.assertEqual(0, self.simulator.count('POST', CREATE_PARTITION))
         server = self.action(server, {'confirmResize': None}, 'ACTIVE')
@@ -142,12 +143,7 @@ class SameSubsetTests(MoveHelpers):
         self.assertEqual((1, 2048, 2048),
                          self.sizes(self.hmc.partition_of(server['id'])))
         server = self.action(server, {'revertResize': None}, 'ACTIVE')
-        part = self.hmc.partition_of(server['id'])
-        self.assertEqual(before['object-uri'], part['object-uri'])
-        self.assertEqual(((4, 8192, 8192), 'active'),
-                         (self.sizes(part), part['status']))
-        self.assertEqual(wwpns, self.storage_wwpns(part))
-        self.assertEqual(wwpns, self.exported_to(volume_id))
+        self.assertAsBefore(server, volume_id, before, wwpns, (4, 8192, 8192))
         self.assertEqual(4, server['flavor']['vcpus'])
         self.assertForeignPartitionsUntouched()
 
