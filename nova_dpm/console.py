@@ -284,8 +284,9 @@ class Bridge:
                     after_cr = text.endswith('\r')
                     self._ws.send_text(text.replace('\r\n', '\n')
                                        .replace('\r', '\n'))
-        except (OSError, websocket.WebSocketException):
-            pass
+        except (OSError, websocket.WebSocketException) as exc:
+            LOG.debug('Serial console of partition %s: the client side '
+                      'ended: %s', self.name, exc)
         finally:
             self.close()
 
@@ -302,8 +303,9 @@ class Bridge:
                 if isinstance(data, str):
                     data = data.encode('utf-8')
                 self._tcp.sendall(data)
-        except (OSError, websocket.WebSocketException):
-            pass
+        except (OSError, websocket.WebSocketException) as exc:
+            LOG.debug('Serial console of partition %s: the HMC side '
+                      'ended: %s', self.name, exc)
         finally:
             self.close()
 
