@@ -40,6 +40,7 @@ TCP side, nor does anything else of the HMC session.
 
 import codecs
 import os
+import selectors
 import socket
 import ssl
 import threading
@@ -60,9 +61,9 @@ CONF = cfg.CONF
 
 # Seconds the HMC's WebSocket gets to open.
 CONNECT_TIMEOUT = 30
-# Seconds between two looks at whether a bridge was closed: each side
-# waits for its socket at most that long, and only the bridge's own thread
-# closes the sockets (eventlet does not wake a green thread that waits on
+# Seconds between two looks at whether a bridge was closed: the bridge's
+# thread waits for its sockets at most that long, and only that thread
+# closes them (eventlet does not wake a green thread that waits on
 # a socket that another one closes).
 TICK = 0.5
 CHUNK = 4096
@@ -187,6 +188,8 @@ class Bridge:
         self._tcp = None
         self._ws = None
         self._thread = None
+        self._decoder = None
+        self._after_cr = False
         self.host = CONF.serial_console.proxyclient_address
         self.port = None
 
@@ -221,10 +224,7 @@ class Bridge:
             self._ws = self._connect()
             self._ws.settimeout(TICK)
             LOG.info('Serial console of partition %s connected.', self.name)
-            pump = threading.Thread(target=self._to_hmc, daemon=True)
-            pump.start()
-            self._to_client()
-            pump.join()
+            self._pump()
         except (OSError, websocket.WebSocketException) as exc:
             if not self._closed.is_set():
                 LOG.warning('Serial console of partition %s: %s',
@@ -248,7 +248,8 @@ class Bridge:
                 except TimeoutError:
                     waited += TICK
                     continue
-                conn.settimeout(None)
+                # A client that reads nothing for this long is dropped.
+                conn.settimeout(CONNECT_TIMEOUT)
                 return conn
             if not self._closed.is_set():
                 LOG.info('Serial console of partition %s: nobody connected '
@@ -259,55 +260,78 @@ class Bridge:
             # Exactly one connection: nobody else gets in.
             self._listener.close()
 
+    def _pump(self):
+        """Move text both ways, in this one thread, until a side ends.
+
+        One thread, because a TLS connection must not be read in one
+        thread while another writes to it: OpenSSL does not allow it, and
+        the read then sees the connection as ended.  Text the TLS layer
+        has already decrypted is not seen by select, so it is asked for.
+        """
+        self._decoder = codecs.getincrementaldecoder('utf-8')('replace')
+        self._after_cr = False
+        hmc = self._ws.sock
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._tcp, selectors.EVENT_READ, 'client')
+            selector.register(hmc, selectors.EVENT_READ, 'hmc')
+            while not self._closed.is_set():
+                ready = {key.data for key, _ in selector.select(TICK)}
+                if getattr(hmc, 'pending', lambda: 0)():
+                    ready.add('hmc')
+                if 'hmc' in ready and not self._to_client():
+                    break
+                if 'client' in ready and not self._to_hmc():
+                    break
+
     def _to_hmc(self):
-        """What the client types, as text lines, to the HMC.
+        """What the client typed, as text lines, to the HMC; False at end.
 
         The HMC's console takes lines ending in a line feed; a terminal
         ends a line with a carriage return (Enter) or CR LF: both become
         one line feed.
         """
-        decoder = codecs.getincrementaldecoder('utf-8')('replace')
-        after_cr = False
-        self._tcp.settimeout(TICK)
         try:
-            while not self._closed.is_set():
-                try:
-                    data = self._tcp.recv(CHUNK)
-                except TimeoutError:
-                    continue
-                if not data:
-                    break
-                text = decoder.decode(data)
-                if after_cr and text.startswith('\n'):
-                    text = text[1:]
-                if text:
-                    after_cr = text.endswith('\r')
-                    self._ws.send_text(text.replace('\r\n', '\n')
-                                       .replace('\r', '\n'))
+            data = self._tcp.recv(CHUNK)
+            if not data:
+                LOG.debug('Serial console of partition %s: the client '
+                          'closed.', self.name)
+                return False
+            text = self._decoder.decode(data)
+            if self._after_cr and text.startswith('\n'):
+                text = text[1:]
+            if text:
+                self._after_cr = text.endswith('\r')
+                self._ws.send_text(text.replace('\r\n', '\n')
+                                   .replace('\r', '\n'))
+            return True
         except (OSError, websocket.WebSocketException) as exc:
             LOG.debug('Serial console of partition %s: the client side '
                       'ended: %s', self.name, exc)
-        finally:
-            self.close()
+            return False
 
     def _to_client(self):
-        """What the console shows, as UTF-8, to the client."""
+        """What the console shows, as UTF-8, to the client; False at end."""
         try:
-            while not self._closed.is_set():
-                try:
-                    data = self._ws.recv()
-                except websocket.WebSocketTimeoutException:
-                    continue
-                if not data:
-                    break
-                if isinstance(data, str):
-                    data = data.encode('utf-8')
-                self._tcp.sendall(data)
+            data = self._ws.recv()
+        except websocket.WebSocketTimeoutException:
+            return True     # a message not complete yet: later
         except (OSError, websocket.WebSocketException) as exc:
             LOG.debug('Serial console of partition %s: the HMC side '
                       'ended: %s', self.name, exc)
-        finally:
-            self.close()
+            return False
+        if not data:
+            LOG.debug('Serial console of partition %s: the HMC closed.',
+                      self.name)
+            return False
+        if isinstance(data, str):
+            data = data.encode('utf-8')
+        try:
+            self._tcp.sendall(data)
+        except OSError as exc:
+            LOG.debug('Serial console of partition %s: the client side '
+                      'ended: %s', self.name, exc)
+            return False
+        return True
 
     def close(self, wait=False):
         """End the bridge (idempotent); the HMC is sent a close.

@@ -36,6 +36,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = os.path.join(ROOT, '.ci', 'summary.txt')
+# The ids of the tests that failed, in the order the checks ran: printed
+# again under the table, where a truncated log still shows them.
+FAILING = []
 
 
 def run(cmd, env=None):
@@ -63,7 +66,17 @@ def _last_run(rc):
         failed = 1     # the runner itself failed (import error, crash)
     if passed + failed == 0:
         failed = 1     # a suite that runs no test is a failure
+    if failed:
+        FAILING.extend(_failing_ids())
     return passed, failed
+
+
+def _failing_ids():
+    """The ids of the tests that failed in stestr's last run."""
+    out = subprocess.run([sys.executable, '-m', 'stestr', 'failing',
+                          '--list'], cwd=ROOT, capture_output=True,
+                         text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def _total(text, word):
@@ -173,6 +186,8 @@ def main():
     passed = sum(p for _n, (p, _f, _s) in results)
     failed = sum(f for _n, (_p, f, _s) in results)
     print('(%.0f s)' % (time.monotonic() - started))
+    for test_id in FAILING:
+        print('FAILED: %s' % test_id)
     line = '%d passed, %d failed' % (passed, failed)
     os.makedirs(os.path.dirname(SUMMARY), exist_ok=True)
     with open(SUMMARY, 'w') as f:
