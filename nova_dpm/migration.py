@@ -100,8 +100,8 @@ class Migrations(object):
         """Delete the source partition (a move to another subset)."""
         d = self.driver
         instance.system_metadata.pop(SOURCE_WWPNS, None)
+        self.shapes.forget(instance)
         if same_host(migration):
-            self.shapes.forget(instance)
             return
         with d.partitions.lock(instance.uuid):
             # Stopped by power_off: deleted without a stop first.
