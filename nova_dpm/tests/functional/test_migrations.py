@@ -396,8 +396,25 @@ class SameSubsetShapeTests(ShapeHelpers):
 class TwoSubsetShapeTests(ShapeHelpers):
     """Dedicated IFLs and crypto domains moved to the other subset."""
 
-    def test_cold_migrate_dedicated_and_confirm(self):
+    def test_cold_migrate_dedicated_revert_then_confirm(self):
         server = self.boot_on(HOST_1, flavor_id=self.flavor_with(DEDICATED))
+        before = self.part_on(HOST_1, server)
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_2}}, 'VERIFY_RESIZE')
+        self.assertEqual('dedicated',
+                         self.part_on(HOST_2, server)['processor-mode'])
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.own_partitions())
+        part = self.part_on(HOST_1, server)
+        self.assertEqual((before['object-uri'], 'dedicated', 'active'),
+                         (part['object-uri'], part['processor-mode'],
+                          part['status']))
+        self.assertEqual({HOST_1: {'PCPU': 2, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        self.assertEqual({'VCPU': 0, 'PCPU': 0, 'MEMORY_MB': 0},
+                         self.usages(HOST_2))
+
         server = self.admin_action(
             server, {'migrate': {'host': HOST_2}}, 'VERIFY_RESIZE')
         new = self.part_on(HOST_2, server)
@@ -457,6 +474,8 @@ class TwoSubsetShapeTests(ShapeHelpers):
         server = self.move_fails(server, {'migrate': {'host': HOST_2}})
         self.assertIn('no free crypto domain', server['fault']['message'])
         self.assertIsNone(self.part_on(HOST_2, server))
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.hmc.storage_group_names())
         self.assertRecoverable(server, volume_id, before, wwpns)
         self.assertEqual(([CRYPTO_1], list(range(1, 85))),
                          self.domains(self.part_on(HOST_1, server)))
