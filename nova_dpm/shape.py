@@ -70,7 +70,18 @@ class Shapes(object):
         return props
 
     def _has_crypto(self, instance, *flavors):
-        return any(self.driver.crypto.wanted(instance, f)[1] for f in flavors)
+        """Whether any of the flavors asks for crypto, or cannot have it.
+
+        For one that cannot, Crypto.reshape refuses the flavor to apply,
+        or gives back the old flavor's crypto (none, say).
+        """
+        for flavor in flavors:
+            try:
+                if self.driver.crypto.wanted(instance, flavor)[1]:
+                    return True
+            except exception.DPMError:
+                return True
+        return False
 
     def apply(self, instance, part, flavor, old_flavor, stop=False,
               prefer=()):

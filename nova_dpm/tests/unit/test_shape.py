@@ -191,6 +191,18 @@ class ShapeTest(base.DriverTestCase):
         self.assertEqual(([uri(CRYPTO_1)], usage(1, 2)),
                          self.domains(server))
 
+    def test_adapter_type_the_subset_lacks_leaves_the_old_shape(self):
+        server, _ = self.build()
+        exc = self.assertRaises(
+            crypto.CryptoUnavailable, self.resize, server, self.flavor(4, **{
+                'dpm:crypto_domains': '1',
+                'dpm:crypto_adapter_type': 'accelerator'}))
+        self.assertIn('no accelerator crypto adapter', str(exc))
+        props = self.props(server)
+        self.assertEqual((2, 'stopped', None),
+                         (props['ifl-processors'], props['status'],
+                          props.get('crypto-configuration')))
+
 
 def uri(object_id):
     return '/api/adapters/' + object_id
