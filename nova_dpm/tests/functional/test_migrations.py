@@ -392,6 +392,30 @@ class SameSubsetShapeTests(ShapeHelpers):
         self.delete(server)
         self.assertEqual(list(range(1, 85)), self.free_domains(CRYPTO_1))
 
+    def test_hmc_fault_in_the_new_crypto_leaves_the_old_shape(self):
+        server = self.boot_on(HOST_1)
+        volume_id = self.new_volume_id(1)
+        before = self.hmc.partition_of(server['id'])
+        wwpns = self.storage_wwpns(before)
+        shaped = self.flavor_with(dict(DEDICATED, **EP11), vcpus=3)
+        increase = ('/api/partitions/{id}/operations/'
+                    'increase-crypto-configuration')
+        self.simulator.inject_fault('http500', 'POST', increase)
+        server = self.move_fails(server, {'resize': {'flavorRef': shaped}})
+        self.assertEqual([('http500', 'POST', increase)],
+                         self.simulator.fired_faults)
+        part = self.hmc.partition_of(server['id'])
+        self.assertEqual(('shared', 2, 100, False, 'stopped'),
+                         self.shape(part))
+        self.assertEqual(([], []), self.domains(part))
+        self.assertEqual(2, server['flavor']['vcpus'])
+        # Recovery: reset the state, reboot.
+        self.admin_api.post_server_action(
+            server['id'], {'os-resetState': {'state': 'active'}})
+        server = self.reboot(self.wait_for_status(server, 'ACTIVE'),
+                             hard=True)
+        self.assertAsBefore(server, volume_id, before, wwpns)
+
 
 class TwoSubsetShapeTests(ShapeHelpers):
     """Dedicated IFLs and crypto domains moved to the other subset."""
