@@ -20,7 +20,10 @@ that many domains in access mode ``control-usage``: the lowest domains that
 no partition of the CPC uses for usage on any of the adapters (zhmcclient
 Cpc.get_free_crypto_domains), given to the partition with one Increase
 Crypto Configuration. The domains go with the partition when it is
-deleted, after a failed build as after a delete.
+deleted, after a failed build as after a delete. A resize on the same
+subset gives the stopped partition the new flavor's adapters and domains
+(:meth:`Crypto.reshape`): the domains it has are kept where they still
+serve, free ones are added, and those no longer needed are released.
 
 A domain is the partition's alone only among partitions that hold their
 resources (HMC rule R3): before a partition with crypto domains is started,
@@ -60,6 +63,14 @@ def _usage_domains(crypto_config):
     return {dc['domain-index'] for dc in
             (crypto_config or {}).get('crypto-domain-configurations') or []
             if dc.get('access-mode') == USAGE}
+
+
+def _too_few(count, adapters, free):
+    return CryptoUnavailable(
+        reason='no free crypto domain: the flavor asks for %d on crypto '
+               'adapter(s) %s, and %d are free' % (
+                   count, ', '.join(a.get_property('name') for a in adapters),
+                   free))
 
 
 class Crypto(object):
@@ -106,12 +117,13 @@ class Crypto(object):
 
     # -- a flavor's request ------------------------------------------------
 
-    def wanted(self, instance):
+    def wanted(self, instance, instance_flavor=None):
         """(adapters, domain count) the flavor asks for; ([], 0) if none.
 
-        Raises CryptoUnavailable when the subset has no adapter for it.
+        ``instance_flavor``: the instance's flavor unless given. Raises
+        CryptoUnavailable when the subset has no adapter for it.
         """
-        specs = flavor.read(instance.flavor)
+        specs = flavor.read(instance_flavor or instance.flavor)
         count = specs.get(flavor.CRYPTO_DOMAINS, 0)
         kind = specs.get(flavor.CRYPTO_ADAPTER_TYPE)
         if not count:
@@ -150,10 +162,7 @@ class Crypto(object):
         with self._lock:
             free = self._free(cpc, adapters)
             if len(free) < count:
-                raise CryptoUnavailable(
-                    reason='no free crypto domain: the flavor asks for %d on '
-                           'crypto adapter(s) %s, and %d are free' % (
-                               count, names, len(free)))
+                raise _too_few(count, adapters, len(free))
             chosen = free[:count]
             with hmc.translated('increase crypto configuration',
                                 partition.name):
@@ -165,6 +174,74 @@ class Crypto(object):
                  ', '.join(str(i) for i in chosen), names,
                  instance=instance)
         return chosen
+
+    def reshape(self, instance, partition, prefer=(), instance_flavor=None):
+        """Give a stopped partition the crypto a flavor asks for.
+
+        ``instance_flavor``: the instance's flavor unless given. The
+        domains it has are kept where they still serve, free ones are
+        taken for the rest (those of ``prefer`` first where free: the old
+        ones of a revert), and what the flavor no longer needs is
+        released: one Increase, then one Decrease Crypto Configuration at
+        most (HMC rule R4). Returns (the domains it had, those it has).
+        Raises CryptoUnavailable, nothing changed, when too few are free.
+        """
+        adapters, count = self.wanted(instance, instance_flavor)
+        with hmc.translated('read crypto configuration', partition.name):
+            self.hmc.pull_partition(partition, ['crypto-configuration'])
+        config = partition.properties.get('crypto-configuration') or {}
+        have_uris = list(config.get('crypto-adapter-uris') or [])
+        have = [dc['domain-index'] for dc in
+                config.get('crypto-domain-configurations') or []]
+        added = [a for a in adapters if a.uri not in have_uris]
+        removed = [zhmcclient.Adapter(self.subset.cpc.adapters, uri)
+                   for uri in have_uris
+                   if uri not in [a.uri for a in adapters]]
+        with self._lock:
+            chosen = self._choose(adapters, added, have, count, prefer)
+            new = [i for i in chosen if i not in have]
+            gone = [i for i in have if i not in chosen]
+            if added or new:
+                with hmc.translated('increase crypto configuration',
+                                    partition.name):
+                    partition.increase_crypto_config(
+                        added, [{'domain-index': i, 'access-mode': USAGE}
+                                for i in new])
+            if removed or gone:
+                with hmc.translated('decrease crypto configuration',
+                                    partition.name):
+                    partition.decrease_crypto_config(removed, gone)
+        if new or gone or added or removed:
+            LOG.info('Partition %s uses crypto domain(s) %s now.',
+                     partition.name,
+                     ', '.join(str(i) for i in chosen) or 'none',
+                     instance=instance)
+        return have, chosen
+
+    def _choose(self, adapters, added, have, count, prefer):
+        """``count`` domains for ``adapters``, sorted.
+
+        ``have``: the partition's domains, kept where they are free on
+        the ``added`` adapters too; then free ones, ``prefer``'s first.
+        """
+        if not count:
+            return []
+        cpc = self.subset.cpc
+        keep = have
+        if added:
+            usable = set(self._free(cpc, added))
+            keep = [i for i in have if i in usable]
+        free = []
+        if len(keep) < count or set(prefer) - set(keep):
+            free = self._free(cpc, adapters)
+        order = [i for i in prefer if i in keep or i in free]
+        chosen = []
+        for index in order + sorted(keep) + free:
+            if index not in chosen and len(chosen) < count:
+                chosen.append(index)
+        if len(chosen) < count:
+            raise _too_few(count, adapters, len(chosen))
+        return sorted(chosen)
 
     @staticmethod
     def _free(cpc, adapters):

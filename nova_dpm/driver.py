@@ -39,6 +39,7 @@ from nova_dpm import conf as dpm_conf
 from nova_dpm import console
 from nova_dpm import crypto
 from nova_dpm import diagnostics
+from nova_dpm import evacuation
 from nova_dpm import exception
 from nova_dpm import flavor
 from nova_dpm import hmc
@@ -328,6 +329,7 @@ class DPMDriver(driver.ComputeDriver):
                                        block_device_info)
         with self.partitions.lock(instance.uuid):
             try:
+                evacuation.fence(self, context, instance)
                 part = self.partitions.get(instance.uuid)
                 if part is None:
                     self._create(instance)

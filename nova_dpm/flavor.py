@@ -65,6 +65,12 @@ CRYPTO_DOMAINS_MAX = 85
 WEIGHT_MIN, WEIGHT_MAX = 1, 999
 CAPPING_MIN, CAPPING_MAX = decimal.Decimal('0.01'), decimal.Decimal('255')
 
+# What a partition with shared IFLs has when neither weight nor capping is
+# given (the defaults of IBM's Partition data model, as zhmc-ansible-
+# modules' partition module lists them).
+SHARED_DEFAULTS = {'initial-ifl-processing-weight': 100,
+                   'ifl-absolute-processor-capping': False}
+
 DEDICATED = obj_fields.CPUAllocationPolicy.DEDICATED
 SHARED = obj_fields.CPUAllocationPolicy.SHARED
 
@@ -151,11 +157,15 @@ def read(flavor):
     return found
 
 
-def cpu_policy(instance):
-    """'dedicated' or 'shared', as nova reads hw:cpu_policy."""
+def cpu_policy(instance, flavor=None):
+    """'dedicated' or 'shared', as nova reads hw:cpu_policy.
+
+    ``flavor``: the instance's flavor unless given (another of its
+    flavors during a resize).
+    """
     try:
         policy = hardware.get_cpu_policy_constraint(
-            instance.flavor, instance.image_meta)
+            flavor or instance.flavor, instance.image_meta)
     except nova_exception.NovaException as exc:
         raise FlavorRefused(reason=exc.format_message())
     if policy not in (None, SHARED, DEDICATED):
@@ -165,14 +175,16 @@ def cpu_policy(instance):
     return policy or SHARED
 
 
-def processor_properties(instance, settings):
+def processor_properties(instance, settings, flavor=None):
     """The partition's processor properties, from flavor and image.
 
-    Raises InvalidExtraSpec or FlavorRefused (both DPMError) when the
-    flavor asks for what the partition or this CPC subset cannot give.
+    ``flavor``: the instance's flavor unless given. Raises
+    InvalidExtraSpec or FlavorRefused (both DPMError) when the flavor asks
+    for what the partition or this CPC subset cannot give.
     """
-    specs = read(instance.flavor)
-    policy = cpu_policy(instance)
+    flavor = flavor or instance.flavor
+    specs = read(flavor)
+    policy = cpu_policy(instance, flavor)
     tuning = [n for n in (PROCESSING_WEIGHT, ABSOLUTE_CAPPING) if n in specs]
     if policy == DEDICATED:
         if tuning:
@@ -196,6 +208,19 @@ def processor_properties(instance, settings):
         props['ifl-absolute-processor-capping'] = True
         props['ifl-absolute-processor-capping-value'] = \
             specs[ABSOLUTE_CAPPING]
+    return props
+
+
+def shape_properties(instance, settings, flavor=None):
+    """processor_properties, with what shared IFLs have by default.
+
+    A flavor that sets no weight or capping gets the HMC's defaults
+    (SHARED_DEFAULTS), so that a resize replaces what the old flavor set.
+    """
+    props = processor_properties(instance, settings, flavor)
+    if props['processor-mode'] == SHARED:
+        for name, value in SHARED_DEFAULTS.items():
+            props.setdefault(name, value)
     return props
 
 

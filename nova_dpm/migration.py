@@ -21,14 +21,15 @@ partition moves. Nova drives the steps; this module does the HMC's part:
   another subset the partition and its storage paths are created, so
   that Cinder maps the volumes to the new WWPNs (``driver.py``).
 * ``finish_migration`` (destination): on the same subset the stopped
-  partition gets the new flavor's processors and memory in place (HMC
-  rule D1); on another subset the new partition is completed as a build
-  completes it (boot volume, NICs), and started.
+  partition takes the new flavor's whole shape in place: processors,
+  memory, processor mode, weight and capping, crypto adapters and domains
+  (nova_dpm.shape; HMC rule D1); on another subset the new partition is
+  completed as a build completes it (boot volume, NICs), and started.
 * ``confirm_migration`` (source): the source partition is deleted.
 * revert: the destination's ``destroy`` deletes the new partition (on the
   same subset it keeps the one partition); ``finish_revert_migration``
-  (source) gives the partition its old size back where it changed, and
-  starts it as it was.
+  (source) gives the partition its old shape back where it changed (its
+  old crypto domains where still free), and starts it as it was.
 * evacuate: the destination builds a new partition (``spawn``); when the
   source's nova-compute comes back, Nova's evacuation records make it
   destroy the partition left there; the volumes are never touched.
@@ -42,6 +43,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
 from nova_dpm import exception
+from nova_dpm import shape
 
 LOG = logging.getLogger(__name__)
 
@@ -55,11 +57,7 @@ def same_host(migration):
     return migration.source_compute == migration.dest_compute
 
 
-def size_properties(flavor):
-    """The partition properties a flavor sets (as Partitions.create)."""
-    return {'ifl-processors': flavor.vcpus,
-            'initial-memory': flavor.memory_mb,
-            'maximum-memory': flavor.memory_mb}
+size_properties = shape.size_properties
 
 
 class Migrations(object):
@@ -67,6 +65,7 @@ class Migrations(object):
 
     def __init__(self, driver):
         self.driver = driver
+        self.shapes = shape.Shapes(driver)
 
     # -- source ------------------------------------------------------------
 
@@ -101,6 +100,7 @@ class Migrations(object):
         """Delete the source partition (a move to another subset)."""
         d = self.driver
         instance.system_metadata.pop(SOURCE_WWPNS, None)
+        self.shapes.forget(instance)
         if same_host(migration):
             return
         with d.partitions.lock(instance.uuid):
@@ -110,14 +110,15 @@ class Migrations(object):
                  '%s.', d.host, instance=instance)
 
     def finish_revert(self, instance, migration, power_on):
-        """Back as it was: the old size (same subset), WWPNs, power."""
+        """Back as it was: the old shape (same subset), WWPNs, power."""
         d = self.driver
         with d.partitions.lock(instance.uuid):
             part = d._partition(instance)
             if same_host(migration):
-                # It may run (with the new size) since finish_migration.
-                d.partitions.resize(part, size_properties(instance.flavor),
-                                    stop=True)
+                # It may run (with the new shape) since finish_migration.
+                self.shapes.restore(
+                    instance, part, instance.flavor,
+                    instance.new_flavor or instance.flavor, stop=True)
             self._source_wwpns_back(instance)
             instance.system_metadata.pop(SOURCE_WWPNS, None)
             if power_on:
@@ -171,23 +172,26 @@ class Migrations(object):
         return bool(source and known and source.split(',') == list(known))
 
     def _resize_and_start(self, instance, part, power_on):
-        """New size while stopped; the old one back if the start fails."""
-        partitions = self.driver.partitions
+        """New shape while stopped; the old one back if anything fails.
+
+        Should the new shape or the start fail, Nova gives the instance
+        its old flavor again; the partition gets its old shape.
+        """
         old = instance.old_flavor or instance.flavor
-        partitions.resize(part, size_properties(instance.flavor))
-        if not power_on:
-            return
         try:
-            partitions.start(part)
+            self.shapes.resize(instance, part)
+            if power_on:
+                self.driver._start(instance, part)
         except Exception:
             with excutils.save_and_reraise_exception():
-                LOG.error('The resized partition did not start; it gets '
-                          'its old size back.', instance=instance)
+                LOG.error('The resized partition did not take its new shape '
+                          'or did not start; it gets its old shape back.',
+                          instance=instance)
                 try:
-                    partitions.stop(part)
-                    partitions.resize(part, size_properties(old))
+                    self.shapes.restore(instance, part, old, instance.flavor,
+                                        stop=True)
                 except Exception:
-                    LOG.exception('Giving the partition its old size back '
+                    LOG.exception('Giving the partition its old shape back '
                                   'failed.', instance=instance)
 
     def destroy(self, context, instance):

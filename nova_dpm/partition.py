@@ -411,12 +411,15 @@ class Partitions(object):
         ``properties``: ifl-processors, initial-memory and maximum-memory,
         in one update (maximum-memory changes only while the partition is
         stopped, HMC rule D1; the initial memory never exceeds the
-        maximum, HMC rule C11). With ``stop``, the partition is stopped
-        first. No request when the size is already so.
+        maximum, HMC rule C11), and any other property to change with
+        them (the processor shape). With ``stop``, the partition is
+        stopped first. No request when the size is already so and nothing
+        else is to change.
         """
         size = (properties['ifl-processors'], properties['initial-memory'])
         with self._lock:
-            if self._sizes.get(partition.uri) == size:
+            if self._sizes.get(partition.uri) == size and \
+                    len(properties) == 3:
                 return
         if stop:
             self.stop(partition)

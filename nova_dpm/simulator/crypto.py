@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Crypto adapters and domains of partitions (HMC rules R1-R3).
+"""Crypto adapters and domains of partitions (HMC rules R1-R4).
 
 A partition's ``crypto-configuration`` lists its crypto adapters and its
 domains, each domain with an access mode; every domain applies to every
@@ -20,7 +20,9 @@ adapters of the partition's CPC (R1) and domain indexes beyond what the
 adapters have (R2), and a start whose usage domain is in use on one of its
 adapters by another partition that holds its resources (R3; the start
 fails as a start short of resources does, see jobs.py). Decrease Crypto
-Configuration is the mock's.
+Configuration and Change Crypto Domain Configuration are the mock's, once
+they would not leave a partition that has crypto adapters without a
+domain in control-usage (R4).
 """
 
 from nova_dpm.simulator import errors
@@ -28,7 +30,10 @@ from nova_dpm.simulator import partitions
 from nova_dpm.simulator import resources
 from nova_dpm.simulator import validation
 
-ACCESS_MODES = ('control', 'control-usage')
+USAGE = 'control-usage'
+ACCESS_MODES = ('control', USAGE)
+# HMC rule R4: the reason code of "at least one usage domain required".
+NO_USAGE_LEFT = 111
 # Domains of a Crypto Express adapter in DPM mode: as many as the CPC has
 # partitions (zhmcclient Adapter.maximum_crypto_domains and
 # Cpc.maximum_active_partitions, by machine type; 9175, the z17, which
@@ -46,7 +51,7 @@ def config(partition):
 
 def usage_domains(partition):
     return {dc['domain-index'] for dc in config(partition)[1]
-            if dc.get('access-mode') == 'control-usage'}
+            if dc.get('access-mode') == USAGE}
 
 
 def _adapters(sim, req, partition, uris):
@@ -95,6 +100,48 @@ def increase(sim, req):
         'crypto-adapter-uris', 'crypto-domain-configurations'))
     _adapters(sim, req, partition, body.get('crypto-adapter-uris', []))
     _domains(req, partition, body.get('crypto-domain-configurations', []))
+    return sim.delegate(req)
+
+
+def _keeps_usage(req, partition, adapters, domains):
+    """HMC rule R4: crypto adapters left, and no usage domain left."""
+    if adapters and not any(dc.get('access-mode') == USAGE
+                            for dc in domains):
+        raise req.err.conflict(
+            NO_USAGE_LEFT, "Partition %s would keep crypto adapters without "
+            "a crypto domain in access mode control-usage: at least one "
+            "usage domain is required" % partition.properties.get('name'))
+
+
+def decrease(sim, req):
+    """Decrease Crypto Configuration (HMC rule R4)."""
+    partition = partitions.get_partition(sim, req)
+    partitions.check_not_transitional(req, partition)
+    body = req.body or {}
+    validation.check_fields(req.err, body, (
+        'crypto-adapter-uris', 'crypto-domain-indexes'))
+    adapters, domains = config(partition)
+    gone_adapters = body.get('crypto-adapter-uris') or []
+    gone_domains = body.get('crypto-domain-indexes') or []
+    _keeps_usage(req, partition,
+                 [u for u in adapters if u not in gone_adapters],
+                 [dc for dc in domains
+                  if dc.get('domain-index') not in gone_domains])
+    return sim.delegate(req)
+
+
+def change(sim, req):
+    """Change Crypto Domain Configuration (HMC rules R2, R4)."""
+    partition = partitions.get_partition(sim, req)
+    partitions.check_not_transitional(req, partition)
+    body = req.body or {}
+    validation.check_fields(req.err, body, ('domain-index', 'access-mode'))
+    _domains(req, partition, body)
+    adapters, domains = config(partition)
+    _keeps_usage(req, partition, adapters, [
+        dict(dc, **{'access-mode': body['access-mode']})
+        if dc.get('domain-index') == body['domain-index'] else dc
+        for dc in domains])
     return sim.delegate(req)
 
 

@@ -30,8 +30,8 @@ CREATE_PARTITION = '/api/cpcs/{id}/partitions'
 CRYPTO_1, CRYPTO_2 = catalog.CRYPTO_ADAPTERS
 
 
-class FlavorTests(object):
-    """A subset with 8 shared and 4 dedicated IFLs."""
+class ShapedSubsets(object):
+    """Subsets with 4 dedicated IFLs besides the shared, and crypto."""
 
     MAX_DEDICATED = 4
 
@@ -60,6 +60,25 @@ class FlavorTests(object):
             self.admin_api.microversion = 'latest'
         return flavor
 
+    def allocations(self, server):
+        return {rp: alloc['resources'] for rp, alloc in
+                self._get_allocations_by_server_uuid(server['id']).items()}
+
+    def free_domains(self, adapter):
+        """Domains no partition uses for usage on the adapter (the HMC's)."""
+        used = set()
+        for part in self.hmc.partition_names():
+            config = self.hmc.partition(part).get('crypto-configuration')
+            if config and adapter in config['crypto-adapter-uris']:
+                used |= {dc['domain-index'] for dc in
+                         config['crypto-domain-configurations']
+                         if dc['access-mode'] == 'control-usage'}
+        return [i for i in range(85) if i not in used]
+
+
+class FlavorTests(ShapedSubsets):
+    """A subset with 8 shared and 4 dedicated IFLs."""
+
     def test_nova_api_refuses_a_bad_extra_spec(self):
         # As where nova-api loads nova-dpm's validators (entry point
         # nova.api.extra_spec_validators).
@@ -78,10 +97,6 @@ class FlavorTests(object):
             self.assertIn('Validation failed', str(exc))
         self.admin_api.post_extra_spec(flavor, {'extra_specs': {
             'dpm:processing_weight': '999', 'dpm:absolute_capping': '2.5'}})
-
-    def allocations(self, server):
-        return {rp: alloc['resources'] for rp, alloc in
-                self._get_allocations_by_server_uuid(server['id']).items()}
 
     def test_inventory_has_shared_and_dedicated_ifls(self):
         inventory = self._get_provider_inventory(self.provider_uuid())
@@ -158,17 +173,6 @@ class FlavorTests(object):
             {'hw:cpu_policy': 'dedicated', 'dpm:absolute_capping': '2'},
             'flavor extra spec dpm:absolute_capping applies to shared IFLs '
             'only; hw:cpu_policy=dedicated asks for dedicated ones')
-
-    def free_domains(self, adapter):
-        """Domains no partition uses for usage on the adapter (the HMC's)."""
-        used = set()
-        for part in self.hmc.partition_names():
-            config = self.hmc.partition(part).get('crypto-configuration')
-            if config and adapter in config['crypto-adapter-uris']:
-                used |= {dc['domain-index'] for dc in
-                         config['crypto-domain-configurations']
-                         if dc['access-mode'] == 'control-usage'}
-        return [i for i in range(85) if i not in used]
 
     def test_crypto_flavor(self):
         flavor = self.flavor_with({'dpm:crypto_domains': '2',

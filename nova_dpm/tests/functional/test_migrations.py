@@ -21,7 +21,9 @@ of their storage paths, against the WWPNs Cinder exported the volume to.
 
 from nova.tests.functional.api import client as api_client
 
+from nova_dpm.simulator import catalog
 from nova_dpm.simulator.cloud import nova_cloud as cloud
+from nova_dpm.tests.functional import test_flavors
 from nova_dpm.tests.functional import test_servers
 
 HOST_1 = cloud.HOST
@@ -30,6 +32,10 @@ START = test_servers.START
 STOP = test_servers.STOP
 UPDATE_PARTITION = test_servers.UPDATE_PARTITION
 CREATE_PARTITION = test_servers.CREATE_PARTITION
+CRYPTO_1 = '/api/adapters/' + catalog.CRYPTO_ADAPTERS[0]
+EP11 = {'dpm:crypto_domains': '2', 'dpm:crypto_adapter_type':
+        'ep11-coprocessor'}
+DEDICATED = {'hw:cpu_policy': 'dedicated'}
 
 
 class MoveHelpers(object):
@@ -226,15 +232,31 @@ class TwoSubsetTests(MoveHelpers):
         service = self.admin_api.get_services(
             binary='nova-compute', host=HOST_1)[0]
         self.admin_api.put_service_force_down(service['id'], True)
-        # The partition of the source subset is stopped on the HMC first
-        # (fencing is the operator's part of an evacuation).
+        # The source partition still runs: the destination stops it
+        # before it starts its own.
         source = self.part_on(HOST_1, server)
-        self.simulator.set_status(source['object-uri'], 'stopped')
+        self.assertEqual('active', source['status'])
+        self.simulator.reset_counts()
 
         self.admin_api.post_server_action(
             server['id'], {'evacuate': {'host': HOST_2}})
+        # From microversion 2.95 on, Nova stops an evacuated server after
+        # its rebuild (spawn starts it).
         server = self.wait_for_status(server, 'SHUTOFF')
         self.assertEqual(HOST_2, server['OS-EXT-SRV-ATTR:host'])
+        new = self.part_on(HOST_2, server)
+        self.assertEqual('stopped', self.part_on(HOST_1, server)['status'])
+        # In the order the HMC saw them: the source's stop, then the
+        # destination's start (and stop).
+        self.assertEqual(
+            [source['object-uri'] + '/operations/stop',
+             new['object-uri'] + '/operations/start',
+             new['object-uri'] + '/operations/stop'],
+            [uri for uri, _ in self.simulator.sent(
+                'POST', '/api/partitions/{id}/operations/st*')])
+        self.assertIn('stopping its partition %s (active) before this CPC '
+                      'subset starts the instance' % source['name'],
+                      self.stdlog.logger.output)
         server = self.start(server)
         new = self.part_on(HOST_2, server)
         self.assertEqual('active', new['status'])
@@ -270,6 +292,217 @@ class TwoSubsetTests(MoveHelpers):
         self.assertEqual([('http500', 'POST', START)],
                          self.simulator.fired_faults)
         self.assertRecoverable(server, volume_id, before, wwpns)
+
+
+class ShapeHelpers(test_flavors.ShapedSubsets, MoveHelpers):
+    """Subsets with dedicated IFLs and the crypto adapters."""
+
+    def domains(self, part):
+        """The usage domains of the partition, on which adapters."""
+        config = part.get('crypto-configuration') or {}
+        return (config.get('crypto-adapter-uris') or [],
+                [dc['domain-index'] for dc in
+                 config.get('crypto-domain-configurations') or []
+                 if dc['access-mode'] == 'control-usage'])
+
+    def shape(self, part):
+        return (part['processor-mode'], part['ifl-processors'],
+                part.get('initial-ifl-processing-weight'),
+                part.get('ifl-absolute-processor-capping'), part['status'])
+
+    def usages(self, host):
+        return self._get_provider_usages(self._get_provider_uuid_by_name(host))
+
+    def allocated(self, server):
+        """{host: resources} of the server's allocations."""
+        hosts = {self._get_provider_uuid_by_name(h): h
+                 for h in (HOST_1, HOST_2) if h in self.computes}
+        return {hosts[rp]: res for rp, res in self.allocations(server).items()}
+
+
+class SameSubsetShapeTests(ShapeHelpers):
+    """One CPC subset: a resize changes the processor shape and crypto."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(allow_resize_to_same_host=True)
+
+    def test_shared_with_weight_to_dedicated_with_crypto_and_revert(self):
+        weighted = self.flavor_with({'dpm:processing_weight': '40',
+                                     'dpm:absolute_capping': '1.25'})
+        server = self.boot_on(HOST_1, flavor_id=weighted)
+        volume_id = self.new_volume_id(1)
+        before = self.hmc.partition_of(server['id'])
+        wwpns = self.storage_wwpns(before)
+        self.assertEqual({HOST_1: {'VCPU': 2, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        shaped = self.flavor_with(dict(DEDICATED, **EP11), vcpus=3)
+        server = self.action(server, {'resize': {'flavorRef': shaped}},
+                             'VERIFY_RESIZE')
+        part = self.hmc.partition_of(server['id'])
+        self.assertEqual(before['object-uri'], part['object-uri'])
+        self.assertEqual(('dedicated', 3, 'active'),
+                         (part['processor-mode'], part['ifl-processors'],
+                          part['status']))
+        # LINUX01 uses domain 0 of CRYPTO-1.
+        self.assertEqual(([CRYPTO_1], [1, 2]), self.domains(part))
+        # Placement: the instance holds dedicated IFLs (PCPU), the
+        # migration the old shared ones until the confirm or revert.
+        self.assertEqual({HOST_1: {'PCPU': 3, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        self.assertEqual({'VCPU': 2, 'PCPU': 3, 'MEMORY_MB': 8192},
+                         self.usages(HOST_1))
+
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertAsBefore(server, volume_id, before, wwpns)
+        part = self.hmc.partition_of(server['id'])
+        self.assertEqual(('shared', 2, 40, True, 'active'), self.shape(part))
+        self.assertEqual(1.25, part['ifl-absolute-processor-capping-value'])
+        self.assertEqual(([], []), self.domains(part))
+        self.assertEqual(list(range(1, 85)), self.free_domains(CRYPTO_1))
+        self.assertEqual({HOST_1: {'VCPU': 2, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        self.assertEqual({'VCPU': 2, 'PCPU': 0, 'MEMORY_MB': 4096},
+                         self.usages(HOST_1))
+        self.assertForeignPartitionsUntouched()
+
+    def test_crypto_domains_up_confirm_then_down_revert(self):
+        server = self.boot_on(HOST_1, flavor_id=self.flavor_with(EP11))
+        more = self.flavor_with(dict(EP11, **{'dpm:crypto_domains': '3'}))
+        server = self.action(server, {'resize': {'flavorRef': more}},
+                             'VERIFY_RESIZE')
+        self.assertEqual(
+            ([CRYPTO_1], [1, 2, 3]),
+            self.domains(self.hmc.partition_of(server['id'])))
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual(4, self.free_domains(CRYPTO_1)[0])
+
+        fewer = self.flavor_with(dict(EP11, **{'dpm:crypto_domains': '1'}))
+        server = self.action(server, {'resize': {'flavorRef': fewer}},
+                             'VERIFY_RESIZE')
+        part = self.hmc.partition_of(server['id'])
+        self.assertEqual((([CRYPTO_1], [1]), 'active'),
+                         (self.domains(part), part['status']))
+        self.assertEqual([2, 3, 4], self.free_domains(CRYPTO_1)[:3])
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        part = self.hmc.partition_of(server['id'])
+        # The old domains back: they were still free.
+        self.assertEqual((([CRYPTO_1], [1, 2, 3]), 'active'),
+                         (self.domains(part), part['status']))
+        self.delete(server)
+        self.assertEqual(list(range(1, 85)), self.free_domains(CRYPTO_1))
+
+    def test_hmc_fault_in_the_new_crypto_leaves_the_old_shape(self):
+        server = self.boot_on(HOST_1)
+        volume_id = self.new_volume_id(1)
+        before = self.hmc.partition_of(server['id'])
+        wwpns = self.storage_wwpns(before)
+        shaped = self.flavor_with(dict(DEDICATED, **EP11), vcpus=3)
+        increase = ('/api/partitions/{id}/operations/'
+                    'increase-crypto-configuration')
+        self.simulator.inject_fault('http500', 'POST', increase)
+        server = self.move_fails(server, {'resize': {'flavorRef': shaped}})
+        self.assertEqual([('http500', 'POST', increase)],
+                         self.simulator.fired_faults)
+        part = self.hmc.partition_of(server['id'])
+        self.assertEqual(('shared', 2, 100, False, 'stopped'),
+                         self.shape(part))
+        self.assertEqual(([], []), self.domains(part))
+        self.assertEqual(2, server['flavor']['vcpus'])
+        # Recovery: reset the state, reboot.
+        self.admin_api.post_server_action(
+            server['id'], {'os-resetState': {'state': 'active'}})
+        server = self.reboot(self.wait_for_status(server, 'ACTIVE'),
+                             hard=True)
+        self.assertAsBefore(server, volume_id, before, wwpns)
+
+
+class TwoSubsetShapeTests(ShapeHelpers):
+    """Dedicated IFLs and crypto domains moved to the other subset."""
+
+    def test_cold_migrate_dedicated_revert_then_confirm(self):
+        server = self.boot_on(HOST_1, flavor_id=self.flavor_with(DEDICATED))
+        before = self.part_on(HOST_1, server)
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_2}}, 'VERIFY_RESIZE')
+        self.assertEqual('dedicated',
+                         self.part_on(HOST_2, server)['processor-mode'])
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.own_partitions())
+        part = self.part_on(HOST_1, server)
+        self.assertEqual((before['object-uri'], 'dedicated', 'active'),
+                         (part['object-uri'], part['processor-mode'],
+                          part['status']))
+        self.assertEqual({HOST_1: {'PCPU': 2, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        self.assertEqual({'VCPU': 0, 'PCPU': 0, 'MEMORY_MB': 0},
+                         self.usages(HOST_2))
+
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_2}}, 'VERIFY_RESIZE')
+        new = self.part_on(HOST_2, server)
+        self.assertEqual(('dedicated', 2, 'active'),
+                         (new['processor-mode'], new['ifl-processors'],
+                          new['status']))
+        self.assertEqual('dedicated',
+                         self.part_on(HOST_1, server)['processor-mode'])
+        self.assertEqual({HOST_2: {'PCPU': 2, 'MEMORY_MB': 4096}},
+                         self.allocated(server))
+        # The migration holds the source's dedicated IFLs until confirm.
+        self.assertEqual({'VCPU': 0, 'PCPU': 2, 'MEMORY_MB': 4096},
+                         self.usages(HOST_1))
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual([cloud.partition_name_on(HOST_2, server['id'])],
+                         self.own_partitions())
+        self.assertEqual({'VCPU': 0, 'PCPU': 0, 'MEMORY_MB': 0},
+                         self.usages(HOST_1))
+        self.assertEqual({'VCPU': 0, 'PCPU': 2, 'MEMORY_MB': 4096},
+                         self.usages(HOST_2))
+
+    def test_cold_migrate_crypto_confirm_then_back_and_revert(self):
+        server = self.boot_on(HOST_1, flavor_id=self.flavor_with(EP11))
+        self.assertEqual(([CRYPTO_1], [1, 2]),
+                         self.domains(self.part_on(HOST_1, server)))
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_2}}, 'VERIFY_RESIZE')
+        # The source keeps its domains until the confirm.
+        self.assertEqual(([CRYPTO_1], [3, 4]),
+                         self.domains(self.part_on(HOST_2, server)))
+        self.assertEqual(([CRYPTO_1], [1, 2]),
+                         self.domains(self.part_on(HOST_1, server)))
+        server = self.action(server, {'confirmResize': None}, 'ACTIVE')
+        self.assertEqual([1, 2, 5], self.free_domains(CRYPTO_1)[:3])
+
+        server = self.admin_action(
+            server, {'migrate': {'host': HOST_1}}, 'VERIFY_RESIZE')
+        self.assertEqual(([CRYPTO_1], [1, 2]),
+                         self.domains(self.part_on(HOST_1, server)))
+        server = self.action(server, {'revertResize': None}, 'ACTIVE')
+        # The destination's domains released, the source's kept.
+        self.assertEqual([cloud.partition_name_on(HOST_2, server['id'])],
+                         self.own_partitions())
+        part = self.part_on(HOST_2, server)
+        self.assertEqual((([CRYPTO_1], [3, 4]), 'active'),
+                         (self.domains(part), part['status']))
+        self.assertEqual([1, 2, 5], self.free_domains(CRYPTO_1)[:3])
+
+    def test_no_free_domain_on_the_destination(self):
+        # The source holds 84 domains of CRYPTO-1 until a confirm, LINUX01
+        # the last one: the destination finds none free.
+        crypto = self.flavor_with(dict(EP11, **{'dpm:crypto_domains': '84'}))
+        server = self.boot_on(HOST_1, flavor_id=crypto)
+        volume_id = self.new_volume_id(1)
+        before = self.part_on(HOST_1, server)
+        wwpns = self.storage_wwpns(before)
+        server = self.move_fails(server, {'migrate': {'host': HOST_2}})
+        self.assertIn('no free crypto domain', server['fault']['message'])
+        self.assertIsNone(self.part_on(HOST_2, server))
+        self.assertEqual([cloud.partition_name_on(HOST_1, server['id'])],
+                         self.hmc.storage_group_names())
+        self.assertRecoverable(server, volume_id, before, wwpns)
+        self.assertEqual(([CRYPTO_1], list(range(1, 85))),
+                         self.domains(self.part_on(HOST_1, server)))
 
 
 class FullDestinationTests(MoveHelpers):
@@ -332,6 +565,17 @@ class TestTwoSubsetsZ13(test_servers.Z13, TwoSubsetTests,
 
 class TestTwoSubsetsZ16(test_servers.Z16, TwoSubsetTests,
                         cloud.SecondSubsetMixin, cloud.DPMCloudTestCase):
+    pass
+
+
+class TestSameSubsetShapeZ16(test_servers.Z16, SameSubsetShapeTests,
+                             cloud.DPMCloudTestCase):
+    pass
+
+
+class TestTwoSubsetShapesZ16(test_servers.Z16, TwoSubsetShapeTests,
+                             cloud.SecondSubsetMixin,
+                             cloud.DPMCloudTestCase):
     pass
 
 

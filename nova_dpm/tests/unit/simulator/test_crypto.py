@@ -10,10 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""nova_dpm/simulator/crypto.py: crypto adapters and domains (R1-R3).
+"""nova_dpm/simulator/crypto.py: crypto adapters and domains (R1-R4).
 
-The mock adds whatever Increase Crypto Configuration names and starts a
-partition whatever domains it shares; the simulator does not.
+The mock adds whatever Increase Crypto Configuration names, removes
+whatever Decrease Crypto Configuration names and starts a partition
+whatever domains it shares; the simulator does not.
 """
 
 from nova_dpm.tests.unit.simulator import base
@@ -99,7 +100,46 @@ class CryptoTest(base.TestCase):
         third.increase_crypto_config([self.adapter(env)], [domain(1)])
         self.start(env, third)
         self.assertEqual('active', third.get_property('status'))
+        part.decrease_crypto_config([], [2])
+        part.pull_full_properties()
+        self.assertEqual([domain(1)], part.get_property(
+            'crypto-configuration')['crypto-domain-configurations'])
+
+    def test_decrease_leaving_adapters_without_a_usage_domain(self):
+        # HMC rule R4: domain 2 only controls.
+        def scenario(env):
+            part = env.partition()
+            part.increase_crypto_config([self.adapter(env)],
+                                        [domain(1), domain(2, 'control')])
+            part.decrease_crypto_config([], [1])
+        env, exc = self.assertLenientButStrict(scenario, 409, 111)
+        self.assertEqual(
+            [domain(1), domain(2, 'control')],
+            env.cpc.partitions.find(name='inst-1').get_property(
+                'crypto-configuration')['crypto-domain-configurations'])
+
+    def test_change_of_the_last_usage_domain_to_control(self):
+        # HMC rule R4
+        def scenario(env):
+            part = env.partition()
+            part.increase_crypto_config([self.adapter(env)], [domain(1)])
+            part.change_crypto_domain_config(1, 'control')
+        self.assertLenientButStrict(scenario, 409, 111)
+
+    def test_decrease_of_everything_and_usage_first(self):
+        # HMC rule R4 allows what keeps a usage domain, or no adapter.
+        env = self.env()
+        part = env.partition()
+        crypto = self.adapter(env)
+        part.increase_crypto_config([crypto], [domain(1), domain(2)])
+        part.change_crypto_domain_config(2, 'control')
+        part.increase_crypto_config([], [domain(3)])
         part.decrease_crypto_config([], [1])
         part.pull_full_properties()
-        self.assertEqual([domain(2, 'control')], part.get_property(
+        self.assertEqual([domain(2, 'control'), domain(3)], part.get_property(
             'crypto-configuration')['crypto-domain-configurations'])
+        part.decrease_crypto_config([crypto], [2, 3])
+        part.pull_full_properties()
+        self.assertEqual(
+            {'crypto-adapter-uris': [], 'crypto-domain-configurations': []},
+            part.get_property('crypto-configuration'))
