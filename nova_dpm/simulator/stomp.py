@@ -316,11 +316,15 @@ class StompBroker(object):
             return list(self._conns)
 
     def _forget(self, conn):
-        with self._lock:
-            self._conns.discard(conn)
-            watching = any(c.subscriptions for c in self._conns)
-        if not watching:
-            self._unwatch()
+        # Under the simulator's lock, as _subscribe: a subscription made
+        # meanwhile keeps its watch (the lock order is the simulator's
+        # lock, then the broker's).
+        with self.sim.lock:
+            with self._lock:
+                self._conns.discard(conn)
+                watching = any(c.subscriptions for c in self._conns)
+            if not watching:
+                self._unwatch()
 
     # -- test controls ----------------------------------------------------
 
@@ -443,10 +447,11 @@ class StompBroker(object):
         if not sub_id:
             conn.error('SUBSCRIBE needs an id header')
             return
-        self._watching()
-        with self._lock:
-            conn.subscriptions[sub_id] = topic
-            self._sequence.setdefault(topic, 0)
+        with self.sim.lock:
+            self._watching()
+            with self._lock:
+                conn.subscriptions[sub_id] = topic
+                self._sequence.setdefault(topic, 0)
         self._receipt(conn, headers)
 
     # -- notifications ----------------------------------------------------
