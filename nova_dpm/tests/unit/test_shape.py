@@ -176,6 +176,40 @@ class ShapeTest(base.DriverTestCase):
                          self.domains(server))
         self.assertEqual('active', self.props(server)['status'])
 
+    def test_revert_takes_the_old_domains_back_where_free(self):
+        ep11 = {'dpm:crypto_adapter_type': EP11}
+        first, _ = self.build(self.flavored(
+            **dict(ep11, **{'dpm:crypto_domains': '1'})), lun=2)
+        server, _ = self.build(self.flavored(
+            **dict(ep11, **{'dpm:crypto_domains': '2'})))
+        self.assertEqual(([uri(CRYPTO_1)], usage(2, 3)),
+                         self.domains(server))
+        # Domain 1 is free again: lower, but not the partition's.
+        self.driver.destroy(self.context, first, [])
+        self.resize(server, self.flavor(**dict(
+            ep11, **{'dpm:crypto_domains': '1'})))
+        self.assertEqual(([uri(CRYPTO_1)], usage(2)), self.domains(server))
+        self.revert(server)
+        self.assertEqual(([uri(CRYPTO_1)], usage(2, 3)),
+                         self.domains(server))
+
+    def test_domains_used_on_the_new_adapter_are_not_kept(self):
+        # Another instance uses domains 0 and 1 of CRYPTO-2; the server's
+        # domain 1 (on CRYPTO-1) cannot come along to CRYPTO-2.
+        other, _ = self.build(self.flavored(**{
+            'dpm:crypto_domains': '2',
+            'dpm:crypto_adapter_type': 'cca-coprocessor'}), lun=2)
+        self.assertEqual(([uri(CRYPTO_2)], usage(0, 1)), self.domains(other))
+        server, _ = self.build(self.flavored(**{
+            'dpm:crypto_domains': '2', 'dpm:crypto_adapter_type': EP11}))
+        self.assertEqual(([uri(CRYPTO_1)], usage(1, 2)),
+                         self.domains(server))
+        self.resize(server, self.flavor(**{
+            'dpm:crypto_domains': '1',
+            'dpm:crypto_adapter_type': 'cca-coprocessor'}))
+        self.assertEqual(([uri(CRYPTO_2)], usage(2)), self.domains(server))
+        self.assertEqual('active', self.props(server)['status'])
+
     def test_no_free_domain_leaves_the_old_shape(self):
         server, _ = self.build(self.flavored(**{
             'dpm:crypto_domains': '2', 'dpm:crypto_adapter_type': EP11}))
