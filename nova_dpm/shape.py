@@ -92,8 +92,11 @@ class Shapes(object):
         has crypto (no request for it then).
         """
         partitions = self.driver.partitions
+        if stop:
+            # Also where the size stays and only the crypto changes.
+            partitions.stop(part)
         partitions.resize(part, self.properties(instance, flavor,
-                                                old_flavor), stop=stop)
+                                                old_flavor))
         if not self._has_crypto(instance, flavor, old_flavor):
             return None
         had, _ = self.driver.crypto.reshape(instance, part, prefer, flavor)

@@ -136,7 +136,14 @@ class ShapeTest(base.DriverTestCase):
         self.assertEqual((1, 0), (self.sim.count(pattern=INCREASE),
                                   self.sim.count(pattern=DECREASE)))
         self.assertEqual('1,2', server.system_metadata[shape.OLD_DOMAINS])
+        self.sim.reset_counts()
         self.revert(server)
+        # Same size, other crypto: the running partition is stopped before
+        # its crypto configuration changes, and started again after.
+        self.assertEqual(
+            ['stop', 'decrease-crypto-configuration', 'start'],
+            [u.rsplit('/', 1)[1] for u, _ in self.sim.sent(
+                'POST', '/api/partitions/{id}/operations/*')])
         self.assertEqual(([uri(CRYPTO_1)], usage(1, 2)),
                          self.domains(server))
         self.assertNotIn(shape.OLD_DOMAINS, server.system_metadata)
