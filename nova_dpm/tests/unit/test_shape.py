@@ -22,6 +22,7 @@ from nova.compute import task_states
 from nova import objects
 
 from nova_dpm import crypto
+from nova_dpm import exception
 from nova_dpm import shape
 from nova_dpm.simulator import catalog
 from nova_dpm.tests.unit import base
@@ -216,6 +217,44 @@ class ShapeTest(base.DriverTestCase):
             'dpm:crypto_adapter_type': 'cca-coprocessor'}))
         self.assertEqual(([uri(CRYPTO_2)], usage(2)), self.domains(server))
         self.assertEqual('active', self.props(server)['status'])
+
+    def test_a_failed_decrease_gets_the_old_domains_back(self):
+        # A foreign partition uses domain 2 of CRYPTO-2; LINUX01 domain 0
+        # of CRYPTO-1.
+        cpc = self.driver.subset.cpc
+        foreign = cpc.partitions.create({
+            'name': 'FOREIGN', 'ifl-processors': 1, 'initial-memory': 1024,
+            'maximum-memory': 1024})
+        foreign.increase_crypto_config(
+            [cpc.adapters.resource_object(CRYPTO_2)], usage(2))
+        ep11 = {'dpm:crypto_adapter_type': EP11}
+        first, _ = self.build(self.flavored(
+            **dict(ep11, **{'dpm:crypto_domains': '1'})), lun=2)
+        server, _ = self.build(self.flavored(
+            **dict(ep11, **{'dpm:crypto_domains': '2'})))
+        self.driver.destroy(self.context, first, [])
+        self.assertEqual(([uri(CRYPTO_1)], usage(2, 3)),
+                         self.domains(server))
+        # To CRYPTO-2: domain 3 is kept, domain 0 added, then the HMC
+        # fails the release of CRYPTO-1 and domain 2.
+        self.sim.reset_counts()
+        self.sim.inject_fault('http500', 'POST', DECREASE)
+        self.assertRaises(
+            exception.HMCOperationFailed, self.resize, server,
+            self.flavor(**{'dpm:crypto_domains': '2',
+                           'dpm:crypto_adapter_type': 'cca-coprocessor'}))
+        # The increase, and the restore's decrease (the failed one is not
+        # performed).
+        self.assertEqual([('http500', 'POST', DECREASE[5:])],
+                         self.sim.fired_faults)
+        self.assertEqual((1, 1), (self.sim.count(pattern=INCREASE),
+                                  self.sim.count(pattern=DECREASE)))
+        # Its own domains again, not the lowest of those it held then (0,
+        # LINUX01's on CRYPTO-1).
+        self.assertEqual(([uri(CRYPTO_1)], usage(2, 3)),
+                         self.domains(server))
+        self.assertEqual('stopped', self.props(server)['status'])
+        self.assertNotIn(shape.OLD_DOMAINS, server.system_metadata)
 
     def test_no_free_domain_leaves_the_old_shape(self):
         server, _ = self.build(self.flavored(**{
