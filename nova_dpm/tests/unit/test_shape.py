@@ -256,6 +256,31 @@ class ShapeTest(base.DriverTestCase):
         self.assertEqual('stopped', self.props(server)['status'])
         self.assertNotIn(shape.OLD_DOMAINS, server.system_metadata)
 
+    def test_revert_does_not_start_on_a_domain_taken_meanwhile(self):
+        ep11 = {'dpm:crypto_adapter_type': EP11}
+        server, _ = self.build(self.flavored(
+            **dict(ep11, **{'dpm:crypto_domains': '2'})))
+        self.resize(server, self.flavor(**dict(
+            ep11, **{'dpm:crypto_domains': '3'})))
+        # Meanwhile, on the HMC, an active partition uses domain 1 of
+        # CRYPTO-1 too (HMC rule R3: the server's start would fail).
+        cpc = self.driver.subset.cpc
+        foreign = cpc.partitions.create({
+            'name': 'FOREIGN', 'ifl-processors': 1, 'initial-memory': 1024,
+            'maximum-memory': 1024})
+        foreign.increase_crypto_config(
+            [cpc.adapters.resource_object(CRYPTO_1)], usage(1))
+        self.sim.set_status(foreign.uri, 'active')
+        self.sim.reset_counts()
+        exc = self.assertRaises(exception.CPCResourcesShort, self.revert,
+                                server)
+        self.assertIn('crypto domain(s) 1 in use (control-usage) by '
+                      'partition FOREIGN', str(exc))
+        self.assertEqual(0, self.sim.count(
+            pattern='POST /api/partitions/{id}/operations/start'))
+        self.assertEqual(([uri(CRYPTO_1)], usage(1, 2)),
+                         self.domains(server))
+
     def test_no_free_domain_leaves_the_old_shape(self):
         server, _ = self.build(self.flavored(**{
             'dpm:crypto_domains': '2', 'dpm:crypto_adapter_type': EP11}))
