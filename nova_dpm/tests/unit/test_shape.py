@@ -68,7 +68,7 @@ class ShapeTest(base.DriverTestCase):
     def props(self, server):
         return self.faked_partition(server).properties
 
-    def resize(self, server, flavor):
+    def resize(self, server, flavor, power_on=True):
         self.driver.migrate_disk_and_power_off(
             self.context, server, base.HOST, flavor, [])
         server.old_flavor, server.new_flavor = server.flavor, flavor
@@ -76,7 +76,7 @@ class ShapeTest(base.DriverTestCase):
         server.task_state = task_states.RESIZE_FINISH
         self.driver.finish_migration(
             self.context, self.migration, server, '[]', [], None, True, {},
-            None, power_on=True)
+            None, power_on=power_on)
 
     def revert(self, server):
         server.flavor = server.old_flavor
@@ -297,16 +297,20 @@ class ShapeTest(base.DriverTestCase):
                          self.domains(server))
 
     def test_adapter_type_the_subset_lacks_leaves_the_old_shape(self):
-        server, _ = self.build()
-        exc = self.assertRaises(
-            crypto.CryptoUnavailable, self.resize, server, self.flavor(4, **{
-                'dpm:crypto_domains': '1',
-                'dpm:crypto_adapter_type': 'accelerator'}))
-        self.assertIn('no accelerator crypto adapter', str(exc))
-        props = self.props(server)
-        self.assertEqual((2, 'stopped', None),
-                         (props['ifl-processors'], props['status'],
-                          props.get('crypto-configuration')))
+        # Also for a stopped server, which is not started (and not checked
+        # at its start) after the resize.
+        for power_on in (True, False):
+            server, _ = self.build(lun=1 + power_on)
+            exc = self.assertRaises(
+                crypto.CryptoUnavailable, self.resize, server,
+                self.flavor(4, **{'dpm:crypto_domains': '1',
+                                  'dpm:crypto_adapter_type': 'accelerator'}),
+                power_on)
+            self.assertIn('no accelerator crypto adapter', str(exc))
+            props = self.props(server)
+            self.assertEqual((2, 'stopped', None),
+                             (props['ifl-processors'], props['status'],
+                              props.get('crypto-configuration')))
 
 
 def uri(object_id):
