@@ -175,10 +175,12 @@ class Crypto(object):
                  instance=instance)
         return chosen
 
-    def reshape(self, instance, partition, prefer=(), instance_flavor=None):
+    def reshape(self, instance, partition, prefer=(), instance_flavor=None,
+                record=None):
         """Give a stopped partition the crypto a flavor asks for.
 
-        ``instance_flavor``: the instance's flavor unless given. The
+        ``record``: called with the domains it has before anything
+        changes. ``instance_flavor``: the instance's flavor unless given. The
         domains it has are kept where they still serve, free ones are
         taken for the rest (those of ``prefer`` first where free: the old
         ones of a revert), and what the flavor no longer needs is
@@ -193,6 +195,8 @@ class Crypto(object):
         have_uris = list(config.get('crypto-adapter-uris') or [])
         have = [dc['domain-index'] for dc in
                 config.get('crypto-domain-configurations') or []]
+        if record is not None:
+            record(have)
         added = [a for a in adapters if a.uri not in have_uris]
         removed = [zhmcclient.Adapter(self.subset.cpc.adapters, uri)
                    for uri in have_uris

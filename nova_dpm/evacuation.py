@@ -18,11 +18,14 @@ destination rebuilds the instance (``spawn``, task state
 ``rebuild_spawning``, an ``evacuation`` migration), it looks for the
 source subset's partition of the instance on its own CPC and, where that
 partition is not stopped, stops it (with a warning) before its own
-partition is created and started. A source partition this service cannot
-reach (another CPC, an HMC error) is named in a warning, and the
-evacuation goes on as Nova's does without a driver's fencing. The
-leftover partition is deleted by the source's nova-compute when it comes
-back (Nova's evacuation records, ``destroy``).
+partition is started. A source partition that is not on this CPC is named
+in a warning, and the evacuation goes on as Nova's does without a
+driver's fencing. Should the HMC fail to list the CPC's partitions or to
+stop the source partition, the evacuation fails (its own partition is
+removed by ``spawn``): this service cannot tell that the source does not
+run on the same volumes. The leftover partition is deleted by the
+source's nova-compute when it comes back (Nova's evacuation records,
+``destroy``).
 """
 
 import re
@@ -72,24 +75,32 @@ def fence(driver, context, instance):
         with hmc.translated('list partitions', cpc.name):
             found = cpc.partitions.list(filter_args={
                 'name': '^%s$' % re.escape(name)})
+        if not found:
+            LOG.warning('Evacuation from CPC subset %s: no partition %s on '
+                        'CPC %s (another CPC, deleted, or not visible to '
+                        'this HMC user); it is not stopped from here.',
+                        source, name, cpc.name, instance=instance)
+            return
+        _stop(driver, instance, source, found[0])
     except exception.DPMError as exc:
-        LOG.warning('Evacuation from CPC subset %s: its partition %s '
-                    'cannot be read (%s); it is not stopped from here.',
-                    source, name, exc.format_message(), instance=instance)
-        return
-    if not found:
-        LOG.warning('Evacuation from CPC subset %s: no partition %s on CPC '
-                    '%s (another CPC, or deleted); it is not stopped from '
-                    'here.', source, name, cpc.name, instance=instance)
-        return
-    part = found[0]
+        LOG.error('Evacuation from CPC subset %s: its partition %s could '
+                  'not be checked or stopped (%s); the instance is not '
+                  'started here, so that two partitions never run on the '
+                  'same volumes. Stop that partition on the HMC and '
+                  'evacuate again.', source, name, exc.format_message(),
+                  instance=instance)
+        raise
+
+
+def _stop(driver, instance, source, part):
+    """Stop the source partition unless it is stopped already."""
     status = part.get_property('status')
     if status in partition_module.DELETABLE:
         LOG.info('Evacuation from CPC subset %s: its partition %s is %s.',
-                 source, name, status, instance=instance)
+                 source, part.name, status, instance=instance)
         return
     LOG.warning('Evacuation from CPC subset %s: stopping its partition %s '
                 '(%s) before this CPC subset starts the instance, so that '
                 'two partitions never run on the same volumes.', source,
-                name, status, instance=instance)
+                part.name, status, instance=instance)
     driver.partitions.stop(part)

@@ -122,7 +122,8 @@ class Migrations(object):
             self._source_wwpns_back(instance)
             instance.system_metadata.pop(SOURCE_WWPNS, None)
             if power_on:
-                d.partitions.start(part)
+                # Its crypto domains checked first, as for any start.
+                d._start(instance, part)
 
     # -- destination -------------------------------------------------------
 

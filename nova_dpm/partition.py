@@ -74,6 +74,8 @@ POWER_STATES = {
     'status-check': power_state.NOSTATE,   # SE is checking status
 }
 
+# The properties Partitions.resize always sets.
+SIZE_PROPERTIES = ('ifl-processors', 'initial-memory', 'maximum-memory')
 # Statuses from which Stop is valid (HMC rule E4) and in which Delete is
 # valid (E5); Start is valid from the latter (E2).
 STOPPABLE = ('active', 'degraded', 'paused', 'terminated')
@@ -405,29 +407,28 @@ class Partitions(object):
                 lambda: partition.update_properties(properties), deadline,
                 'update partition %s' % partition.name)
 
-    def resize(self, partition, properties, stop=False):
+    def resize(self, partition, properties):
         """Set the processors and memory of a stopped partition.
 
         ``properties``: ifl-processors, initial-memory and maximum-memory,
         in one update (maximum-memory changes only while the partition is
         stopped, HMC rule D1; the initial memory never exceeds the
         maximum, HMC rule C11), and any other property to change with
-        them (the processor shape). With ``stop``, the partition is
-        stopped first. No request when the size is already so and nothing
-        else is to change.
+        them (the processor shape). No request when the size is already
+        so and nothing else is to change.
         """
         size = (properties['ifl-processors'], properties['initial-memory'])
         with self._lock:
             if self._sizes.get(partition.uri) == size and \
-                    len(properties) == 3:
+                    set(properties) == set(SIZE_PROPERTIES):
                 return
-        if stop:
-            self.stop(partition)
         self.update(partition, properties)
         with self._lock:
             self._sizes[partition.uri] = size
-        LOG.info('Partition %s now has %d IFLs and %d MiB.', partition.name,
-                 size[0], size[1])
+        shape = ', '.join('%s %s' % (name, value) for name, value in sorted(
+            properties.items()) if name not in SIZE_PROPERTIES)
+        LOG.info('Partition %s now has %d IFLs and %d MiB%s.', partition.name,
+                 size[0], size[1], '; ' + shape if shape else '')
 
     def _deadline(self):
         """The time limit of one start, stop or delete, all steps in."""

@@ -84,28 +84,36 @@ class Shapes(object):
         return False
 
     def apply(self, instance, part, flavor, old_flavor, stop=False,
-              prefer=()):
+              prefer=(), record=None):
         """The partition (stopped, or with ``stop``) takes ``flavor``'s shape.
 
-        ``prefer``: crypto domains to take first where free. Returns the
-        crypto domains the partition had, or None where neither flavor
-        has crypto (no request for it then).
+        ``prefer``: crypto domains to take first where free; ``record``:
+        called with the crypto domains the partition has before they
+        change (not where neither flavor has crypto: no request for it
+        then).
         """
         partitions = self.driver.partitions
+        if stop:
+            # Also where the size stays and only the crypto changes.
+            partitions.stop(part)
         partitions.resize(part, self.properties(instance, flavor,
-                                                old_flavor), stop=stop)
-        if not self._has_crypto(instance, flavor, old_flavor):
-            return None
-        had, _ = self.driver.crypto.reshape(instance, part, prefer, flavor)
-        return had
+                                                old_flavor))
+        if self._has_crypto(instance, flavor, old_flavor):
+            self.driver.crypto.reshape(instance, part, prefer, flavor,
+                                       record)
 
     def resize(self, instance, part):
-        """The new flavor's shape; the old domains recorded for a revert."""
-        old = instance.old_flavor or instance.flavor
-        had = self.apply(instance, part, instance.flavor, old)
-        if had is not None:
+        """The new flavor's shape; the old domains recorded for a revert.
+
+        They are recorded before the first change, so that a resize that
+        fails half-way gets them back too.
+        """
+        def record(had):
             instance.system_metadata[OLD_DOMAINS] = ','.join(
                 str(i) for i in had)
+
+        old = instance.old_flavor or instance.flavor
+        self.apply(instance, part, instance.flavor, old, record=record)
 
     def restore(self, instance, part, flavor, from_flavor, stop=False):
         """The shape of ``flavor`` back, from that of ``from_flavor``.

@@ -19,10 +19,10 @@ Configuration names; the simulator refuses adapters that are not crypto
 adapters of the partition's CPC (R1) and domain indexes beyond what the
 adapters have (R2), and a start whose usage domain is in use on one of its
 adapters by another partition that holds its resources (R3; the start
-fails as a start short of resources does, see jobs.py). Decrease Crypto
-Configuration and Change Crypto Domain Configuration are the mock's, once
-they would not leave a partition that has crypto adapters without a
-domain in control-usage (R4).
+fails as a start short of resources does, see jobs.py). Increase and
+Decrease Crypto Configuration and Change Crypto Domain Configuration are
+the mock's once they leave the configuration empty, or with an adapter
+and a domain in control-usage (R4).
 """
 
 from nova_dpm.simulator import errors
@@ -32,7 +32,8 @@ from nova_dpm.simulator import validation
 
 USAGE = 'control-usage'
 ACCESS_MODES = ('control', USAGE)
-# HMC rule R4: the reason code of "at least one usage domain required".
+# HMC rule R4: the reason code of "at least one usage domain required"
+# (also answered, inferred, for domains left without an adapter).
 NO_USAGE_LEFT = 111
 # Domains of a Crypto Express adapter in DPM mode: as many as the CPC has
 # partitions (zhmcclient Adapter.maximum_crypto_domains and
@@ -92,21 +93,35 @@ def _domains(req, partition, configs):
 
 
 def increase(sim, req):
-    """Increase Crypto Configuration (HMC rules R1, R2)."""
+    """Increase Crypto Configuration (HMC rules R1, R2, R4)."""
     partition = partitions.get_partition(sim, req)
     partitions.check_not_transitional(req, partition)
     body = req.body or {}
     validation.check_fields(req.err, body, (
         'crypto-adapter-uris', 'crypto-domain-configurations'))
-    _adapters(sim, req, partition, body.get('crypto-adapter-uris', []))
-    _domains(req, partition, body.get('crypto-domain-configurations', []))
+    added = body.get('crypto-adapter-uris', [])
+    configs = body.get('crypto-domain-configurations', [])
+    _adapters(sim, req, partition, added)
+    _domains(req, partition, configs)
+    adapters, domains = config(partition)
+    _keeps_usage(req, partition, adapters + list(added), domains + list(
+        configs if isinstance(configs, list) else [configs]))
     return sim.delegate(req)
 
 
 def _keeps_usage(req, partition, adapters, domains):
-    """HMC rule R4: crypto adapters left, and no usage domain left."""
-    if adapters and not any(dc.get('access-mode') == USAGE
-                            for dc in domains):
+    """HMC rule R4: a configuration left not empty lacks what it needs.
+
+    At least one crypto adapter, and a domain in control-usage.
+    """
+    if not adapters and not domains:
+        return
+    if not adapters:
+        raise req.err.conflict(
+            NO_USAGE_LEFT, "Partition %s would keep crypto domains without "
+            "a crypto adapter: at least one adapter is required" %
+            partition.properties.get('name'))
+    if not any(dc.get('access-mode') == USAGE for dc in domains):
         raise req.err.conflict(
             NO_USAGE_LEFT, "Partition %s would keep crypto adapters without "
             "a crypto domain in access mode control-usage: at least one "

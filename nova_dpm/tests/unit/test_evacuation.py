@@ -22,6 +22,7 @@ from nova.compute import task_states
 from nova import objects
 
 from nova_dpm import evacuation
+from nova_dpm import exception
 from nova_dpm import partition
 from nova_dpm.tests.unit import base
 
@@ -76,12 +77,53 @@ class FenceTest(base.DriverTestCase):
                           self.server.uuid)), self.logger.output)
         self.assertEqual(0, self.sim.count(pattern=STOP))
 
-    def test_an_hmc_error_is_named_and_the_evacuation_goes_on(self):
+    def test_a_source_that_holds_its_resources_is_stopped(self):
+        # Paused, degraded or terminated: not running an OS perhaps, but
+        # not stopped either (HMC rule E1); the HMC stops each (E4).
+        for status in ('paused', 'degraded', 'terminated'):
+            source = self.source_partition(status)
+            evacuation.fence(self.driver, self.context, self.server)
+            self.assertEqual(('stopped', 1),
+                             (source.properties['status'],
+                              self.sim.count(pattern=STOP)), status)
+            self.driver.subset.cpc.partitions.find(
+                name=source.properties['name']).delete()
+
+    def test_an_hmc_error_fails_the_evacuation(self):
         self.source_partition('active')
         self.sim.inject_fault('http500', 'GET', '/api/cpcs/{id}/partitions')
-        evacuation.fence(self.driver, self.context, self.server)
-        self.assertIn('cannot be read', self.logger.output)
+        self.assertRaises(exception.HMCOperationFailed, evacuation.fence,
+                          self.driver, self.context, self.server)
+        self.assertIn('could not be checked or stopped', self.logger.output)
         self.assertEqual(0, self.sim.count(pattern=STOP))
+
+    def test_a_source_that_does_not_stop_fails_the_evacuation(self):
+        # The support element lost contact: the HMC refuses the stop, and
+        # the partition may still run; the destination is not started and
+        # its new partition goes.
+        source = self.source_partition('communications-not-active')
+        self.driver.prepare_for_spawn(self.server)
+        self.boot_bdm(self.server, 10)
+        self.server.task_state = task_states.REBUILD_BLOCK_DEVICE_MAPPING
+        connector = self.driver.get_volume_connector(self.server)
+        self.server.task_state = task_states.REBUILD_SPAWNING
+        mine = partition.Naming(base.HOST).name(self.server.uuid)
+        self.assertIn(mine, self.faked_partitions())
+        bdi = self.block_device_info(self.cinder_map(
+            self.fc_connection(connector['wwpns']), 10), 10)
+        self.assertRaises(
+            exception.HMCOperationFailed, self.driver.spawn,
+            self.context, self.server, None, [], None, {}, [], bdi,
+            power_on=True)
+        self.assertIn('Evacuation from CPC subset %s: its partition %s could '
+                      'not be checked or stopped' % (
+                          SOURCE, source.properties['name']),
+                      self.logger.output)
+        self.assertNotIn(mine, self.faked_partitions())
+        self.assertEqual('communications-not-active',
+                         source.properties['status'])
+        self.assertEqual(0, self.sim.count(
+            pattern='POST /api/partitions/{id}/operations/start'))
 
     def test_no_request_for_a_rebuild_or_a_build(self):
         self.source_partition('active')

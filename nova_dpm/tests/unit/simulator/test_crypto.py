@@ -143,3 +143,25 @@ class CryptoTest(base.TestCase):
         self.assertEqual(
             {'crypto-adapter-uris': [], 'crypto-domain-configurations': []},
             part.get_property('crypto-configuration'))
+
+    def test_first_increase_without_an_adapter_or_a_usage_domain(self):
+        # HMC rule R4: an empty configuration takes its first adapter and
+        # its first usage domain in one request.
+        for adapters, domains in ((True, []), (False, [domain(1)]),
+                                  (True, [domain(1, 'control')])):
+            def scenario(env):
+                env.partition().increase_crypto_config(
+                    [self.adapter(env)] if adapters else [], domains)
+            env, exc = self.assertLenientButStrict(scenario, 409, 111)
+            self.assertIsNone(env.cpc.partitions.find(
+                name='inst-1').get_property('crypto-configuration'))
+
+    def test_decrease_of_the_adapters_leaving_domains(self):
+        # HMC rule R4: domains are left without an adapter.
+        def scenario(env):
+            part = env.partition()
+            crypto = self.adapter(env)
+            part.increase_crypto_config([crypto], [domain(1)])
+            part.decrease_crypto_config([crypto], [])
+        env, exc = self.assertLenientButStrict(scenario, 409, 111)
+        self.assertIn('without a crypto adapter', str(exc))
