@@ -146,9 +146,13 @@ class MoveTest(base.CloudTestCase):
         self.assertEqual(subset, server['OS-EXT-SRV-ATTR:host'])
         return server
 
-    def service_id(self, subset):
-        return self.openstack('compute', 'service', 'list', '--service',
-                              'nova-compute', '--host', subset)[0]['ID']
+    def action_events(self, server_id, action):
+        """The events of the server's last action of that kind."""
+        actions = [a for a in self.openstack('server', 'event', 'list',
+                                             server_id)
+                   if a['Action'] == action]
+        return self.openstack('server', 'event', 'show', server_id,
+                              actions[0]['Request ID'])['events']
 
     def disable(self, subset):
         """The subset's nova-compute disabled until the test ends."""
@@ -293,9 +297,18 @@ class MoveTest(base.CloudTestCase):
     def test_destination_full_finds_no_valid_host(self):
         server, volume = self.boot_one('too-big', LARGE)
         before = self.assertOnlyOn(server['id'], A, volume['id'])
-        error = self.openstack('server', 'migrate', '--host', B,
-                               server['id'], fails=True)
-        self.assertIn('No valid host', error)
+        # The API accepts the move; the scheduler finds no host for it.
+        self.openstack('server', 'migrate', '--host', B, server['id'],
+                       parse=False)
+        migrations = self.wait_for(
+            'the migration of server %s ended' % server['id'],
+            lambda: self.openstack('server', 'migration', 'list',
+                                   '--server', server['id']),
+            lambda found: found and found[0]['Status'] in (
+                'error', 'failed', 'finished', 'confirmed'))
+        self.assertEqual('error', migrations[0]['Status'])
+        self.assertIn('NoValidHost', str(self.action_events(
+            server['id'], 'migrate')))
         server = self.server_status(server['id'], 'ACTIVE')
         self.assertEqual(A, server['OS-EXT-SRV-ATTR:host'])
         after = self.assertOnlyOn(server['id'], A, volume['id'])
