@@ -270,13 +270,18 @@ class MoveTest(base.CloudTestCase):
         # The source's nova-compute starts again: the partition left there
         # goes, the evacuated server stays as it is.
         self.cloud(['restart', '--dir', self.dir, 'nova-compute-%s' % A])
-        self.openstack('compute', 'service', 'set', '--up', A,
-                       'nova-compute', parse=False)
         self.wait_for('the partition left on %s deleted' % A,
                       lambda: self.partitions(server['id']),
                       lambda parts: A not in parts)
         after = self.assertOnlyOn(server['id'], B, volume['id'])
         self.assertEqual(parts[B]['object-uri'], after['object-uri'])
+        # The evacuation is completed: the service may be up again.
+        self.wait_for('the evacuation of %s completed' % server['id'],
+                      lambda: self.openstack('server', 'migration', 'list',
+                                             '--server', server['id']),
+                      lambda found: found[0]['Status'] == 'completed')
+        self.openstack('compute', 'service', 'set', '--up', A,
+                       'nova-compute', parse=False)
         self.wait_for('nova-compute of %s up' % A,
                       lambda: self.openstack('compute', 'service', 'list',
                                              '--host', A)[0],
@@ -338,9 +343,18 @@ class MoveTest(base.CloudTestCase):
             (before['object-uri'], 'stopped', before['wwpns']),
             (parts[A]['object-uri'], parts[A]['status'], parts[A]['wwpns']))
 
-        # Recoverable: its state reset, moved back to A and confirmed.
-        self.openstack('server', 'set', '--state', 'active', server['id'],
-                       parse=False)
+        # Recoverable: Nova left the volume's attachment to the new WWPNs
+        # attaching (Cinder refuses another move of the volume then): it
+        # is completed, the server's state reset, the server moved back
+        # to A and the move confirmed.
+        volume_api = '--os-volume-api-version=3.44'
+        attachments = self.openstack(volume_api, 'volume', 'attachment',
+                                     'list', '--volume-id', volume['id'])
+        self.assertEqual(['attaching'], [a['Status'] for a in attachments])
+        self.openstack(volume_api, 'volume', 'attachment', 'complete',
+                       attachments[0]['ID'], parse=False)
+        self.openstack('server', 'set', '--auto-approve', '--state',
+                       'active', server['id'], parse=False)
         self.migrate(server['id'], A)
         self.finish(server['id'], 'confirm', A)
         after = self.assertOnlyOn(server['id'], A, volume['id'])
