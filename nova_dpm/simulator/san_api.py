@@ -54,8 +54,9 @@ class Answer(Exception):
         self.body = body
 
 
-UNAUTHORIZED = (401, {'message': 'HTTP Basic authentication with the '
-                                'simulator userid and password required'})
+UNAUTHORIZED = (401, {
+    'message': 'HTTP Basic authentication with the simulator userid and '
+               'password required'})
 
 
 def authorized(headers, userid, password):
