@@ -169,16 +169,25 @@ class CloudTestCase(unittest.TestCase):
         finally:
             session.logoff()
 
+    def simulator_call(self, method, path, body=None):
+        """A request to the simulated HMC's process outside the HMC API.
+
+        Its SAN (/simulated-san/) or fault injection (/simulated-hmc/),
+        with the simulator's credentials; the JSON answer or None.
+        """
+        response = requests.request(
+            method, 'https://127.0.0.1:%d%s' % (self.settings['ports']['hmc'],
+                                                path),
+            json=body, auth=(self.settings['hmc_userid'],
+                             self.settings['hmc_password']),
+            verify=os.path.join(self.dir, 'hmc', 'ca.pem'), timeout=30)
+        self.assertLess(response.status_code, 300, response.text)
+        return response.json() if response.content else None
+
     def san_volumes(self):
         """The volumes of the simulated SAN's storage system."""
-        response = requests.get(
-            'https://127.0.0.1:%d/simulated-san/volumes'
-            % self.settings['ports']['hmc'],
-            auth=(self.settings['hmc_userid'],
-                  self.settings['hmc_password']),
-            verify=os.path.join(self.dir, 'hmc', 'ca.pem'), timeout=30)
-        self.assertEqual(200, response.status_code, response.text)
-        return {v['name']: v for v in response.json()['volumes']}
+        volumes = self.simulator_call('GET', '/simulated-san/volumes')
+        return {v['name']: v for v in volumes['volumes']}
 
     def assertHmcHoldsNothingOfOpenStack(self):
         now = self.hmc_names()

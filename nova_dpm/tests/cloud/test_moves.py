@@ -23,7 +23,6 @@ are the hosts the simulated SAN maps the boot volume to. Each test leaves
 the cloud as it found it, also after a failure case.
 """
 
-import requests
 import zhmcclient
 
 from nova_dpm.simulator import catalog
@@ -82,10 +81,10 @@ class MoveTest(base.CloudTestCase):
                 part['initial-memory'], part['maximum-memory'])
 
     def crypto_domains(self, part):
-        config_ = part.get('crypto-configuration') or {}
-        return (sorted(config_.get('crypto-adapter-uris') or []),
+        crypto = part.get('crypto-configuration') or {}
+        return (sorted(crypto.get('crypto-adapter-uris') or []),
                 sorted(d['domain-index'] for d in
-                       config_.get('crypto-domain-configurations') or []))
+                       crypto.get('crypto-domain-configurations') or []))
 
     def mapped_to(self, volume_id):
         """The WWPNs the simulated SAN maps the volume to."""
@@ -169,14 +168,7 @@ class MoveTest(base.CloudTestCase):
         self.assertHmcHoldsNothingOfOpenStack()
 
     def hmc_faults(self, method='GET', body=None):
-        response = requests.request(
-            method, 'https://127.0.0.1:%d/simulated-hmc/faults'
-            % self.settings['ports']['hmc'], json=body,
-            auth=(self.settings['hmc_userid'],
-                  self.settings['hmc_password']),
-            verify='%s/hmc/ca.pem' % self.dir, timeout=30)
-        self.assertLess(response.status_code, 300, response.text)
-        return response.json() if response.content else None
+        return self.simulator_call(method, '/simulated-hmc/faults', body)
 
     # -- resize and cold migration -------------------------------------------
 
