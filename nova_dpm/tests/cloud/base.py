@@ -66,6 +66,8 @@ def _skip_reason():
     return None
 
 
+# The flavors known to exist in the cloud (none is deleted).
+_FLAVORS = set()
 # The directory of the cloud this test process brought up (one for all
 # test classes), stopped and removed when the process ends.
 _OWN = []
@@ -236,6 +238,8 @@ class CloudTestCase(unittest.TestCase):
 
     def flavor(self, name=FLAVOR, vcpus=1, ram=1024, properties=()):
         """The flavor of that name, made as given if it does not exist."""
+        if name in _FLAVORS:
+            return name
         found = self.openstack('flavor', 'list', '--all')
         if name not in [f['Name'] for f in found]:
             argv = ['flavor', 'create', '--vcpus', str(vcpus), '--ram',
@@ -243,6 +247,7 @@ class CloudTestCase(unittest.TestCase):
             for prop in properties:
                 argv += ['--property', prop]
             self.openstack(*(argv + [name]))
+        _FLAVORS.add(name)
         return name
 
     def network(self, name, kind, physnet, segment=None):

@@ -34,7 +34,8 @@ START = '/api/partitions/{id}/operations/start'
 # Flavors: name, vcpus, MiB, extra specs.
 SMALL = (base.FLAVOR, 1, 1024, ())
 MEDIUM = ('dpm.medium', 2, 2048, ())
-# More memory than the second subset has (config.SUBSET_MEMORY).
+# More memory than the second subset has (config.SUBSET_MEMORY); the first
+# has room for it.
 LARGE = ('dpm.large', 1, config.SUBSET_MEMORY[1] * 2, ())
 DEDICATED = ('dpm.dedicated', config.DEDICATED_IFLS, 1024,
              ('hw:cpu_policy=dedicated',))
@@ -291,45 +292,55 @@ class MoveTest(base.CloudTestCase):
 
     # -- failures ------------------------------------------------------------
 
-    def test_destination_full_finds_no_valid_host(self):
-        server, volume = self.boot_one('too-big', LARGE)
+    def test_failed_moves_leave_the_subsets_clean(self):
+        server, volume = self.boot_one('failed-moves')
         before = self.assertOnlyOn(server['id'], A, volume['id'])
-        # The API accepts the move; the scheduler finds no host for it.
-        self.openstack('server', 'migrate', '--host', B, server['id'],
-                       parse=False)
+        self.no_valid_host(server['id'], volume['id'], before)
+        self.hmc_fault_mid_migration(server['id'], volume['id'], before)
+        self.remove(server['id'], volume['id'])
+
+    def no_valid_host(self, server_id, volume_id, before):
+        """A resize to a flavor too big for B, the only subset enabled.
+
+        The API accepts it; the scheduler finds no host; the server stays
+        as it was.
+        """
+        self.disable(A)
+        self.openstack('server', 'resize', '--flavor',
+                       self.make_flavor(LARGE), server_id, parse=False)
         migrations = self.wait_for(
-            'the migration of server %s ended' % server['id'],
+            'the resize of server %s ended' % server_id,
             lambda: self.openstack('server', 'migration', 'list',
-                                   '--server', server['id']),
+                                   '--server', server_id),
             lambda found: found and found[0]['Status'] in (
                 'error', 'failed', 'finished', 'confirmed'))
         self.assertEqual('error', migrations[0]['Status'])
-        self.assertIn('NoValidHost', str(self.action_events(
-            server['id'], 'migrate')))
-        server = self.server_status(server['id'], 'ACTIVE')
-        self.assertEqual(A, server['OS-EXT-SRV-ATTR:host'])
-        after = self.assertOnlyOn(server['id'], A, volume['id'])
+        self.assertIn('NoValidHost', str(self.action_events(server_id,
+                                                            'resize')))
+        self.openstack('compute', 'service', 'set', '--enable', A,
+                       'nova-compute', parse=False)
+        server = self.server_status(server_id, 'ACTIVE')
+        self.assertEqual((A, SMALL[0]), (server['OS-EXT-SRV-ATTR:host'],
+                                         server['flavor']['name']))
+        after = self.assertOnlyOn(server_id, A, volume_id)
         self.assertEqual(
             (before['object-uri'], before['wwpns'], self.shape(before)),
             (after['object-uri'], after['wwpns'], self.shape(after)))
-        self.remove(server['id'], volume['id'])
 
-    def test_hmc_fault_mid_migration_leaves_subsets_clean(self):
-        server, volume = self.boot_one('fault-mid-move')
-        before = self.assertOnlyOn(server['id'], A, volume['id'])
-        # The next Start Partition (the new partition's, on B) fails.
+    def hmc_fault_mid_migration(self, server_id, volume_id, before):
+        """The new partition's start on B fails; the server recovers."""
         self.hmc_faults('POST', {'kind': 'http500', 'method': 'POST',
                                  'pattern': START})
         self.addCleanup(self.hmc_faults, 'DELETE')
-        self.openstack('server', 'migrate', '--host', B, server['id'],
+        self.openstack('server', 'migrate', '--host', B, server_id,
                        parse=False)
-        self.wait_for('server %s ERROR' % server['id'],
-                      lambda: self.openstack('server', 'show', server['id']),
+        self.wait_for('server %s ERROR' % server_id,
+                      lambda: self.openstack('server', 'show', server_id),
                       lambda s: s['status'] == 'ERROR')
         self.assertEqual([['http500', 'POST', START]],
                          self.hmc_faults()['fired'][-1:])
         # Nothing on B; the source partition as it was, stopped.
-        parts = self.partitions(server['id'])
+        parts = self.partitions(server_id)
         self.assertEqual([A], sorted(parts))
         self.assertEqual(
             (before['object-uri'], 'stopped', before['wwpns']),
@@ -341,18 +352,17 @@ class MoveTest(base.CloudTestCase):
         # to A and the move confirmed.
         volume_api = '--os-volume-api-version=3.44'
         attachments = self.openstack(volume_api, 'volume', 'attachment',
-                                     'list', '--volume-id', volume['id'])
+                                     'list', '--volume-id', volume_id)
         self.assertEqual(['attaching'], [a['Status'] for a in attachments])
         self.openstack(volume_api, 'volume', 'attachment', 'complete',
                        attachments[0]['ID'], parse=False)
         self.openstack('server', 'set', '--auto-approve', '--state',
-                       'active', server['id'], parse=False)
-        self.migrate(server['id'], A)
-        self.finish(server['id'], 'confirm', A)
-        after = self.assertOnlyOn(server['id'], A, volume['id'])
+                       'active', server_id, parse=False)
+        self.migrate(server_id, A)
+        self.finish(server_id, 'confirm', A)
+        after = self.assertOnlyOn(server_id, A, volume_id)
         self.assertEqual((before['object-uri'], before['wwpns']),
                          (after['object-uri'], after['wwpns']))
-        self.remove(server['id'], volume['id'])
 
     def test_no_free_crypto_domain_fails_the_build(self):
         volume = self.volume('no-domain-boot', bootable=True)
