@@ -54,7 +54,12 @@ class Answer(Exception):
         self.body = body
 
 
-def _authorized(headers, userid, password):
+UNAUTHORIZED = (401, {
+    'message': 'HTTP Basic authentication with the simulator userid and '
+               'password required'})
+
+
+def authorized(headers, userid, password):
     value = headers.get('Authorization') or ''
     if not value.startswith('Basic '):
         return False
@@ -118,9 +123,8 @@ def _dispatch(san, method, path, body):
 
 def request(sim, headers, userid, password, method, path, body):
     """Answer one request: (HTTP status, JSON body or None)."""
-    if not _authorized(headers, userid, password):
-        return 401, {'message': 'HTTP Basic authentication with the '
-                                'simulator userid and password required'}
+    if not authorized(headers, userid, password):
+        return UNAUTHORIZED
     try:
         with sim.lock:
             return _dispatch(sim.san, method, path, body)

@@ -91,6 +91,7 @@ import zhmcclient
 from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors
+from nova_dpm.simulator import fault_api
 from nova_dpm.simulator.hmc import uri_pattern
 from nova_dpm.simulator import san_api
 from nova_dpm.simulator import stomp
@@ -709,9 +710,12 @@ class HmcServer:
         if method == 'GET' and path == VERSION_URI:
             self._call(h, method, uri, None)
             return
-        if san_api.handles(path):
-            # The storage system's management interface (san_api.py).
-            status, answer = san_api.request(
+        api = next((a for a in (san_api, fault_api) if a.handles(path)),
+                   None)
+        if api is not None:
+            # The storage system's management interface (san_api.py) or
+            # the simulator's fault injection (fault_api.py).
+            status, answer = api.request(
                 self.simulator, h.headers, self.userid, self.password,
                 method, path, body)
             self._send_json(h, method, uri, status, answer)

@@ -110,7 +110,10 @@ def nova_conf(s):
                      ('my_ip', HOST),
                      ('compute_driver', 'dpm.DPMDriver'),
                      ('state_path', os.path.join(d, 'lib', 'nova')),
-                     ('osapi_compute_workers', '1')]),
+                     ('osapi_compute_workers', '1'),
+                     # A resize may stay on its CPC subset (the partition
+                     # is sized in place).
+                     ('allow_resize_to_same_host', 'true')]),
         ('api', [('auth_strategy', 'keystone')]),
         ('wsgi', [('api_paste_config', s['nova_paste'])]),
         ('conductor', [('workers', '1')]),
@@ -133,6 +136,9 @@ def nova_conf(s):
         ('oslo_concurrency', [('lock_path',
                                os.path.join(d, 'lib', 'nova', 'lock'))]),
         ('oslo_messaging_notifications', [('driver', 'noop')]),
+        # Flavors with hw:cpu_policy=dedicated ask placement for PCPU
+        # only (the subsets report dedicated IFLs as PCPU).
+        ('workarounds', [('disable_fallback_pcpu_query', 'true')]),
         rabbit(),
     ])
 
@@ -186,8 +192,22 @@ def hmc_items(s):
             ('cpc_object_id', catalog.CPC_ID)]
 
 
+# The memory (MiB) of each subset: the second is smaller, so that a flavor
+# the first can hold finds no room on the second (the cloud test's full
+# destination).
+SUBSET_MEMORY = (65536, 16384)
+# Dedicated IFLs of each subset, beside its shared ones (max_processors).
+DEDICATED_IFLS = 2
+
+
 def compute_conf(s, subset, state_path):
-    """A subset's nova-compute.conf, as etc/nova/dpm/<subset> lays out."""
+    """A subset's nova-compute.conf, as etc/nova/dpm/<subset> lays out.
+
+    Each subset offers shared and dedicated IFLs and may give partitions
+    crypto domains of both crypto adapters of the simulated CPC.
+    """
+    index = s['subsets'].index(subset)
+    memory = SUBSET_MEMORY[min(index, len(SUBSET_MEMORY) - 1)]
     header = ('# nova-compute of CPC subset %s, read after nova.conf '
               '(etc/nova/dpm/%s of nova-dpm, with the values of the '
               'simulated CPC).\n' % (subset, subset))
@@ -197,10 +217,13 @@ def compute_conf(s, subset, state_path):
                                os.path.join(state_path, 'lock'))]),
         ('dpm', hmc_items(s) + [
             ('max_processors', '8'),
-            ('max_memory', '65536'),
+            ('max_dedicated_processors', str(DEDICATED_IFLS)),
+            ('max_memory', str(memory)),
             ('max_instances', '10'),
             ('physical_storage_adapter_mappings',
-             list(catalog.ADAPTER_MAPPINGS))]),
+             list(catalog.ADAPTER_MAPPINGS)),
+            ('physical_crypto_adapters',
+             ','.join(catalog.CRYPTO_ADAPTERS))]),
     ])
 
 

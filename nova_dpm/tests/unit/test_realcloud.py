@@ -116,6 +116,24 @@ class TestCommands(testtools.TestCase):
             self.assertIn('physical_storage_adapter_mappings = %s'
                           % mapping, ours)
 
+    def test_subsets_offer_dedicated_ifls_crypto_and_unequal_memory(self):
+        settings = self._settings()
+        confs = [configparser.ConfigParser(strict=False, interpolation=None)
+                 for _subset in settings['subsets']]
+        for conf, subset in zip(confs, settings['subsets']):
+            conf.read_string(config.compute_conf(settings, subset, '/x'))
+        self.assertEqual(
+            [('2', ','.join(catalog.CRYPTO_ADAPTERS), memory)
+             for memory in ('65536', '16384')],
+            [(c['dpm']['max_dedicated_processors'],
+              c['dpm']['physical_crypto_adapters'], c['dpm']['max_memory'])
+             for c in confs])
+        nova = configparser.ConfigParser(strict=False, interpolation=None)
+        nova.read_string(config.nova_conf(settings))
+        self.assertEqual(('true', 'true'), (
+            nova['DEFAULT']['allow_resize_to_same_host'],
+            nova['workarounds']['disable_fallback_pcpu_query']))
+
     def test_agent_maps_both_osa_ports(self):
         text = config.agent_conf(self._settings(), 'cpc1-subset-b')
         self.assertIn('host = cpc1-subset-b', text)
