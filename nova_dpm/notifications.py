@@ -33,8 +33,12 @@ numbered below the last one seen on the connection are ignored.
 Transitional statuses (starting, stopping) make no event.  When the
 connection drops, it is re-established with back-off and the statuses are
 reconciled with one listing (and logged).  Where the HMC offers no
-notifications, refuses the subscription, or the HMC is the in-process
-simulator, the driver polls as before and says so once.
+notifications or refuses the subscription, the driver polls as before and
+says so once.  The receiver connects to the session's HMC
+(``actual_host``) on its ``notification_port`` and verifies it with its
+``verify_cert``: for a real HMC, ``[dpm] hmc_notification_port`` and the
+certificate settings of the Web Services API; for the in-process simulated
+HMC ([dpm] hmc_mock_file), where that simulator serves its notifications.
 
 A partition that pauses (all CPUs stopped) is reported as stopped, as
 :data:`nova_dpm.partition.POWER_STATES` maps it; Nova's PAUSED and RESUMED
@@ -141,10 +145,6 @@ class PartitionEvents(object):
             LOG.info('HMC notifications are switched off ([dpm] '
                      'hmc_notifications): partition statuses are polled.')
             return False
-        if self.hmc.simulated:
-            self._polling('the in-process simulated HMC ([dpm] '
-                          'hmc_mock_file) has no notification service')
-            return False
         # stomp.py logs every frame at DEBUG, the CONNECT frame with the
         # HMC password: never let it.
         std_logging.getLogger('stomp.py').setLevel(std_logging.INFO)
@@ -232,11 +232,14 @@ class PartitionEvents(object):
             session.logon()
             topic = session.object_topic
         s = self.settings
-        verify = (s.hmc_ca_bundle or True) if s.hmc_verify_cert else False
+        # Where the session's HMC serves its notifications, verified as
+        # its Web Services API.
+        verify = session.verify_cert
         host = (session.actual_host or s.hmc[0]).strip('[]')
+        port = session.notification_port
         self._receiver = _Receiver(
             [topic], host, s.hmc_username, s.hmc_password,
-            port=s.hmc_notification_port, verify_cert=verify,
+            port=port, verify_cert=verify,
             stomp_rt_config=zhmcclient.StompRetryTimeoutConfig(
                 connect_timeout=STOMP_CONNECT_TIMEOUT, connect_retries=1))
         self._receiver.connect()
@@ -248,8 +251,7 @@ class PartitionEvents(object):
         self.partitions.pushed = True
         self.connected.set()
         LOG.info('Receiving HMC notifications for partition status '
-                 'changes from %s:%d (topic %s).', host,
-                 s.hmc_notification_port, topic)
+                 'changes from %s:%d (topic %s).', host, port, topic)
 
     def _receive(self):
         for headers, body in self._receiver.notifications(self._stop):

@@ -331,10 +331,12 @@ class SimulatedHmc:
         self.metrics_served = {}
         self.metric_groups_removed = set()
         # The console WebSockets handed out (ascii_console.py: URI ->
-        # state) and what serves them: the HTTPS front end, or an
-        # ascii_console.ConsoleServer started for the in-process HMC.
+        # state) and what serves them: the HTTPS front end, or the
+        # local.LocalServer of the in-process HMC (serve_locally).
         self.ascii_consoles = {}
         self.console_endpoint = None
+        # The in-process session built on this simulator (session.py).
+        self.session = None
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -672,6 +674,21 @@ class SimulatedHmc:
             # The statuses as they are now count from now on.
             self.meter.update(self, now)
             self._changed()
+
+    def serve_locally(self):
+        """What serves this HMC's network side: started if nothing does.
+
+        The HTTPS front end when it serves this simulator; otherwise a
+        :class:`~nova_dpm.simulator.local.LocalServer` (console WebSockets
+        and notifications of the in-process HMC), started on first use.
+        """
+        # local.py builds on ascii_console.py and stomp.py, which build on
+        # this module.
+        from nova_dpm.simulator import local
+        with self.lock:
+            if self.console_endpoint is None:
+                self.console_endpoint = local.LocalServer(self).start()
+            return self.console_endpoint
 
     def _changed(self):
         """Let the watchers see the state (under the lock)."""

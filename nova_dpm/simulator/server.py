@@ -914,6 +914,23 @@ class HmcServer:
             self.logoffs += 1
         self._send_json(h, 'DELETE', THIS_SESSION_URI, 204, None)
 
+    def notification_topics(self):
+        """{topic name: 'object' or 'job'} of the sessions logged on."""
+        topics = {}
+        with self._lock:
+            for sess in self._sessions.values():
+                if sess['valid']:
+                    topics[sess['topic']] = 'object'
+                    topics[sess['topic'] + 'job'] = 'job'
+        return topics
+
+    def stomp_logon(self, login, passcode):
+        """Whether a STOMP CONNECT may log on as the user (not disabled)."""
+        good = (hmac.compare_digest(login.encode(), self.userid.encode()) &
+                hmac.compare_digest(passcode.encode(),
+                                    self.password.encode()))
+        return bool(good) and not self.user_disabled
+
     def _topics(self, h, session_id):
         with self._lock:
             topic = self._sessions[session_id]['topic']

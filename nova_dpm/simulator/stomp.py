@@ -19,7 +19,9 @@ receive over STOMP on port 61612 (zhmcclient's NotificationReceiver, which
 uses stomp.py).  :class:`StompBroker` serves that protocol on
 ``127.0.0.1`` beside the HTTPS front end
 (:class:`~nova_dpm.simulator.server.HmcServer`), with the same certificate
-and the same user:
+and the same user, or beside the in-process simulated HMC
+(:class:`~nova_dpm.simulator.local.LocalServer`, with its session's user
+and topics):
 
 * CONNECT (or STOMP) needs ``accept-version`` 1.1 or 1.2 and the HMC userid and
   password as ``login`` and ``passcode`` (wrong, or the user disabled:
@@ -52,7 +54,6 @@ UNSUBSCRIBE, DISCONNECT, MESSAGE, ERROR, RECEIPT, heart-beats).
 """
 
 import collections
-import hmac
 import itertools
 import json
 import logging
@@ -237,10 +238,12 @@ class _Connection(object):
 
 
 class StompBroker(object):
-    """STOMP 1.1/1.2 over TLS on 127.0.0.1 for an HmcServer.
+    """STOMP 1.1/1.2 over TLS on 127.0.0.1 for an HmcServer or LocalServer.
 
     :param front: the started :class:`~nova_dpm.simulator.server.HmcServer`
-        (its certificate, user and sessions).
+        or :class:`~nova_dpm.simulator.local.LocalServer`: its
+        ``simulator``, ``cert_paths``, ``userid``, ``stomp_logon(login,
+        passcode)``, ``notification_topics()`` and ``_hidden(uri)``.
     :param port: TCP port; 0 picks a free one (see :attr:`port`).
     """
 
@@ -402,12 +405,8 @@ class StompBroker(object):
             conn.error('Supported protocol versions are %s'
                        % ' '.join(SUPPORTED_VERSIONS))
             return
-        front = self.front
-        good = (hmac.compare_digest(headers.get('login', '').encode(),
-                                    front.userid.encode()) &
-                hmac.compare_digest(headers.get('passcode', '').encode(),
-                                    front.password.encode()))
-        if not good or front.user_disabled:
+        if not self.front.stomp_logon(headers.get('login', ''),
+                                      headers.get('passcode', '')):
             conn.error('Logon failed: the user ID or password is not valid')
             return
         client_hb = headers.get('heart-beat', '0,0').split(',')
@@ -421,13 +420,7 @@ class StompBroker(object):
 
     def _topics(self):
         """{topic name: 'object' or 'job'} of the sessions logged on."""
-        topics = {}
-        with self.front._lock:
-            for sess in self.front._sessions.values():
-                if sess['valid']:
-                    topics[sess['topic']] = 'object'
-                    topics[sess['topic'] + 'job'] = 'job'
-        return topics
+        return self.front.notification_topics()
 
     def _subscribe(self, conn, headers):
         dest = headers.get('destination', '')
