@@ -30,8 +30,8 @@ from zhmcclient.mock import FakedSession
 from zhmcclient.mock import HmcDefinitionYamlError
 
 from nova_dpm.simulator import console
-from nova_dpm.simulator import local
 from nova_dpm.simulator.hmc import SimulatedHmc
+from nova_dpm.simulator import local
 from nova_dpm.simulator import network
 from nova_dpm.simulator import san as san_module
 

@@ -17,8 +17,9 @@
 The driver runs against an HMC definition served over HTTPS, with the
 simulated HMC's STOMP notification service, or in-process ([dpm]
 hmc_mock_file), where the simulated HMC serves its notifications too; an
-HMC operator's change is made on the simulator directly.  Every wait is bounded (a condition
-looked at until a deadline); no test asserts on time.
+HMC operator's change is made on the simulator directly.  Every wait is
+bounded (a condition looked at until a deadline); no test asserts on
+time.
 """
 
 import threading
