@@ -33,6 +33,9 @@ and the same user:
   sent as MESSAGE frames to every subscription of every session's object
   topic, numbered per topic from 0 (``session-sequence-nr``), with the
   JSON body (``content-type: application/json``);
+* a job's ``job-completion`` notification (no body) is sent only to the
+  subscriptions of the job topic of the session that started the job
+  (HMC rule P6), numbered on that topic likewise;
 * heart-beats as negotiated, from the broker at most every
   :data:`HEARTBEAT_MS` (the client's heart-beats are accepted and not
   required).
@@ -454,7 +457,8 @@ class StompBroker(object):
     def _watching(self):
         with self.sim.lock:
             if self._watch is None:
-                self._watch = notify.ChangeWatch(self.sim, self._publish)
+                self._watch = notify.ChangeWatch(self.sim, self._publish,
+                                                 self._publish_jobs)
                 self.sim.watchers.append(self._watch)
 
     def _unwatch(self):
@@ -484,6 +488,25 @@ class StompBroker(object):
                     else b''
                 for conn, sub_id, topic in targets:
                     self._send(conn, sub_id, topic, headers, body, data)
+
+    def _publish_jobs(self, completions):
+        """Send each job's completion to the job topic of its session.
+
+        HMC rule P6: only the session that started the job is told; no
+        body. Called under the simulator's lock.
+        """
+        with self.front._lock:
+            topics = {sid: sess['topic'] + 'job'
+                      for sid, sess in self.front._sessions.items()
+                      if sess['valid']}
+        with self._lock:
+            for origin, headers in completions:
+                topic = topics.get(origin)
+                for conn in self._conns:
+                    for sub_id, subscribed in conn.subscriptions.items():
+                        if subscribed == topic:
+                            self._send(conn, sub_id, topic, headers, None,
+                                       b'')
 
     def _send(self, conn, sub_id, topic, headers, body, data):
         seq = self._sequence.get(topic, 0)
