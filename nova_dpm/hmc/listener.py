@@ -46,7 +46,8 @@ Interface::
   subscribed, before the first notification of that connection is
   handled: the place to reconcile with one listing what changed while
   there was no connection. An error raised there counts as a failed
-  connection (retried with back-off).
+  connection (retried with back-off). ``subscribed`` then maps each kind
+  to the topic name subscribed to.
 * ``on_unavailable(reason)``: called each time notifications stop or
   fail to start (a dropped connection, an unreachable notification port,
   a refused subscription, a refused logon), with a sentence saying why;
@@ -131,6 +132,8 @@ class Listener(object):
         self._thread = None
         self._receiver = None
         self._last_seq = {}
+        # {kind: topic name} of the connection made last.
+        self.subscribed = {}
         self.connects = 0
         self.connected = threading.Event()
 
@@ -231,6 +234,7 @@ class Listener(object):
             stomp_rt_config=zhmcclient.StompRetryTimeoutConfig(
                 connect_timeout=STOMP_CONNECT_TIMEOUT, connect_retries=1))
         self._receiver.connect()
+        self.subscribed = dict(zip(self.topics, names))
         self._last_seq = {}
         self.connects += 1
         # Subscribed: from now on nothing is missed.

@@ -43,7 +43,8 @@ and the same user:
 Test controls: :meth:`StompBroker.drop_connections` (the HMC's console
 restarts: every connection is reset) and :attr:`StompBroker.refuse` (the
 HMC answers every SUBSCRIBE with an ERROR frame, as for a user without
-permission).
+permission) and :attr:`StompBroker.lose` (notification types that are lost
+on the way: a message the client never sees).
 
 The broker is the one piece written here. coilmq, a STOMP broker in
 Python, was not used: its README names Python 2.7 to 3.5 and no TLS
@@ -261,6 +262,8 @@ class StompBroker(object):
         self._message_ids = itertools.count(1)
         # Test controls and counters.
         self.refuse = False
+        # Notification types lost on the way (never delivered).
+        self.lose = set()
         self.connections = 0
         # (topic, headers, body) of the last messages sent.
         self.messages = collections.deque(maxlen=1000)
@@ -509,6 +512,8 @@ class StompBroker(object):
                                        b'')
 
     def _send(self, conn, sub_id, topic, headers, body, data):
+        if headers.get('notification-type') in self.lose:
+            return
         seq = self._sequence.get(topic, 0)
         self._sequence[topic] = seq + 1
         frame_headers = dict(headers)
