@@ -37,7 +37,9 @@ handed out) and serves until :meth:`stop`.
 The notification service accepts the userid and password that the session
 was built with (none, when it was built without) and subscriptions to the
 session's notification topics (zhmcclient.mock names them; there is no
-logon in-process, so they are valid as long as the session exists).
+logon in-process, so they are valid as long as the session exists).  The
+session's requests carry :data:`ORIGIN` as their API session, so that the
+jobs it starts are notified on its job topic.
 """
 
 import hmac
@@ -53,6 +55,10 @@ from nova_dpm.simulator import stomp
 LOG = logging.getLogger(__name__)
 
 LOOPBACK = '127.0.0.1'
+# What the in-process session's requests carry as their API session
+# (SimulatedHmc.request's origin): the jobs it starts are notified on its
+# job topic (HMC rule P6).
+ORIGIN = 'in-process-session'
 
 
 class LocalServer(object):
@@ -144,6 +150,13 @@ class LocalServer(object):
             return {}
         return {session.object_topic: 'object',
                 session.job_topic: 'job'}
+
+    def job_topics(self):
+        """{origin: job topic} of the in-process session."""
+        session = self.simulator.session
+        if session is None or not session.job_topic:
+            return {}
+        return {ORIGIN: session.job_topic}
 
     @staticmethod
     def _hidden(uri):

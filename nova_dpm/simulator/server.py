@@ -924,6 +924,12 @@ class HmcServer:
                     topics[sess['topic'] + 'job'] = 'job'
         return topics
 
+    def job_topics(self):
+        """{session id: its job topic} of the sessions logged on."""
+        with self._lock:
+            return {sid: sess['topic'] + 'job'
+                    for sid, sess in self._sessions.items() if sess['valid']}
+
     def stomp_logon(self, login, passcode):
         """Whether a STOMP CONNECT may log on as the user (not disabled)."""
         good = (hmac.compare_digest(login.encode(), self.userid.encode()) &
@@ -941,7 +947,9 @@ class HmcServer:
 
     def _call(self, h, method, uri, body):
         try:
-            result = self.simulator.request(method, uri, body=body)
+            result = self.simulator.request(
+                method, uri, body=body,
+                origin=h.headers.get(SESSION_HEADER))
         except Exception as exc:
             self._send_exception(h, method, uri, exc)
         else:

@@ -188,7 +188,8 @@ class SimulatedSession(FakedSession):
                 result = self.simulator.request(
                     'POST', uri, body=body,
                     wait_for_completion=wait_for_completion,
-                    operation_timeout=operation_timeout)
+                    operation_timeout=operation_timeout,
+                    origin=local.ORIGIN)
             except zhmcclient.HTTPError as exc:
                 if not self._retry_busy(exc, busy_retries, busy_wait):
                     raise

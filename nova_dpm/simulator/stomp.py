@@ -35,6 +35,9 @@ and topics):
   sent as MESSAGE frames to every subscription of every session's object
   topic, numbered per topic from 0 (``session-sequence-nr``), with the
   JSON body (``content-type: application/json``);
+* a job's ``job-completion`` notification (no body) is sent only to the
+  subscriptions of the job topic of the session that started the job
+  (HMC rule P6), numbered on that topic likewise;
 * heart-beats as negotiated, from the broker at most every
   :data:`HEARTBEAT_MS` (the client's heart-beats are accepted and not
   required).
@@ -42,7 +45,8 @@ and topics):
 Test controls: :meth:`StompBroker.drop_connections` (the HMC's console
 restarts: every connection is reset) and :attr:`StompBroker.refuse` (the
 HMC answers every SUBSCRIBE with an ERROR frame, as for a user without
-permission).
+permission) and :attr:`StompBroker.lose` (notification types that are lost
+on the way: a message the client never sees).
 
 The broker is the one piece written here. coilmq, a STOMP broker in
 Python, was not used: its README names Python 2.7 to 3.5 and no TLS
@@ -243,7 +247,8 @@ class StompBroker(object):
     :param front: the started :class:`~nova_dpm.simulator.server.HmcServer`
         or :class:`~nova_dpm.simulator.local.LocalServer`: its
         ``simulator``, ``cert_paths``, ``userid``, ``stomp_logon(login,
-        passcode)``, ``notification_topics()`` and ``_hidden(uri)``.
+        passcode)``, ``notification_topics()``, ``job_topics()`` and
+        ``_hidden(uri)``.
     :param port: TCP port; 0 picks a free one (see :attr:`port`).
     """
 
@@ -261,6 +266,8 @@ class StompBroker(object):
         self._message_ids = itertools.count(1)
         # Test controls and counters.
         self.refuse = False
+        # Notification types lost on the way (never delivered).
+        self.lose = set()
         self.connections = 0
         # (topic, headers, body) of the last messages sent.
         self.messages = collections.deque(maxlen=1000)
@@ -447,7 +454,8 @@ class StompBroker(object):
     def _watching(self):
         with self.sim.lock:
             if self._watch is None:
-                self._watch = notify.ChangeWatch(self.sim, self._publish)
+                self._watch = notify.ChangeWatch(self.sim, self._publish,
+                                                 self._publish_jobs)
                 self.sim.watchers.append(self._watch)
 
     def _unwatch(self):
@@ -478,7 +486,25 @@ class StompBroker(object):
                 for conn, sub_id, topic in targets:
                     self._send(conn, sub_id, topic, headers, body, data)
 
+    def _publish_jobs(self, completions):
+        """Send each job's completion to the job topic of its session.
+
+        HMC rule P6: only the session that started the job is told; no
+        body. Called under the simulator's lock.
+        """
+        topics = self.front.job_topics()
+        with self._lock:
+            for origin, headers in completions:
+                topic = topics.get(origin)
+                for conn in self._conns:
+                    for sub_id, subscribed in conn.subscriptions.items():
+                        if subscribed == topic:
+                            self._send(conn, sub_id, topic, headers, None,
+                                       b'')
+
     def _send(self, conn, sub_id, topic, headers, body, data):
+        if headers.get('notification-type') in self.lose:
+            return
         seq = self._sequence.get(topic, 0)
         self._sequence[topic] = seq + 1
         frame_headers = dict(headers)

@@ -1,0 +1,136 @@
+# Copyright 2025 nova-dpm developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Starts, stops and PSW restarts woken by notifications (hmc.pushed).
+
+The driver runs against an HMC definition served over HTTPS with the
+simulated HMC's STOMP notification service (job-completion and
+status-change notifications, HMC rules P3-P6). The HMC requests are
+counted; every wait is bounded; no test asserts on time.
+"""
+
+import threading
+
+import fixtures
+
+from nova_dpm.hmc import pushed
+from nova_dpm.tests.unit import test_notifications
+
+# A start or stop takes this long on the simulated HMC: its end is pushed
+# by the simulator's own clock, not found by a request.
+TRANSITION = 0.3
+JOB_READS = ('GET', '/api/jobs/{id}')
+STATUS_READS = ('GET', '/api/partitions/{id}')
+AGGREGATED = ('POST', '/api/services/aggregation/submit')
+
+
+class JobsTestCase(test_notifications.EventsTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.told = self.driver.hmc.told
+        self.assertTrue(test_notifications.wait_until(self.told.live))
+        self.server_ = self.build_running()
+        self.sim.transition_time = TRANSITION
+        self.sim.reset_counts()
+
+    def status(self):
+        return self.faked_partition(self.server_).properties['status']
+
+    def polls(self):
+        """(job reads, status reads) made since the counts were reset."""
+        return (self.sim.count(*JOB_READS),
+                self.sim.count(*STATUS_READS) + self.sim.count(*AGGREGATED))
+
+
+class TestWokenByNotifications(JobsTestCase):
+
+    def test_stop_and_start_make_no_polls(self):
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        # One Query Job Status reads the outcome of the job whose
+        # completion was notified; no status is read.
+        self.assertEqual((1, 0), self.polls())
+        self.assertEqual(1, self.sim.count('DELETE', '/api/jobs/{id}'))
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, self.server_, None)
+        self.assertEqual('active', self.status())
+        self.assertEqual((1, 0), self.polls())
+        self.assertEqual(0, self.told.safety_reads)
+        # Nothing is left on the HMC: the ended jobs' statuses are gone.
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_psw_restart_waits_for_the_notification(self):
+        self.driver.trigger_crash_dump(self.server_)
+        self.assertEqual((1, 0), self.polls())
+        self.assertEqual({}, self.sim.jobs)
+
+    def test_lost_notifications_are_caught_by_the_safety_read(self):
+        self.useFixture(fixtures.MockPatchObject(pushed, 'SAFETY_POLL', 0.2))
+        self.server.stomp.lose = {'job-completion', 'status-change'}
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        self.assertGreaterEqual(self.told.safety_reads, 2)
+        self.assertEqual({}, self.sim.jobs)
+
+
+class TestDroppedConnection(JobsTestCase):
+
+    def test_wait_falls_back_to_polling(self):
+        # The connection drops while the stop is under way, and is not
+        # made again soon: the wait polls.
+        self.feed.backoff_initial = 3600
+        self.sim.transition_time = 3600
+        dropped = threading.Event()
+
+        def operator():
+            if test_notifications.wait_until(lambda: self.sim.transitions):
+                self.server.stomp.drop_connections()
+                test_notifications.wait_until(
+                    lambda: not self.told.live())
+                dropped.set()
+                self.sim.complete_transitions()
+
+        helper = threading.Thread(target=operator, daemon=True)
+        helper.start()
+        self.driver.power_off(self.server_)
+        helper.join(test_notifications.WAIT)
+        self.assertTrue(dropped.is_set())
+        self.assertEqual('stopped', self.status())
+        self.assertIn('no HMC notifications any more; polling',
+                      self.logger.output)
+        self.assertGreaterEqual(self.polls()[0], 1)
+        self.assertEqual({}, self.sim.jobs)
+
+
+class TestWithoutNotifications(test_notifications.EventsTestCase):
+
+    notifications = False
+
+    def setUp(self):
+        # No receiver to wait for: the driver polls.
+        super(test_notifications.EventsTestCase, self).setUp()
+
+    def test_waits_poll_as_before(self):
+        server = self.build_running()
+        self.assertFalse(self.driver.hmc.told is not None and
+                         self.driver.hmc.told.live())
+        self.sim.transition_time = TRANSITION
+        self.sim.reset_counts()
+        self.driver.power_off(server)
+        self.assertEqual('stopped',
+                         self.faked_partition(server).properties['status'])
+        polls = (self.sim.count(*JOB_READS) +
+                 self.sim.count(*STATUS_READS) + self.sim.count(*AGGREGATED))
+        self.assertGreater(polls, 1)
