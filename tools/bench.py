@@ -382,7 +382,10 @@ def configure():
                         ('max_processors', 8),
                         ('max_memory', 32768),
                         ('physical_storage_adapter_mappings', FCP_PORTS),
-                        ('target_wwpn_ignore_list', [])):
+                        ('target_wwpn_ignore_list', []),
+                        # The figures are those of polling (the in-process
+                        # simulated HMC serves notifications too).
+                        ('hmc_notifications', False)):
         CONF.set_override(name, value, group='dpm')
 
 

@@ -141,6 +141,10 @@ LOGON_ANSWERS = {
 MAX_FAILED_LOGONS = 3
 
 
+class StompPortBusy(OSError):
+    """The notification service cannot listen on its port."""
+
+
 class _MalformedJson(ValueError):
     """The request body is not a well-formed JSON document."""
 
@@ -348,7 +352,12 @@ class HmcServer:
         self.simulator.console_endpoint = self
         LOG.info('Simulated HMC serving on %s', self.url)
         if self.notifications:
-            self.stomp = stomp.StompBroker(self, self._stomp_port).start()
+            try:
+                self.stomp = stomp.StompBroker(self, self._stomp_port).start()
+            except OSError as exc:
+                self.stop()
+                raise StompPortBusy('port %d (notifications): %s'
+                                    % (self._stomp_port, exc)) from exc
         return self
 
     def _serve(self, port):

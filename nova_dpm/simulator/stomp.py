@@ -282,8 +282,12 @@ class StompBroker(object):
         self._context = context
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK, self._requested_port))
-        sock.listen(16)
+        try:
+            sock.bind((LOOPBACK, self._requested_port))
+            sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
         sock.settimeout(0.2)
         self._listener = sock
         self._stopping.clear()
