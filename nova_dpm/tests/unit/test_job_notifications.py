@@ -134,3 +134,26 @@ class TestWithoutNotifications(test_notifications.EventsTestCase):
         polls = (self.sim.count(*JOB_READS) +
                  self.sim.count(*STATUS_READS) + self.sim.count(*AGGREGATED))
         self.assertGreater(polls, 1)
+
+
+class TestDiscovery(JobsTestCase):
+    """FCP storage discovery (storage groups) woken by its completion."""
+
+    definition = 'z16'
+
+    def test_discovery_is_read_at_once_and_at_its_completion(self):
+        # A discovery that takes a while: polling would read it about
+        # twice a second.
+        self.sim.transition_time = 1.5
+        self.sim.reset_counts()
+        self.build_running()
+        requests = [' '.join(r) for r in self.sim.requests]
+        began = requests.index(
+            'POST /api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery')
+        ended = requests.index(
+            'POST /api/storage-groups/{id}/storage-volumes/{id}/'
+            'operations/fulfill-fcp-storage-volume')
+        self.assertEqual([' '.join(AGGREGATED)] * 2,
+                         requests[began + 1:ended])
+        self.assertEqual(0, self.told.safety_reads)
