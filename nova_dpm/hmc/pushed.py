@@ -38,6 +38,10 @@ import collections
 import threading
 import time
 
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
 # Seconds a wait woken by notifications goes without reading the HMC.
 # The HMC's notifications are not acknowledged or replayed: one lost on the
 # way (a broker restart between two reconnections, a message dropped by the
@@ -189,7 +193,7 @@ def wait_told(wait, deadline, transient):
     told = wait.told
     generation, serial = told.mark()
     wait.told_since = serial
-    last_read = time.monotonic()
+    began = last_read = time.monotonic()
     if getattr(wait, 'read_first', False):
         value = _safety_read(wait, deadline, transient)
         if value is FALL_BACK or wait.done(value):
@@ -199,9 +203,13 @@ def wait_told(wait, deadline, transient):
             return FALL_BACK
         value = _guarded(wait.told_value, transient)
         if value is FALL_BACK or (value is not None and wait.done(value)):
+            LOG.debug('%s: done, told by notification after %.2f s.',
+                      wait.what, time.monotonic() - began)
             return value
         now = time.monotonic()
         if now - last_read >= SAFETY_POLL:
+            LOG.debug('%s: nothing notified for %.0f s; reading once.',
+                      wait.what, SAFETY_POLL)
             told.safety_reads += 1
             last_read = now
             value = _safety_read(wait, deadline, transient)
