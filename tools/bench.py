@@ -19,11 +19,18 @@ duration, and prints for every operation the HMC requests it made (by
 method, with status polling apart) and its wall time, then how this scales
 with foreign partitions on the CPC, with instances in the subset and with
 concurrent spawns, and what nova's periodic tasks cost per minute.
+With HMC notifications (the simulated HMC served over HTTPS with its
+STOMP service, in this process): the polls and the wait beyond the
+transition of a start, a stop and a hard reboot, with notifications up
+and off, and the idle subset's requests per minute both ways; and, in a
+process of its own (nova's in-process cloud), the time from an HMC
+operator's stop to Nova's SHUTOFF.
 Targets are marked PASS or FAIL; the exit status is 1 if any fails.
 
     python tools/bench.py                   # z16, 50 ms latency, 2 s start
     python tools/bench.py --definition z13
     python tools/bench.py --quick           # latency 0, fewer points
+    python tools/bench.py --no-cloud        # without the in-process cloud
 
 Counting rules:
 

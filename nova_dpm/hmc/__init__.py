@@ -13,7 +13,7 @@
 """The HMC connection: everything that knows how to talk to an HMC.
 
 The other modules only use zhmcclient resource objects obtained through
-:class:`HMC`. Three parts:
+:class:`HMC`. Five parts:
 
 * :mod:`nova_dpm.hmc.session`: logon, TLS and the serialized re-logon
   (:class:`SerializedLogonSession`);
@@ -22,6 +22,10 @@ The other modules only use zhmcclient resource objects obtained through
   :class:`Wait`;
 * :mod:`nova_dpm.hmc.client`: :class:`HMC`, :func:`translated`,
   :meth:`HMC.get_many` and the waits for jobs and statuses.
+* :mod:`nova_dpm.hmc.listener`: the connection to the HMC's notification
+  service (no Nova, no Neutron), for nova-compute and the DPM agent;
+* :mod:`nova_dpm.hmc.pushed`: what the notifications told, which wakes
+  the waits instead of polling while they are up.
 
 The names below are those the rest of nova-dpm uses.
 """

@@ -88,9 +88,8 @@ class TestWokenByNotifications(JobsTestCase):
 class TestDroppedConnection(JobsTestCase):
 
     def test_wait_falls_back_to_polling(self):
-        # The connection drops while the stop is under way, and is not
-        # made again soon: the wait polls.
-        self.feed.backoff_initial = 3600
+        # The connection drops while the stop is under way: the wait
+        # polls from then on, whether or not the connection is made again.
         self.sim.transition_time = 3600
         dropped = threading.Event()
 
