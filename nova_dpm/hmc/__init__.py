@@ -40,6 +40,7 @@ from nova_dpm.hmc.client import NO_PERMISSION  # noqa: F401
 from nova_dpm.hmc.client import pull  # noqa: F401
 from nova_dpm.hmc.client import StatusWait  # noqa: F401
 from nova_dpm.hmc.client import translated  # noqa: F401
+from nova_dpm.hmc.pushed import STATUS_GRACE  # noqa: F401
 from nova_dpm.hmc.session import describe_error  # noqa: F401
 from nova_dpm.hmc.session import logon_refusal  # noqa: F401
 from nova_dpm.hmc.session import LOGON_REFUSALS  # noqa: F401

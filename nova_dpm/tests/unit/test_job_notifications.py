@@ -76,6 +76,18 @@ class TestWokenByNotifications(JobsTestCase):
         self.assertEqual((1, 0), self.polls())
         self.assertEqual({}, self.sim.jobs)
 
+    def test_no_status_notified_costs_one_read_after_the_grace(self):
+        # The job's completion is told, its status change is not: the
+        # status is read once, after the grace, not after SAFETY_POLL.
+        self.useFixture(fixtures.MockPatchObject(
+            pushed, 'SAFETY_POLL', test_notifications.WAIT * 10))
+        self.server.stomp.lose = {'status-change'}
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        self.assertEqual((1, 1), self.polls())
+        self.assertEqual(1, self.told.safety_reads)
+        self.assertEqual({}, self.sim.jobs)
+
     def test_lost_notifications_are_caught_by_the_safety_read(self):
         self.useFixture(fixtures.MockPatchObject(pushed, 'SAFETY_POLL', 0.2))
         self.server.stomp.lose = {'job-completion', 'status-change'}
