@@ -71,10 +71,13 @@ FALL_BACK = object()
 class Told(object):
     """What the notifications told, for the waits (thread-safe)."""
 
-    def __init__(self, current_topic=None):
+    def __init__(self, current_topic=None, stale=None):
         # callable() -> the job topic of the session that starts the jobs
-        # now (a re-logon makes new topics, see live()).
+        # now (a re-logon makes new topics, see live()); stale() is called
+        # once when it differs from the topic subscribed to.
         self._current_topic = current_topic
+        self._stale = stale
+        self._told_stale = None
         self._topic = None
         self._cond = threading.Condition()
         self._serial = 0
@@ -143,10 +146,15 @@ class Told(object):
         """
         with self._cond:
             up = self._up and generation in (None, self._generation)
-            topic = self._topic
-        if up and self._current_topic is not None:
-            return topic == self._current_topic()
-        return up
+            topic, now = self._topic, self._generation
+        if not up or self._current_topic is None:
+            return up
+        if topic == self._current_topic():
+            return True
+        if self._stale is not None and self._told_stale != now:
+            self._told_stale = now
+            self._stale()
+        return False
 
     def mark(self):
         """(generation, serial) now."""

@@ -41,9 +41,13 @@ class JobsTestCase(test_notifications.EventsTestCase):
         super().setUp()
         self.told = self.driver.hmc.told
         self.assertTrue(test_notifications.wait_until(self.told.live))
+        # Built with starts that end within their request: their status
+        # can be notified before the job's wait begins (one status read
+        # after STATUS_GRACE, not counted below).
         self.server_ = self.build_running()
         self.sim.transition_time = TRANSITION
         self.sim.reset_counts()
+        self.told.safety_reads = 0
 
     def status(self):
         return self.faked_partition(self.server_).properties['status']
@@ -168,3 +172,28 @@ class TestDiscovery(JobsTestCase):
         self.assertEqual([' '.join(AGGREGATED)] * 2,
                          requests[began + 1:ended])
         self.assertEqual(0, self.told.safety_reads)
+
+
+class TestRelogon(JobsTestCase):
+
+    def test_a_new_session_is_subscribed_again(self):
+        old = self.driver.hmc.session.job_topic
+        self.server.expire_session()
+        # The next request logs on anew (403,5): the session's topics are
+        # new, and its jobs are told on the new job topic only.
+        self.driver.get_info(self.server_, use_cache=False)
+        new = self.driver.hmc.session.job_topic
+        self.assertNotEqual(old, new)
+        # The first wait polls, and has the connection made again.
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        self.assertTrue(test_notifications.wait_until(self.told.live))
+        self.assertIn('subscribing to the topics of the HMC session again',
+                      self.logger.output)
+        self.assertTrue(test_notifications.wait_until(
+            lambda: new in self.server.stomp.subscriptions))
+        self.assertNotIn(old, self.server.stomp.subscriptions)
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, self.server_, None)
+        self.assertEqual('active', self.status())
+        self.assertEqual((1, 0), self.polls())
