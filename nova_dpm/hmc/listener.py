@@ -101,7 +101,14 @@ class _Receiver(zhmcclient.NotificationReceiver):
             # Lost before receiving began: the caller reconnects.
             raise zhmcclient.NotificationConnectionError(
                 'Lost STOMP connection to HMC')
-        super().connect()
+        try:
+            super().connect()
+        except zhmcclient.NotificationSubscriptionError:
+            # Logged on, then a later SUBSCRIBE found the connection
+            # closed: the HMC refused an earlier one (its ERROR frame is
+            # queued for notifications() to raise), or the connection
+            # dropped (notifications() says so).
+            pass
         self._made = True
 
 
