@@ -89,7 +89,7 @@ class PartitionEvents(listener.Listener):
         # The job completions and statuses told, for the driver's waits
         # (nova_dpm.hmc.pushed): they listen instead of polling.
         self.told = hmc.told = pushed.Told(
-            lambda: hmc.session.job_topic)
+            lambda: hmc.session.job_topic, stale=self.reconnect)
         self.partitions = partitions
         self.settings = settings
         self.emit = emit

@@ -750,9 +750,10 @@ class Started(hmc.Wait):
         self.discard = self.job_uri = ended_job
         # Since when the status has been one of LAGGING_START_STATUSES.
         self.lagging_since = None
-        # Where notifications are up, a status notified after the start
-        # job's completion counts as read (nova_dpm.hmc.pushed).
+        # Where notifications are up, a status notified since the start
+        # job's wait began counts as read (nova_dpm.hmc.pushed).
         self.told = partitions.hmc.told
+        self.told_grace = hmc.STATUS_GRACE if ended_job else None
 
     def told_value(self):
         return self.told.told_status(self, self.partition,

@@ -31,6 +31,7 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import exception
+from nova_dpm.hmc import pushed
 from nova_dpm.hmc import session as session_module
 from nova_dpm.hmc import waits
 
@@ -428,6 +429,7 @@ class JobWait(waits.Wait):
         self._outcome = None
 
     def told_value(self):
+        self.told.job_waited(self.job.uri, self.told_since)
         if self._outcome is None and \
                 self.told.job_ended(self.job.uri) is not None:
             self._outcome = self.read()
@@ -465,6 +467,8 @@ class StatusWait(waits.Wait):
         self.wanted = ' or '.join(sorted(statuses))
         self.discard = self.job_uri = discard
         self.told = hmc.told
+        # After a job: a status read if none is notified soon.
+        self.told_grace = pushed.STATUS_GRACE if discard else None
 
     def told_value(self):
         return self.told.told_status(self, self.partition, self.hmc)

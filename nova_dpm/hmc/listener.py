@@ -23,6 +23,7 @@ Interface::
                         port=None, name='nova-dpm-hmc-notifications')
     listener.start()        # False if there is nothing to connect to
     listener.is_up()        # connected and subscribed now
+    listener.reconnect()    # subscribe again now (new session topics)
     listener.stop()
 
 * ``hmc``: the service's :class:`nova_dpm.hmc.HMC`; its session (logged
@@ -157,7 +158,14 @@ class _Receiver(zhmcclient.NotificationReceiver):
             # Lost before receiving began: the caller reconnects.
             raise zhmcclient.NotificationConnectionError(
                 'Lost STOMP connection to HMC')
-        super().connect()
+        try:
+            super().connect()
+        except zhmcclient.NotificationSubscriptionError:
+            # Logged on, then a later SUBSCRIBE found the connection
+            # closed: the HMC refused an earlier one (its ERROR frame is
+            # queued for notifications() to raise), or the connection
+            # dropped (notifications() says so).
+            pass
         self._made = True
 
 
@@ -186,6 +194,7 @@ class Listener(object):
         self.port = port
         self.name = name
         self._stop = threading.Event()
+        self._again = threading.Event()
         self._thread = None
         self._receiver = None
         self._last_seq = {}
@@ -242,6 +251,8 @@ class Listener(object):
             except Exception as exc:
                 if self._stop.is_set():
                     break
+                if self._renewing():
+                    continue
                 if self._logon_refused():
                     self._close()
                     self._down('the HMC refused the logon to its '
@@ -254,10 +265,31 @@ class Listener(object):
                                 'reconnecting in %.0f s.', exc, delay)
                 self._down('no notification connection to the HMC: %s'
                            % exc)
+            if self._renewing():
+                continue
             self._close()
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self.backoff_max)
+
+    def reconnect(self):
+        """Make the connection again now, to the session's topics.
+
+        After a re-logon the HMC session has new topics (its jobs are told
+        on the new job topic): the connection is closed and made again at
+        once, without counting as a lost connection.
+        """
+        self._again.set()
+        self._close()
+
+    def _renewing(self):
+        if not self._again.is_set():
+            return False
+        self._again.clear()
+        self._close()
+        LOG.info('HMC notifications: subscribing to the topics of the '
+                 'HMC session again (it logged on anew).')
+        return True
 
     def _logon_refused(self):
         """True if the HMC answered the STOMP CONNECT with an ERROR."""

@@ -21,9 +21,10 @@ for each partition (``status-change``, HMC rules P3-P5). A wait
 driven by :func:`wait_told` instead of by polling: it sleeps until a
 notification arrives and asks the wait what it was told (``Wait.told()``,
 no request, or the one Query Job Status that reads the outcome of a job
-whose completion was notified). A status notified after the completion of
-the job the wait follows (or, without a job, after the wait began) ends
-the wait as a status read would.
+whose completion was notified). A status notified since the wait for the
+job the wait follows began (or, without a job, since the wait began) ends
+the wait as a status read would; a status wait after a job that is told
+nothing within :data:`STATUS_GRACE` reads once.
 
 The safety net: a wait that has heard nothing for :data:`SAFETY_POLL`
 seconds reads once (a poll, counted in the operation's poll budget), so a
@@ -38,6 +39,10 @@ import collections
 import threading
 import time
 
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
 # Seconds a wait woken by notifications goes without reading the HMC.
 # The HMC's notifications are not acknowledged or replayed: one lost on the
 # way (a broker restart between two reconnections, a message dropped by the
@@ -46,6 +51,14 @@ import time
 # to about the time a partition start takes anyway, at 6 reads a minute per
 # waiting operation instead of the polling's 120 (one every 0.5 s).
 SAFETY_POLL = 10.0
+
+# Seconds a status wait that follows an ended job waits for a status
+# notification before it reads the status once. The sources leave open
+# whether the HMC sends a job's completion before or after the status
+# change that the job made: a status notified while the job ran counts
+# (see Told.told_status), and this bounds the cost when it came before
+# the job's wait began.
+STATUS_GRACE = 1.0
 
 # Job completions remembered (a completion may be notified before the
 # client has read the 202 answer that names the job).
@@ -58,14 +71,19 @@ FALL_BACK = object()
 class Told(object):
     """What the notifications told, for the waits (thread-safe)."""
 
-    def __init__(self, current_topic=None):
+    def __init__(self, current_topic=None, stale=None):
         # callable() -> the job topic of the session that starts the jobs
-        # now (a re-logon makes new topics, see live()).
+        # now (a re-logon makes new topics, see live()); stale() is called
+        # once when it differs from the topic subscribed to.
         self._current_topic = current_topic
+        self._stale = stale
+        self._told_stale = None
         self._topic = None
         self._cond = threading.Condition()
         self._serial = 0
         self._jobs = collections.OrderedDict()   # job uri -> serial
+        # job uri -> the serial when its wait began (see told_status).
+        self._waited = collections.OrderedDict()
         self._statuses = {}                      # uri -> (status, serial)
         # Incremented each time notifications come up; 0: never up.
         self._generation = 0
@@ -128,10 +146,15 @@ class Told(object):
         """
         with self._cond:
             up = self._up and generation in (None, self._generation)
-            topic = self._topic
-        if up and self._current_topic is not None:
-            return topic == self._current_topic()
-        return up
+            topic, now = self._topic, self._generation
+        if not up or self._current_topic is None:
+            return up
+        if topic == self._current_topic():
+            return True
+        if self._stale is not None and self._told_stale != now:
+            self._told_stale = now
+            self._stale()
+        return False
 
     def mark(self):
         """(generation, serial) now."""
@@ -143,6 +166,22 @@ class Told(object):
         with self._cond:
             return self._jobs.get(job_uri)
 
+    def job_waited(self, job_uri, serial):
+        """Note when the wait for a job began (its first serial)."""
+        with self._cond:
+            self._waited.setdefault(job_uri, serial)
+            while len(self._waited) > KEEP_JOBS:
+                self._waited.popitem(last=False)
+
+    def _since(self, wait):
+        """The serial after which a status tells a wait something."""
+        with self._cond:
+            if wait.job_uri:
+                for table in (self._waited, self._jobs):
+                    if wait.job_uri in table:
+                        return table[wait.job_uri]
+        return wait.told_since
+
     def status(self, uri, after):
         """The status last notified for ``uri`` after serial ``after``."""
         with self._cond:
@@ -152,15 +191,14 @@ class Told(object):
     def told_status(self, wait, partition, hmc):
         """What a status wait was told (no request), or None.
 
-        The status notified for ``partition`` after the completion of the
-        wait's job (``wait.job_uri``), or after the wait began. It is noted
-        in the partition's local properties, and the ended job's status
-        that ``wait.discard`` names is deleted, as the status read would
-        have done.
+        The status notified for ``partition`` since the wait for the job it
+        follows (``wait.job_uri``) began, or since its completion was
+        notified, or else since this wait began. It is noted in the
+        partition's local properties, and the ended job's status that
+        ``wait.discard`` names is deleted, as the status read would have
+        done.
         """
-        after = self.job_ended(wait.job_uri) if wait.job_uri else None
-        status = self.status(partition.uri,
-                             wait.told_since if after is None else after)
+        status = self.status(partition.uri, self._since(wait))
         if status is None:
             return None
         partition.update_properties_local({'status': status})
@@ -189,7 +227,10 @@ def wait_told(wait, deadline, transient):
     told = wait.told
     generation, serial = told.mark()
     wait.told_since = serial
-    last_read = time.monotonic()
+    began = last_read = time.monotonic()
+    # The first read is due after the wait's grace (a status wait after a
+    # job), or after SAFETY_POLL.
+    pause = getattr(wait, 'told_grace', None) or SAFETY_POLL
     if getattr(wait, 'read_first', False):
         value = _safety_read(wait, deadline, transient)
         if value is FALL_BACK or wait.done(value):
@@ -199,11 +240,15 @@ def wait_told(wait, deadline, transient):
             return FALL_BACK
         value = _guarded(wait.told_value, transient)
         if value is FALL_BACK or (value is not None and wait.done(value)):
+            LOG.debug('%s: done, told by notification after %.2f s.',
+                      wait.what, time.monotonic() - began)
             return value
         now = time.monotonic()
-        if now - last_read >= SAFETY_POLL:
+        if now - last_read >= pause:
+            LOG.debug('%s: nothing notified for %.0f s; reading once.',
+                      wait.what, pause)
             told.safety_reads += 1
-            last_read = now
+            last_read, pause = now, SAFETY_POLL
             value = _safety_read(wait, deadline, transient)
             if value is FALL_BACK or wait.done(value):
                 return value
@@ -212,8 +257,7 @@ def wait_told(wait, deadline, transient):
         if left <= 0:
             deadline.expire(wait.what, wait.wanted,
                             'nothing notified (notifications up)')
-        serial = told.sleep(
-            serial, min(SAFETY_POLL - (now - last_read), left))
+        serial = told.sleep(serial, min(pause - (now - last_read), left))
 
 
 def _safety_read(wait, deadline, transient):

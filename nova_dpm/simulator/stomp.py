@@ -260,6 +260,8 @@ class StompBroker(object):
         self._conns = set()
         self._listener = None
         self._stopping = threading.Event()
+        # Set by every notification: the tick loop looks what is due next.
+        self._wake = threading.Event()
         self._threads = []
         self._watch = None
         self._sequence = {}          # topic -> next session-sequence-nr
@@ -308,6 +310,7 @@ class StompBroker(object):
         if self._listener is None:
             return
         self._stopping.set()
+        self._wake.set()
         self._unwatch()
         for conn in self._connections():
             conn.close(reset=True)
@@ -469,11 +472,29 @@ class StompBroker(object):
                 self._watch = None
 
     def _tick_loop(self):
-        while not self._stopping.wait(
-                TICK if self.sim.transitions or self.sim.lagging
-                else IDLE_TICK):
-            if self._watch is not None:
+        """Advance the simulator when something is due, to notify it.
+
+        A real HMC notifies the end of a start or stop when it happens:
+        the loop sleeps until the next end that is due (at most TICK while
+        anything runs), and is woken by every notification (a transition
+        that begins is one).
+        """
+        while not self._stopping.is_set():
+            self._wake.wait(self._next_tick())
+            self._wake.clear()
+            if self._watch is not None and not self._stopping.is_set():
                 self.sim.advance()
+
+    def _next_tick(self):
+        sim = self.sim
+        ends = [item['end'] for table in (
+            sim.transitions, sim.lagging, sim.discoveries)
+            for item in list(table.values())]
+        if ends:
+            return min(TICK, max(0.0, min(ends) - sim.now()))
+        running = any(job['status'] == 'running'
+                      for job in list(sim.jobs.values()))
+        return TICK if running else IDLE_TICK
 
     def _publish(self, notifications):
         """Send to each object topic subscription (under the sim lock)."""
@@ -507,6 +528,7 @@ class StompBroker(object):
                                        b'')
 
     def _send(self, conn, sub_id, topic, headers, body, data):
+        self._wake.set()
         if headers.get('notification-type') in self.lose:
             return
         seq = self._sequence.get(topic, 0)

@@ -41,9 +41,13 @@ class JobsTestCase(test_notifications.EventsTestCase):
         super().setUp()
         self.told = self.driver.hmc.told
         self.assertTrue(test_notifications.wait_until(self.told.live))
+        # Built with starts that end within their request: their status
+        # can be notified before the job's wait begins (one status read
+        # after STATUS_GRACE, not counted below).
         self.server_ = self.build_running()
         self.sim.transition_time = TRANSITION
         self.sim.reset_counts()
+        self.told.safety_reads = 0
 
     def status(self):
         return self.faked_partition(self.server_).properties['status']
@@ -76,6 +80,18 @@ class TestWokenByNotifications(JobsTestCase):
         self.assertEqual((1, 0), self.polls())
         self.assertEqual({}, self.sim.jobs)
 
+    def test_no_status_notified_costs_one_read_after_the_grace(self):
+        # The job's completion is told, its status change is not: the
+        # status is read once, after the grace, not after SAFETY_POLL.
+        self.useFixture(fixtures.MockPatchObject(
+            pushed, 'SAFETY_POLL', test_notifications.WAIT * 10))
+        self.server.stomp.lose = {'status-change'}
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        self.assertEqual((1, 1), self.polls())
+        self.assertEqual(1, self.told.safety_reads)
+        self.assertEqual({}, self.sim.jobs)
+
     def test_lost_notifications_are_caught_by_the_safety_read(self):
         self.useFixture(fixtures.MockPatchObject(pushed, 'SAFETY_POLL', 0.2))
         self.server.stomp.lose = {'job-completion', 'status-change'}
@@ -88,9 +104,8 @@ class TestWokenByNotifications(JobsTestCase):
 class TestDroppedConnection(JobsTestCase):
 
     def test_wait_falls_back_to_polling(self):
-        # The connection drops while the stop is under way, and is not
-        # made again soon: the wait polls.
-        self.feed.backoff_initial = 3600
+        # The connection drops while the stop is under way: the wait
+        # polls from then on, whether or not the connection is made again.
         self.sim.transition_time = 3600
         dropped = threading.Event()
 
@@ -134,3 +149,51 @@ class TestWithoutNotifications(test_notifications.EventsTestCase):
         polls = (self.sim.count(*JOB_READS) +
                  self.sim.count(*STATUS_READS) + self.sim.count(*AGGREGATED))
         self.assertGreater(polls, 1)
+
+
+class TestDiscovery(JobsTestCase):
+    """FCP storage discovery (storage groups) woken by its completion."""
+
+    definition = 'z16'
+
+    def test_discovery_is_read_at_once_and_at_its_completion(self):
+        # A discovery that takes a while: polling would read it about
+        # twice a second.
+        self.sim.transition_time = 1.5
+        self.sim.reset_counts()
+        self.build_running()
+        requests = [' '.join(r) for r in self.sim.requests]
+        began = requests.index(
+            'POST /api/storage-groups/{id}/operations/'
+            'start-fcp-storage-discovery')
+        ended = requests.index(
+            'POST /api/storage-groups/{id}/storage-volumes/{id}/'
+            'operations/fulfill-fcp-storage-volume')
+        self.assertEqual([' '.join(AGGREGATED)] * 2,
+                         requests[began + 1:ended])
+        self.assertEqual(0, self.told.safety_reads)
+
+
+class TestRelogon(JobsTestCase):
+
+    def test_a_new_session_is_subscribed_again(self):
+        old = self.driver.hmc.session.job_topic
+        self.server.expire_session()
+        # The next request logs on anew (403,5): the session's topics are
+        # new, and its jobs are told on the new job topic only.
+        self.driver.get_info(self.server_, use_cache=False)
+        new = self.driver.hmc.session.job_topic
+        self.assertNotEqual(old, new)
+        # The first wait polls, and has the connection made again.
+        self.driver.power_off(self.server_)
+        self.assertEqual('stopped', self.status())
+        self.assertTrue(test_notifications.wait_until(self.told.live))
+        self.assertIn('subscribing to the topics of the HMC session again',
+                      self.logger.output)
+        self.assertTrue(test_notifications.wait_until(
+            lambda: new in self.server.stomp.subscriptions))
+        self.assertNotIn(old, self.server.stomp.subscriptions)
+        self.sim.reset_counts()
+        self.driver.power_on(self.context, self.server_, None)
+        self.assertEqual('active', self.status())
+        self.assertEqual((1, 0), self.polls())
