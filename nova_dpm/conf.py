@@ -229,9 +229,10 @@ the Web Services API) and report the changes made outside Nova (an HMC
 operator's stop or start, a guest that halts) to Nova as lifecycle events at
 once, instead of at Nova's next power-state sync. One connection per
 nova-compute; it is re-established with back-off when it drops. When the HMC
-does not offer notifications (or refuses the subscription), and with a
-simulated HMC (``hmc_mock_file``), nova-dpm polls as before and says so once
-in its log. False: never connect to the notification port.
+does not offer notifications (or refuses the subscription), nova-dpm polls as
+before and says so once in its log. The simulated HMC of ``hmc_mock_file``
+serves notifications on a port of its own on 127.0.0.1 (its session says
+which). False: never connect to the notification port.
 """),
     cfg.Opt(
         'hmc_notification_port',

@@ -21,10 +21,11 @@ release, this script
    ``tests`` directory, unmodified;
 2. for each shipped HMC definition (or those named with ``--definition``),
    starts ``nova-dpm-hmc-simulator`` on 127.0.0.1 port 6794 (the HMC's
-   port, which the suite's sessions use) with a fresh private CA, writes the
-   HMC inventory and vault files the suite reads (``TESTINVENTORY``,
-   ``TESTVAULT``, ``TESTHMC``; TLS verified against the CA), runs pytest on
-   ``tests/end2end`` and stops the simulator;
+   port, which the suite's sessions use), its notifications on 61612
+   (where zhmcclient's auto-update connects), with a fresh private CA,
+   writes the HMC inventory and vault files the suite reads
+   (``TESTINVENTORY``, ``TESTVAULT``, ``TESTHMC``; TLS verified against
+   the CA), runs pytest on ``tests/end2end`` and stops the simulator;
 3. prints the passed/failed/skipped counts per definition and every failed
    test with the first line of its error.
 
@@ -58,6 +59,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFINITIONS_DIR = os.path.join(ROOT, 'nova_dpm', 'simulator', 'definitions')
 DEFAULT_CACHE = os.path.join(ROOT, '.tox', 'zhmcclient-end2end-cache')
 HMC_PORT = 6794
+# The HMC's notification port: zhmcclient's auto-update connects there.
+STOMP_PORT = 61612
 USERID = 'e2e-admin'
 START_TIMEOUT = 60
 
@@ -68,14 +71,6 @@ START_TIMEOUT = 60
 ALL = ('z13', 'z16', 'z17')
 KNOWN_FAILURES = [
     # Not modelled by the simulator; a real HMC passes.
-    (ALL, 'tests.end2end.test_auto_update::test_autoupdate_*',
-     'notifications: the simulator serves them (STOMP) on a port of its '
-     'own, not on 61612 where auto-update connects, so auto-updated '
-     'objects never change'),
-    (ALL, 'tests.end2end.test_partition::test_part_property*',
-     'follows from test_autoupdate_list, which fails without '
-     'notifications and leaves auto-update on for the listed partitions '
-     '(their listing then has every property)'),
     (('z16', 'z17'),
      'tests.end2end.test_partition::test_part_attach_detach_network_link*',
      'partition links (SMC-D, HiperSockets) are not simulated'),
@@ -203,6 +198,7 @@ def start_simulator(work, definition, password, transition_time):
     proc = subprocess.Popen(
         [sys.executable, '-u', '-m', 'nova_dpm.cmd.hmc_simulator',
          '--definition', definition, '--port', str(HMC_PORT),
+         '--stomp-port', str(STOMP_PORT),
          '--cert-dir', os.path.join(work, 'certs'), '--userid', USERID,
          '--password', password, '--transition-time', str(transition_time)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

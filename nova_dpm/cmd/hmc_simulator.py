@@ -34,6 +34,9 @@ from nova_dpm.simulator import server as hmc_server
 from nova_dpm.simulator import session as sim_session
 
 DEFAULT_PORT = 6794            # the HMC's WS API port (and [dpm] hmc_port)
+# The HMC's notification port (STOMP over TLS; [dpm] hmc_notification_port,
+# and the port zhmcclient's auto-update always connects to).
+DEFAULT_STOMP_PORT = 61612
 DEFAULT_USERID = 'nova'
 
 
@@ -50,6 +53,12 @@ def _parser():
     parser.add_argument(
         '--port', type=int, default=DEFAULT_PORT,
         help='TCP port; 0 picks a free one (default: %(default)s)')
+    parser.add_argument(
+        '--stomp-port', type=int, metavar='N',
+        help='TCP port of the notification service (STOMP over TLS); 0 '
+             'picks a free one (default: %d, the HMC\'s, where zhmcclient\'s '
+             'auto-update connects; a free one if %d is taken)'
+             % (DEFAULT_STOMP_PORT, DEFAULT_STOMP_PORT))
     parser.add_argument(
         '--bind', default=hmc_server.LOOPBACK,
         help='Address to listen on; only %s is accepted'
@@ -108,6 +117,8 @@ def _checked_args(parser, argv):
                      'only' % (args.bind, hmc_server.LOOPBACK))
     if not 0 <= args.port <= 65535:
         parser.error('--port must be from 0 to 65535')
+    if args.stomp_port is not None and not 0 <= args.stomp_port <= 65535:
+        parser.error('--stomp-port must be from 0 to 65535')
     if args.transition_time < 0 or args.latency < 0:
         parser.error('--transition-time and --latency must not be negative')
     return args
@@ -140,6 +151,36 @@ def _serve_until_signalled(srv, args, password, path, session):
             signal.signal(sig, handler)
 
 
+def _start(session, args, password):
+    """The started HmcServer, or None (the reason printed).
+
+    Without --stomp-port, the notification service takes the HMC's port
+    61612 if it is free and a free port otherwise.
+    """
+    stomp_ports = [args.stomp_port] if args.stomp_port is not None \
+        else [DEFAULT_STOMP_PORT, 0]
+    for stomp_port in stomp_ports:
+        srv = hmc_server.HmcServer(
+            session.simulator, args.userid, password,
+            cert_dir=os.path.abspath(args.cert_dir) if args.cert_dir
+            else None, port=args.port, stomp_port=stomp_port)
+        try:
+            return srv.start()
+        except hmc_server.StompPortBusy as exc:
+            if stomp_port != DEFAULT_STOMP_PORT or len(stomp_ports) == 1:
+                failure = exc
+                break
+            print('Port %d (notifications) is taken: the notification '
+                  'service listens on a free port; zhmcclient\'s auto-update '
+                  'will not reach it.' % DEFAULT_STOMP_PORT, flush=True)
+        except OSError as exc:
+            failure = exc
+            break
+    print('nova-dpm-hmc-simulator: cannot listen on %s: %s'
+          % (hmc_server.LOOPBACK, failure), file=sys.stderr)
+    return None
+
+
 def main(argv=None):
     parser = _parser()
     args = _checked_args(parser, argv)
@@ -152,15 +193,8 @@ def main(argv=None):
         path, latency=args.latency, transition_time=args.transition_time)
     if args.open_san:
         session.simulator.san.open = True
-    srv = hmc_server.HmcServer(
-        session.simulator, args.userid, password,
-        cert_dir=os.path.abspath(args.cert_dir) if args.cert_dir else None,
-        port=args.port)
-    try:
-        srv.start()
-    except OSError as exc:
-        print('nova-dpm-hmc-simulator: cannot listen on %s:%d: %s'
-              % (hmc_server.LOOPBACK, args.port, exc), file=sys.stderr)
+    srv = _start(session, args, password)
+    if srv is None:
         return 1
     _serve_until_signalled(srv, args, password, path, session)
     print('Simulated HMC stopped.', flush=True)

@@ -57,6 +57,7 @@ LOGON_REFUSALS = {
     (400, 13): TOO_MANY_SESSIONS,
 }
 LOGON_URI = '/api/sessions'
+DEFAULT_NOTIFICATION_PORT = zhmcclient.DEFAULT_STOMP_PORT
 SESSION_HEADER = 'X-API-Session'
 
 # [dpm] hmc_mock_file: the simulated HMC is found through this entry point,
@@ -95,7 +96,7 @@ def real_session(settings):
         hosts if len(hosts) > 1 else hosts[0],
         userid=s.hmc_username, password=s.hmc_password,
         retry_timeout_config=rt_config, port=s.hmc_port,
-        verify_cert=verify)
+        verify_cert=verify, notification_port=s.hmc_notification_port)
 
 
 def simulated_session(settings):
@@ -105,7 +106,9 @@ def simulated_session(settings):
     simulator's extra is not installed.
     """
     factory = _simulator_factory()
-    session = factory(settings.hmc_mock_file)
+    # Its notification service accepts the [dpm] user, if one is set.
+    session = factory(settings.hmc_mock_file, userid=settings.hmc_username,
+                      password=settings.hmc_password)
     LOG.warning(
         '*** [dpm] hmc_mock_file is set: nova-dpm talks to a SIMULATED HMC '
         'built from %s. No real CPC is managed; unset hmc_mock_file to '
@@ -228,7 +231,11 @@ class SerializedLogonSession(zhmcclient.Session):
       are given back (urllib3 HTTPConnectionPool.close).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, notification_port=DEFAULT_NOTIFICATION_PORT,
+                 **kwargs):
+        # Where the HMC's notification service (STOMP) listens, on the
+        # actual host; zhmcclient's sessions have no such property.
+        self.notification_port = notification_port
         self._logon_lock = threading.RLock()
         self._sent = threading.local()
         # (HTTPError details, userid, host) of a refused logon.

@@ -49,9 +49,11 @@ The WebSocket protocol is the ``websockets`` library's (its sans-I/O
 server protocol); this module only moves bytes between it and a socket.
 The HTTPS front end (server.py) serves the WebSocket on its own port, as
 the HMC does on 6794; with the in-process simulator (``[dpm]
-hmc_mock_file``) a :class:`ConsoleServer` on 127.0.0.1 serves it and the
-:class:`~nova_dpm.simulator.session.SimulatedSession` names that server
-as its host and port, so that a client builds the URL as for a real HMC.
+hmc_mock_file``) a :class:`WebSocketServer` of the in-process HMC's
+:class:`~nova_dpm.simulator.local.LocalServer` on 127.0.0.1 serves it and
+the :class:`~nova_dpm.simulator.session.SimulatedSession` names that
+server as its host and port, so that a client builds the URL as for a real
+HMC.
 """
 
 import http.server
@@ -59,15 +61,11 @@ import logging
 import secrets
 import socket
 import socketserver
-import ssl
-import tempfile
-import threading
 
 from websockets import frames
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from nova_dpm.simulator import certs
 from nova_dpm.simulator import errors
 from nova_dpm.simulator import guest
 from nova_dpm.simulator import partitions
@@ -124,7 +122,7 @@ def get_uri(sim, req):
     table[uri] = _Socket(partition.uri)
     if sim.console_endpoint is None:
         # In-process: nothing serves WebSockets yet.
-        sim.console_endpoint = ConsoleServer(sim).start()
+        sim.serve_locally()
     return {'websocket-uri': uri}
 
 
@@ -317,7 +315,7 @@ class _Session:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """The in-process ConsoleServer's connections: WebSockets only."""
+    """The in-process WebSocketServer's connections: WebSockets only."""
 
     protocol_version = 'HTTP/1.1'
 
@@ -333,15 +331,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                   self.address_string(), *args)
 
 
-class _TlsConsoleServer(socketserver.ThreadingMixIn,
-                        socketserver.TCPServer):
+class WebSocketServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """The console WebSockets of an in-process simulated HMC.
+
+    A threading TCP server on ``host`` (a free port) that speaks TLS with
+    ``context`` on each connection and serves only console WebSockets;
+    :class:`~nova_dpm.simulator.local.LocalServer` runs it beside the
+    notification service.
+    """
+
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, sim, context):
+    def __init__(self, sim, context, host):
         self.sim = sim
         self.context = context
-        super().__init__((ConsoleServer.host, 0), _Handler)
+        super().__init__((host, 0), _Handler)
 
     def finish_request(self, request, client_address):
         try:
@@ -357,47 +362,3 @@ class _TlsConsoleServer(socketserver.ThreadingMixIn,
                       client_address, exc)
         finally:
             conn.close()
-
-
-class ConsoleServer:
-    """The console WebSockets of an in-process simulated HMC.
-
-    Serves ``wss://127.0.0.1:<port>`` with a certificate of its own CA
-    (:attr:`ca_file`), in a thread, until :meth:`stop`.
-    """
-
-    host = '127.0.0.1'
-
-    def __init__(self, sim):
-        self.sim = sim
-        self._dir = None
-        self._server = None
-        self.ca_file = None
-
-    def start(self):
-        # Removed by stop(), or when the process ends.
-        self._dir = tempfile.TemporaryDirectory(
-            prefix='nova-dpm-hmc-console-')
-        paths = certs.write_cert_dir(self._dir.name)
-        self.ca_file = paths.ca_file
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(paths.cert_file, paths.key_file)
-        self._server = _TlsConsoleServer(self.sim, context)
-        threading.Thread(target=self._server.serve_forever,
-                         kwargs={'poll_interval': 0.05},
-                         name='simulated-hmc-console', daemon=True).start()
-        return self
-
-    @property
-    def port(self):
-        return self._server.server_address[1]
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._dir is not None:
-            self._dir.cleanup()
-            self._dir = None

@@ -335,10 +335,12 @@ class SimulatedHmc:
         self.metrics_served = {}
         self.metric_groups_removed = set()
         # The console WebSockets handed out (ascii_console.py: URI ->
-        # state) and what serves them: the HTTPS front end, or an
-        # ascii_console.ConsoleServer started for the in-process HMC.
+        # state) and what serves them: the HTTPS front end, or the
+        # local.LocalServer of the in-process HMC (serve_locally).
         self.ascii_consoles = {}
         self.console_endpoint = None
+        # The in-process session built on this simulator (session.py).
+        self.session = None
 
     # ------------------------------------------------------------------
     # Clock and generated values
@@ -559,7 +561,7 @@ class SimulatedHmc:
     # ------------------------------------------------------------------
 
     def request(self, method, uri, body=None, wait_for_completion=False,
-                operation_timeout=None):
+                operation_timeout=None, origin=None):
         """Perform one HMC Web Services API request.
 
         Returns the response body (a deep copy; None for 204) or, for an
@@ -568,6 +570,9 @@ class SimulatedHmc:
         for and the job's result is returned (an HTTPError is raised if
         the job failed).  Errors are zhmcclient.HTTPError with an HMC error
         body, zhmcclient.ConnectionError or zhmcclient.ReadTimeout.
+        ``origin``: the API session that made the request (the HTTPS
+        front's session id), kept with the jobs it starts: their
+        completion is notified to that session (HMC rule P6).
         """
         method = method.upper()
         if getattr(self._inner, 'depth', 0):
@@ -590,6 +595,7 @@ class SimulatedHmc:
         # given to it nor the result it returns.
         body = copy.deepcopy(body)
         req = _Request(method, uri, body, wait_for_completion)
+        self._inner.origin = origin
 
         if fault == 'timeout':
             # The operation is performed, but the client never sees the
@@ -609,6 +615,10 @@ class SimulatedHmc:
             result = jobs.wait(self, req, result['job-uri'],
                                operation_timeout)
         return result
+
+    def origin(self):
+        """The API session of the request under way (None: unknown)."""
+        return getattr(self._inner, 'origin', None)
 
     def _perform(self, req):
         with self.lock:
@@ -676,6 +686,21 @@ class SimulatedHmc:
             # The statuses as they are now count from now on.
             self.meter.update(self, now)
             self._changed()
+
+    def serve_locally(self):
+        """What serves this HMC's network side: started if nothing does.
+
+        The HTTPS front end when it serves this simulator; otherwise a
+        :class:`~nova_dpm.simulator.local.LocalServer` (console WebSockets
+        and notifications of the in-process HMC), started on first use.
+        """
+        # local.py builds on ascii_console.py and stomp.py, which build on
+        # this module.
+        from nova_dpm.simulator import local
+        with self.lock:
+            if self.console_endpoint is None:
+                self.console_endpoint = local.LocalServer(self).start()
+            return self.console_endpoint
 
     def _changed(self):
         """Let the watchers see the state (under the lock)."""

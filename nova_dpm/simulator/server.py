@@ -142,6 +142,10 @@ LOGON_ANSWERS = {
 MAX_FAILED_LOGONS = 3
 
 
+class StompPortBusy(OSError):
+    """The notification service cannot listen on its port."""
+
+
 class _MalformedJson(ValueError):
     """The request body is not a well-formed JSON document."""
 
@@ -349,7 +353,12 @@ class HmcServer:
         self.simulator.console_endpoint = self
         LOG.info('Simulated HMC serving on %s', self.url)
         if self.notifications:
-            self.stomp = stomp.StompBroker(self, self._stomp_port).start()
+            try:
+                self.stomp = stomp.StompBroker(self, self._stomp_port).start()
+            except OSError as exc:
+                self.stop()
+                raise StompPortBusy('port %d (notifications): %s'
+                                    % (self._stomp_port, exc)) from exc
         return self
 
     def _serve(self, port):
@@ -918,6 +927,29 @@ class HmcServer:
             self.logoffs += 1
         self._send_json(h, 'DELETE', THIS_SESSION_URI, 204, None)
 
+    def notification_topics(self):
+        """{topic name: 'object' or 'job'} of the sessions logged on."""
+        topics = {}
+        with self._lock:
+            for sess in self._sessions.values():
+                if sess['valid']:
+                    topics[sess['topic']] = 'object'
+                    topics[sess['topic'] + 'job'] = 'job'
+        return topics
+
+    def job_topics(self):
+        """{session id: its job topic} of the sessions logged on."""
+        with self._lock:
+            return {sid: sess['topic'] + 'job'
+                    for sid, sess in self._sessions.items() if sess['valid']}
+
+    def stomp_logon(self, login, passcode):
+        """Whether a STOMP CONNECT may log on as the user (not disabled)."""
+        good = (hmac.compare_digest(login.encode(), self.userid.encode()) &
+                hmac.compare_digest(passcode.encode(),
+                                    self.password.encode()))
+        return bool(good) and not self.user_disabled
+
     def _topics(self, h, session_id):
         with self._lock:
             topic = self._sessions[session_id]['topic']
@@ -928,7 +960,9 @@ class HmcServer:
 
     def _call(self, h, method, uri, body):
         try:
-            result = self.simulator.request(method, uri, body=body)
+            result = self.simulator.request(
+                method, uri, body=body,
+                origin=h.headers.get(SESSION_HEADER))
         except Exception as exc:
             self._send_exception(h, method, uri, exc)
         else:

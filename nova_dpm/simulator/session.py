@@ -29,9 +29,9 @@ import zhmcclient
 from zhmcclient.mock import FakedSession
 from zhmcclient.mock import HmcDefinitionYamlError
 
-from nova_dpm.simulator import ascii_console
 from nova_dpm.simulator import console
 from nova_dpm.simulator.hmc import SimulatedHmc
+from nova_dpm.simulator import local
 from nova_dpm.simulator import network
 from nova_dpm.simulator import san as san_module
 
@@ -86,6 +86,7 @@ class SimulatedSession(FakedSession):
         faked.simulator = SimulatedHmc(faked.hmc, latency=latency,
                                        transition_time=transition_time,
                                        san=san_module.San(san))
+        faked.simulator.session = faked
         return faked
 
     @classmethod
@@ -136,30 +137,44 @@ class SimulatedSession(FakedSession):
         return session
 
     # A client of the HMC's console WebSocket (zhmcclient.OSConsole, the
-    # driver) connects to wss://<actual_host>:<port><websocket-uri> and
-    # verifies the certificate with verify_cert: in-process, those of the
-    # ConsoleServer that serves the WebSockets (ascii_console.py).
+    # driver) connects to wss://<actual_host>:<port><websocket-uri>, a
+    # client of its notifications to <actual_host>:<notification_port>,
+    # and both verify the certificate with verify_cert: in-process, those
+    # of the LocalServer (local.py), started when first asked for.
 
-    def _console_server(self):
-        endpoint = self.simulator.console_endpoint
-        if isinstance(endpoint, ascii_console.ConsoleServer):
+    def _local_server(self):
+        endpoint = self.simulator.serve_locally()
+        if isinstance(endpoint, local.LocalServer):
             return endpoint
         return None
 
     @property
     def actual_host(self):
-        server = self._console_server()
+        server = self._local_server()
         return server.host if server else super().actual_host
 
     @property
     def port(self):
-        server = self._console_server()
+        server = self._local_server()
         return server.port if server else super().port
 
     @property
     def verify_cert(self):
-        server = self._console_server()
+        server = self._local_server()
         return server.ca_file if server else super().verify_cert
+
+    @property
+    def notification_port(self):
+        """The TCP port of the HMC's notification service (STOMP)."""
+        server = self._local_server()
+        return server.notification_port if server \
+            else zhmcclient.DEFAULT_STOMP_PORT
+
+    def stop_serving(self):
+        """Stop the in-process HMC's network side (if it was started)."""
+        endpoint = self.simulator.console_endpoint
+        if isinstance(endpoint, local.LocalServer):
+            endpoint.stop()
 
     def get(self, uri, resource=None, logon_required=True,
             renew_session=True):
@@ -173,7 +188,8 @@ class SimulatedSession(FakedSession):
                 result = self.simulator.request(
                     'POST', uri, body=body,
                     wait_for_completion=wait_for_completion,
-                    operation_timeout=operation_timeout)
+                    operation_timeout=operation_timeout,
+                    origin=local.ORIGIN)
             except zhmcclient.HTTPError as exc:
                 if not self._retry_busy(exc, busy_retries, busy_wait):
                     raise

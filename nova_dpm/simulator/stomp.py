@@ -19,7 +19,9 @@ receive over STOMP on port 61612 (zhmcclient's NotificationReceiver, which
 uses stomp.py).  :class:`StompBroker` serves that protocol on
 ``127.0.0.1`` beside the HTTPS front end
 (:class:`~nova_dpm.simulator.server.HmcServer`), with the same certificate
-and the same user:
+and the same user, or beside the in-process simulated HMC
+(:class:`~nova_dpm.simulator.local.LocalServer`, with its session's user
+and topics):
 
 * CONNECT (or STOMP) needs ``accept-version`` 1.1 or 1.2 and the HMC userid and
   password as ``login`` and ``passcode`` (wrong, or the user disabled:
@@ -33,6 +35,9 @@ and the same user:
   sent as MESSAGE frames to every subscription of every session's object
   topic, numbered per topic from 0 (``session-sequence-nr``), with the
   JSON body (``content-type: application/json``);
+* a job's ``job-completion`` notification (no body) is sent only to the
+  subscriptions of the job topic of the session that started the job
+  (HMC rule P6), numbered on that topic likewise;
 * heart-beats as negotiated, from the broker at most every
   :data:`HEARTBEAT_MS` (the client's heart-beats are accepted and not
   required).
@@ -40,7 +45,8 @@ and the same user:
 Test controls: :meth:`StompBroker.drop_connections` (the HMC's console
 restarts: every connection is reset) and :attr:`StompBroker.refuse` (the
 HMC answers every SUBSCRIBE with an ERROR frame, as for a user without
-permission).
+permission) and :attr:`StompBroker.lose` (notification types that are lost
+on the way: a message the client never sees).
 
 The broker is the one piece written here. coilmq, a STOMP broker in
 Python, was not used: its README names Python 2.7 to 3.5 and no TLS
@@ -52,7 +58,6 @@ UNSUBSCRIBE, DISCONNECT, MESSAGE, ERROR, RECEIPT, heart-beats).
 """
 
 import collections
-import hmac
 import itertools
 import json
 import logging
@@ -237,10 +242,13 @@ class _Connection(object):
 
 
 class StompBroker(object):
-    """STOMP 1.1/1.2 over TLS on 127.0.0.1 for an HmcServer.
+    """STOMP 1.1/1.2 over TLS on 127.0.0.1 for an HmcServer or LocalServer.
 
     :param front: the started :class:`~nova_dpm.simulator.server.HmcServer`
-        (its certificate, user and sessions).
+        or :class:`~nova_dpm.simulator.local.LocalServer`: its
+        ``simulator``, ``cert_paths``, ``userid``, ``stomp_logon(login,
+        passcode)``, ``notification_topics()``, ``job_topics()`` and
+        ``_hidden(uri)``.
     :param port: TCP port; 0 picks a free one (see :attr:`port`).
     """
 
@@ -252,12 +260,16 @@ class StompBroker(object):
         self._conns = set()
         self._listener = None
         self._stopping = threading.Event()
+        # Set by every notification: the tick loop looks what is due next.
+        self._wake = threading.Event()
         self._threads = []
         self._watch = None
         self._sequence = {}          # topic -> next session-sequence-nr
         self._message_ids = itertools.count(1)
         # Test controls and counters.
         self.refuse = False
+        # Notification types lost on the way (never delivered).
+        self.lose = set()
         self.connections = 0
         # (topic, headers, body) of the last messages sent.
         self.messages = collections.deque(maxlen=1000)
@@ -272,8 +284,12 @@ class StompBroker(object):
         self._context = context
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK, self._requested_port))
-        sock.listen(16)
+        try:
+            sock.bind((LOOPBACK, self._requested_port))
+            sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
         sock.settimeout(0.2)
         self._listener = sock
         self._stopping.clear()
@@ -294,6 +310,7 @@ class StompBroker(object):
         if self._listener is None:
             return
         self._stopping.set()
+        self._wake.set()
         self._unwatch()
         for conn in self._connections():
             conn.close(reset=True)
@@ -406,12 +423,8 @@ class StompBroker(object):
             conn.error('Supported protocol versions are %s'
                        % ' '.join(SUPPORTED_VERSIONS))
             return
-        front = self.front
-        good = (hmac.compare_digest(headers.get('login', '').encode(),
-                                    front.userid.encode()) &
-                hmac.compare_digest(headers.get('passcode', '').encode(),
-                                    front.password.encode()))
-        if not good or front.user_disabled:
+        if not self.front.stomp_logon(headers.get('login', ''),
+                                      headers.get('passcode', '')):
             conn.error('Logon failed: the user ID or password is not valid')
             return
         client_hb = headers.get('heart-beat', '0,0').split(',')
@@ -425,13 +438,7 @@ class StompBroker(object):
 
     def _topics(self):
         """{topic name: 'object' or 'job'} of the sessions logged on."""
-        topics = {}
-        with self.front._lock:
-            for sess in self.front._sessions.values():
-                if sess['valid']:
-                    topics[sess['topic']] = 'object'
-                    topics[sess['topic'] + 'job'] = 'job'
-        return topics
+        return self.front.notification_topics()
 
     def _subscribe(self, conn, headers):
         dest = headers.get('destination', '')
@@ -459,7 +466,8 @@ class StompBroker(object):
     def _watching(self):
         with self.sim.lock:
             if self._watch is None:
-                self._watch = notify.ChangeWatch(self.sim, self._publish)
+                self._watch = notify.ChangeWatch(self.sim, self._publish,
+                                                 self._publish_jobs)
                 self.sim.watchers.append(self._watch)
 
     def _unwatch(self):
@@ -469,11 +477,29 @@ class StompBroker(object):
                 self._watch = None
 
     def _tick_loop(self):
-        while not self._stopping.wait(
-                TICK if self.sim.transitions or self.sim.lagging
-                else IDLE_TICK):
-            if self._watch is not None:
+        """Advance the simulator when something is due, to notify it.
+
+        A real HMC notifies the end of a start or stop when it happens:
+        the loop sleeps until the next end that is due (at most TICK while
+        anything runs), and is woken by every notification (a transition
+        that begins is one).
+        """
+        while not self._stopping.is_set():
+            self._wake.wait(self._next_tick())
+            self._wake.clear()
+            if self._watch is not None and not self._stopping.is_set():
                 self.sim.advance()
+
+    def _next_tick(self):
+        sim = self.sim
+        ends = [item['end'] for table in (
+            sim.transitions, sim.lagging, sim.discoveries)
+            for item in list(table.values())]
+        if ends:
+            return min(TICK, max(0.0, min(ends) - sim.now()))
+        running = any(job['status'] == 'running'
+                      for job in list(sim.jobs.values()))
+        return TICK if running else IDLE_TICK
 
     def _publish(self, notifications):
         """Send to each object topic subscription (under the sim lock)."""
@@ -490,7 +516,26 @@ class StompBroker(object):
                 for conn, sub_id, topic in targets:
                     self._send(conn, sub_id, topic, headers, body, data)
 
+    def _publish_jobs(self, completions):
+        """Send each job's completion to the job topic of its session.
+
+        HMC rule P6: only the session that started the job is told; no
+        body. Called under the simulator's lock.
+        """
+        topics = self.front.job_topics()
+        with self._lock:
+            for origin, headers in completions:
+                topic = topics.get(origin)
+                for conn in self._conns:
+                    for sub_id, subscribed in conn.subscriptions.items():
+                        if subscribed == topic:
+                            self._send(conn, sub_id, topic, headers, None,
+                                       b'')
+
     def _send(self, conn, sub_id, topic, headers, body, data):
+        self._wake.set()
+        if headers.get('notification-type') in self.lose:
+            return
         seq = self._sequence.get(topic, 0)
         self._sequence[topic] = seq + 1
         frame_headers = dict(headers)

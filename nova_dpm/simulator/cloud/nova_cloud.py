@@ -30,7 +30,9 @@ two transports (:attr:`DPMCloudTestCase.HMC_TRANSPORT`):
   true``, ``hmc_ca_bundle`` = the server's CA): a real ``zhmcclient.Session``
   logs on, verifies the certificate and re-logs on as against an HMC;
 * ``'in-process'``: ``[dpm] hmc_mock_file``, the simulator's zhmcclient
-  FakedSession inside nova-compute (no HTTP, no logon).
+  FakedSession inside nova-compute (no HTTP, no logon); the simulated HMC
+  serves its notifications and console WebSockets on 127.0.0.1 all the
+  same (:mod:`nova_dpm.simulator.local`), stopped after nova-compute.
 
 What the tests look at is the HMC's own state (:class:`HmcState`), read
 from the simulator's faked HMC objects directly and never through the
@@ -540,7 +542,7 @@ class DPMCloudTestCase(test.TestCase,
     #: Seconds a simulated partition start or stop takes.
     TRANSITION_TIME = 0.0
     #: [dpm] hmc_notifications: nova-compute receives the simulated HMC's
-    #: notifications (the 'https' transport only; in-process it polls).
+    #: notifications (on both transports).
     HMC_NOTIFICATIONS = False
     #: Treat RPC casts as calls: an API call returns once compute is done.
     CAST_AS_CALL = True
@@ -570,6 +572,9 @@ class DPMCloudTestCase(test.TestCase,
             self._serve_hmc()
         else:
             self.flags(group='dpm', hmc_mock_file=self.HMC_DEFINITION)
+            # Runs after nova-compute has stopped (cleanups run in
+            # reverse): the network side of the in-process HMC.
+            self.addCleanup(self._stop_serving)
 
         if self.CAST_AS_CALL:
             self.useFixture(nova_fixtures.CastAsCallFixture(self))
@@ -626,6 +631,17 @@ class DPMCloudTestCase(test.TestCase,
                    hmc_verify_cert=True,
                    hmc_ca_bundle=self.hmc_server.ca_file,
                    hmc_notification_port=self.hmc_server.stomp.port)
+
+    def _stop_serving(self):
+        if self.simulator is not None:
+            self.simulator.session.stop_serving()
+
+    @property
+    def notification_service(self):
+        """The simulated HMC's STOMP broker (either transport)."""
+        if self.hmc_server is not None:
+            return self.hmc_server.stomp
+        return self.simulator.serve_locally().stomp
 
     def hmc_hosts(self):
         """[dpm] hmc with the 'https' transport."""

@@ -14,10 +14,11 @@
 
 """Changes made on the HMC reach Nova's API through lifecycle events.
 
-nova-compute receives the notifications of the simulated HMC served over
-HTTPS ([dpm] hmc_notifications). An HMC operator's stop, made directly on
-the simulator, makes the server SHUTOFF without Nova's power-state sync
-(whose periodic task does not run in these tests).
+nova-compute receives the notifications of the simulated HMC ([dpm]
+hmc_notifications), served over HTTPS or in-process ([dpm]
+hmc_mock_file). An HMC operator's stop, made directly on the simulator,
+makes the server SHUTOFF without Nova's power-state sync (whose periodic
+task does not run in these tests).
 """
 
 from nova.compute import power_state
@@ -88,7 +89,7 @@ class TestEventsFromTheHmc(cloud.DPMCloudTestCase):
         # The HMC resets the connection (as when it restarts); the
         # partition stops while the driver may not be listening.
         events.connected.clear()
-        self.assertEqual(1, self.hmc_server.stomp.drop_connections())
+        self.assertEqual(1, self.notification_service.drop_connections())
         self.simulator.set_status(
             self.hmc.partition_of(server['id'])['object-uri'], 'stopped')
         self.assertTrue(events.connected.wait(30))
@@ -98,3 +99,9 @@ class TestEventsFromTheHmc(cloud.DPMCloudTestCase):
         self.assertEqual(connects + 1, events.connects)
         self.assertEqual(reconciled + 1, events.reconciliations)
         self.assertForeignPartitionsUntouched()
+
+
+class TestEventsFromTheInProcessHmc(TestEventsFromTheHmc):
+    """The same with the in-process simulated HMC ([dpm] hmc_mock_file)."""
+
+    HMC_TRANSPORT = cloud.IN_PROCESS

@@ -216,7 +216,7 @@ class DriverTestCase(testtools.TestCase):
     # 'https': the driver uses a real zhmcclient.Session, TLS verified,
     # against the simulator served on 127.0.0.1 (the production path).
     transport = 'in-process'
-    # HMC notifications ([dpm] hmc_notifications): over 'https' only.
+    # HMC notifications ([dpm] hmc_notifications).
     notifications = False
     USERID = 'nova'
 
@@ -307,6 +307,9 @@ class DriverTestCase(testtools.TestCase):
                            hmc_ca_bundle=self.server.ca_file,
                            hmc_notification_port=self.server.stomp.port)
         self.dpm_flags(hmc_notifications=self.notifications)
+        # After the driver's cleanups: the network side of an in-process
+        # HMC (notifications, console WebSockets) stops.
+        self.addCleanup(self._stop_serving)
         # Neutron's part: network-vif-plugged for each port whose NIC is
         # on the HMC when the driver waits.
         self.virtapi = fake_virtapi.FakeVirtAPI(self.faked_nic_names)
@@ -323,6 +326,11 @@ class DriverTestCase(testtools.TestCase):
         self.sim = self.session.simulator
         self.sim.reset_counts()
         return self.driver
+
+    def _stop_serving(self):
+        session = getattr(self, 'session', None)
+        if self.server is None and session is not None:
+            session.stop_serving()
 
     def on_poll(self, action, nth=1, what=None):
         """Call ``action`` once, at the nth poll of the driver's waits.

@@ -15,9 +15,11 @@
 """Lifecycle events from the HMC's notifications (nova_dpm.notifications).
 
 The driver runs against an HMC definition served over HTTPS, with the
-simulated HMC's STOMP notification service; an HMC operator's change is
-made on the simulator directly.  Every wait is bounded (a condition
-looked at until a deadline); no test asserts on time.
+simulated HMC's STOMP notification service, or in-process ([dpm]
+hmc_mock_file), where the simulated HMC serves its notifications too; an
+HMC operator's change is made on the simulator directly.  Every wait is
+bounded (a condition looked at until a deadline); no test asserts on
+time.
 """
 
 import threading
@@ -78,6 +80,13 @@ class EventsTestCase(base.DriverTestCase):
     def uri(self, server):
         return self.faked_partition(server).uri
 
+    @property
+    def stomp(self):
+        """The simulated HMC's notification service (stomp.StompBroker)."""
+        if self.server is not None:
+            return self.server.stomp
+        return self.sim.console_endpoint.stomp
+
 
 class TestLifecycleEvents(EventsTestCase):
 
@@ -135,7 +144,7 @@ class TestLifecycleEvents(EventsTestCase):
         server = self.build_running()
         self.sim.set_status(self.uri(server), 'stopped')
         self.wait_events(1)
-        headers, body = [(h, b) for t, h, b in self.server.stomp.messages
+        headers, body = [(h, b) for t, h, b in self.stomp.messages
                          if h['notification-type'] == 'status-change'][-1]
         # The same notification again.
         self.feed.handle(headers, body)
@@ -153,7 +162,7 @@ class TestLifecycleEvents(EventsTestCase):
         self.feed.backoff_initial = 0.1
         server = self.build_running()
         self.assertEqual(1, self.feed.reconciliations)
-        self.assertEqual(1, self.server.stomp.drop_connections())
+        self.assertEqual(1, self.stomp.drop_connections())
         # While nobody listens, an operator stops the partition.
         self.sim.set_status(self.uri(server), 'stopped')
         self.sim.reset_counts()
@@ -164,7 +173,12 @@ class TestLifecycleEvents(EventsTestCase):
         self.assertEqual(2, self.feed.reconciliations)
         # One listing reconciled it.
         self.assertEqual(1, self.sim.count(*LIST))
-        self.assertEqual(1, len(self.server.stomp.subscriptions))
+        # One subscription per topic (the broker may not have read them
+        # yet), none left of the dropped connection.
+        topics = sorted(self.feed.subscribed.values())
+        self.assertTrue(wait_until(
+            lambda: len(self.stomp.subscriptions) >= len(topics)))
+        self.assertEqual(topics, self.stomp.subscriptions)
         self.assertIn('reconciled', self.logger.output)
         self.assertIn('connection lost', self.logger.output)
         self.assertNotIn(base.PASSWORD, self.logger.output)
@@ -175,8 +189,8 @@ class TestFallbackToPolling(EventsTestCase):
     def test_refused_subscription_is_said_once(self):
         self.feed.backoff_initial = 0.05
         self.feed.backoff_max = 0.05
-        self.server.stomp.refuse = True
-        self.server.stomp.drop_connections()
+        self.stomp.refuse = True
+        self.stomp.drop_connections()
         self.assertTrue(wait_until(lambda: self.feed.connects >= 4))
         self.assertEqual(
             1, self.logger.output.count('HMC notifications are not '
@@ -184,34 +198,54 @@ class TestFallbackToPolling(EventsTestCase):
         self.assertIn('refused the subscription', self.logger.output)
         self.assertTrue(wait_until(
             lambda: not self.driver.partitions.pushed))
-        self.assertEqual([], self.server.stomp.subscriptions)
+        self.assertEqual([], self.stomp.subscriptions)
 
 
 class TestRefusedLogon(EventsTestCase):
 
     def test_refused_logon_is_not_repeated(self):
         self.feed.backoff_initial = 0.05
-        before = self.server.stomp.connections
+        before = self.stomp.connections
         # The HMC user's password changed while nova-compute runs.
         self.server.password = 'changed-on-the-hmc'
-        self.server.stomp.drop_connections()
+        self.stomp.drop_connections()
         self.assertTrue(wait_until(lambda: not self.feed._thread.is_alive()))
         # One attempt, then no more: retries could lock the user out.
-        self.assertEqual(before + 1, self.server.stomp.connections)
+        self.assertEqual(before + 1, self.stomp.connections)
         self.assertIn('refused the logon to its notification service',
                       self.logger.output)
         self.assertFalse(self.driver.partitions.pushed)
 
 
-class TestInProcess(base.DriverTestCase):
+class TestLifecycleEventsInProcess(TestLifecycleEvents):
+    """The same with the in-process simulated HMC ([dpm] hmc_mock_file).
 
-    notifications = True
+    Its session names where it serves its notifications; the driver
+    connects there as to a real HMC (TLS verified against the CA of the
+    in-process HMC).
+    """
 
-    def test_in_process_simulator_polls_and_says_so(self):
-        self.assertFalse(self.driver.partitions.pushed)
-        self.assertEqual(1, self.logger.output.count(
-            'HMC notifications are not available'))
-        self.assertIn('in-process simulated HMC', self.logger.output)
+    transport = 'in-process'
+
+    def test_connected_where_the_session_says(self):
+        local = self.sim.console_endpoint
+        # The session's object and job topics (zhmcclient.mock's names;
+        # the broker may not have read both SUBSCRIBE frames yet).
+        self.assertTrue(wait_until(
+            lambda: len(self.stomp.subscriptions) >= 2))
+        self.assertEqual(['faked-job-notification-topic',
+                          'faked-notification-topic'],
+                         self.stomp.subscriptions)
+        self.assertEqual(1, self.stomp.connections)
+        self.assertIn('from 127.0.0.1:%d ' % local.notification_port,
+                      self.logger.output)
+        self.assertNotIn('HMC notifications are not available',
+                         self.logger.output)
+
+
+class TestFallbackToPollingInProcess(TestFallbackToPolling):
+
+    transport = 'in-process'
 
 
 class TestTransitions(base.DriverTestCase):

@@ -19,16 +19,20 @@ import io
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+
+from unittest import mock
 
 import testtools
 import zhmcclient
 
 import nova_dpm
 from nova_dpm.cmd import hmc_simulator
+from nova_dpm import simulator
 from nova_dpm.tests.unit.simulator import base
 from nova_dpm.tests.unit.simulator import test_server
 
@@ -58,8 +62,58 @@ class TestArguments(testtools.TestCase):
 
     def test_bad_numbers(self):
         self.assertIn('--port', self.fails('--port', '70000'))
+        self.assertIn('--stomp-port', self.fails('--stomp-port', '-1'))
         self.assertIn('must not be negative',
                       self.fails('--transition-time', '-1'))
+
+
+class TestStompPort(testtools.TestCase):
+    """Where the notification service listens (--stomp-port)."""
+
+    def busy_port(self):
+        """A port on 127.0.0.1 that something else listens on."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Kept for the test's length: under eventlet, the bound close()
+        # is the inner socket's, and the green socket would be collected
+        # (and closed) on return.
+        self.busy = sock
+        self.addCleanup(sock.close)
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(1)
+        return sock.getsockname()[1]
+
+    def start(self, *argv):
+        args = hmc_simulator._checked_args(hmc_simulator._parser(),
+                                           ['--port', '0'] + list(argv))
+        session = simulator.load_session('z16')
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            srv = hmc_simulator._start(session, args, 'pw')
+        if srv is not None:
+            self.addCleanup(srv.stop)
+        return srv, out.getvalue(), err.getvalue()
+
+    def test_a_given_port_that_is_taken_is_an_error(self):
+        port = self.busy_port()
+        srv, _out, err = self.start('--stomp-port', str(port))
+        self.assertIsNone(srv)
+        self.assertIn('cannot listen on 127.0.0.1: port %d (notifications)'
+                      % port, err)
+
+    def test_default_is_the_hmc_port_or_a_free_one(self):
+        port = self.busy_port()
+        # The HMC's port taken: a free one, and the command says so.
+        with mock.patch.object(hmc_simulator, 'DEFAULT_STOMP_PORT', port):
+            srv, out, _err = self.start()
+        self.assertNotEqual(port, srv.stomp.port)
+        self.assertIn('Port %d (notifications) is taken' % port, out)
+        # The HMC's port free (the one just taken by the first server).
+        free = srv.stomp.port
+        srv.stop()
+        with mock.patch.object(hmc_simulator, 'DEFAULT_STOMP_PORT', free):
+            srv, out, _err = self.start()
+        self.assertEqual(free, srv.stomp.port)
+        self.assertNotIn('is taken', out)
 
 
 class TestCommand(testtools.TestCase):
@@ -146,7 +200,8 @@ class TestCommand(testtools.TestCase):
         self.assertEqual(0, proc.wait(LINE_TIMEOUT))
         # --cert-dir is kept for the next run.
         self.assertTrue(os.path.isfile(values['hmc_ca_bundle']))
-        # The notification service (STOMP) listens on its own free port.
+        # The notification service (STOMP) listens on 61612, or on a free
+        # port where that is taken.
         self.assertGreater(int(values['hmc_notification_port']), 0)
 
     @staticmethod
