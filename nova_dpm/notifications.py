@@ -14,10 +14,11 @@
 
 """Nova lifecycle events from the HMC's object notifications.
 
-:class:`PartitionEvents` keeps one STOMP connection per nova-compute to
-the HMC's notification service (zhmcclient.NotificationReceiver),
-subscribed to the object topic of the driver's HMC session, in a thread of
-its own (a green thread under eventlet).  A ``status-change``
+:class:`PartitionEvents` is the one connection per nova-compute to the
+HMC's notification service (a :class:`nova_dpm.hmc.listener.Listener`,
+which keeps it in a thread of its own, a green thread under eventlet, and
+makes it again with back-off when it drops), subscribed to the object
+topic of the driver's HMC session.  A ``status-change``
 notification of one of this subset's partitions whose status differs from
 the one this service knows, while no operation of this service holds the
 instance, is confirmed with one status read (a notification can arrive
@@ -30,34 +31,25 @@ Notifications of other partitions (foreign ones, other subsets) change
 nothing.  A repeated or late notification is harmless: it matches the
 status known, or the read shows that nothing changed; notifications
 numbered below the last one seen on the connection are ignored.
-Transitional statuses (starting, stopping) make no event.  When the
-connection drops, it is re-established with back-off and the statuses are
-reconciled with one listing (and logged).  Where the HMC offers no
-notifications, refuses the subscription, or the HMC is the in-process
-simulator, the driver polls as before and says so once.
+Transitional statuses (starting, stopping) make no event.  Each time the
+connection is made (again), the statuses are reconciled with one listing
+(and logged).  Where the HMC offers no notifications, refuses the
+subscription, or the HMC is the in-process simulator, the driver polls as
+before and says so once.
 
 A partition that pauses (all CPUs stopped) is reported as stopped, as
 :data:`nova_dpm.partition.POWER_STATES` maps it; Nova's PAUSED and RESUMED
 events are therefore not emitted for HMC statuses.
 """
 
-import logging as std_logging
-import threading
-
 from nova.compute import power_state
 from nova.virt import event as virtevent
 from oslo_log import log as logging
-import zhmcclient
 
+from nova_dpm.hmc import listener
 from nova_dpm import partition
 
 LOG = logging.getLogger(__name__)
-
-# Seconds between connection attempts: doubling from the first to the
-# last (an HMC that restarts needs minutes).
-BACKOFF_INITIAL = 1.0
-BACKOFF_MAX = 60.0
-STOMP_CONNECT_TIMEOUT = 30
 
 # Power state -> the event that reports a change into it.
 _EVENTS = {
@@ -81,31 +73,7 @@ def transition(old_state, new_state):
     return _EVENTS.get(new_state)
 
 
-class _Receiver(zhmcclient.NotificationReceiver):
-    """A receiver whose notifications() keeps the connection made before.
-
-    zhmcclient's notifications() connects anew; here the connection made
-    (and subscribed) by connect() before the reconciliation is used, so
-    that no notification between the two is lost.
-    """
-
-    _made = False
-
-    def connect(self):
-        if self._made:
-            # Connected, or closed by the HMC after an ERROR frame (a
-            # refused subscription) that notifications() is to raise.
-            if self.is_connected() or not self._handover_queue.empty():
-                return
-            # Lost before receiving began: the caller reconnects (and
-            # reconciles).
-            raise zhmcclient.NotificationConnectionError(
-                'Lost STOMP connection to HMC')
-        super().connect()
-        self._made = True
-
-
-class PartitionEvents(object):
+class PartitionEvents(listener.Listener):
     """The HMC's partition notifications -> status cache, Nova events.
 
     :param hmc: the driver's :class:`~nova_dpm.hmc.HMC`.
@@ -114,24 +82,17 @@ class PartitionEvents(object):
     :param emit: callable(nova.virt.event.LifecycleEvent).
     """
 
-    backoff_initial = BACKOFF_INITIAL
-    backoff_max = BACKOFF_MAX
-
     def __init__(self, hmc, partitions, settings, emit):
-        self.hmc = hmc
+        super().__init__(hmc, ('object',), self._notified,
+                         on_connected=self._reconcile,
+                         on_unavailable=self._polling)
         self.partitions = partitions
         self.settings = settings
         self.emit = emit
-        self._stop = threading.Event()
-        self._thread = None
-        self._receiver = None
-        self._last_seq = -1
         # Whether the log said that the driver polls (it says so once).
         self._told_polling = False
-        # For tests and operators: connections made, reconciliations done.
-        self.connects = 0
+        # For tests and operators: reconciliations done.
         self.reconciliations = 0
-        self.connected = threading.Event()
 
     # -- life cycle -----------------------------------------------------
 
@@ -145,29 +106,11 @@ class PartitionEvents(object):
             self._polling('the in-process simulated HMC ([dpm] '
                           'hmc_mock_file) has no notification service')
             return False
-        # stomp.py logs every frame at DEBUG, the CONNECT frame with the
-        # HMC password: never let it.
-        std_logging.getLogger('stomp.py').setLevel(std_logging.INFO)
-        self._thread = threading.Thread(
-            target=self._run, name='nova-dpm-hmc-notifications',
-            daemon=True)
-        self._thread.start()
-        return True
+        return super().start()
 
     def stop(self):
-        self._stop.set()
         self.partitions.pushed = False
-        self._close()
-
-    def _close(self):
-        receiver, self._receiver = self._receiver, None
-        self.connected.clear()
-        if receiver is not None:
-            try:
-                receiver.close()
-            except Exception as exc:
-                LOG.debug('Closing the HMC notification connection: %s',
-                          exc)
+        super().stop()
 
     def _polling(self, reason):
         """Say once that the driver polls, and why."""
@@ -181,84 +124,6 @@ class PartitionEvents(object):
                         'seen at Nova\'s power-state sync (polling).',
                         reason)
 
-    # -- the receiving thread ------------------------------------------
-
-    def _run(self):
-        delay = self.backoff_initial
-        while not self._stop.is_set():
-            try:
-                self._connect()
-                delay = self.backoff_initial
-                self._receive()
-            except zhmcclient.NotificationJMSError as exc:
-                # The HMC refused the subscription: not soon again.
-                self._polling('the HMC refused the subscription: %s' % exc)
-                delay = self.backoff_max
-            except Exception as exc:
-                if self._stop.is_set():
-                    break
-                if self._logon_refused():
-                    # Trying again could lock the HMC user out.
-                    self._polling('the HMC refused the logon to its '
-                                  'notification service (check [dpm] '
-                                  'hmc_username and hmc_password); not '
-                                  'tried again until nova-compute restarts')
-                    self._close()
-                    return
-                if self.connects:
-                    LOG.warning('HMC notification connection lost (%s); '
-                                'reconnecting in %.0f s.', exc, delay)
-                self._polling('no notification connection to the HMC: %s'
-                              % exc)
-            self._close()
-            if self._stop.wait(delay):
-                break
-            delay = min(delay * 2, self.backoff_max)
-
-    def _logon_refused(self):
-        """True if the HMC answered the STOMP CONNECT with an ERROR."""
-        receiver = self._receiver
-        if receiver is None or receiver._made:
-            return False
-        # The receiver's listener queued the ERROR frame (zhmcclient has
-        # no public way to tell it from an unreachable HMC).
-        queued = list(receiver._handover_queue.queue)
-        return any(item.msgtype == 'error' for item in queued)
-
-    def _connect(self):
-        session = self.hmc.session
-        topic = session.object_topic
-        if topic is None:
-            session.logon()
-            topic = session.object_topic
-        s = self.settings
-        verify = (s.hmc_ca_bundle or True) if s.hmc_verify_cert else False
-        host = (session.actual_host or s.hmc[0]).strip('[]')
-        self._receiver = _Receiver(
-            [topic], host, s.hmc_username, s.hmc_password,
-            port=s.hmc_notification_port, verify_cert=verify,
-            stomp_rt_config=zhmcclient.StompRetryTimeoutConfig(
-                connect_timeout=STOMP_CONNECT_TIMEOUT, connect_retries=1))
-        self._receiver.connect()
-        self._last_seq = -1
-        self.connects += 1
-        # Subscribed: from now on nothing is missed; the listing tells
-        # what changed while there was no connection.
-        self._reconcile()
-        self.partitions.pushed = True
-        self.connected.set()
-        LOG.info('Receiving HMC notifications for partition status '
-                 'changes from %s:%d (topic %s).', host,
-                 s.hmc_notification_port, topic)
-
-    def _receive(self):
-        for headers, body in self._receiver.notifications(self._stop):
-            try:
-                self.handle(headers, body)
-            except Exception:
-                LOG.exception('HMC notification not understood: %s',
-                              headers)
-
     # -- what a notification means --------------------------------------
 
     def _reconcile(self):
@@ -270,17 +135,14 @@ class PartitionEvents(object):
             if self._emit(uuid, before.get(uuid), status):
                 changed += 1
         self.reconciliations += 1
+        # Subscribed and reconciled: the cache follows the notifications.
+        self.partitions.pushed = True
         LOG.info('HMC notifications: reconciled %d partitions of this '
                  'subset with one listing; %d changed meanwhile.',
                  len(statuses), changed)
 
-    def handle(self, headers, body):
-        """Act on one notification (headers, body)."""
-        seq = int(headers.get('session-sequence-nr', -1))
-        if seq >= 0:
-            if seq <= self._last_seq:
-                return
-            self._last_seq = seq
+    def _notified(self, headers, body):
+        """Act on one notification (headers, body) of the object topic."""
         if headers.get('notification-type') != 'status-change' or \
                 headers.get('class') != 'partition' or \
                 'element-uri' in headers:
