@@ -62,6 +62,7 @@ class NicFeed(object):
         self._reconcile = False     # the next listing follows a connection
         # For tests and operators.
         self.listings = 0
+        self.reconciliations = 0
         self.targeted = 0
 
     # -- what the notification service says --------------------------------
@@ -159,6 +160,7 @@ class NicFeed(object):
             self._retry_at = None
             self.listings += 1
             reconciled, self._reconcile = self._reconcile, False
+            self.reconciliations += reconciled
             return reconciled
 
     def failed(self):
