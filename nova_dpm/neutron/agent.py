@@ -402,8 +402,7 @@ class DPMManager(amb.CommonAgentManagerBase):
         return set(self._devices)
 
     def _scan(self):
-        """The devices: a listing when one is due, else the NICs notified.
-        """
+        """The devices: a listing when one is due, else the NICs notified."""
         at = self.feed.clock()
         changes = self.feed.take()
         if changes == nic_feed.LIST:

@@ -216,8 +216,7 @@ class PartitionGoneTest(NotifiedTestCase):
 
 
 class RequestRateTest(NotifiedTestCase):
-    """HMC requests per minute at steady state, over 10 simulated minutes.
-    """
+    """HMC requests a minute at steady state, over 10 simulated minutes."""
 
     def test_notifications_leave_one_listing_a_minute(self):
         self.serve()
