@@ -31,12 +31,18 @@ asks for the devices of the host, and the RPC callbacks.
   agent's ``[DEFAULT] host``. The loop reports a new device up (Neutron
   then sets the port ACTIVE and tells Nova ``network-vif-plugged``) and a
   vanished one down.
-* HMC cost per polling interval (``[AGENT] polling_interval``), whatever
-  the number of ports: one listing of the CPC's OpenStack partitions with
-  their NIC URIs (HMC API 4.1 and later), or one Get Connected VNICs
-  request per mapped virtual switch (older HMCs); plus, only in an
-  interval in which NICs appeared, one Submit Requests that reads all new
-  NICs (a NIC's name and description are read once and remembered).
+* A listing, whatever the number of ports, is one request for the CPC's
+  OpenStack partitions with their NIC URIs (HMC API 4.1 and later), or one
+  Get Connected VNICs request per mapped virtual switch (older HMCs); plus,
+  only when NICs appeared, one Submit Requests that reads all new NICs (a
+  NIC's name and description are read once and remembered).
+* When the listings are made is :mod:`nova_dpm.neutron.nic_feed`'s
+  business: while the agent receives the HMC's object notifications
+  (``[dpm] hmc_notifications``), a NIC created is read alone (one request)
+  and a NIC deleted costs nothing, both at once, and the NICs are listed
+  every ``[dpm] nic_reconciliation_interval`` seconds (and after each
+  connection of the notification service); without notifications they
+  are listed every ``[AGENT] polling_interval`` seconds.
 * An HMC that does not answer changes nothing: the ports stay as they
   were, and the agent logs off so that the next interval logs on again,
   to the first HMC of ``[dpm] hmc`` that answers (failover).
