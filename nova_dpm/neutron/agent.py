@@ -303,8 +303,10 @@ class DPMRpcCallbacks(sg_rpc.SecurityGroupAgentRpcCallbackMixin,
     target = oslo_messaging.Target(version='1.4')
 
     def port_update(self, context, **kwargs):
-        # The device is the port id; the loop reads the details itself.
+        # The device is the port id; the loop reads the details itself,
+        # at once (it may be waiting for a NIC change).
         self.updated_devices.add(kwargs['port']['id'])
+        self.agent.mgr.feed.wake()
 
     def network_update(self, context, **kwargs):
         pass

@@ -60,6 +60,7 @@ class NicFeed(object):
         self._retry_at = None       # a listing due before the interval
         self._stopped = False
         self._reconcile = False     # the next listing follows a connection
+        self._woken = False         # a scan is wanted now (wake())
         # For tests and operators.
         self.listings = 0
         self.reconciliations = 0
@@ -130,7 +131,8 @@ class NicFeed(object):
         reconciliation_interval with them).
         """
         with self._cond:
-            while not self._stopped and not self._changes:
+            while not self._stopped and not self._changes and \
+                    not self._woken:
                 left = self._next_listing() - self.clock()
                 if left <= 0:
                     return
@@ -145,6 +147,7 @@ class NicFeed(object):
         """
         with self._cond:
             changes, self._changes = self._changes, []
+            self._woken = False
             if self.clock() >= self._next_listing():
                 return LIST
             return changes
@@ -170,6 +173,12 @@ class NicFeed(object):
         """
         with self._cond:
             self._retry_at = self.clock() + self.polling_interval
+
+    def wake(self):
+        """End the loop's wait now (neutron-server updated a port)."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
 
     def stop(self):
         with self._cond:

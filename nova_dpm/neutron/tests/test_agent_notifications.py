@@ -170,6 +170,19 @@ class NotifiedNicTest(NotifiedTestCase):
         self.assertEqual([('update_device_up', self.port_id)],
                          self.reports())
 
+    def test_port_update_is_handled_without_waiting_for_a_listing(self):
+        self.nic(self.partition(), port_id=self.port_id)
+        self.assertTrue(self.neutron.wait_for_status(self.port_id,
+                                                     'ACTIVE'))
+        details = ('get_device_details', self.port_id)
+        self.assertEqual(1, self.neutron.calls.count(details))
+        # What neutron-server's port_update RPC calls on the agent.
+        agent_loop = self.runner.agent
+        agent_loop.rpc_callbacks.port_update(agent_loop.context,
+                                             port={'id': self.port_id})
+        self.assertTrue(wait_until(
+            lambda: self.neutron.calls.count(details) == 2))
+
     def test_reconnection_is_reconciled_with_one_listing(self):
         # The notification service goes away; a NIC is created meanwhile
         # (no notification can tell it); the service comes back.
@@ -252,7 +265,10 @@ class FallbackTest(NotifiedTestCase):
         mgr = self.started_manager()
         notifications = mgr.notifications.listener
         self.assertTrue(wait_until(lambda: notifications.connects >= 3))
-        self.assertFalse(mgr.feed.pushed)
+        # Then the notification port stops answering (each refused
+        # subscription was a connection made, for a moment).
+        self.server.stomp.stop()
+        self.assertTrue(wait_until(lambda: not mgr.feed.pushed))
         self.assertEqual(1, self.logger.output.count(POLLING))
         self.assertIn('the HMC refused the subscription', self.logger.output)
         # Polling: a listing every polling interval finds a new NIC.
