@@ -47,6 +47,7 @@ from nova.virt import event as virtevent
 from oslo_log import log as logging
 
 from nova_dpm.hmc import listener
+from nova_dpm.hmc import pushed
 from nova_dpm import partition
 
 LOG = logging.getLogger(__name__)
@@ -83,9 +84,13 @@ class PartitionEvents(listener.Listener):
     """
 
     def __init__(self, hmc, partitions, settings, emit):
-        super().__init__(hmc, ('object',), self._notified,
-                         on_connected=self._reconcile,
+        super().__init__(hmc, ('object', 'job'), self._notified,
+                         on_connected=self._connected,
                          on_unavailable=self._polling)
+        # The job completions and statuses told, for the driver's waits
+        # (nova_dpm.hmc.pushed): they listen instead of polling.
+        self.told = hmc.told = pushed.Told(
+            lambda: hmc.session.job_topic, stale=self.reconnect)
         self.partitions = partitions
         self.settings = settings
         self.emit = emit
@@ -110,18 +115,25 @@ class PartitionEvents(listener.Listener):
 
     def stop(self):
         self.partitions.pushed = False
+        self.told.down()
         super().stop()
+
+    def _connected(self):
+        self._reconcile()
+        self.told.up(self.subscribed.get('job'))
 
     def _polling(self, reason):
         """Say once that the driver polls, and why."""
         self.partitions.pushed = False
+        self.told.down()
         if self._told_polling:
             LOG.debug('HMC notifications still not available: %s', reason)
         else:
             self._told_polling = True
             LOG.warning('HMC notifications are not available (%s): '
                         'partition status changes made outside Nova are '
-                        'seen at Nova\'s power-state sync (polling).',
+                        'seen at Nova\'s power-state sync, and starts and '
+                        'stops poll the HMC for their end (polling).',
                         reason)
 
     # -- what a notification means --------------------------------------
@@ -142,7 +154,8 @@ class PartitionEvents(listener.Listener):
                  len(statuses), changed)
 
     def _notified(self, headers, body):
-        """Act on one notification (headers, body) of the object topic."""
+        """Act on one notification (headers, body)."""
+        self.told.notified(headers, body)
         if headers.get('notification-type') != 'status-change' or \
                 headers.get('class') != 'partition' or \
                 'element-uri' in headers:

@@ -747,9 +747,17 @@ class Started(hmc.Wait):
         self.partitions = partitions
         self.partition = partition
         self.what = partition.name
-        self.discard = ended_job
+        self.discard = self.job_uri = ended_job
         # Since when the status has been one of LAGGING_START_STATUSES.
         self.lagging_since = None
+        # Where notifications are up, a status notified since the start
+        # job's wait began counts as read (nova_dpm.hmc.pushed).
+        self.told = partitions.hmc.told
+        self.told_grace = hmc.STATUS_GRACE if ended_job else None
+
+    def told_value(self):
+        return self.told.told_status(self, self.partition,
+                                     self.partitions.hmc)
 
     def read(self):
         status = self.partitions.status(self.partition, discard=self.discard)

@@ -19,11 +19,18 @@ duration, and prints for every operation the HMC requests it made (by
 method, with status polling apart) and its wall time, then how this scales
 with foreign partitions on the CPC, with instances in the subset and with
 concurrent spawns, and what nova's periodic tasks cost per minute.
+With HMC notifications (the simulated HMC served over HTTPS with its
+STOMP service, in this process): the polls and the wait beyond the
+transition of a start, a stop and a hard reboot, with notifications up
+and off, and the idle subset's requests per minute both ways; and, in a
+process of its own (nova's in-process cloud), the time from an HMC
+operator's stop to Nova's SHUTOFF.
 Targets are marked PASS or FAIL; the exit status is 1 if any fails.
 
     python tools/bench.py                   # z16, 50 ms latency, 2 s start
     python tools/bench.py --definition z13
     python tools/bench.py --quick           # latency 0, fewer points
+    python tools/bench.py --no-cloud        # without the in-process cloud
 
 Counting rules:
 
@@ -90,6 +97,7 @@ from nova_dpm.hmc import session as hmc_session  # noqa: E402
 from nova_dpm.hmc import waits as hmc_waits  # noqa: E402
 from nova_dpm import simulator  # noqa: E402
 from nova_dpm.simulator import catalog  # noqa: E402
+from nova_dpm.simulator import server as hmc_server  # noqa: E402
 from nova_dpm import storage as storage_module  # noqa: E402
 
 objects.register_all()
@@ -278,6 +286,20 @@ class WatchedWait(hmc_waits.Wait):
         self.wanted = wait.wanted
         self.deadline = deadline
         self.polls = 0
+        # Woken by notifications like the wrapped wait (hmc.pushed).
+        self.told = wait.told
+        self.read_first = wait.read_first
+
+    @property
+    def told_since(self):
+        return self.wait.told_since
+
+    @told_since.setter
+    def told_since(self, serial):
+        self.wait.told_since = serial
+
+    def told_value(self):
+        return self.wait.told_value()
 
     def read(self):
         self.polls += 1
@@ -464,7 +486,8 @@ class Bench(object):
 
     @staticmethod
     def sim(drv):
-        return drv.hmc.session.simulator
+        served = HTTPS_SIMULATORS.get(drv)
+        return served if served is not None else drv.hmc.session.simulator
 
     def rec(self, drv):
         return recorder_for(self.sim(drv))
@@ -997,6 +1020,231 @@ def agent_rpm(definition):
     return out.stdout + (out.stderr if out.returncode else ''), rpm
 
 
+# ---------------------------------------------------------------------------
+# HMC notifications (the simulated HMC over HTTPS, with its STOMP service)
+# ---------------------------------------------------------------------------
+
+NOTIFY_USER = 'nova'
+NOTIFY_PASSWORD = 'bench-password'
+# Job queries and status reads: what a wait polls.
+JOB_READ = ('GET', '/api/jobs/{id}')
+STATUS_READ = ('GET', '/api/partitions/{id}')
+AGGREGATED = ('POST', hmc.AGGREGATION_URI)
+
+
+# driver -> the simulated HMC it reaches over HTTPS (HttpsSubset).
+HTTPS_SIMULATORS = weakref.WeakKeyDictionary()
+
+
+class HttpsSubset(object):
+    """A driver (init_host done) on a simulated HMC served over HTTPS."""
+
+    def __init__(self, bench, path, notifications):
+        session = simulator.load_session(
+            path, latency=bench.args.latency,
+            transition_time=bench.args.transition_time)
+        self.sim = session.simulator
+        self.server = hmc_server.HmcServer(self.sim, NOTIFY_USER,
+                                           NOTIFY_PASSWORD).start()
+        for name, value in (
+                ('hmc_mock_file', None), ('hmc', ['127.0.0.1']),
+                ('hmc_port', self.server.port),
+                ('hmc_username', NOTIFY_USER),
+                ('hmc_password', NOTIFY_PASSWORD),
+                ('hmc_ca_bundle', self.server.ca_file),
+                ('hmc_notification_port', self.server.stomp.port),
+                ('hmc_notifications', notifications)):
+            CONF.set_override(name, value, group='dpm')
+        self.drv = dpm_driver.DPMDriver(virtapi=None)
+        HTTPS_SIMULATORS[self.drv] = self.sim
+        self.drv.init_host(HOST)
+        if notifications and not self.drv.events.connected.wait(30):
+            raise RuntimeError('no notification connection to the '
+                               'simulated HMC')
+
+    def close(self):
+        self.drv.cleanup_host(HOST)
+        self.server.stop()
+        for name in ('hmc', 'hmc_port', 'hmc_username', 'hmc_password',
+                     'hmc_ca_bundle', 'hmc_notification_port',
+                     'hmc_notifications'):
+            CONF.clear_override(name, group='dpm')
+
+    def measure(self, fn, *args):
+        """(polls, all requests, wall s) of one call.
+
+        polls: job queries and status reads (alone or in a Submit
+        Requests) made while the call ran.
+        """
+        self.sim.reset_counts()
+        began = time.monotonic()
+        fn(*args)
+        wall = time.monotonic() - began
+        polls = sum(self.sim.count(*what)
+                    for what in (JOB_READ, STATUS_READ, AGGREGATED))
+        return polls, len(self.sim.requests), wall
+
+
+def run_notifications(bench, definition, tmpdir, n_instances):
+    """Starts, stops and the idle subset, with and without notifications.
+
+    Returns {notifications (bool): {row: (polls, requests, wall)}}, and
+    the steady-state requests per minute as the third entry of each
+    'steady' row.
+    """
+    path = write_definition(definition, 0, tmpdir)
+    results = {}
+    for notifications in (False, True):
+        subset = HttpsSubset(bench, path, notifications)
+        try:
+            results[notifications] = _notification_rows(
+                bench, subset, n_instances)
+        finally:
+            subset.close()
+    return results
+
+
+def _notification_rows(bench, subset, n_instances):
+    drv, sim = subset.drv, subset.sim
+    saved = sim.transition_time
+    sim.transition_time = 0.0
+    instances = [bench.build(drv, bench.instance())
+                 for _ in range(n_instances)]
+    sim.transition_time = saved
+    rows = collections.OrderedDict()
+    one = instances[0]
+    rows['power_off'] = subset.measure(drv.power_off, one)
+    rows['power_on'] = subset.measure(bench.power_on, drv, one)
+    rows['reboot (HARD)'] = subset.measure(bench.reboot, drv, one, 'HARD')
+    # Nova's periodic tasks on the idle subset, each with the last
+    # listing older than the status cache (they run minutes apart).
+    counts = []
+    for fn, args in ((bench.resources, (drv,)),
+                     (bench.sync_power_states, (drv, instances)),
+                     (drv.list_instance_uuids, ())):
+        drv.partitions._listed_at = 0.0
+        counts.append(subset.measure(fn, *args)[1])
+    res, sync, cleanup = counts
+    rpm = (res * 60.0 / RESOURCE_INTERVAL + sync * 60.0 / SYNC_INTERVAL +
+           cleanup * 60.0 / CLEANUP_INTERVAL)
+    rows['steady'] = (res, sync, cleanup, rpm)
+    sim.transition_time = 0.0
+    for inst in instances:
+        bench.destroy(drv, inst)
+    return rows
+
+
+def print_notifications(results, transition, n_instances, verdicts):
+    print()
+    print('HMC notifications: the simulated HMC over HTTPS with its STOMP '
+          'service; "poll" = job queries and status reads (alone or in a '
+          'Submit Requests); "wait+" = wall time beyond the %.1f s '
+          'transition' % transition)
+    print('%-16s %-14s %5s %5s %7s %6s' % (
+        'notifications', 'operation', 'poll', 'all', 'wall s', 'wait+'))
+    for notifications, rows in results.items():
+        for label, row in rows.items():
+            if label == 'steady':
+                continue
+            polls, total, wall = row
+            print('%-16s %-14s %5d %5d %7.2f %6.2f' % (
+                'up' if notifications else 'off (polling)', label, polls,
+                total, wall, wall - transition * (
+                    2 if label.startswith('reboot') else 1)))
+    up = results[True]
+    # One Query Job Status reads the outcome of a job whose completion was
+    # notified: every other job query or status read is a poll.
+    polls = {label: row[0] - (2 if label.startswith('reboot') else 1)
+             for label, row in up.items() if label != 'steady'}
+    print('  0 status polls per start and stop with notifications up (the '
+          'one job query that reads a notified job\'s outcome aside): %s  '
+          '%s' % (', '.join('%s %d' % kv for kv in polls.items()),
+                  verdicts.check('no polls with notifications',
+                                 not any(polls.values()), polls)))
+    print('  steady state, idle subset of %d instances (resources every '
+          '%ds, power-state sync every %ds, cleanup every %ds):' % (
+              n_instances, RESOURCE_INTERVAL, SYNC_INTERVAL,
+              CLEANUP_INTERVAL))
+    for notifications, rows in results.items():
+        res, sync, cleanup, rpm = rows['steady']
+        print('    notifications %-14s %5.2f requests/min (resources %d, '
+              'sync %d, cleanup %d)' % (
+                  'up:' if notifications else 'off:', rpm, res, sync,
+                  cleanup))
+
+
+def measure_out_of_band_stop(runs):
+    """Seconds from an HMC operator's stop to Nova's SHUTOFF, per run.
+
+    Measured in a process of its own (nova's test harness parses the
+    configuration its own way): ``bench.py --out-of-band-stop N`` prints
+    the seconds of each run as JSON. Returns (seconds, problem or None).
+    """
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), '--out-of-band-stop',
+         str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, check=False)
+    try:
+        return jsonutils.loads(out.stdout.decode().strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return [], out.stderr.decode() or 'no answer (%d)' % out.returncode
+
+
+def _out_of_band_stop(runs):
+    """The measurement itself, in the in-process cloud.
+
+    nova's API, conductor, scheduler and nova-compute with this driver,
+    on the simulated HMC over HTTPS with notifications: the partition is
+    stopped on the simulator, as an HMC operator would, and Nova's API is
+    read every 0.05 s until the server is SHUTOFF with no task (then
+    started again through Nova's API for the next run). Nova's
+    power-state sync does not run.
+    """
+    import unittest
+
+    from nova_dpm.simulator.cloud import nova_cloud as cloud
+    seconds = []
+
+    class OutOfBandStop(cloud.DPMCloudTestCase):
+        HMC_NOTIFICATIONS = True
+        CAST_AS_CALL = False
+
+        def test_stop_on_the_hmc(self):
+            self.assertTrue(self.driver.events.connected.wait(30))
+            server = self.boot(ports=self.create_ports())
+            uri = self.hmc.partition_of(server['id'])['object-uri']
+            for run in range(runs):
+                if run:
+                    self.action(server, {'os-start': None}, 'ACTIVE')
+                began = time.monotonic()
+                self.simulator.set_status(uri, 'stopped')
+                self.wait_for_status(server, 'SHUTOFF')
+                seconds.append(time.monotonic() - began)
+
+    result = unittest.TestResult()
+    OutOfBandStop('test_stop_on_the_hmc').run(result)
+    problems = result.errors + result.failures
+    print(jsonutils.dumps([seconds, problems[0][1] if problems else None]))
+    return 1 if problems else 0
+
+
+def print_out_of_band(measured, verdicts):
+    """The out-of-band stop's runs; the target is on their median."""
+    seconds, problem = measured
+    median = sorted(seconds)[len(seconds) // 2] if seconds else None
+    if problem:
+        detail = problem.strip().splitlines()[-1]
+    else:
+        detail = ('median %.2f s' % median if seconds
+                  else 'not measured')
+    print('  out-of-band stop (an HMC operator stops the partition) to '
+          'Nova\'s SHUTOFF, in the in-process cloud: %s (median < 5 s)  '
+          '%s' % (', '.join('%.2f s' % t for t in seconds) or 'not measured',
+                  verdicts.check('out-of-band stop to SHUTOFF',
+                                 seconds and not problem and median < 5.0,
+                                 detail)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--definition', default='z16',
@@ -1015,7 +1263,15 @@ def main(argv=None):
                              'points')
     parser.add_argument('--detail', action='store_true',
                         help='list the requests of each operation by URI')
+    parser.add_argument('--no-cloud', action='store_true',
+                        help='skip the out-of-band stop measured in the '
+                             'in-process cloud')
+    parser.add_argument('--out-of-band-stop', type=int, metavar='RUNS',
+                        help='only measure RUNS out-of-band stops in the '
+                             'in-process cloud; print the seconds as JSON')
     args = parser.parse_args(argv)
+    if args.out_of_band_stop:
+        return _out_of_band_stop(args.out_of_band_stop)
     if args.latency is None:
         args.latency = 0.0 if args.quick else 0.05
     if args.transition_time is None:
@@ -1058,6 +1314,8 @@ def main(argv=None):
         batches = run_concurrency(bench, args.definition, tmpdir, sizes)
         plain, restarted = run_restart(bench, args.definition, tmpdir)
         moves = run_moves(bench, args.definition, tmpdir)
+        idle = 5 if args.quick else 10
+        notified = run_notifications(bench, args.definition, tmpdir, idle)
 
     print_scaling(scenarios)
 
@@ -1150,6 +1408,11 @@ def main(argv=None):
         if args.detail:
             for key, n in sorted(row.by_pattern.items()):
                 print('    %3d  %s' % (n, key))
+
+    print_notifications(notified, args.transition_time, idle, verdicts)
+    if not args.no_cloud:
+        print_out_of_band(measure_out_of_band_stop(1 if args.quick else 3),
+                          verdicts)
 
     print()
     print("Steady state: nova's periodic tasks at their default intervals")

@@ -13,7 +13,7 @@
 """The HMC connection: everything that knows how to talk to an HMC.
 
 The other modules only use zhmcclient resource objects obtained through
-:class:`HMC`. Three parts:
+:class:`HMC`. Five parts:
 
 * :mod:`nova_dpm.hmc.session`: logon, TLS and the serialized re-logon
   (:class:`SerializedLogonSession`);
@@ -22,6 +22,10 @@ The other modules only use zhmcclient resource objects obtained through
   :class:`Wait`;
 * :mod:`nova_dpm.hmc.client`: :class:`HMC`, :func:`translated`,
   :meth:`HMC.get_many` and the waits for jobs and statuses.
+* :mod:`nova_dpm.hmc.listener`: the connection to the HMC's notification
+  service (no Nova, no Neutron), for nova-compute and the DPM agent;
+* :mod:`nova_dpm.hmc.pushed`: what the notifications told, which wakes
+  the waits instead of polling while they are up.
 
 The names below are those the rest of nova-dpm uses.
 """
@@ -36,6 +40,7 @@ from nova_dpm.hmc.client import NO_PERMISSION  # noqa: F401
 from nova_dpm.hmc.client import pull  # noqa: F401
 from nova_dpm.hmc.client import StatusWait  # noqa: F401
 from nova_dpm.hmc.client import translated  # noqa: F401
+from nova_dpm.hmc.pushed import STATUS_GRACE  # noqa: F401
 from nova_dpm.hmc.session import describe_error  # noqa: F401
 from nova_dpm.hmc.session import logon_refusal  # noqa: F401
 from nova_dpm.hmc.session import LOGON_REFUSALS  # noqa: F401

@@ -31,6 +31,7 @@ import zhmcclient
 
 from nova_dpm import capabilities
 from nova_dpm import exception
+from nova_dpm.hmc import pushed
 from nova_dpm.hmc import session as session_module
 from nova_dpm.hmc import waits
 
@@ -142,6 +143,9 @@ class HMC(object):
         self._aggregation = True
         # Whether Get Partition Properties takes the properties filter.
         self._properties_filter = True
+        # What the HMC's notifications told (nova_dpm.hmc.pushed.Told),
+        # set by the service that receives them; the waits poll without.
+        self.told = None
 
     # -- connection -------------------------------------------------------
 
@@ -249,8 +253,9 @@ class HMC(object):
         restarted HMC has forgotten its jobs, whether they ended or not.
         The caller then reads the status of the job's object instead.
         """
-        result = waits.wait_until(JobWait(self.session, job, what),
-                                  deadline)
+        wait = JobWait(self.session, job, what)
+        wait.told = self.told
+        result = waits.wait_until(wait, deadline)
         status = result.get('status')
         if status == JOB_GONE:
             LOG.warning('%s: the HMC no longer knows job %s (it has '
@@ -410,7 +415,9 @@ class JobWait(waits.Wait):
     """An asynchronous job until it ends (Query Job Status).
 
     A job the HMC no longer knows (404: it has restarted since) reads as
-    ended with status JOB_GONE.
+    ended with status JOB_GONE. Where notifications are up (``told``),
+    the job's completion notification is waited for, and the job's
+    outcome read once then.
     """
 
     wanted = 'job completion'
@@ -419,6 +426,14 @@ class JobWait(waits.Wait):
         self.session = session
         self.job = job
         self.what = what
+        self._outcome = None
+
+    def told_value(self):
+        self.told.job_waited(self.job.uri, self.told_since)
+        if self._outcome is None and \
+                self.told.job_ended(self.job.uri) is not None:
+            self._outcome = self.read()
+        return self._outcome
 
     def read(self):
         try:
@@ -439,7 +454,9 @@ class StatusWait(waits.Wait):
     """A partition's status until it is one of ``statuses``; None: gone.
 
     ``discard``: an ended job, deleted with the first read that is
-    answered (see :meth:`HMC.read_status`).
+    answered (see :meth:`HMC.read_status`). Where notifications are up,
+    a status notified after that job's completion (or after the wait
+    began) counts as read.
     """
 
     def __init__(self, hmc, partition, statuses, what, discard=None):
@@ -448,7 +465,13 @@ class StatusWait(waits.Wait):
         self.statuses = statuses
         self.what = what
         self.wanted = ' or '.join(sorted(statuses))
-        self.discard = discard
+        self.discard = self.job_uri = discard
+        self.told = hmc.told
+        # After a job: a status read if none is notified soon.
+        self.told_grace = pushed.STATUS_GRACE if discard else None
+
+    def told_value(self):
+        return self.told.told_status(self, self.partition, self.hmc)
 
     def read(self):
         found = self.hmc.read_status(self.partition, self.discard)

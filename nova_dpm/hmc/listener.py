@@ -23,6 +23,7 @@ Interface::
                         port=None, name='nova-dpm-hmc-notifications')
     listener.start()        # False if there is nothing to connect to
     listener.is_up()        # connected and subscribed now
+    listener.reconnect()    # subscribe again now (new session topics)
     listener.stop()
 
 * ``hmc``: the service's :class:`nova_dpm.hmc.HMC`; its session (logged
@@ -46,7 +47,8 @@ Interface::
   subscribed, before the first notification of that connection is
   handled: the place to reconcile with one listing what changed while
   there was no connection. An error raised there counts as a failed
-  connection (retried with back-off).
+  connection (retried with back-off). ``subscribed`` then maps each kind
+  to the topic name subscribed to.
 * ``on_unavailable(reason)``: called each time notifications stop or
   fail to start (a dropped connection, an unreachable notification port,
   a refused subscription, a refused logon), with a sentence saying why;
@@ -99,7 +101,14 @@ class _Receiver(zhmcclient.NotificationReceiver):
             # Lost before receiving began: the caller reconnects.
             raise zhmcclient.NotificationConnectionError(
                 'Lost STOMP connection to HMC')
-        super().connect()
+        try:
+            super().connect()
+        except zhmcclient.NotificationSubscriptionError:
+            # Logged on, then a later SUBSCRIBE found the connection
+            # closed: the HMC refused an earlier one (its ERROR frame is
+            # queued for notifications() to raise), or the connection
+            # dropped (notifications() says so).
+            pass
         self._made = True
 
 
@@ -128,9 +137,12 @@ class Listener(object):
         self.port = port
         self.name = name
         self._stop = threading.Event()
+        self._again = threading.Event()
         self._thread = None
         self._receiver = None
         self._last_seq = {}
+        # {kind: topic name} of the connection made last.
+        self.subscribed = {}
         self.connects = 0
         self.connected = threading.Event()
 
@@ -184,6 +196,8 @@ class Listener(object):
             except Exception as exc:
                 if self._stop.is_set():
                     break
+                if self._renewing():
+                    continue
                 if self._logon_refused():
                     self._close()
                     self._down('the HMC refused the logon to its '
@@ -196,10 +210,31 @@ class Listener(object):
                                 'reconnecting in %.0f s.', exc, delay)
                 self._down('no notification connection to the HMC: %s'
                            % exc)
+            if self._renewing():
+                continue
             self._close()
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self.backoff_max)
+
+    def reconnect(self):
+        """Make the connection again now, to the session's topics.
+
+        After a re-logon the HMC session has new topics (its jobs are told
+        on the new job topic): the connection is closed and made again at
+        once, without counting as a lost connection.
+        """
+        self._again.set()
+        self._close()
+
+    def _renewing(self):
+        if not self._again.is_set():
+            return False
+        self._again.clear()
+        self._close()
+        LOG.info('HMC notifications: subscribing to the topics of the '
+                 'HMC session again (it logged on anew).')
+        return True
 
     def _logon_refused(self):
         """True if the HMC answered the STOMP CONNECT with an ERROR."""
@@ -231,6 +266,7 @@ class Listener(object):
             stomp_rt_config=zhmcclient.StompRetryTimeoutConfig(
                 connect_timeout=STOMP_CONNECT_TIMEOUT, connect_retries=1))
         self._receiver.connect()
+        self.subscribed = dict(zip(self.topics, names))
         self._last_seq = {}
         self.connects += 1
         # Subscribed: from now on nothing is missed.

@@ -24,6 +24,12 @@ operation strings together.
 What is waited for is a wait object (:class:`Wait`): ``read()`` makes one
 poll, ``done(value)`` says whether the value read ends the wait, ``what``
 and ``wanted`` name the wait in the log and in a timeout error.
+
+A wait that can learn its value from the HMC's notifications (its
+``told`` is the service's :class:`nova_dpm.hmc.pushed.Told`) is woken by
+them instead, while they are up, with a slow safety read
+(:func:`nova_dpm.hmc.pushed.wait_told`); it polls as above otherwise, and
+from the moment they drop.
 """
 
 import time
@@ -32,6 +38,7 @@ from oslo_log import log as logging
 import zhmcclient
 
 from nova_dpm import exception
+from nova_dpm.hmc import pushed
 from nova_dpm.hmc import session
 
 LOG = logging.getLogger(__name__)
@@ -155,13 +162,25 @@ class Wait(object):
       that is an outcome);
     * ``state(value)``: the status a timeout error names (here: the value
       itself).
+
+    A wait that notifications can end sets ``told`` (the service's
+    :class:`~nova_dpm.hmc.pushed.Told`) and defines ``told_value()``: what
+    the notifications told since ``told_since`` (the serial at which the
+    wait began), without a poll, or None; ``read_first``: read once at
+    the start even then.
     """
 
     what = 'the HMC'
     wanted = 'completion'
+    told = None
+    told_since = 0
+    read_first = False
 
     def read(self):
         raise NotImplementedError()
+
+    def told_value(self):
+        return None
 
     def done(self, value):
         raise NotImplementedError()
@@ -196,7 +215,15 @@ def wait_until(wait, deadline):
     by itself (:func:`transient`: the HMC restarts) does not end the
     wait: it polls on at the same pace until ``wait.done`` or the time
     limit, whose error then names that failure as the last status.
+
+    While ``wait.told`` says notifications are up, they wake the wait
+    instead (see :mod:`nova_dpm.hmc.pushed`).
     """
+    if wait.told is not None and wait.told.live():
+        value = pushed.wait_told(wait, deadline, transient)
+        if value is not pushed.FALL_BACK:
+            return value
+        LOG.info('%s: no HMC notifications any more; polling.', wait.what)
     budget = deadline.budget
     intervals = poll_intervals()
     began = time.monotonic()

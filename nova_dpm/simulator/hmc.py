@@ -555,7 +555,7 @@ class SimulatedHmc:
     # ------------------------------------------------------------------
 
     def request(self, method, uri, body=None, wait_for_completion=False,
-                operation_timeout=None):
+                operation_timeout=None, origin=None):
         """Perform one HMC Web Services API request.
 
         Returns the response body (a deep copy; None for 204) or, for an
@@ -564,6 +564,9 @@ class SimulatedHmc:
         for and the job's result is returned (an HTTPError is raised if
         the job failed).  Errors are zhmcclient.HTTPError with an HMC error
         body, zhmcclient.ConnectionError or zhmcclient.ReadTimeout.
+        ``origin``: the API session that made the request (the HTTPS
+        front's session id), kept with the jobs it starts: their
+        completion is notified to that session (HMC rule P6).
         """
         method = method.upper()
         if getattr(self._inner, 'depth', 0):
@@ -586,6 +589,7 @@ class SimulatedHmc:
         # given to it nor the result it returns.
         body = copy.deepcopy(body)
         req = _Request(method, uri, body, wait_for_completion)
+        self._inner.origin = origin
 
         if fault == 'timeout':
             # The operation is performed, but the client never sees the
@@ -605,6 +609,10 @@ class SimulatedHmc:
             result = jobs.wait(self, req, result['job-uri'],
                                operation_timeout)
         return result
+
+    def origin(self):
+        """The API session of the request under way (None: unknown)."""
+        return getattr(self._inner, 'origin', None)
 
     def _perform(self, req):
         with self.lock:

@@ -75,6 +75,8 @@ def new_job(sim, req, end, cancelable=True):
         'status-code': None,
         'reason-code': None,
         'results': None,
+        # The API session told of the job's completion (HMC rule P6).
+        'origin': sim.origin(),
     }
     sim.jobs[job_id] = job
     return job

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Object notifications of the simulated HMC (HMC rules P1-P5).
+"""Notifications of the simulated HMC (HMC rules P1-P6).
 
 :class:`ChangeWatch` looks at the simulated HMC after every change of its
 state (each request, each due transition, each out-of-band change such as
@@ -28,6 +28,12 @@ notifications a real HMC publishes on every session's object topic:
 * ``inventory-change`` (``action`` ``add`` or ``remove``, no body) for a
   partition or NIC created or deleted.
 
+It also sees the asynchronous jobs that have ended (completed or
+canceled) since the last look and hands each one's ``job-completion``
+notification (HMC rule P6: headers ``notification-type`` and ``job-uri``,
+no body) to ``publish_jobs`` with the API session that started the job,
+whose job topic alone receives it.
+
 A notification is a ``(headers, body)`` pair; the STOMP broker
 (:mod:`nova_dpm.simulator.stomp`) adds the per-topic
 ``session-sequence-nr`` and the STOMP headers.  The change is seen where
@@ -42,6 +48,8 @@ import time
 # Statuses of a partition that the HMC counts as unacceptable (the
 # partition's 'acceptable-status' property; the HMC default: active).
 DEFAULT_ACCEPTABLE = ('active',)
+# Job statuses of an ended job (Query Job Status).
+JOB_ENDED = ('complete', 'canceled')
 
 
 def _snapshot_value(value):
@@ -56,14 +64,44 @@ class ChangeWatch(object):
     :param sim: the SimulatedHmc.
     :param publish: callable(list of (headers, body)) called under the
         simulator's lock; it must not block.
+    :param publish_jobs: callable(list of (session id, headers)) for the
+        job completions, called likewise; None: jobs are not watched.
     """
 
-    def __init__(self, sim, publish):
+    def __init__(self, sim, publish, publish_jobs=None):
         self.sim = sim
         self.publish = publish
+        self.publish_jobs = publish_jobs
         self._global = itertools.count(1)
         with sim.lock:
             self._state = self._read()
+            # Jobs that had ended before anybody listened: not told.
+            self._ended = self._ended_jobs()
+
+    def _ended_jobs(self):
+        return {job_id for job_id, job in self.sim.jobs.items()
+                if job['status'] in JOB_ENDED}
+
+    def _check_jobs(self):
+        """Publish the completion of each job ended since the last look."""
+        ended = self._ended_jobs()
+        new = ended - self._ended
+        self._ended = ended
+        if not new or self.publish_jobs is None:
+            return
+        out = []
+        for job_id in sorted(new):
+            job = self.sim.jobs[job_id]
+            if job.get('origin') is None:
+                continue
+            out.append((job['origin'], {
+                'notification-type': 'job-completion',
+                'job-uri': job['uri'],
+                'global-sequence-nr': str(next(self._global)),
+                'timestamp': str(int(time.time() * 1000)),
+            }))
+        if out:
+            self.publish_jobs(out)
 
     def _read(self):
         """{partition uri: (partition, properties, {nic uri: nic})}."""
@@ -78,6 +116,7 @@ class ChangeWatch(object):
 
     def check(self):
         """Compare with the last look; publish what changed."""
+        self._check_jobs()
         new = self._read()
         old = self._state
         self._state = new

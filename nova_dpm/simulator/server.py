@@ -924,7 +924,9 @@ class HmcServer:
 
     def _call(self, h, method, uri, body):
         try:
-            result = self.simulator.request(method, uri, body=body)
+            result = self.simulator.request(
+                method, uri, body=body,
+                origin=h.headers.get(SESSION_HEADER))
         except Exception as exc:
             self._send_exception(h, method, uri, exc)
         else:

@@ -33,6 +33,9 @@ and the same user:
   sent as MESSAGE frames to every subscription of every session's object
   topic, numbered per topic from 0 (``session-sequence-nr``), with the
   JSON body (``content-type: application/json``);
+* a job's ``job-completion`` notification (no body) is sent only to the
+  subscriptions of the job topic of the session that started the job
+  (HMC rule P6), numbered on that topic likewise;
 * heart-beats as negotiated, from the broker at most every
   :data:`HEARTBEAT_MS` (the client's heart-beats are accepted and not
   required).
@@ -40,7 +43,8 @@ and the same user:
 Test controls: :meth:`StompBroker.drop_connections` (the HMC's console
 restarts: every connection is reset) and :attr:`StompBroker.refuse` (the
 HMC answers every SUBSCRIBE with an ERROR frame, as for a user without
-permission).
+permission) and :attr:`StompBroker.lose` (notification types that are lost
+on the way: a message the client never sees).
 
 The broker is the one piece written here. coilmq, a STOMP broker in
 Python, was not used: its README names Python 2.7 to 3.5 and no TLS
@@ -252,12 +256,16 @@ class StompBroker(object):
         self._conns = set()
         self._listener = None
         self._stopping = threading.Event()
+        # Set by every notification: the tick loop looks what is due next.
+        self._wake = threading.Event()
         self._threads = []
         self._watch = None
         self._sequence = {}          # topic -> next session-sequence-nr
         self._message_ids = itertools.count(1)
         # Test controls and counters.
         self.refuse = False
+        # Notification types lost on the way (never delivered).
+        self.lose = set()
         self.connections = 0
         # (topic, headers, body) of the last messages sent.
         self.messages = collections.deque(maxlen=1000)
@@ -294,6 +302,7 @@ class StompBroker(object):
         if self._listener is None:
             return
         self._stopping.set()
+        self._wake.set()
         self._unwatch()
         for conn in self._connections():
             conn.close(reset=True)
@@ -454,7 +463,8 @@ class StompBroker(object):
     def _watching(self):
         with self.sim.lock:
             if self._watch is None:
-                self._watch = notify.ChangeWatch(self.sim, self._publish)
+                self._watch = notify.ChangeWatch(self.sim, self._publish,
+                                                 self._publish_jobs)
                 self.sim.watchers.append(self._watch)
 
     def _unwatch(self):
@@ -464,11 +474,29 @@ class StompBroker(object):
                 self._watch = None
 
     def _tick_loop(self):
-        while not self._stopping.wait(
-                TICK if self.sim.transitions or self.sim.lagging
-                else IDLE_TICK):
-            if self._watch is not None:
+        """Advance the simulator when something is due, to notify it.
+
+        A real HMC notifies the end of a start or stop when it happens:
+        the loop sleeps until the next end that is due (at most TICK while
+        anything runs), and is woken by every notification (a transition
+        that begins is one).
+        """
+        while not self._stopping.is_set():
+            self._wake.wait(self._next_tick())
+            self._wake.clear()
+            if self._watch is not None and not self._stopping.is_set():
                 self.sim.advance()
+
+    def _next_tick(self):
+        sim = self.sim
+        ends = [item['end'] for table in (
+            sim.transitions, sim.lagging, sim.discoveries)
+            for item in list(table.values())]
+        if ends:
+            return min(TICK, max(0.0, min(ends) - sim.now()))
+        running = any(job['status'] == 'running'
+                      for job in list(sim.jobs.values()))
+        return TICK if running else IDLE_TICK
 
     def _publish(self, notifications):
         """Send to each object topic subscription (under the sim lock)."""
@@ -485,7 +513,29 @@ class StompBroker(object):
                 for conn, sub_id, topic in targets:
                     self._send(conn, sub_id, topic, headers, body, data)
 
+    def _publish_jobs(self, completions):
+        """Send each job's completion to the job topic of its session.
+
+        HMC rule P6: only the session that started the job is told; no
+        body. Called under the simulator's lock.
+        """
+        with self.front._lock:
+            topics = {sid: sess['topic'] + 'job'
+                      for sid, sess in self.front._sessions.items()
+                      if sess['valid']}
+        with self._lock:
+            for origin, headers in completions:
+                topic = topics.get(origin)
+                for conn in self._conns:
+                    for sub_id, subscribed in conn.subscriptions.items():
+                        if subscribed == topic:
+                            self._send(conn, sub_id, topic, headers, None,
+                                       b'')
+
     def _send(self, conn, sub_id, topic, headers, body, data):
+        self._wake.set()
+        if headers.get('notification-type') in self.lose:
+            return
         seq = self._sequence.get(topic, 0)
         self._sequence[topic] = seq + 1
         frame_headers = dict(headers)

@@ -200,6 +200,9 @@ class FoundWait(hmc.Wait):
     """
 
     wanted = None
+    # Where notifications are up: read at once, then again when the
+    # discovery's completion is notified (nova_dpm.hmc.pushed).
+    read_first = True
 
     def __init__(self, discovery, uri, what, discovering=True):
         self.discovery = discovery
@@ -207,6 +210,16 @@ class FoundWait(hmc.Wait):
         self.what = what
         self.job = discovery.start() if discovering else None
         self.result = None
+        self.told = discovery.hmc.told
+        self._told_job = None
+
+    def told_value(self):
+        job = self.job
+        if job is None or job.uri == self._told_job or \
+                self.told.job_ended(job.uri) is None:
+            return None
+        self._told_job = job.uri
+        return self.read()
 
     def found(self, props, ended):
         """The result the wait is for, None to go on; may raise."""

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Object notifications of the simulated HMC over STOMP (HMC rules P1-P5).
+"""Notifications of the simulated HMC over STOMP (HMC rules P1-P6).
 
 A real zhmcclient.NotificationReceiver (stomp.py, TLS verified against the
 simulator's CA) subscribes to the object topic of a real
@@ -262,3 +262,62 @@ class TestDroppedConnection(StompTestCase):
         self.sim.set_status(LINUX01, 'terminated')
         self.assertTrue(again.wait(lambda c: c.of_type('status-change')))
         self.assertEqual([], rcv.items)
+
+
+class TestJobCompletion(StompTestCase):
+    """HMC rule P6: a job's completion, to its own session's job topic."""
+
+    transition_time = 0.5
+
+    def test_completion_reaches_the_starting_session_only(self):
+        other = zhmcclient.Session(
+            '127.0.0.1', USERID, PASSWORD, port=self.server.port,
+            verify_cert=self.server.ca_file)
+        other.logon()
+        self.addCleanup(other.logoff)
+        mine = self.receive(self.session.job_topic)
+        theirs = self.receive(other.job_topic)
+        objects = self.receive()
+        self.subscribed(mine, 3)
+        part = self.cpc.partitions.resource_object(LINUX01)
+        job = part.stop(wait_for_completion=False)
+        self.sim.reset_counts()
+        self.assertTrue(mine.wait(lambda c: c.of_type('job-completion')))
+        # Pushed at the end of the transition: nobody asked the HMC.
+        self.assertEqual(0, len(self.sim.requests))
+        [(headers, body)] = mine.of_type('job-completion')
+        self.assertEqual(job.uri, headers['job-uri'])
+        self.assertIsNone(body)
+        self.assertEqual('/topic/' + self.session.job_topic,
+                         headers['destination'])
+        self.assertEqual('0', headers['session-sequence-nr'])
+        # The job has ended when its completion is told.
+        self.assertEqual('complete', job.query_status()[0])
+        # Neither another session's job topic nor an object topic.
+        self.assertTrue(objects.wait(lambda c: any(
+            b['change-reports'][0]['new-status'] == 'stopped'
+            for h, b in c.of_type('status-change', LINUX01))))
+        self.assertEqual([], objects.of_type('job-completion'))
+        self.assertEqual([], theirs.items)
+
+    def test_canceled_job_is_told_too(self):
+        mine = self.receive(self.session.job_topic)
+        self.subscribed(mine)
+        part = self.cpc.partitions.resource_object(LINUX01)
+        job = part.stop(wait_for_completion=False)
+        job.cancel()
+        self.assertTrue(mine.wait(lambda c: c.of_type('job-completion')))
+        [(headers, _b)] = mine.of_type('job-completion')
+        self.assertEqual(job.uri, headers['job-uri'])
+        self.assertEqual('canceled', job.query_status()[0])
+
+    def test_plain_mock_has_no_job_topic_of_its_own(self):
+        # zhmcclient.mock gives every session one job topic and completes
+        # jobs without telling anybody: no session could wait for its
+        # own jobs' completion there.
+        mock = FakedSession('fake-host', 'fake-hmc', '2.16', '4.10')
+        other = FakedSession('fake-host', 'fake-hmc', '2.16', '4.10')
+        self.assertEqual(mock.job_topic, other.job_topic)
+        self.assertFalse(hasattr(mock, 'simulator'))
+        self.assertNotEqual(self.session.job_topic,
+                            self.session.object_topic)
