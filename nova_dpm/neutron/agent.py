@@ -381,6 +381,8 @@ class DPMManager(amb.CommonAgentManagerBase):
             raise AgentStopped()
         try:
             self._devices = self._scan()
+            # A request of the scan may have logged on anew.
+            self.notifications.check_topic()
         except (exception.HMCUnavailable,
                 exception.HMCOperationFailed) as exc:
             LOG.warning('Could not list the NICs of CPC %s (%s); ports keep '

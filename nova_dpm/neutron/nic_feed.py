@@ -199,6 +199,8 @@ class NicNotifications(object):
         self.settings = settings
         self.feed = feed
         self.listener = None
+        # The object topic subscribed to (None: not connected).
+        self._topic = None
         # Whether the log said that the agent polls (it says so once).
         self._told_polling = False
 
@@ -224,7 +226,21 @@ class NicNotifications(object):
         if self.listener is not None:
             self.listener.stop()
 
+    def check_topic(self):
+        """Subscribe again if the HMC session logged on anew.
+
+        A new session has a new object topic; the old one tells nothing
+        more. Until the new subscription is made the agent lists.
+        """
+        topic = self._topic
+        if topic is None or self.hmc.session.object_topic == topic:
+            return
+        self._topic = None
+        self.feed.disconnected()
+        self.listener.reconnect()
+
     def _connected(self):
+        self._topic = self.hmc.session.object_topic
         self.feed.connected()
         LOG.info('NICs created and deleted are learned from HMC '
                  'notifications; the NICs are listed now and every %s s '
@@ -233,6 +249,7 @@ class NicNotifications(object):
 
     def _polling(self, reason):
         """Say once that the agent polls, and why."""
+        self._topic = None
         self.feed.disconnected()
         if self._told_polling:
             LOG.debug('HMC notifications still not available: %s', reason)

@@ -228,6 +228,37 @@ class PartitionGoneTest(NotifiedTestCase):
         self.assertEqual([], self.sim.requests)
 
 
+class NewSessionTest(NotifiedTestCase):
+
+    def test_a_new_hmc_session_is_subscribed_to_again(self):
+        # The agent's HMC session expires: its topic tells nothing more.
+        # The next listing (the reconciliation) logs on anew, with a new
+        # object topic, which the agent subscribes to.
+        self.serve()
+        mgr = self.started_manager()
+        self.assertTrue(wait_until(lambda: mgr.feed.pushed))
+        self.assertEqual(set(), mgr.get_all_devices())
+        old_topic = mgr.hmc.session.object_topic
+        self.server.expire_session()
+        part = self.partition()
+        first, _nic = self.nic(part)
+        self.clock.now += 60
+        self.assertEqual({first}, mgr.get_all_devices())
+        self.assertNotEqual(old_topic, mgr.hmc.session.object_topic)
+        self.assertTrue(wait_until(lambda: mgr.feed.pushed))
+        self.assertIn('subscribing to the topics of the HMC session again',
+                      self.logger.output)
+        self.clock.now += 2
+        mgr.get_all_devices()         # the reconciliation
+        self.assertEqual(2, mgr.feed.reconciliations)
+        # The new subscription tells the next NIC: no listing is due.
+        self.sim.reset_counts()
+        second, _nic = self.nic(part)
+        self.assertTrue(wait_until(
+            lambda: mgr.get_all_devices() == {first, second}))
+        self.assertEqual(0, self.sim.count(*LISTING))
+
+
 class RequestRateTest(NotifiedTestCase):
     """HMC requests a minute at steady state, over 10 simulated minutes."""
 
