@@ -233,6 +233,12 @@ does not offer notifications (or refuses the subscription), nova-dpm polls as
 before and says so once in its log. The simulated HMC of ``hmc_mock_file``
 serves notifications on a port of its own on 127.0.0.1 (its session says
 which). False: never connect to the notification port.
+
+The DPM agent (neutron-dpm-agent) reads this option too: with it, the agent
+learns the NICs created and deleted on the HMC from the notifications and
+lists the NICs only every ``nic_reconciliation_interval`` seconds; without
+it (or without notifications), it lists them every ``[AGENT]
+polling_interval`` seconds.
 """),
     cfg.Opt(
         'hmc_notification_port',
@@ -366,7 +372,7 @@ HMC_OPTION_NAMES = (
     'hmc', 'hmc_port', 'hmc_username', 'hmc_password', 'hmc_verify_cert',
     'hmc_ca_bundle', 'hmc_connect_timeout', 'hmc_connect_retries',
     'hmc_read_timeout', 'hmc_operation_timeout', 'cpc_object_id',
-    'hmc_mock_file')
+    'hmc_mock_file', 'hmc_notifications', 'hmc_notification_port')
 
 
 def hmc_opts():

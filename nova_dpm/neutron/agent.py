@@ -31,12 +31,18 @@ asks for the devices of the host, and the RPC callbacks.
   agent's ``[DEFAULT] host``. The loop reports a new device up (Neutron
   then sets the port ACTIVE and tells Nova ``network-vif-plugged``) and a
   vanished one down.
-* HMC cost per polling interval (``[AGENT] polling_interval``), whatever
-  the number of ports: one listing of the CPC's OpenStack partitions with
-  their NIC URIs (HMC API 4.1 and later), or one Get Connected VNICs
-  request per mapped virtual switch (older HMCs); plus, only in an
-  interval in which NICs appeared, one Submit Requests that reads all new
-  NICs (a NIC's name and description are read once and remembered).
+* A listing, whatever the number of ports, is one request for the CPC's
+  OpenStack partitions with their NIC URIs (HMC API 4.1 and later), or one
+  Get Connected VNICs request per mapped virtual switch (older HMCs); plus,
+  only when NICs appeared, one Submit Requests that reads all new NICs (a
+  NIC's name and description are read once and remembered).
+* When the listings are made is :mod:`nova_dpm.neutron.nic_feed`'s
+  business: while the agent receives the HMC's object notifications
+  (``[dpm] hmc_notifications``), a NIC created is read alone (one request)
+  and a NIC deleted costs nothing, both at once, and the NICs are listed
+  every ``[dpm] nic_reconciliation_interval`` seconds (and after each
+  connection of the notification service); without notifications they
+  are listed every ``[AGENT] polling_interval`` seconds.
 * An HMC that does not answer changes nothing: the ports stay as they
   were, and the agent logs off so that the next interval logs on again,
   to the first HMC of ``[dpm] hmc`` that answers (failover).
@@ -79,6 +85,7 @@ from nova_dpm import hmc  # noqa: E402
 from nova_dpm import inventory  # noqa: E402
 from nova_dpm.neutron import config  # noqa: E402
 from nova_dpm.neutron import constants  # noqa: E402
+from nova_dpm.neutron import nic_feed  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -243,18 +250,48 @@ class NicWatcher(object):
         return uris
 
     def devices(self):
-        """{port id: NIC URI} of this host's NICs on the CPC."""
+        """{port id: NIC URI} of this host's NICs on the CPC (listing)."""
         uris = self.nic_uris()
-        new = [uri for uri in sorted(uris) if uri not in self._known]
-        if new:
-            with hmc.translated('read NICs', self.cpc.name):
-                found = self.hmc.get_many(new)
-            for uri, props in found.items():
-                if props is None:
-                    continue       # deleted since the listing
-                self._known[uri] = contract.nic_owner(
-                    props.get('name'), props.get('description'))
+        self._learn(uris)
         self._known = {u: o for u, o in self._known.items() if u in uris}
+        return self._mine()
+
+    def apply(self, changes):
+        """{port id: NIC URI} after NIC changes seen in notifications.
+
+        ``changes``: (``add`` or ``remove``, NIC URI) and (``gone``,
+        partition URI) in the order notified. At most one request: the
+        read of the NICs added (a deleted NIC needs none).
+        """
+        last = {}
+        for action, uri in changes:
+            if action == 'gone':
+                prefix = uri + '/'
+                for nic_uri in list(self._known) + list(last):
+                    if nic_uri.startswith(prefix):
+                        last[nic_uri] = 'remove'
+            else:
+                last[uri] = action
+        for uri, action in last.items():
+            if action == 'remove':
+                self._known.pop(uri, None)
+        self._learn(uri for uri, action in last.items() if action == 'add')
+        return self._mine()
+
+    def _learn(self, uris):
+        """Read the name and description of the NICs not known yet."""
+        new = [uri for uri in sorted(uris) if uri not in self._known]
+        if not new:
+            return
+        with hmc.translated('read NICs', self.cpc.name):
+            found = self.hmc.get_many(new)
+        for uri, props in found.items():
+            if props is None:
+                continue       # deleted since it was listed or notified
+            self._known[uri] = contract.nic_owner(
+                props.get('name'), props.get('description'))
+
+    def _mine(self):
         return {owner[0]: uri for uri, owner in self._known.items()
                 if owner and owner[1] == self.host}
 
@@ -266,8 +303,10 @@ class DPMRpcCallbacks(sg_rpc.SecurityGroupAgentRpcCallbackMixin,
     target = oslo_messaging.Target(version='1.4')
 
     def port_update(self, context, **kwargs):
-        # The device is the port id; the loop reads the details itself.
+        # The device is the port id; the loop reads the details itself,
+        # at once (it may be waiting for a NIC change).
         self.updated_devices.add(kwargs['port']['id'])
+        self.agent.mgr.feed.wake()
 
     def network_update(self, context, **kwargs):
         pass
@@ -279,13 +318,17 @@ class DPMRpcCallbacks(sg_rpc.SecurityGroupAgentRpcCallbackMixin,
 class DPMManager(amb.CommonAgentManagerBase):
     """The common agent loop's view of the CPC (see the module)."""
 
-    def __init__(self, hmc, settings, host):
+    def __init__(self, hmc, settings, host, polling_interval=2):
         self.hmc = hmc
         self.settings = settings
         self.host = host
         self.cpc = None
         self.mappings = None
         self.watcher = None
+        self.feed = nic_feed.NicFeed(polling_interval,
+                                     settings.nic_reconciliation_interval)
+        self.notifications = nic_feed.NicNotifications(hmc, settings,
+                                                       self.feed)
         self._devices = {}
         self._failing = False
         self.stopped = False
@@ -337,7 +380,9 @@ class DPMManager(amb.CommonAgentManagerBase):
         if self.stopped:
             raise AgentStopped()
         try:
-            self._devices = self.watcher.devices()
+            self._devices = self._scan()
+            # A request of the scan may have logged on anew.
+            self.notifications.check_topic()
         except (exception.HMCUnavailable,
                 exception.HMCOperationFailed) as exc:
             LOG.warning('Could not list the NICs of CPC %s (%s); ports keep '
@@ -348,6 +393,7 @@ class DPMManager(amb.CommonAgentManagerBase):
                 # [dpm] hmc that answers.
                 self.hmc.logoff()
             self._failing = True
+            self.feed.failed()
             return set(self._devices)
         except Exception:
             # Anything else (an answer of an unexpected form, a timeout
@@ -357,12 +403,29 @@ class DPMManager(amb.CommonAgentManagerBase):
                           'their status, the next interval tries again.',
                           self.cpc.name)
             self._failing = True
+            self.feed.failed()
             return set(self._devices)
         if self._failing:
             LOG.info('The HMC answers again: %d NICs of this host on CPC '
                      '%s.', len(self._devices), self.cpc.name)
             self._failing = False
         return set(self._devices)
+
+    def _scan(self):
+        """The devices: a listing when one is due, else the NICs notified."""
+        at = self.feed.clock()
+        changes = self.feed.take()
+        if changes == nic_feed.LIST:
+            devices = self.watcher.devices()
+            if self.feed.listed(at):
+                LOG.info('HMC notifications: reconciled the NICs of CPC %s '
+                         'with one listing; %d of them are ports of this '
+                         'host.', self.cpc.name, len(devices))
+            return devices
+        if not changes:
+            return self._devices
+        self.feed.targeted += 1
+        return self.watcher.apply(changes)
 
     def get_devices_modified_timestamps(self, devices):
         # A NIC recreated for the same port (a rebuild) has a new URI: the
@@ -421,8 +484,15 @@ class DPMAgentLoop(ca.CommonAgentLoop):
     service stopped by a signal both end cleanly.
     """
 
+    def __init__(self, manager, polling_interval, *args, **kwargs):
+        super().__init__(manager, polling_interval, *args, **kwargs)
+        # The manager paces the loop (NicFeed.wait): the loop itself
+        # sleeps no more after an iteration.
+        self.polling_interval = 0
+
     def start(self):
         self.mgr.loop_thread = threading.current_thread()
+        self.mgr.notifications.start()
         try:
             super().start()
         except AgentStopped:
@@ -430,8 +500,14 @@ class DPMAgentLoop(ca.CommonAgentLoop):
 
     def stop(self, graceful=True):
         self.mgr.stopped = True
+        self.mgr.notifications.stop()
         # A loop that never started has no RPC clients to time out.
         super().stop(graceful and hasattr(self, 'plugin_rpc'))
+
+    def scan_devices(self, previous, sync):
+        # Until a NIC change is notified or a listing is due.
+        self.mgr.feed.wait()
+        return super().scan_devices(previous, sync)
 
     def _report_state(self):
         # The heartbeat of the base class has no end of its own: end it.
@@ -461,7 +537,8 @@ def build_agent(conf=cfg.CONF, connection=None):
     if connection is None:
         connection = hmc.HMC(settings)
         connection.logon()
-    manager = DPMManager(connection, settings, conf.host).start()
+    manager = DPMManager(connection, settings, conf.host,
+                         conf.AGENT.polling_interval).start()
     return DPMAgentLoop(
         manager, conf.AGENT.polling_interval,
         conf.AGENT.quitting_rpc_timeout, constants.AGENT_TYPE,

@@ -82,6 +82,19 @@ Example value::
 
     physnet1:05a00001-0000-4000-8000-000000000001:0
 """),
+    cfg.Opt(
+        'nic_reconciliation_interval',
+        type=dpm_conf.BoundedInt(1, 'a number of seconds, at least 1'),
+        default=60,
+        help="""
+Seconds between two listings of the CPC's NICs while the agent receives the
+HMC's notifications (``hmc_notifications``). The agent learns NICs created
+and deleted from the notifications at once (one read of each new NIC) and
+lists all NICs only at start, after each (re)connection of the notification
+service, after a failed HMC request, and at this interval, to reconcile.
+Without notifications it lists the NICs every ``[AGENT] polling_interval``
+seconds instead.
+"""),
 ]
 
 
@@ -108,6 +121,8 @@ def validate(conf):
             option=name,
             reason='no value: expected at least one '
                    '<physical-network>:<adapter-object-id>[:<port>]')
+    settings.nic_reconciliation_interval = dpm_conf.read(
+        conf, 'nic_reconciliation_interval')
     seen = set()
     for mapping in mappings:
         if mapping in seen:

@@ -119,7 +119,10 @@ class AgentTestCase(testtools.TestCase):
         hmc = hmc_module.HMC(settings)
         hmc.logon()
         self.addCleanup(hmc.logoff)
-        mgr = agent.DPMManager(hmc, settings, HOST).start()
+        # Each call of get_all_devices is an iteration of the loop that
+        # lists (no notifications here).
+        mgr = agent.DPMManager(hmc, settings, HOST,
+                               polling_interval=0).start()
         mgr.loop_thread = threading.current_thread()
         return mgr
 
