@@ -81,6 +81,8 @@ HEARTBEAT_MS = 5000
 # HMC notifies as a start or stop ends, not at the next request).
 TICK = 0.1
 IDLE_TICK = 1.0
+# The shortest sleep of the tick loop.
+MIN_TICK = 0.005
 HANDSHAKE_TIMEOUT = 10
 # Seconds a reader waits before it looks whether its connection closed.
 READ_TICK = 0.2
@@ -492,11 +494,15 @@ class StompBroker(object):
 
     def _next_tick(self):
         sim = self.sim
+        if self._watch is None:
+            # Nobody subscribed: nothing to notify.
+            return IDLE_TICK
         ends = [item['end'] for table in (
             sim.transitions, sim.lagging, sim.discoveries)
             for item in list(table.values())]
         if ends:
-            return min(TICK, max(0.0, min(ends) - sim.now()))
+            # Never 0: the loop must let the others run (eventlet).
+            return min(TICK, max(MIN_TICK, min(ends) - sim.now()))
         running = any(job['status'] == 'running'
                       for job in list(sim.jobs.values()))
         return TICK if running else IDLE_TICK
