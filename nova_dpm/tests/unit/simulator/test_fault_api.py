@@ -14,25 +14,14 @@
 reaches it: the fault fires on the HMC API request it names, once."""
 
 import requests
-import testtools
 import zhmcclient
 
-from nova_dpm import simulator
-from nova_dpm.simulator import server as hmc_server
 from nova_dpm.tests.unit.simulator import test_server
 
 CPCS = '/api/cpcs'
 
 
-class TestFaultApi(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.sim = simulator.load_session('z16').simulator
-        self.server = hmc_server.HmcServer(self.sim, test_server.USERID,
-                                           test_server.PASSWORD)
-        self.server.start()
-        self.addCleanup(self.server.stop)
+class TestFaultApi(test_server.ServerTestCase):
 
     def call(self, method, body=None, auth=None):
         response = requests.request(
@@ -42,14 +31,10 @@ class TestFaultApi(testtools.TestCase):
         return response.status_code, (response.json() if response.content
                                       else None)
 
-    def client(self):
-        session = zhmcclient.Session(
-            '127.0.0.1', test_server.USERID, test_server.PASSWORD,
-            port=self.server.port, verify_cert=self.server.ca_file,
-            retry_timeout_config=zhmcclient.RetryTimeoutConfig(
-                connect_retries=1, read_retries=1))
-        self.addCleanup(session.logoff)
-        return zhmcclient.Client(session)
+    def fresh_client(self):
+        """A client of a new session that retries nothing."""
+        return zhmcclient.Client(self.new_session(connect_retries=1,
+                                                  read_retries=1))
 
     def test_injected_fault_fails_the_nth_request_once(self):
         self.assertEqual((204, None), self.call('POST', {
@@ -59,7 +44,7 @@ class TestFaultApi(testtools.TestCase):
             (200, [{'kind': 'http500', 'method': 'GET', 'pattern': CPCS,
                     'nth': 2, 'seen': 0}], []),
             (status, listing['pending'], listing['fired']))
-        client = self.client()
+        client = self.fresh_client()
         client.cpcs.list()
         exc = self.assertRaises(zhmcclient.HTTPError, client.cpcs.list)
         self.assertEqual(500, exc.http_status)
@@ -71,7 +56,7 @@ class TestFaultApi(testtools.TestCase):
         self.call('POST', {'kind': 'http500', 'method': 'GET',
                            'pattern': CPCS})
         self.assertEqual((204, None), self.call('DELETE'))
-        self.client().cpcs.list()
+        self.fresh_client().cpcs.list()
         self.assertEqual({'pending': [], 'fired': []}, self.call('GET')[1])
 
     def test_bad_fault_is_refused_with_its_problem(self):
