@@ -736,14 +736,14 @@ class WireLog(object):
         sim.request = self._request
 
     def _request(self, method, uri, body=None, wait_for_completion=False,
-                 operation_timeout=None):
+                 **options):
         self.sent.append((method.upper(), uri, body, wait_for_completion))
         if uri == '/api/services/aggregation/submit':
             self.inner.extend((r['method'], r['uri'])
                               for r in body['requests'])
         return self._orig(method, uri, body=body,
                           wait_for_completion=wait_for_completion,
-                          operation_timeout=operation_timeout)
+                          **options)
 
     def posts(self, suffix):
         return [(body, wait) for method, uri, body, wait in self.sent
