@@ -32,7 +32,7 @@ lost notification delays it by at most that much. When the connection
 drops, every wait under way goes back to polling at once (its first poll
 at once, so nothing that happened meanwhile is missed); so does a wait
 that begins while notifications are not up (an HMC without them, a refused
-subscription, the in-process simulated HMC).
+subscription, notifications switched off).
 """
 
 import collections
