@@ -92,12 +92,21 @@ def _domains(req, partition, configs):
                               ACCESS_MODES)
 
 
-def increase(sim, req):
-    """Increase Crypto Configuration (HMC rules R1, R2, R4)."""
+def _target(sim, req, fields):
+    """The partition of a crypto request and its body, checked.
+
+    Not while the partition starts or stops; only the named fields.
+    """
     partition = partitions.get_partition(sim, req)
     partitions.check_not_transitional(req, partition)
     body = req.body or {}
-    validation.check_fields(req.err, body, (
+    validation.check_fields(req.err, body, fields)
+    return partition, body
+
+
+def increase(sim, req):
+    """Increase Crypto Configuration (HMC rules R1, R2, R4)."""
+    partition, body = _target(sim, req, (
         'crypto-adapter-uris', 'crypto-domain-configurations'))
     added = body.get('crypto-adapter-uris', [])
     configs = body.get('crypto-domain-configurations', [])
@@ -130,10 +139,7 @@ def _keeps_usage(req, partition, adapters, domains):
 
 def decrease(sim, req):
     """Decrease Crypto Configuration (HMC rule R4)."""
-    partition = partitions.get_partition(sim, req)
-    partitions.check_not_transitional(req, partition)
-    body = req.body or {}
-    validation.check_fields(req.err, body, (
+    partition, body = _target(sim, req, (
         'crypto-adapter-uris', 'crypto-domain-indexes'))
     adapters, domains = config(partition)
     gone_adapters = body.get('crypto-adapter-uris') or []
@@ -147,10 +153,7 @@ def decrease(sim, req):
 
 def change(sim, req):
     """Change Crypto Domain Configuration (HMC rules R2, R4)."""
-    partition = partitions.get_partition(sim, req)
-    partitions.check_not_transitional(req, partition)
-    body = req.body or {}
-    validation.check_fields(req.err, body, ('domain-index', 'access-mode'))
+    partition, body = _target(sim, req, ('domain-index', 'access-mode'))
     _domains(req, partition, body)
     adapters, domains = config(partition)
     _keeps_usage(req, partition, adapters, [
